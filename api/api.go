@@ -1,0 +1,147 @@
+// Package api is coldtrace's HTTP interface: the REST routes of the ledger,
+// authentication and rate limits, RFC 9457 problem documents, metrics, the
+// OpenAPI document and the embedded web pages. It is the only package that
+// knows gin and net/http.
+package api
+
+import (
+	_ "embed"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"coldtrace/ledger"
+)
+
+//go:embed openapi.yaml
+var openapiYAML []byte
+
+// Options configure the HTTP interface. Zero values take the defaults noted.
+type Options struct {
+	// Logger receives access and error logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// MaxBodyBytes limits JSON request bodies; 1 MiB when 0.
+	MaxBodyBytes int64
+	// RatePerSecond and RateBurst limit each API key's requests; 200/s with a
+	// burst of 400 when 0. A negative rate disables the limit.
+	RatePerSecond float64
+	RateBurst     int
+	// Registry receives the HTTP and ledger metrics; a new one when nil.
+	Registry *prometheus.Registry
+}
+
+// server holds what the handlers need.
+type server struct {
+	l    *ledger.Ledger
+	opts Options
+	log  *slog.Logger
+	lim  *limiter
+}
+
+// New returns the HTTP handler of ledger l.
+func New(l *ledger.Ledger, opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.RatePerSecond == 0 {
+		opts.RatePerSecond, opts.RateBurst = 200, 400
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	s := &server{l: l, opts: opts, log: opts.Logger, lim: newLimiter(opts.RatePerSecond, opts.RateBurst)}
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	m := newMetrics(opts.Registry, l)
+	r.Use(s.recovery, m.middleware, s.accessLog, s.limitBody)
+	r.NoRoute(func(c *gin.Context) { fail(c, ledger.Errorf(ledger.NotFound, "no such path")) })
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: c.Request.Method + " is not allowed here"})
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+	r.GET("/metrics", m.handler())
+
+	v1 := r.Group("/v1")
+	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openapiYAML) })
+	logs := v1.Group("/log")
+	logs.GET("/checkpoint", s.checkpoint)
+	logs.GET("/key", s.verifierKey)
+	logs.GET("/records", s.records)
+	logs.GET("/proof/inclusion", s.inclusionProof)
+	logs.GET("/proof/consistency", s.consistencyProof)
+
+	authed := v1.Group("", s.authenticate, s.rateLimit)
+	authed.POST("/orgs", s.registerOrg)
+	authed.GET("/orgs/:uscc", s.getOrg)
+	authed.POST("/sites", s.registerSite)
+	authed.GET("/sites/:id", s.getSite)
+	authed.POST("/keys", s.createKey)
+	authed.GET("/keys", s.listKeys)
+	authed.DELETE("/keys/:id", s.revokeKey)
+	return r
+}
+
+// ready reports whether the ledger accepts writes.
+func (s *server) ready(c *gin.Context) {
+	if err := s.l.Healthy(); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "ledger": "ok", "size": s.l.Size()})
+}
+
+// recovery turns a panic into a logged 500 problem.
+func (s *server) recovery(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", v)
+			fail(c, ledger.Errorf(ledger.Internal, "panic"))
+		}
+	}()
+	c.Next()
+}
+
+// accessLog logs one line per request.
+func (s *server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	attrs := []any{
+		"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
+		"status", c.Writer.Status(), "bytes", c.Writer.Size(), "dur_ms", float64(time.Since(start).Microseconds()) / 1000,
+	}
+	if p, ok := principalOf(c); ok {
+		attrs = append(attrs, "key", p.Key)
+	}
+	s.log.Info("http", attrs...)
+}
+
+// limitBody caps request bodies; handlers that take more (uploads) replace
+// the limit.
+func (s *server) limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
+	}
+	c.Next()
+}
+
+// writeJSON writes v as compact JSON without HTML escaping.
+func writeJSON(w http.ResponseWriter, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

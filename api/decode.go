@@ -1,0 +1,84 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"coldtrace/ledger"
+)
+
+// decodeJSON reads the request body as exactly one JSON value into v,
+// rejecting unknown fields, and translates what goes wrong into a ledger
+// error naming the field.
+func decodeJSON(c *gin.Context, v any) error {
+	if ct := c.ContentType(); ct != "" && ct != "application/json" {
+		return &ledger.Error{Kind: ledger.Invalid, Msg: "the body must be application/json",
+			Fields: []ledger.FieldError{{Field: "Content-Type", Message: "must be application/json, is " + ct}}}
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &ledger.Error{Kind: ledger.Invalid, Msg: "the body must hold one JSON object",
+			Fields: []ledger.FieldError{{Field: "", Message: "unexpected data after the JSON object"}}}
+	}
+	return nil
+}
+
+// decodeError names the offending field of a JSON decoding error.
+func decodeError(err error) error {
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+		maxErr    *http.MaxBytesError
+		timeErr   *time.ParseError
+	)
+	field, msg := "", err.Error()
+	switch {
+	case errors.As(err, &maxErr):
+		return ledger.Errorf(ledger.TooLarge, "the body is larger than %d bytes", maxErr.Limit)
+	case errors.As(err, &typeErr):
+		field = typeErr.Field
+		msg = "must be " + jsonTypeName(typeErr.Type.Kind().String()) + ", not " + typeErr.Value
+	case errors.As(err, &syntaxErr):
+		msg = "malformed JSON at byte " + strconv.FormatInt(syntaxErr.Offset, 10) + ": " + syntaxErr.Error()
+	case errors.As(err, &timeErr):
+		// encoding/json does not say which field a time came from; "at" is
+		// the only time a request body carries.
+		field, msg = "at", "must be an RFC 3339 time such as 2026-11-25T08:00:00+08:00"
+	case strings.HasPrefix(msg, "json: unknown field "):
+		field = strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+		msg = "is not a field of this request"
+	case errors.Is(err, io.EOF):
+		msg = "the body is empty; a JSON object is required"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "the body ends in the middle of the JSON"
+	}
+	return &ledger.Error{Kind: ledger.Invalid, Msg: "the body does not decode",
+		Fields: []ledger.FieldError{{Field: field, Message: msg}}}
+}
+
+func jsonTypeName(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32", "uint", "uint64", "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return "a " + goKind
+}

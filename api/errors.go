@@ -1,0 +1,83 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"coldtrace/ledger"
+)
+
+// A problem is an RFC 9457 problem document.
+type problem struct {
+	Type   string              `json:"type"`
+	Title  string              `json:"title"`
+	Status int                 `json:"status"`
+	Detail string              `json:"detail,omitempty"`
+	Code   string              `json:"code"`
+	Errors []ledger.FieldError `json:"errors,omitempty"`
+}
+
+// statusOf is the one table from ledger error kinds to HTTP statuses.
+var statusOf = map[ledger.Kind]int{
+	ledger.Internal:        http.StatusInternalServerError,
+	ledger.NotFound:        http.StatusNotFound,
+	ledger.Invalid:         http.StatusBadRequest,
+	ledger.Conflict:        http.StatusConflict,
+	ledger.Forbidden:       http.StatusForbidden,
+	ledger.Rejected:        http.StatusUnprocessableEntity,
+	ledger.Unavailable:     http.StatusServiceUnavailable,
+	ledger.Tampered:        http.StatusInternalServerError,
+	ledger.Unauthenticated: http.StatusUnauthorized,
+	ledger.TooLarge:        http.StatusRequestEntityTooLarge,
+}
+
+// codeRateLimited is the problem code of a 429, which no ledger kind maps to.
+const codeRateLimited = "rate_limited"
+
+// fail answers the request with the problem document of err and aborts the
+// handler chain. Internal and Tampered errors are logged with their cause and
+// shown to the client without it.
+func fail(c *gin.Context, err error) {
+	kind := ledger.KindOf(err)
+	status := statusOf[kind]
+	p := problem{Status: status, Code: kind.String(), Title: http.StatusText(status)}
+	var le *ledger.Error
+	if errors.As(err, &le) {
+		p.Detail, p.Errors = le.Msg, le.Fields
+	}
+	if status >= 500 {
+		slog.Default().ErrorContext(c.Request.Context(), "request failed",
+			"method", c.Request.Method, "path", c.Request.URL.Path, "kind", kind.String(), "err", err)
+		if kind == ledger.Internal {
+			p.Detail = "Internal error."
+		}
+	}
+	if kind == ledger.Unavailable {
+		c.Header("Retry-After", "5")
+	}
+	writeProblem(c, p)
+}
+
+func writeProblem(c *gin.Context, p problem) {
+	p.Type = "urn:coldtrace:problem:" + p.Code
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	c.Abort()
+	c.Render(p.Status, problemRender{p})
+}
+
+// problemRender writes a problem as application/problem+json.
+type problemRender struct{ p problem }
+
+func (r problemRender) Render(w http.ResponseWriter) error {
+	r.WriteContentType(w)
+	return writeJSON(w, r.p)
+}
+
+func (problemRender) WriteContentType(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/problem+json")
+}

@@ -1,0 +1,192 @@
+// Command coldtrace runs the coldtrace ledger: it serves the REST API, checks
+// a data directory offline and prints the log's verifier key. It is the only
+// package that knows every other one; it does the wiring.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"coldtrace/api"
+	"coldtrace/ledger"
+	"coldtrace/storage/badgerkv"
+)
+
+// version is stamped by the Makefile with -ldflags.
+var version = "dev"
+
+type cli struct {
+	Serve   serveCmd         `cmd:"" help:"Serve the ledger's REST API."`
+	Verify  verifyCmd        `cmd:"" help:"Check a stopped server's data directory: every record, hash, checkpoint and derived state."`
+	Keys    keysCmd          `cmd:"" help:"Print the log's checkpoint verifier key."`
+	Version kong.VersionFlag `help:"Print the version."`
+}
+
+// dataDir is the flag every subcommand that opens the ledger takes.
+type dataDir struct {
+	Data string `default:"./data" env:"COLDTRACE_DATA" help:"Data directory (badger in db/, signing key log.key, blobs in blobs/)."`
+}
+
+func (d dataDir) dbPath() string  { return filepath.Join(d.Data, "db") }
+func (d dataDir) keyPath() string { return filepath.Join(d.Data, "log.key") }
+
+type serveCmd struct {
+	dataDir
+	Addr              string        `default:"127.0.0.1:8080" env:"COLDTRACE_ADDR" help:"Address to listen on (port 0 picks a free one)."`
+	Origin            string        `default:"coldtrace.local/ledger" env:"COLDTRACE_ORIGIN" help:"Log origin (checkpoint first line and key name); used only when the signing key is created."`
+	BootstrapAdminKey string        `env:"COLDTRACE_BOOTSTRAP_ADMIN_KEY" help:"Admin key to create on an empty ledger (default: generate and print one)."`
+	RateLimit         float64       `default:"200" env:"COLDTRACE_RATE_LIMIT" help:"Requests per second per API key (negative: no limit)."`
+	RateBurst         int           `default:"400" env:"COLDTRACE_RATE_BURST" help:"Burst of requests per API key."`
+	MaxBody           int64         `default:"1048576" env:"COLDTRACE_MAX_BODY" help:"Largest JSON request body in bytes."`
+	MaxBatch          int           `default:"1024" env:"COLDTRACE_MAX_BATCH" help:"Most submissions per group commit."`
+	LogLevel          slog.Level    `default:"INFO" env:"COLDTRACE_LOG_LEVEL" help:"Log level (DEBUG, INFO, WARN, ERROR)."`
+	Grace             time.Duration `default:"10s" env:"COLDTRACE_GRACE" help:"How long shutdown waits for requests in flight."`
+}
+
+func (c *serveCmd) Run() error {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+	slog.SetDefault(logger)
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return err
+	}
+	key, err := ledger.LoadOrCreateKey(c.keyPath(), c.Origin)
+	if err != nil {
+		return err
+	}
+	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	l, err := ledger.New(store, key, ledger.Options{Logger: logger, MaxBatch: c.MaxBatch})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if l.Size() == 0 {
+		secret := c.BootstrapAdminKey
+		if secret == "" {
+			secret, _ = ledger.NewKeySecret()
+			fmt.Printf("admin key (shown once, keep it): %s\n", secret)
+		}
+		if _, err := l.Bootstrap(ctx, secret); err != nil {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst})
+	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records)\n", version, ln.Addr(), l.Origin(), l.Size())
+	return api.Serve(ctx, ln, h, c.Grace)
+}
+
+type verifyCmd struct {
+	dataDir
+}
+
+func (c *verifyCmd) Run() error {
+	key, err := readKey(c.keyPath())
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(c.dbPath()); err != nil {
+		return fmt.Errorf("no ledger in %s: %w", c.Data, err)
+	}
+	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	scratch, err := badgerkv.Open("", badgerkv.Options{InMemory: true})
+	if err != nil {
+		return err
+	}
+	defer scratch.Close()
+	start := time.Now()
+	rep, err := ledger.Verify(context.Background(), store, scratch, key, newProgress(os.Stderr))
+	if err != nil {
+		return fmt.Errorf("FAILED: %w", err)
+	}
+	fmt.Printf("ok: %d records, %d signed checkpoints, %d state entries verified in %s\n",
+		rep.Size, rep.Checkpoints, rep.StateKeys, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+type keysCmd struct {
+	dataDir
+}
+
+func (c *keysCmd) Run() error {
+	key, err := readKey(c.keyPath())
+	if err != nil {
+		return err
+	}
+	fmt.Println(key.VerifierKey)
+	return nil
+}
+
+// readKey reads an existing signing key; it never creates one.
+func readKey(path string) (*ledger.LogKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no signing key at %s: is this a coldtrace data directory?", path)
+		}
+		return nil, err
+	}
+	return ledger.ParseKey(string(bytes.TrimSpace(data)))
+}
+
+// newProgress shows a progress bar per stage when w is a terminal, and
+// nothing otherwise.
+func newProgress(w *os.File) ledger.Progress {
+	if !term.IsTerminal(int(w.Fd())) {
+		return nil
+	}
+	var bar *progressbar.ProgressBar
+	var stage string
+	return func(s string, done, total int64) {
+		if s != stage {
+			if bar != nil {
+				_ = bar.Finish()
+				fmt.Fprintln(w)
+			}
+			stage = s
+			if total <= 0 {
+				total = -1
+			}
+			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(w),
+				progressbar.OptionSetDescription(s), progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		_ = bar.Set64(done)
+	}
+}
+
+func main() {
+	var c cli
+	ctx := kong.Parse(&c, kong.Name("coldtrace"),
+		kong.Description("coldtrace: a tamper-evident ledger of imported cold-chain goods."),
+		kong.Vars{"version": version}, kong.UsageOnError())
+	if err := ctx.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "coldtrace %s: %v\n", ctx.Command(), err)
+		os.Exit(1)
+	}
+}

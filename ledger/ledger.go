@@ -1,0 +1,340 @@
+// Package ledger is the centre of coldtrace: the domain of imported cold-chain
+// lots and the append-only, tamper-evident log that records it.
+//
+// Every state change is one record appended to an RFC 6962 Merkle tree
+// (golang.org/x/mod/sumdb/tlog) and covered by a signed C2SP checkpoint
+// (golang.org/x/mod/sumdb/note). A single sequencer goroutine applies
+// submissions in order and commits each group in one synced Store
+// transaction, together with the derived state and indexes; callers are
+// answered only after that commit. Reads use Store snapshots.
+//
+// The package imports only the standard library, golang.org/x/... and
+// github.com/google/uuid; adapters (storage, HTTP) live elsewhere and talk to
+// it through the Store and Blobs interfaces it declares.
+package ledger
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Options tune a Ledger. The zero value is usable.
+type Options struct {
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+	// MaxBatch bounds how many submissions one commit takes; 1024 when 0.
+	MaxBatch int
+	// Logger receives the ledger's own logs; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// A Ledger records events and answers queries about them. It is safe for
+// concurrent use.
+type Ledger struct {
+	store    Store
+	key      *LogKey
+	origin   string
+	now      func() time.Time
+	log      *slog.Logger
+	maxBatch int
+
+	head   atomic.Pointer[signedHead]
+	failed atomic.Pointer[error]
+
+	subs      chan *submission
+	quit      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// signedHead is the latest committed checkpoint.
+type signedHead struct {
+	size       int64
+	checkpoint Checkpoint
+	note       []byte
+}
+
+// New opens the ledger kept in store, whose checkpoints key signs; the key's
+// name is the log's origin. It checks that the latest stored
+// checkpoint matches the stored hashes and starts the sequencer.
+func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
+	l := &Ledger{
+		store:    store,
+		key:      key,
+		origin:   key.Signer.Name(),
+		now:      opts.Now,
+		log:      opts.Logger,
+		maxBatch: opts.MaxBatch,
+		subs:     make(chan *submission, 4096),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	if l.maxBatch <= 0 {
+		l.maxBatch = 1024
+	}
+	head, err := l.loadHead()
+	if err != nil {
+		return nil, err
+	}
+	l.head.Store(head)
+	go l.run()
+	return l, nil
+}
+
+// loadHead reads the latest checkpoint and checks it against the stored tree:
+// the signature is the ledger's, the root is what the stored hashes give,
+// and no record lies beyond it.
+func (l *Ledger) loadHead() (*signedHead, error) {
+	h := &signedHead{checkpoint: Checkpoint{Origin: l.origin}}
+	err := l.store.View(func(tx Tx) error {
+		size, err := treeSize(tx)
+		if err != nil || size == 0 {
+			return err
+		}
+		msg, err := tx.Get(checkpointKey(size))
+		if err != nil {
+			return err
+		}
+		cp, err := OpenCheckpoint(msg, l.key.Verifier)
+		if err != nil {
+			return err
+		}
+		root, err := tlog.TreeHash(size, hashReader(tx))
+		if err != nil {
+			return err
+		}
+		if cp.Size != size || cp.Root != root || cp.Origin != l.origin {
+			return Errorf(Tampered, "latest checkpoint (size %d) does not match the stored tree", size)
+		}
+		if _, err := tx.Get(recordKey(size)); err == nil {
+			return Errorf(Tampered, "record %d lies beyond the latest checkpoint", size)
+		}
+		h.size, h.checkpoint, h.note = size, cp, msg
+		return nil
+	})
+	return h, err
+}
+
+// Close stops the sequencer after the group in progress. It does not close
+// the Store.
+func (l *Ledger) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.quit)
+		<-l.done
+	})
+	return nil
+}
+
+func (l *Ledger) fail(err error) {
+	e := Wrap(Unavailable, "the ledger stopped accepting writes after a storage failure; restart it", err)
+	l.failed.CompareAndSwap(nil, &e)
+	l.log.Error("commit failed; writes stopped", "err", err)
+}
+
+// failure returns the error that stopped writes, or nil.
+func (l *Ledger) failure() error {
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Healthy returns nil when the ledger accepts writes.
+func (l *Ledger) Healthy() error { return l.failure() }
+
+// Submit validates ev, hands it to the sequencer and waits until it is
+// committed. idem, if not empty, is the client's Idempotency-Key: a retry with
+// the same key and event returns the first receipt (Replayed set), with a
+// different event a Conflict.
+func (l *Ledger) Submit(ctx context.Context, p Principal, ev Event, idem string) (*Receipt, error) {
+	if ev.Kind == KeyCreated {
+		return nil, invalidField("kind", "keys are created with CreateKey")
+	}
+	s, err := l.newSubmission(p, ev, idem)
+	if err != nil {
+		return nil, err
+	}
+	return l.enqueue(ctx, s)
+}
+
+// CreateKey registers a new API key as ev (kind key_created) says and returns
+// its secret, which is stored nowhere. A retry with the same Idempotency-Key
+// returns the first receipt (Replayed) and no secret.
+func (l *Ledger) CreateKey(ctx context.Context, p Principal, ev Event, idem string) (*Receipt, string, error) {
+	ev.Kind = KeyCreated
+	s, err := l.newSubmission(p, ev, idem)
+	if err != nil {
+		return nil, "", err
+	}
+	secret, sha := NewKeySecret()
+	s.keyHash = sha
+	r, err := l.enqueue(ctx, s)
+	if err != nil || r.Replayed {
+		secret = ""
+	}
+	return r, secret, err
+}
+
+// newSubmission checks ev's fields and wraps it for the sequencer.
+func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission, error) {
+	spec, ok := kinds[ev.Kind]
+	if !ok {
+		return nil, invalidField("kind", "unknown kind %q", ev.Kind)
+	}
+	if len(idem) > 255 {
+		return nil, invalidField("Idempotency-Key", "is longer than 255 characters")
+	}
+	var fe fieldErrors
+	spec.check(&ev, &fe)
+	if !ev.At.IsZero() && ev.At.After(l.now().Add(maxSkew)) {
+		fe.add("at", "is in the future")
+	}
+	if err := fe.err(); err != nil {
+		return nil, err
+	}
+	ev.At = ev.At.UTC()
+	return &submission{p: p, ev: ev, idem: idem, bodyHash: eventHash(ev)}, nil
+}
+
+func (l *Ledger) enqueue(ctx context.Context, s *submission) (*Receipt, error) {
+	if err := l.failure(); err != nil {
+		return nil, err
+	}
+	s.done = make(chan result, 1)
+	select {
+	case l.subs <- s:
+	case <-ctx.Done():
+		return nil, Wrap(Unavailable, "request cancelled before it was queued", ctx.Err())
+	case <-l.quit:
+		return nil, Errorf(Unavailable, "the ledger is shutting down")
+	}
+	// Once queued, the submission will be committed or refused; wait for
+	// the answer even if the client has gone, so nothing is half-known.
+	select {
+	case r := <-s.done:
+		return r.receipt, r.err
+	case <-l.done:
+		select {
+		case r := <-s.done:
+			return r.receipt, r.err
+		default:
+			return nil, Errorf(Unavailable, "the ledger shut down before committing this event")
+		}
+	}
+}
+
+// MinBootstrapKeyLen is the shortest admin secret Bootstrap accepts.
+const MinBootstrapKeyLen = 20
+
+// Bootstrap creates the first admin key of an empty ledger, with the given
+// secret. It fails with Conflict on a ledger that has any record.
+func (l *Ledger) Bootstrap(ctx context.Context, secret string) (*Receipt, error) {
+	if len(secret) < MinBootstrapKeyLen {
+		return nil, invalidField("COLDTRACE_BOOTSTRAP_ADMIN_KEY", "must be at least %d characters", MinBootstrapKeyLen)
+	}
+	ev := Event{Kind: KeyCreated, Role: RoleAdmin}
+	return l.enqueue(ctx, &submission{ev: ev, bootstrap: true, keyHash: secretHash(secret)})
+}
+
+// Size returns the number of committed records.
+func (l *Ledger) Size() int64 { return l.head.Load().size }
+
+// Origin returns the log's origin line, the name of its signing key.
+func (l *Ledger) Origin() string { return l.origin }
+
+// Authenticate returns the principal of an API key secret, or an
+// Unauthenticated error when the key is unknown or revoked.
+func (l *Ledger) Authenticate(secret string) (Principal, error) {
+	var p Principal
+	err := l.store.View(func(tx Tx) error {
+		st := &state{tx: tx}
+		id, err := st.get(keyHashKey(secretHash(secret)))
+		if KindOf(err) == NotFound {
+			return Errorf(Unauthenticated, "unknown API key")
+		} else if err != nil {
+			return err
+		}
+		k, err := st.apiKey(string(id))
+		if err != nil {
+			return err
+		}
+		if k.Revoked {
+			return Errorf(Unauthenticated, "this API key was revoked")
+		}
+		p = Principal{Key: k.ID, Org: k.Org, Role: k.Role, Regions: k.Regions}
+		return nil
+	})
+	return p, err
+}
+
+// view runs fn on a snapshot with typed state access.
+func (l *Ledger) view(fn func(st *state) error) error {
+	return l.store.View(func(tx Tx) error { return fn(&state{tx: tx}) })
+}
+
+// Org returns a registered org.
+func (l *Ledger) Org(uscc string) (o *Org, err error) {
+	err = l.view(func(st *state) error { o, err = st.org(uscc); return err })
+	return o, err
+}
+
+// Site returns a registered site.
+func (l *Ledger) Site(id string) (s *Site, err error) {
+	err = l.view(func(st *state) error { s, err = st.site(id); return err })
+	return s, err
+}
+
+// Keys lists all API keys, without secrets, in creation order.
+func (l *Ledger) Keys() ([]APIKey, error) {
+	var keys []APIKey
+	err := l.view(func(st *state) error {
+		return st.tx.Scan(stateKey("key", ""), nil, false, func(_, v []byte) error {
+			var k APIKey
+			if err := json.Unmarshal(v, &k); err != nil {
+				return Wrap(Tampered, "stored key does not decode", err)
+			}
+			keys = append(keys, k)
+			return nil
+		})
+	})
+	slices.SortFunc(keys, func(a, b APIKey) int { return cmp.Compare(a.Seq, b.Seq) })
+	return keys, err
+}
+
+// KeyOfRecord returns the API key that record seq (a key_created record)
+// created, in its current state.
+func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
+	err = l.view(func(st *state) error {
+		data, err := readRecord(st.tx, seq)
+		if err != nil {
+			return err
+		}
+		rec, err := DecodeRecord(data)
+		if err != nil {
+			return err
+		}
+		if rec.Kind != KeyCreated {
+			return Errorf(NotFound, "record %d does not create a key", seq)
+		}
+		k, err = st.apiKey(rec.Key)
+		return err
+	})
+	return k, err
+}
+
+// VerifierKey returns the note verifier key of the log's checkpoints.
+func (l *Ledger) VerifierKey() string { return l.key.VerifierKey }

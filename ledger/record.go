@@ -1,0 +1,122 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// An EventKind names what a record states.
+type EventKind string
+
+// Registry record kinds. Lot and site event kinds are declared in event.go.
+const (
+	OrgRegistered  EventKind = "org_registered"
+	SiteRegistered EventKind = "site_registered"
+	KeyCreated     EventKind = "key_created"
+	KeyRevoked     EventKind = "key_revoked"
+)
+
+// An Actor is who submitted a record: an org and the id of the key used.
+type Actor struct {
+	Org string `json:"org"`
+	Key string `json:"key"`
+}
+
+// A Record is one entry of the log. Its JSON encoding, made once by the ledger
+// when the record is appended, is what is stored, hashed and served; it is
+// never re-encoded. Replaying the records alone rebuilds all derived state.
+type Record struct {
+	Seq        int64     `json:"seq"`
+	ID         string    `json:"id"`
+	RecordedAt time.Time `json:"recorded_at"`
+	Actor      Actor     `json:"actor"`
+	Event
+	CreatedLots []CreatedLot `json:"created_lots,omitempty"`
+}
+
+// An Event holds the fields a client submits, as the ledger normalised them.
+// Which fields a kind takes is fixed by that kind's validation; every other
+// field must be empty.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	At   time.Time `json:"at"`
+
+	// Registry: orgs, sites, keys.
+	USCC         string   `json:"uscc,omitempty"`
+	USCCOverride string   `json:"uscc_override,omitempty"`
+	Name         string   `json:"name,omitempty"`
+	Roles        []string `json:"roles,omitempty"`
+	Org          string   `json:"org,omitempty"`
+	Site         string   `json:"site,omitempty"`
+	Type         string   `json:"type,omitempty"`
+	Region       string   `json:"region,omitempty"`
+	Address      string   `json:"address,omitempty"`
+	Key          string   `json:"key,omitempty"`
+	Role         string   `json:"role,omitempty"`
+	Regions      []string `json:"regions,omitempty"`
+
+	Note string `json:"note,omitempty"`
+}
+
+// A CreatedLot is a lot that a record brought into being.
+type CreatedLot struct {
+	ID        string   `json:"id"`
+	TraceCode string   `json:"trace_code"`
+	Quantity  Quantity `json:"quantity"`
+}
+
+// A Quantity is an amount of goods: grams always, pieces where counted.
+type Quantity struct {
+	Grams  int64 `json:"grams"`
+	Pieces int64 `json:"pieces,omitempty"`
+}
+
+// encodeRecord returns the record's one and only encoding: compact JSON,
+// without HTML escaping, without a trailing newline.
+func encodeRecord(r *Record) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// DecodeRecord parses stored record bytes. Unknown fields are an error: a
+// record this version cannot fully read must not be silently misread.
+func DecodeRecord(data []byte) (*Record, error) {
+	var r Record
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, Wrap(Tampered, "record does not decode", err)
+	}
+	if dec.More() {
+		return nil, Errorf(Tampered, "trailing data after record")
+	}
+	return &r, nil
+}
+
+// A Receipt answers a successful submission.
+type Receipt struct {
+	Seq         int64        `json:"seq"`
+	ID          string       `json:"id"`
+	Kind        EventKind    `json:"kind"`
+	RecordedAt  time.Time    `json:"recorded_at"`
+	Lot         string       `json:"lot,omitempty"`
+	TraceCode   string       `json:"trace_code,omitempty"`
+	CreatedLots []CreatedLot `json:"created_lots"`
+	Findings    []Finding    `json:"findings"`
+	Checkpoint  TreeHead     `json:"checkpoint"`
+	// Replayed is true when an Idempotency-Key matched an earlier submission
+	// and this is that submission's receipt.
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+// A TreeHead is the size and root hash (base64) of the log's Merkle tree.
+type TreeHead struct {
+	Size int64  `json:"size"`
+	Root string `json:"root"`
+}

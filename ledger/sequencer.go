@@ -1,0 +1,274 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// A submission is one request waiting for the sequencer.
+type submission struct {
+	p         Principal
+	ev        Event
+	idem      string   // Idempotency-Key, "" if none
+	bodyHash  [32]byte // hash of the event as submitted, for idempotency
+	bootstrap bool     // the first admin key of an empty ledger
+	keyHash   string   // key_created: SHA-256 of the new key's secret
+	done      chan result
+}
+
+type result struct {
+	receipt *Receipt
+	err     error
+}
+
+// errAbort aborts a group's transaction after apply failed on a prepared
+// record, which should not happen; the group is retried without it.
+var errAbort = errors.New("abort group")
+
+// run is the sequencer: the ledger's only writer. It takes what is waiting,
+// up to maxBatch submissions, and commits them as one group.
+func (l *Ledger) run() {
+	defer close(l.done)
+	for {
+		var group []*submission
+		select {
+		case s := <-l.subs:
+			group = append(group, s)
+		case <-l.quit:
+			return
+		}
+	drain:
+		for len(group) < l.maxBatch {
+			select {
+			case s := <-l.subs:
+				group = append(group, s)
+			default:
+				break drain
+			}
+		}
+		l.commitGroup(group)
+	}
+}
+
+// commitGroup applies the group in order and commits it in one synced
+// transaction with the hashes, state, indexes and the new signed checkpoint.
+// Callers are answered only after the commit.
+func (l *Ledger) commitGroup(group []*submission) {
+	if err := l.failure(); err != nil {
+		for _, s := range group {
+			s.done <- result{err: err}
+		}
+		return
+	}
+	for {
+		results := make([]result, len(group))
+		dupOf := make(map[int]int)
+		bad := -1
+		var head *signedHead
+		err := l.store.Update(func(tx Tx) error {
+			st := &state{tx: tx}
+			size := l.head.Load().size
+			first := size
+			idemIndex := make(map[string]int)
+			var accepted []int
+			for i, s := range group {
+				var ik []byte
+				if s.idem != "" {
+					ik = idemKey(s.p.Key, s.idem)
+					if j, ok := idemIndex[string(ik)]; ok {
+						dupOf[i] = j
+						continue
+					}
+					if r, err := replayIdem(tx, ik, s.bodyHash); err != nil || r != nil {
+						results[i] = result{receipt: r, err: err}
+						continue
+					}
+					idemIndex[string(ik)] = i
+				}
+				rec, err := l.prepare(st, s, size)
+				if err != nil {
+					results[i].err = err
+					continue
+				}
+				data, err := encodeRecord(rec)
+				if err != nil {
+					bad = i
+					return errAbort
+				}
+				fx, err := applyRecord(tx, rec)
+				if err == nil {
+					err = appendRecord(tx, size, data)
+				}
+				if err != nil {
+					l.log.Error("apply failed on a prepared record", "seq", size, "kind", rec.Kind, "err", err)
+					bad = i
+					return errAbort
+				}
+				if s.keyHash != "" {
+					if err := tx.Set(keyHashKey(s.keyHash), []byte(rec.Key)); err != nil {
+						return err
+					}
+				}
+				results[i].receipt = newReceipt(rec, fx)
+				accepted = append(accepted, i)
+				size++
+			}
+			if size == first {
+				return nil
+			}
+			root, err := tlog.TreeHash(size, hashReader(tx))
+			if err != nil {
+				return err
+			}
+			cp := Checkpoint{Origin: l.origin, Size: size, Root: root}
+			signed, err := signCheckpoint(l.key.Signer, cp)
+			if err != nil {
+				return err
+			}
+			if err := tx.Set(checkpointKey(size), signed); err != nil {
+				return err
+			}
+			head = &signedHead{size: size, checkpoint: cp, note: signed}
+			for _, i := range accepted {
+				r := results[i].receipt
+				r.Checkpoint = cp.TreeHead()
+				if s := group[i]; s.idem != "" {
+					if err := storeIdem(tx, idemKey(s.p.Key, s.idem), s.bodyHash, r); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, errAbort) {
+			group[bad].done <- result{err: Errorf(Internal, "the ledger could not apply this event")}
+			group = append(group[:bad:bad], group[bad+1:]...)
+			if len(group) == 0 {
+				return
+			}
+			continue
+		}
+		if err != nil {
+			// A failed commit leaves the store as it was, but this process
+			// signed a checkpoint it never published. Stop writing so that it
+			// can never sign a different tree of the same size; a restart
+			// resumes from what is on disk.
+			l.fail(err)
+			for _, s := range group {
+				s.done <- result{err: l.failure()}
+			}
+			return
+		}
+		if head != nil {
+			l.head.Store(head)
+		}
+		for i, j := range dupOf {
+			r := results[j]
+			if r.receipt != nil {
+				c := *r.receipt
+				c.Replayed = true
+				r.receipt = &c
+			}
+			if r.err == nil && !bytes.Equal(group[i].bodyHash[:], group[j].bodyHash[:]) {
+				r = result{err: idemConflict()}
+			}
+			results[i] = r
+		}
+		for i, s := range group {
+			s.done <- results[i]
+		}
+		return
+	}
+}
+
+// prepare validates s against current state and builds its record at seq.
+func (l *Ledger) prepare(st *state, s *submission, seq int64) (*Record, error) {
+	spec := kinds[s.ev.Kind]
+	ev := s.ev
+	actor := Actor{Org: s.p.Org, Key: s.p.Key}
+	if s.bootstrap {
+		if seq != 0 {
+			return nil, Errorf(Conflict, "the ledger is not empty; bootstrap only creates the first admin key")
+		}
+		actor = Actor{Key: "bootstrap"}
+		ev.Key = uuid.NewString()
+	} else if err := spec.prepare(st, s.p, &ev); err != nil {
+		return nil, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	now := l.now().UTC()
+	if ev.At.IsZero() {
+		ev.At = now
+	}
+	return &Record{Seq: seq, ID: id.String(), RecordedAt: now, Actor: actor, Event: ev}, nil
+}
+
+func newReceipt(rec *Record, fx *effects) *Receipt {
+	r := &Receipt{
+		Seq: rec.Seq, ID: rec.ID, Kind: rec.Kind, RecordedAt: rec.RecordedAt,
+		CreatedLots: rec.CreatedLots, Findings: fx.findings,
+	}
+	if r.CreatedLots == nil {
+		r.CreatedLots = []CreatedLot{}
+	}
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	return r
+}
+
+// Idempotency: a/idem/<key id>/<Idempotency-Key> holds the SHA-256 of the
+// submitted event followed by the receipt's JSON.
+
+func idemKey(keyID, idem string) []byte {
+	return key(prefixIdem, []byte(keyID), []byte{'/'}, []byte(idem))
+}
+
+func idemConflict() error {
+	return Errorf(Conflict, "this Idempotency-Key was used with a different request")
+}
+
+func replayIdem(tx Tx, k []byte, bodyHash [32]byte) (*Receipt, error) {
+	v, err := tx.Get(k)
+	if KindOf(err) == NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(v) < 32 || !bytes.Equal(v[:32], bodyHash[:]) {
+		return nil, idemConflict()
+	}
+	var r Receipt
+	if err := json.Unmarshal(v[32:], &r); err != nil {
+		return nil, Wrap(Tampered, "stored receipt does not decode", err)
+	}
+	r.Replayed = true
+	return &r, nil
+}
+
+func storeIdem(tx Tx, k []byte, bodyHash [32]byte, r *Receipt) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return tx.Set(k, append(bodyHash[:len(bodyHash):len(bodyHash)], data...))
+}
+
+// eventHash is the idempotency hash of an event as submitted.
+func eventHash(ev Event) [32]byte {
+	data, _ := json.Marshal(ev)
+	return sha256.Sum256(data)
+}
+
+// maxSkew is how far in the future an event's time may lie (clock skew).
+const maxSkew = 5 * time.Minute

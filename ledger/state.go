@@ -1,0 +1,113 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// state gives typed access to the derived state in a transaction.
+type state struct {
+	tx Tx
+}
+
+func (st *state) get(k []byte) ([]byte, error) { return st.tx.Get(k) }
+
+func (st *state) getJSON(k []byte, v any) error {
+	data, err := st.tx.Get(k)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return Wrap(Tampered, "stored state does not decode", fmt.Errorf("%s: %w", k, err))
+	}
+	return nil
+}
+
+func (st *state) put(k []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return st.tx.Set(k, data)
+}
+
+func (st *state) org(uscc string) (*Org, error) {
+	var o Org
+	if err := st.getJSON(stateKey("org", uscc), &o); err != nil {
+		if KindOf(err) == NotFound {
+			return nil, Errorf(NotFound, "no org %s", uscc)
+		}
+		return nil, err
+	}
+	return &o, nil
+}
+
+func (st *state) site(id string) (*Site, error) {
+	var s Site
+	if err := st.getJSON(stateKey("site", id), &s); err != nil {
+		if KindOf(err) == NotFound {
+			return nil, Errorf(NotFound, "no site %s", id)
+		}
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (st *state) apiKey(id string) (*APIKey, error) {
+	var k APIKey
+	if err := st.getJSON(stateKey("key", id), &k); err != nil {
+		if KindOf(err) == NotFound {
+			return nil, Errorf(NotFound, "no key %s", id)
+		}
+		return nil, err
+	}
+	return &k, nil
+}
+
+// effects collects what applying a record did, for the receipt.
+type effects struct {
+	findings []Finding
+}
+
+// A kindSpec is everything the ledger knows about one event kind: its
+// stateless field checks, its stateful preparation (authority and physical
+// invariants, normalisation, ids) and how it changes derived state.
+type kindSpec struct {
+	// check validates fields that need no state. It must not change ev.
+	check func(ev *Event, fe *fieldErrors)
+	// prepare validates ev against current state for principal p and
+	// normalises it (resolving references, assigning ids). Nothing is
+	// written: an error rejects only this submission.
+	prepare func(st *state, p Principal, ev *Event) error
+	// apply changes derived state as rec says. It sees only the record and
+	// the state, so that replaying the log rebuilds the same state.
+	apply func(st *state, rec *Record, fx *effects) error
+	// registry kinds are submitted through the registry endpoints.
+	registry bool
+}
+
+var kinds = map[EventKind]kindSpec{
+	OrgRegistered:  {check: checkOrgRegistered, prepare: prepareOrgRegistered, apply: applyOrgRegistered, registry: true},
+	SiteRegistered: {check: checkSiteRegistered, prepare: prepareSiteRegistered, apply: applySiteRegistered, registry: true},
+	KeyCreated:     {check: checkKeyCreated, prepare: prepareKeyCreated, apply: applyKeyCreated, registry: true},
+	KeyRevoked:     {check: checkKeyRevoked, prepare: prepareKeyRevoked, apply: applyKeyRevoked, registry: true},
+}
+
+// IsRegistry reports whether k is a registry kind (orgs, sites, keys).
+func (k EventKind) IsRegistry() bool { return kinds[k].registry }
+
+// applyRecord changes derived state as rec says.
+func applyRecord(tx Tx, rec *Record) (*effects, error) {
+	spec, ok := kinds[rec.Kind]
+	if !ok {
+		return nil, Errorf(Tampered, "record %d has unknown kind %q", rec.Seq, rec.Kind)
+	}
+	fx := &effects{}
+	if err := spec.apply(&state{tx: tx}, rec, fx); err != nil {
+		return nil, err
+	}
+	return fx, nil
+}
+
+func indexField(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }

@@ -1,0 +1,41 @@
+package ledger
+
+import "errors"
+
+// A Store is the ordered key-value store the ledger keeps everything in: the
+// records, the stored Merkle hashes, the signed checkpoints, the derived state
+// and its indexes. Keys and values are opaque bytes; the ledger owns the layout.
+//
+// Implementations translate their library's errors at the boundary: a missing
+// key is a NotFound *Error, an I/O failure an Unavailable one.
+type Store interface {
+	// View runs fn on a consistent read-only snapshot. It never waits for
+	// Update. Errors returned by fn are returned unchanged.
+	View(fn func(tx Tx) error) error
+	// Update runs fn in a read-write transaction and commits it atomically,
+	// synced to stable storage before Update returns. If fn returns an error
+	// nothing is written. Only one Update runs at a time: the ledger's
+	// sequencer is the single writer.
+	Update(fn func(tx Tx) error) error
+	// Close releases the store. Pending transactions are lost.
+	Close() error
+}
+
+// A Tx is a transaction on a Store. It sees its own writes.
+type Tx interface {
+	// Get returns a copy of the value stored at key, or a NotFound *Error.
+	Get(key []byte) ([]byte, error)
+	// Set stores value at key. It returns a Forbidden *Error in a View.
+	Set(key, value []byte) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(key []byte) error
+	// Scan calls fn for each key with the given prefix in key order
+	// (descending if reverse), starting at start if it is not nil (start
+	// itself included when present). The key and value passed to fn are only
+	// valid during the call. Scan stops early, without error, when fn
+	// returns ErrStop; any other error from fn is returned.
+	Scan(prefix, start []byte, reverse bool, fn func(key, value []byte) error) error
+}
+
+// ErrStop is returned by a Scan callback to end the scan early.
+var ErrStop = errors.New("stop scan")
