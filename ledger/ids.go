@@ -92,3 +92,103 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// ISO6346CheckDigit returns the ISO 6346 check digit of the first ten
+// characters of a container number (owner code, category, serial), and false
+// if they are not 3 letters, a category letter (U, J or Z) and 6 digits.
+func ISO6346CheckDigit(first10 string) (byte, bool) {
+	if len(first10) != 10 {
+		return 0, false
+	}
+	sum := 0
+	for i := 0; i < 10; i++ {
+		c := first10[i]
+		var v int
+		switch {
+		case i < 4 && c >= 'A' && c <= 'Z':
+			if i == 3 && c != 'U' && c != 'J' && c != 'Z' {
+				return 0, false
+			}
+			// A=10 upwards, skipping multiples of 11.
+			v = int(c-'A') + 10
+			v += (v - 1) / 10 // 11, 22, 33 are skipped
+		case i >= 4 && c >= '0' && c <= '9':
+			v = int(c - '0')
+		default:
+			return 0, false
+		}
+		sum += v << i
+	}
+	return byte('0' + sum%11%10), true
+}
+
+// ValidContainer reports whether n is an ISO 6346 container number with the
+// right check digit, such as CSQU3054383.
+func ValidContainer(n string) bool {
+	if len(n) != 11 {
+		return false
+	}
+	d, ok := ISO6346CheckDigit(n[:10])
+	return ok && n[10] == d
+}
+
+// ValidDeclarationNo reports whether n has the shape of a China customs
+// declaration number: 18 digits.
+func ValidDeclarationNo(n string) bool { return len(n) == 18 && allDigits(n) }
+
+// ValidHSCode reports whether c is a Harmonized System code of 4 to 10 digits
+// whose chapter (first two digits) is 01-97.
+func ValidHSCode(c string) bool {
+	if len(c) < 4 || len(c) > 10 || !allDigits(c) {
+		return false
+	}
+	ch := int(c[0]-'0')*10 + int(c[1]-'0')
+	return ch >= 1 && ch <= 97 && ch != 77
+}
+
+// plateProvinces are the one-character province abbreviations that begin a
+// Chinese vehicle plate (GA 36).
+const plateProvinces = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+
+// ValidPlate reports whether p is a Chinese vehicle plate: a province
+// character, an issuing-office letter, then 5 characters (6 for new-energy
+// vehicles) of letters (no I or O) and digits, the last of which may be 挂
+// (trailer).
+func ValidPlate(p string) bool {
+	r := []rune(p)
+	if len(r) != 7 && len(r) != 8 {
+		return false
+	}
+	if !strings.ContainsRune(plateProvinces, r[0]) || !plateLetter(r[1]) {
+		return false
+	}
+	for i, c := range r[2:] {
+		last := i == len(r)-3
+		switch {
+		case plateLetter(c) || (c >= '0' && c <= '9'):
+		case last && c == '挂' && len(r) == 7:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func plateLetter(c rune) bool { return c >= 'A' && c <= 'Z' && c != 'I' && c != 'O' }
+
+// iso3166 lists the ISO 3166-1 alpha-2 country codes.
+const iso3166 = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ " +
+	"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR " +
+	"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP " +
+	"KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT " +
+	"MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW " +
+	"SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG " +
+	"UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW"
+
+// ValidCountry reports whether c is an ISO 3166-1 alpha-2 country code.
+func ValidCountry(c string) bool {
+	if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
+		return false
+	}
+	return strings.Contains(iso3166, c)
+}
