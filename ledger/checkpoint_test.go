@@ -1,0 +1,106 @@
+package ledger
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	c := Checkpoint{Origin: "example.com/log", Size: 42, Root: tlog.RecordHash([]byte("x"))}
+	got, err := ParseCheckpoint(c.Text())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != c {
+		t.Fatalf("round trip: got %+v, want %+v", got, c)
+	}
+}
+
+func TestParseCheckpointRejects(t *testing.T) {
+	for _, text := range []string{
+		"",
+		"origin\n1\n",
+		"origin\n1\nAAAA\n",                      // short root
+		"origin\n-1\n" + strings.Repeat("A", 43) + "=\n", // negative size
+		"origin\n01\n" + strings.Repeat("A", 43) + "=\n", // non-canonical size
+		"\n1\n" + strings.Repeat("A", 43) + "=\n",         // empty origin
+		"origin\n1\n" + strings.Repeat("A", 43) + "=",     // no final newline
+	} {
+		if _, err := ParseCheckpoint(text); err == nil {
+			t.Errorf("ParseCheckpoint(%q) succeeded", text)
+		}
+	}
+	// Extension lines are allowed.
+	if _, err := ParseCheckpoint("o\n1\n" + strings.Repeat("A", 43) + "=\nextra line\n"); err != nil {
+		t.Errorf("extension line: %v", err)
+	}
+}
+
+func FuzzParseCheckpoint(f *testing.F) {
+	f.Add(Checkpoint{Origin: "o", Size: 3}.Text())
+	f.Add("origin\n1\n\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := ParseCheckpoint(text)
+		if err != nil {
+			return
+		}
+		// What parses must print back to the same first three lines.
+		again, err := ParseCheckpoint(c.Text())
+		if err != nil || again != c {
+			t.Fatalf("reparse of %q: %+v, %v", c.Text(), again, err)
+		}
+	})
+}
+
+func TestKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.key")
+	k1, err := LoadOrCreateKey(path, "example.com/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	k2, err := LoadOrCreateKey(path, "ignored.example/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k1.VerifierKey != k2.VerifierKey || k2.Signer.Name() != "example.com/log" {
+		t.Fatalf("reloading the key changed it: %s vs %s", k1.VerifierKey, k2.VerifierKey)
+	}
+	vk, err := ReadVerifierKey(path)
+	if err != nil || vk != k1.VerifierKey {
+		t.Fatalf("ReadVerifierKey = %q, %v", vk, err)
+	}
+	// A checkpoint signed with the key opens with the stock note package
+	// and the verifier key, and not with another key.
+	c := Checkpoint{Origin: "example.com/log", Size: 1, Root: tlog.RecordHash([]byte("r"))}
+	msg, err := signCheckpoint(k1.Signer, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil || n.Text != c.Text() {
+		t.Fatalf("note.Open: %v", err)
+	}
+	other, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "k"), "example.com/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenCheckpoint(msg, other.Verifier); KindOf(err) != Tampered {
+		t.Fatalf("opening with another key of the same name: %v, want Tampered", err)
+	}
+}
