@@ -25,11 +25,11 @@ func TestParseCheckpointRejects(t *testing.T) {
 	for _, text := range []string{
 		"",
 		"origin\n1\n",
-		"origin\n1\nAAAA\n",                      // short root
+		"origin\n1\nAAAA\n", // short root
 		"origin\n-1\n" + strings.Repeat("A", 43) + "=\n", // negative size
 		"origin\n01\n" + strings.Repeat("A", 43) + "=\n", // non-canonical size
-		"\n1\n" + strings.Repeat("A", 43) + "=\n",         // empty origin
-		"origin\n1\n" + strings.Repeat("A", 43) + "=",     // no final newline
+		"\n1\n" + strings.Repeat("A", 43) + "=\n",        // empty origin
+		"origin\n1\n" + strings.Repeat("A", 43) + "=",    // no final newline
 	} {
 		if _, err := ParseCheckpoint(text); err == nil {
 			t.Errorf("ParseCheckpoint(%q) succeeded", text)
