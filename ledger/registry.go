@@ -197,7 +197,7 @@ func checkKeyRevoked(ev *Event, fe *fieldErrors) {
 	}
 }
 
-func prepareOrgRegistered(st *state, p Principal, ev *Event) error {
+func prepareOrgRegistered(st *state, p Principal, ev *Record) error {
 	if p.Role != RoleAdmin {
 		return Errorf(Forbidden, "only an admin key registers orgs")
 	}
@@ -210,7 +210,7 @@ func prepareOrgRegistered(st *state, p Principal, ev *Event) error {
 	return nil
 }
 
-func prepareSiteRegistered(st *state, p Principal, ev *Event) error {
+func prepareSiteRegistered(st *state, p Principal, ev *Record) error {
 	if p.Role != RoleAdmin {
 		return Errorf(Forbidden, "only an admin key registers sites")
 	}
@@ -228,7 +228,7 @@ func prepareSiteRegistered(st *state, p Principal, ev *Event) error {
 	return nil
 }
 
-func prepareKeyCreated(st *state, p Principal, ev *Event) error {
+func prepareKeyCreated(st *state, p Principal, ev *Record) error {
 	if p.Role != RoleAdmin {
 		return Errorf(Forbidden, "only an admin key creates keys")
 	}
@@ -247,7 +247,7 @@ func prepareKeyCreated(st *state, p Principal, ev *Event) error {
 	return nil
 }
 
-func prepareKeyRevoked(st *state, p Principal, ev *Event) error {
+func prepareKeyRevoked(st *state, p Principal, ev *Record) error {
 	if p.Role != RoleAdmin {
 		return Errorf(Forbidden, "only an admin key revokes keys")
 	}

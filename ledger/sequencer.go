@@ -19,6 +19,7 @@ type submission struct {
 	bodyHash  [32]byte // hash of the event as submitted, for idempotency
 	bootstrap bool     // the first admin key of an empty ledger
 	keyHash   string   // key_created: SHA-256 of the new key's secret
+	system    bool     // written by the ledger itself (the transit sweep)
 	done      chan result
 }
 
@@ -189,27 +190,30 @@ func (l *Ledger) commitGroup(group []*submission) {
 
 // prepare validates s against current state and builds its record at seq.
 func (l *Ledger) prepare(st *state, s *submission, seq int64) (*Record, error) {
-	spec := kinds[s.ev.Kind]
-	ev := s.ev
-	actor := Actor{Org: s.p.Org, Key: s.p.Key}
-	if s.bootstrap {
-		if seq != 0 {
-			return nil, Errorf(Conflict, "the ledger is not empty; bootstrap only creates the first admin key")
-		}
-		actor = Actor{Key: "bootstrap"}
-		ev.Key = uuid.NewString()
-	} else if err := spec.prepare(st, s.p, &ev); err != nil {
-		return nil, err
-	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
 	}
 	now := l.now().UTC()
-	if ev.At.IsZero() {
-		ev.At = now
+	rec := &Record{Seq: seq, ID: id.String(), RecordedAt: now, Actor: Actor{Org: s.p.Org, Key: s.p.Key}, Event: s.ev}
+	if rec.At.IsZero() {
+		rec.At = now
 	}
-	return &Record{Seq: seq, ID: id.String(), RecordedAt: now, Actor: actor, Event: ev}, nil
+	switch {
+	case s.bootstrap:
+		if seq != 0 {
+			return nil, Errorf(Conflict, "the ledger is not empty; bootstrap only creates the first admin key")
+		}
+		rec.Actor = Actor{Key: "bootstrap"}
+		rec.Key = uuid.NewString()
+	case s.system:
+		rec.Actor = Actor{Key: "system"}
+	default:
+		if err := kinds[s.ev.Kind].prepare(st, s.p, rec); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
 }
 
 func newReceipt(rec *Record, fx *effects) *Receipt {

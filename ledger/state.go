@@ -76,10 +76,11 @@ type effects struct {
 type kindSpec struct {
 	// check validates fields that need no state. It must not change ev.
 	check func(ev *Event, fe *fieldErrors)
-	// prepare validates ev against current state for principal p and
-	// normalises it (resolving references, assigning ids). Nothing is
-	// written: an error rejects only this submission.
-	prepare func(st *state, p Principal, ev *Event) error
+	// prepare validates rec's event against current state for principal p
+	// and normalises it (resolving references, assigning ids, filling
+	// created_lots). Nothing is written: an error rejects only this
+	// submission. rec.Seq, ID, RecordedAt, Actor and At are set.
+	prepare func(st *state, p Principal, rec *Record) error
 	// apply changes derived state as rec says. It sees only the record and
 	// the state, so that replaying the log rebuilds the same state.
 	apply func(st *state, rec *Record, fx *effects) error
