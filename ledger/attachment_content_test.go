@@ -107,11 +107,11 @@ func TestTextCheckAcrossChunks(t *testing.T) {
 		{"冷链,进口,€,𝄞\n", true, 0},
 		{"\u00e9\u4e2d\U0001F600", true, 0},
 		{"ok\x00", false, 2},
-		{"ab\xe4\xb8", false, 2},       // cut off at the end
-		{"ab\xe4\xb8x", false, 2},      // broken in the middle
-		{"ab\xc0\xafc", false, 2},      // overlong encoding
-		{"abc\xed\xa0\x80", false, 3},  // a surrogate
-		{"中文\xff中文", false, 6},         // a stray byte
+		{"ab\xe4\xb8", false, 2},      // cut off at the end
+		{"ab\xe4\xb8x", false, 2},     // broken in the middle
+		{"ab\xc0\xafc", false, 2},     // overlong encoding
+		{"abc\xed\xa0\x80", false, 3}, // a surrogate
+		{"中文\xff中文", false, 6},        // a stray byte
 		{"\U0001F600\xf0\x9f\x98", false, 4},
 	} {
 		for n := 1; n <= len(c.data)+1; n++ {
