@@ -35,7 +35,8 @@ type Options struct {
 	Secure    bool   // HTTPS
 	Region    string // "us-east-1" when empty
 	// PartSize is the size of the parts of a multipart upload and so the
-	// memory one upload of unknown size holds; 16 MiB when 0.
+	// memory one upload of unknown size holds; 8 MiB when 0 (S3's minimum
+	// is 5 MiB; 10,000 parts of 8 MiB allow 80 GiB).
 	PartSize uint64
 	// Transport replaces minio-go's HTTP transport (tests).
 	Transport http.RoundTripper
@@ -66,7 +67,7 @@ func New(opts Options) (*Blobs, error) {
 		opts.Region = "us-east-1"
 	}
 	if opts.PartSize == 0 {
-		opts.PartSize = 16 << 20
+		opts.PartSize = 8 << 20
 	}
 	c, err := minio.New(opts.Endpoint, &minio.Options{
 		Creds:     credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
@@ -119,18 +120,23 @@ func (b *Blobs) ensureBucket(ctx context.Context) error {
 	return nil
 }
 
-// Put implements ledger.Blobs. Objects of unknown size, or larger than one
-// part, go up as multipart uploads holding one part in memory; a failed
-// multipart upload is aborted, so nothing appears under name.
+// maxSinglePut is the largest object S3 takes in one PUT.
+const maxSinglePut = 5 << 30
+
+// Put implements ledger.Blobs.
+//
+// An object of known size (up to 5 GiB) goes up in one streaming PUT: the
+// bytes flow from r to the server as they are read, with no buffer of ours
+// in between, so a slow reader and the server work at the same time. An
+// object of unknown size goes up as a multipart upload that holds one part
+// (PartSize) in memory. S3 never shows a PUT that did not complete, and a
+// failed multipart upload is aborted, so nothing appears under name.
 func (b *Blobs) Put(ctx context.Context, name string, r io.Reader, size int64, contentType string) error {
 	if err := b.ensureBucket(ctx); err != nil {
 		return err
 	}
 	src := &trackedReader{r: r}
-	info, err := b.c.PutObject(ctx, b.bucket, name, src, size, minio.PutObjectOptions{
-		ContentType: contentType,
-		PartSize:    b.part,
-	})
+	info, err := b.c.PutObject(ctx, b.bucket, name, src, size, b.PutOptions(size, contentType))
 	if src.err != nil {
 		return src.err // the reader's own failure is the cause
 	}
@@ -142,6 +148,31 @@ func (b *Blobs) Put(ctx context.Context, name string, r io.Reader, size int64, c
 		return ledger.Errorf(ledger.Invalid, "the object has %d bytes, %d were announced", info.Size, size)
 	}
 	return nil
+}
+
+// PutOptions returns the minio-go options with which Put stores an object
+// of size bytes (-1: unknown): one streaming PUT when the size is known (up
+// to 5 GiB), else a multipart upload of PartSize parts.
+//
+// The payload is not signed (DisableContentSha256; "UNSIGNED-PAYLOAD"), as
+// minio-go always does over HTTPS. Over plain HTTP minio-go would otherwise
+// SHA-256 every chunk for a streaming signature and the server would hash it
+// again: two more passes over the bytes, on top of the SHA-256 the ledger
+// computes on the way. That hash is what the object is known by:
+// downloads re-hash and `coldtrace verify` re-hashes every object, so bytes
+// changed in transit or at rest are found either way. Use HTTPS
+// (COLDTRACE_S3_SECURE) where the path to the object store is not trusted.
+func (b *Blobs) PutOptions(size int64, contentType string) minio.PutObjectOptions {
+	opts := minio.PutObjectOptions{ContentType: contentType, DisableContentSha256: true}
+	switch {
+	case size >= 0 && size <= maxSinglePut:
+		opts.DisableMultipart = true
+	case size < 0:
+		// Two part buffers: one fills from the reader while the other
+		// uploads.
+		opts.PartSize, opts.ConcurrentStreamParts, opts.NumThreads = b.part, true, 2
+	}
+	return opts
 }
 
 // Get implements ledger.Blobs.
