@@ -32,6 +32,13 @@ type Options struct {
 	RateBurst     int
 	// Registry receives the HTTP and ledger metrics; a new one when nil.
 	Registry *prometheus.Registry
+	// MaxUploadBytes limits an attachment upload's request body (the
+	// ledger limits the attachment itself); the ledger's
+	// MaxAttachmentBytes plus 1 MiB of multipart framing when 0.
+	MaxUploadBytes int64
+	// PresignTTL is how long a presigned attachment URL is valid; 5
+	// minutes when 0.
+	PresignTTL time.Duration
 }
 
 // server holds what the handlers need.
@@ -55,6 +62,9 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.PresignTTL <= 0 {
+		opts.PresignTTL = 5 * time.Minute
 	}
 	s := &server{l: l, opts: opts, log: opts.Logger, lim: newLimiter(opts.RatePerSecond, opts.RateBurst)}
 
@@ -90,16 +100,20 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.POST("/keys", s.createKey)
 	authed.GET("/keys", s.listKeys)
 	authed.DELETE("/keys/:id", s.revokeKey)
+	s.attachmentRoutes(authed)
 	return r
 }
 
-// ready reports whether the ledger accepts writes.
+// ready reports whether the ledger accepts writes and the blob store serves.
 func (s *server) ready(c *gin.Context) {
 	if err := s.l.Healthy(); err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "ledger": "ok", "size": s.l.Size()})
+	if !s.blobsReady(c) {
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "ledger": "ok", "blobs": "ok", "size": s.l.Size()})
 }
 
 // recovery turns a panic into a logged 500 problem.
@@ -134,6 +148,7 @@ func (s *server) accessLog(c *gin.Context) {
 // the limit.
 func (s *server) limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
+		c.Set(rawBodyKey, c.Request.Body)
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
 	}
 	c.Next()

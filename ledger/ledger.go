@@ -34,6 +34,12 @@ type Options struct {
 	MaxBatch int
 	// Logger receives the ledger's own logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// Blobs stores attachment bytes; without it attachments are refused
+	// as Unavailable.
+	Blobs Blobs
+	// MaxAttachmentBytes limits one attachment; DefaultMaxAttachmentBytes
+	// when 0.
+	MaxAttachmentBytes int64
 }
 
 // A Ledger records events and answers queries about them. It is safe for
@@ -45,6 +51,7 @@ type Ledger struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxBatch int
+	att      *attachmentStore
 
 	head   atomic.Pointer[signedHead]
 	failed atomic.Pointer[error]
@@ -73,6 +80,7 @@ func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
 		now:      opts.Now,
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
+		att:      newAttachmentStore(opts),
 		subs:     make(chan *submission, 4096),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),

@@ -57,6 +57,8 @@ type Event struct {
 	Regions      []string `json:"regions,omitempty"`
 
 	Note string `json:"note,omitempty"`
+	// Attachments are the uploaded documents the event refers to, by hash.
+	Attachments []AttachmentRef `json:"attachments,omitempty"`
 }
 
 // A CreatedLot is a lot that a record brought into being.

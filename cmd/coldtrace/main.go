@@ -30,7 +30,7 @@ var version = "dev"
 
 type cli struct {
 	Serve   serveCmd         `cmd:"" help:"Serve the ledger's REST API."`
-	Verify  verifyCmd        `cmd:"" help:"Check a stopped server's data directory: every record, hash, checkpoint and derived state."`
+	Verify  verifyCmd        `cmd:"" help:"Check a stopped server's data directory: every record, hash, checkpoint, derived state and attachment."`
 	Keys    keysCmd          `cmd:"" help:"Print the log's checkpoint verifier key."`
 	Version kong.VersionFlag `help:"Print the version."`
 }
@@ -45,6 +45,8 @@ func (d dataDir) keyPath() string { return filepath.Join(d.Data, "log.key") }
 
 type serveCmd struct {
 	dataDir
+	blobFlags
+	MaxAttachment     int64         `default:"52428800" env:"COLDTRACE_MAX_ATTACHMENT" help:"Largest attachment in bytes (larger uploads get 413)."`
 	Addr              string        `default:"127.0.0.1:8080" env:"COLDTRACE_ADDR" help:"Address to listen on (port 0 picks a free one)."`
 	Origin            string        `default:"coldtrace.local/ledger" env:"COLDTRACE_ORIGIN" help:"Log origin (checkpoint first line and key name); used only when the signing key is created."`
 	BootstrapAdminKey string        `env:"COLDTRACE_BOOTSTRAP_ADMIN_KEY" help:"Admin key to create on an empty ledger (default: generate and print one)."`
@@ -71,7 +73,12 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	defer store.Close()
-	l, err := ledger.New(store, key, ledger.Options{Logger: logger, MaxBatch: c.MaxBatch})
+	blobs, blobDesc, err := c.blobFlags.open(c.Data)
+	if err != nil {
+		return err
+	}
+	l, err := ledger.New(store, key, ledger.Options{Logger: logger, MaxBatch: c.MaxBatch,
+		Blobs: blobs, MaxAttachmentBytes: c.MaxAttachment})
 	if err != nil {
 		return err
 	}
@@ -94,12 +101,13 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst})
-	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records)\n", version, ln.Addr(), l.Origin(), l.Size())
+	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), blobDesc)
 	return api.Serve(ctx, ln, h, c.Grace)
 }
 
 type verifyCmd struct {
 	dataDir
+	blobFlags
 }
 
 func (c *verifyCmd) Run() error {
@@ -127,7 +135,7 @@ func (c *verifyCmd) Run() error {
 	}
 	fmt.Printf("ok: %d records, %d signed checkpoints, %d state entries verified in %s\n",
 		rep.Size, rep.Checkpoints, rep.StateKeys, time.Since(start).Round(time.Millisecond))
-	return nil
+	return c.verifyAttachments(store)
 }
 
 type keysCmd struct {

@@ -1,0 +1,22 @@
+package ledger
+
+// Hooks for the external tests of attachments.
+
+// AttachmentsExist exposes attachmentsExist, which the domain's event
+// validation calls, on a snapshot of s.
+func AttachmentsExist(s Store, refs []AttachmentRef) error {
+	return s.View(func(tx Tx) error { return attachmentsExist(tx, refs) })
+}
+
+// PutRecordForTest writes a record with ev at seq straight into s, outside
+// the sequencer: enough for VerifyAttachments, which reads only the records.
+func PutRecordForTest(s Store, seq int64, ev Event) error {
+	data, err := encodeRecord(&Record{Seq: seq, ID: "test", Event: ev})
+	if err != nil {
+		return err
+	}
+	return s.Update(func(tx Tx) error { return tx.Set(recordKey(seq), data) })
+}
+
+// UploadRecordKey is where the upload record of sha is kept.
+func UploadRecordKey(sha string) []byte { return attachmentKey(sha) }
