@@ -346,9 +346,10 @@ func (l *Ledger) discard(name string) {
 // SHA-256 if p may read it: Invalid for a malformed hash, NotFound when no
 // such bytes were uploaded, Forbidden when p may not see them.
 //
-// Readers are: admin and regulator keys; the orgs (keys, for keys without
-// an org) that uploaded the bytes; and keys that can see a lot whose records
-// reference the attachment (the s/x/att-lot/<sha256> index).
+// Readers are: admin keys; the orgs (keys, for keys without an org) that
+// uploaded the bytes; and keys that can see a lot whose records reference
+// the attachment (the s/x/att-lot/<sha256> index), which for a regulator
+// means a lot that was in one of its regions.
 func (l *Ledger) Attachment(p Principal, sha string) (*Attachment, error) {
 	if !ValidSHA256(sha) {
 		return nil, invalidField("sha256", "is not a SHA-256 (64 lowercase hexadecimal digits)")
@@ -387,7 +388,7 @@ func (st *state) attachment(sha string) (*Attachment, error) {
 
 // canReadAttachment is the access rule of Attachment.
 func canReadAttachment(st *state, p Principal, a *Attachment) (bool, error) {
-	if p.Role == RoleAdmin || p.Role == RoleRegulator || a.uploadedBy(p) {
+	if p.Role == RoleAdmin || a.uploadedBy(p) {
 		return true, nil
 	}
 	prefix := indexPrefix("att-lot", a.SHA256)

@@ -1,16 +1,189 @@
 package ledger
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Finding rules: the policy the ledger judges. A record that breaks one is
+// kept, and a finding is opened for the regulator.
+const (
+	RuleFourNo               = "four_no"                // 四不: sold or moved to market without the four papers
+	RuleSealedMoved          = "sealed_moved"           // a sealed lot was moved, sold or processed
+	RuleTransitOverdue       = "transit_overdue"        // a shipment was not received in time
+	RuleShortReceipt         = "short_receipt"          // less was received than shipped
+	RuleTemperatureExcursion = "temperature_excursion"  // kept warmer than the product allows
+	RulePositiveTest         = "positive_test"          // a lot tested positive
+	RuleSitePositive         = "site_positive"          // a lot was at a site whose environment or workers tested positive
+	RuleUntestedAfterArrival = "untested_after_arrival" // cold-chain goods left a new site without the test it requires
+)
+
+// RuleText explains each rule in plain words (Chinese and English).
+var RuleText = map[string][2]string{
+	RuleFourNo:               {"“四不”：缺少检验检疫证明、核酸检测阴性报告、消毒证明或出仓证明即上市、出仓或销售", "sold, released to market or moved out of the supervision warehouse without quarantine certificate, negative test, disinfection and release"},
+	RuleSealedMoved:          {"已封存的货物被移动、销售或加工", "a sealed lot was shipped, sold, consumed or processed"},
+	RuleTransitOverdue:       {"运输超时未签收", "a shipment was not received within its deadline"},
+	RuleShortReceipt:         {"签收数量少于发货数量", "less was received than was shipped"},
+	RuleTemperatureExcursion: {"温度超出产品储存要求", "the goods were kept warmer than the product allows"},
+	RulePositiveTest:         {"核酸检测阳性", "the lot tested positive for nucleic acid"},
+	RuleSitePositive:         {"货物所在场所环境或从业人员核酸检测阳性", "the lot was at a site whose environment or workers tested positive"},
+	RuleUntestedAfterArrival: {"冷链货物到达新场所后未经核酸检测即流出", "cold-chain goods left a new site without the test required on arrival"},
+}
 
 // A Finding is a policy violation the ledger judged while recording an event:
 // the record is kept and the finding stays open until a regulator closes it.
 type Finding struct {
-	ID       string    `json:"id"`
-	Rule     string    `json:"rule"`
-	Lot      string    `json:"lot,omitempty"`
-	Site     string    `json:"site,omitempty"`
-	Seq      int64     `json:"seq"`
-	Open     bool      `json:"open"`
-	OpenedAt time.Time `json:"opened_at"`
-	Detail   string    `json:"detail"`
+	ID           string     `json:"id"`
+	Rule         string     `json:"rule"`
+	Lot          string     `json:"lot,omitempty"`
+	TraceCode    string     `json:"trace_code,omitempty"`
+	Site         string     `json:"site,omitempty"`
+	Region       string     `json:"region,omitempty"`
+	Org          string     `json:"org,omitempty"` // who held the lot
+	Seq          int64      `json:"seq"`
+	Open         bool       `json:"open"`
+	OpenedAt     time.Time  `json:"opened_at"`
+	Detail       string     `json:"detail"`
+	ClosedSeq    int64      `json:"closed_seq,omitempty"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	ClosedReason string     `json:"closed_reason,omitempty"`
+}
+
+func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }
+
+func (st *state) finding(id string) (*Finding, error) {
+	var f Finding
+	if err := st.getJSON(stateKey("finding", id), &f); err != nil {
+		if KindOf(err) == NotFound {
+			return nil, Errorf(NotFound, "no finding %s", id)
+		}
+		return nil, err
+	}
+	return &f, nil
+}
+
+func findingIndex(f *Finding) [][]byte {
+	sfx := []byte(f.ID)
+	ks := [][]byte{indexKey("finding-region", f.Region, sfx), indexKey("finding-rule", f.Rule, sfx)}
+	if f.Open {
+		ks = append(ks, indexKey("finding-open", f.Region, sfx))
+	}
+	if f.Org != "" {
+		ks = append(ks, indexKey("finding-org", f.Org, sfx))
+	}
+	return ks
+}
+
+func (st *state) putFinding(old, f *Finding) error {
+	if old != nil {
+		for _, k := range findingIndex(old) {
+			if err := st.tx.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range findingIndex(f) {
+		if err := st.tx.Set(k, nil); err != nil {
+			return err
+		}
+	}
+	return st.put(stateKey("finding", f.ID), f)
+}
+
+// open opens a finding of rule about lot l (at its current site, or site if
+// given) and returns it.
+func (lt *lotTx) open(rule string, l *Lot, detail string, fx *effects) error {
+	f := &Finding{
+		ID: findingID(lt.rec.Seq, lt.finding), Rule: rule, Seq: lt.rec.Seq, Open: true,
+		OpenedAt: lt.rec.At, Detail: detail,
+	}
+	lt.finding++
+	if l != nil {
+		f.Lot, f.TraceCode, f.Site, f.Region, f.Org = l.ID, l.TraceCode, l.Site, l.Region, l.Holder
+		if f.Site == "" && l.Transit != nil {
+			f.Site, f.Region = l.Transit.FromSite, lastRegion(l)
+		}
+		l.Findings = append(l.Findings, f.ID)
+		l.OpenFindings++
+	}
+	fx.findings = append(fx.findings, *f)
+	return lt.st.putFinding(nil, f)
+}
+
+// openAtSite opens a finding about a site, not a lot.
+func (lt *lotTx) openAtSite(rule string, site *Site, detail string, fx *effects) error {
+	f := &Finding{
+		ID: findingID(lt.rec.Seq, lt.finding), Rule: rule, Seq: lt.rec.Seq, Open: true,
+		OpenedAt: lt.rec.At, Detail: detail, Site: site.ID, Region: site.Region, Org: site.Org,
+	}
+	lt.finding++
+	fx.findings = append(fx.findings, *f)
+	return lt.st.putFinding(nil, f)
+}
+
+// close closes finding f with the record's reason.
+func (lt *lotTx) close(f *Finding, reason string) error {
+	old := *f
+	at := lt.rec.At
+	f.Open, f.ClosedSeq, f.ClosedAt, f.ClosedReason = false, lt.rec.Seq, &at, reason
+	if f.Lot != "" {
+		l, err := lt.get(f.Lot)
+		if err != nil {
+			return err
+		}
+		l.OpenFindings--
+	}
+	return lt.st.putFinding(&old, f)
+}
+
+func lastRegion(l *Lot) string {
+	if n := len(l.Custody); n > 0 {
+		return l.Custody[n-1].Region
+	}
+	return ""
+}
+
+// peek returns lot id as this record has it so far, without marking it
+// changed.
+func (lt *lotTx) peek(id string) (*Lot, error) {
+	if c, ok := lt.lots[id]; ok {
+		return c.lot, nil
+	}
+	return lt.st.lot(id)
+}
+
+// refreshClosed recomputes the closed flag of every changed lot and of their
+// ancestors whose flag changes as a result: a lot is closed when it has
+// nothing on hand or in transit, no open finding, and all its children are
+// closed.
+func (lt *lotTx) refreshClosed() error {
+	queue := slices.Clone(lt.order)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		l, err := lt.peek(id)
+		if err != nil {
+			return err
+		}
+		closed := l.terminal() && l.OpenFindings == 0
+		for _, c := range l.Children {
+			if !closed {
+				break
+			}
+			child, err := lt.peek(c)
+			if err != nil {
+				return err
+			}
+			closed = child.Status.Closed
+		}
+		if closed != l.Status.Closed {
+			if l, err = lt.get(id); err != nil {
+				return err
+			}
+			l.Status.Closed = closed
+			queue = append(queue, l.Parents...)
+		}
+	}
+	return nil
 }

@@ -34,6 +34,9 @@ type Options struct {
 	MaxBatch int
 	// Logger receives the ledger's own logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// SweepEvery is how often the ledger looks for overdue shipments; one
+	// minute when 0, never when negative (call Sweep).
+	SweepEvery time.Duration
 	// Blobs stores attachment bytes; without it attachments are refused
 	// as Unavailable.
 	Blobs Blobs
@@ -100,6 +103,12 @@ func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
 	}
 	l.head.Store(head)
 	go l.run()
+	if opts.SweepEvery == 0 {
+		opts.SweepEvery = time.Minute
+	}
+	if opts.SweepEvery > 0 {
+		go l.sweepLoop(opts.SweepEvery)
+	}
 	return l, nil
 }
 
@@ -200,7 +209,7 @@ func (l *Ledger) CreateKey(ctx context.Context, p Principal, ev Event, idem stri
 // newSubmission checks ev's fields and wraps it for the sequencer.
 func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission, error) {
 	spec, ok := kinds[ev.Kind]
-	if !ok {
+	if !ok || spec.system {
 		return nil, invalidField("kind", "unknown kind %q", ev.Kind)
 	}
 	if len(idem) > 255 {

@@ -56,6 +56,37 @@ type Event struct {
 	Role         string   `json:"role,omitempty"`
 	Regions      []string `json:"regions,omitempty"`
 
+	// Lot and site events (event.go).
+	Lot           string      `json:"lot,omitempty"`
+	Product       *Product    `json:"product,omitempty"`
+	DeclarationNo string      `json:"declaration_no,omitempty"`
+	Containers    []Container `json:"containers,omitempty"`
+	Quantity      *Quantity   `json:"quantity,omitempty"`
+	Samples       int64       `json:"samples,omitempty"`
+	Scope         []string    `json:"scope,omitempty"`
+	Result        string      `json:"result,omitempty"`
+	RetestOf      int64       `json:"retest_of,omitempty"`
+	Agent         string      `json:"agent,omitempty"`
+	ToOrg         string      `json:"to_org,omitempty"`
+	ToSite        string      `json:"to_site,omitempty"`
+	Vehicle       *Vehicle    `json:"vehicle,omitempty"`
+	TemperatureC  *float64    `json:"temperature_c,omitempty"`
+	Deadline      *time.Time  `json:"deadline,omitempty"`
+	Inputs        []LotAmount `json:"inputs,omitempty"`
+	Outputs       []Output    `json:"outputs,omitempty"`
+	Channel       string      `json:"channel,omitempty"`
+	Method        string      `json:"method,omitempty"`
+	Order         string      `json:"order,omitempty"`
+	Reason        string      `json:"reason,omitempty"`
+	MinC          *float64    `json:"min_c,omitempty"`
+	MaxC          *float64    `json:"max_c,omitempty"`
+	Readings      int64       `json:"readings,omitempty"`
+	Positives     *int64      `json:"positives,omitempty"`
+	WindowDays    int64       `json:"window_days,omitempty"`
+	Voids         int64       `json:"voids,omitempty"`
+	Finding       string      `json:"finding,omitempty"`
+	Lots          []string    `json:"lots,omitempty"`
+
 	Note string `json:"note,omitempty"`
 	// Attachments are the uploaded documents the event refers to, by hash.
 	Attachments []AttachmentRef `json:"attachments,omitempty"`

@@ -221,6 +221,9 @@ func newReceipt(rec *Record, fx *effects) *Receipt {
 		Seq: rec.Seq, ID: rec.ID, Kind: rec.Kind, RecordedAt: rec.RecordedAt,
 		CreatedLots: rec.CreatedLots, Findings: fx.findings,
 	}
+	if fx.lot != nil {
+		r.Lot, r.TraceCode = fx.lot.ID, fx.lot.TraceCode
+	}
 	if r.CreatedLots == nil {
 		r.CreatedLots = []CreatedLot{}
 	}

@@ -67,6 +67,7 @@ func (st *state) apiKey(id string) (*APIKey, error) {
 
 // effects collects what applying a record did, for the receipt.
 type effects struct {
+	lot      *Lot // the lot the record is about
 	findings []Finding
 }
 
@@ -86,6 +87,8 @@ type kindSpec struct {
 	apply func(st *state, rec *Record, fx *effects) error
 	// registry kinds are submitted through the registry endpoints.
 	registry bool
+	// system kinds are written by the ledger itself, never by clients.
+	system bool
 }
 
 var kinds = map[EventKind]kindSpec{
@@ -93,7 +96,38 @@ var kinds = map[EventKind]kindSpec{
 	SiteRegistered: {check: checkSiteRegistered, prepare: prepareSiteRegistered, apply: applySiteRegistered, registry: true},
 	KeyCreated:     {check: checkKeyCreated, prepare: prepareKeyCreated, apply: applyKeyCreated, registry: true},
 	KeyRevoked:     {check: checkKeyRevoked, prepare: prepareKeyRevoked, apply: applyKeyRevoked, registry: true},
+
+	Declared:            lotKind(checkDeclared, prepareDeclared, applyDeclared),
+	Tested:              lotKind(checkTested, prepareTested, applyTested),
+	Disinfected:         lotKind(checkDisinfected, prepareDisinfected, applyDisinfected),
+	Released:            lotKind(checkReleased, prepareReleased, applyReleased),
+	Shipped:             lotKind(checkShipped, prepareShipped, applyShipped),
+	Received:            lotKind(checkReceived, prepareReceived, applyReceived),
+	Transformed:         lotKind(checkTransformed, prepareTransformed, applyTransformed),
+	Sold:                lotKind(checkSold, prepareTakeOut("sell"), applyTakeOut(func(q *LotQuantity) *int64 { return &q.Sold }, true)),
+	Consumed:            lotKind(checkConsumed, prepareTakeOut("consume"), applyTakeOut(func(q *LotQuantity) *int64 { return &q.Consumed }, true)),
+	Destroyed:           lotKind(checkDestroyed, prepareTakeOut("destroy"), applyDestroyed),
+	Sealed:              lotKind(checkReason, prepareSealed, applySealed),
+	Unsealed:            lotKind(checkReason, prepareUnsealed, applyUnsealed),
+	TemperatureRecorded: lotKind(checkTemperatureRecorded, prepareTemperatureRecorded, applyTemperatureRecorded),
+	SiteTested:          lotKind(checkSiteTested, prepareSiteTested, applySiteTested),
+	SiteDisinfected:     lotKind(checkSiteDisinfected, prepareSiteDisinfected, applySiteDisinfected),
+	FindingClosed:       lotKind(checkFindingClosed, prepareFindingClosed, applyFindingClosed),
+	Voided:              {check: lotCheck(checkVoided), prepare: prepareLot(prepareVoided), apply: applyVoided},
+	TransitOverdue:      {check: func(*Event, *fieldErrors) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue), system: true},
 }
+
+// lotKind assembles the spec of a lot or site event kind.
+func lotKind(check func(*Event, *fieldErrors), prepare func(*state, Principal, *Record, *Lot) error, apply func(*lotTx, *Lot, *effects) error) kindSpec {
+	return kindSpec{check: lotCheck(check), prepare: prepareLot(prepare), apply: applyLot(apply)}
+}
+
+func prepareSystemOnly(*state, Principal, *Record) error {
+	return forbid("only the ledger itself writes this kind")
+}
+
+// IsSystem reports whether k is written only by the ledger itself.
+func (k EventKind) IsSystem() bool { return kinds[k].system }
 
 // IsRegistry reports whether k is a registry kind (orgs, sites, keys).
 func (k EventKind) IsRegistry() bool { return kinds[k].registry }

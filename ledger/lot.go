@@ -1,0 +1,508 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A Lot is a quantity of one product with one trace code and one holder at a
+// time. Its state is derived from the records alone.
+type Lot struct {
+	ID        string   `json:"id"`
+	TraceCode string   `json:"trace_code"`
+	Root      string   `json:"root"`
+	Roots     []string `json:"roots,omitempty"` // more than one for products of several batches
+	Parents   []string `json:"parents"`
+	Children  []string `json:"children"`
+
+	Product       Product     `json:"product"`
+	Pieces        int64       `json:"pieces,omitempty"`
+	DeclarationNo string      `json:"declaration_no,omitempty"`
+	Containers    []Container `json:"containers,omitempty"`
+	Importer      string      `json:"importer"`
+	DeclaredAt    time.Time   `json:"declared_at"`
+	CreatedAt     time.Time   `json:"created_at"`
+	CreatedSeq    int64       `json:"created_seq"`
+	LastSeq       int64       `json:"last_seq"`
+
+	Holder   string      `json:"holder"`
+	Site     string      `json:"site"`
+	Region   string      `json:"region"`
+	Quantity LotQuantity `json:"quantity"`
+	Transit  *Transit    `json:"transit,omitempty"`
+	Status   LotStatus   `json:"status"`
+
+	Documents    []string `json:"documents"`
+	Findings     []string `json:"findings"`
+	OpenFindings int      `json:"open_findings"`
+
+	LastTest         *Mark `json:"last_test,omitempty"`
+	LastDisinfection *Mark `json:"last_disinfection,omitempty"`
+	Release          *Mark `json:"release,omitempty"`
+	// ArrivedSeq is the receipt that brought the lot to its current site;
+	// TestedSinceArrival says whether a test followed it.
+	ArrivedSeq         int64 `json:"arrived_seq,omitempty"`
+	TestedSinceArrival bool  `json:"tested_since_arrival,omitempty"`
+
+	Custody  []Stay       `json:"custody"`
+	Vehicles []VehicleUse `json:"vehicles,omitempty"`
+	// Orgs lists every org that held the lot, was sent it or recorded an
+	// event about it: the operators who may see it.
+	Orgs []string `json:"orgs"`
+}
+
+// LotQuantity accounts for every gram of a lot:
+// Declared = OnHand + InTransit + Sold + Consumed + Destroyed + Returned +
+// Lost + Split + Transformed.
+type LotQuantity struct {
+	Declared    int64 `json:"declared"`
+	OnHand      int64 `json:"on_hand"`
+	InTransit   int64 `json:"in_transit"`
+	Sold        int64 `json:"sold"`
+	Consumed    int64 `json:"consumed"`
+	Destroyed   int64 `json:"destroyed"`
+	Returned    int64 `json:"returned"`
+	Lost        int64 `json:"lost"`
+	Split       int64 `json:"split"`       // shipped off as child lots
+	Transformed int64 `json:"transformed"` // processed into other lots
+}
+
+// Accounted returns the sum of all buckets except Declared.
+func (q LotQuantity) Accounted() int64 {
+	return q.OnHand + q.InTransit + q.Sold + q.Consumed + q.Destroyed + q.Returned + q.Lost + q.Split + q.Transformed
+}
+
+// Terminal returns the grams that reached an end: sold, consumed, destroyed,
+// returned or recorded lost.
+func (q LotQuantity) Terminal() int64 {
+	return q.Sold + q.Consumed + q.Destroyed + q.Returned + q.Lost
+}
+
+// LotStatus holds the flags of a lot.
+type LotStatus struct {
+	Cleared    bool   `json:"cleared"`  // the four documents of "四不" are all there
+	Sealed     bool   `json:"sealed"`   // 就地封存
+	Positive   bool   `json:"positive"` // this lot tested positive
+	Closed     bool   `json:"closed"`   // every gram accounted for, no open finding
+	SealReason string `json:"seal_reason,omitempty"`
+	SealSeq    int64  `json:"seal_seq,omitempty"`
+	// PositiveSeq is the positive test that sealed the lot's family.
+	PositiveSeq int64 `json:"positive_seq,omitempty"`
+}
+
+// A Mark is when something happened to a lot, and by which record.
+type Mark struct {
+	Seq    int64     `json:"seq"`
+	At     time.Time `json:"at"`
+	Result string    `json:"result,omitempty"`
+}
+
+// A Transit is a shipment on its way.
+type Transit struct {
+	Seq      int64     `json:"seq"`
+	From     string    `json:"from"`      // org
+	FromSite string    `json:"from_site"` // site
+	ToOrg    string    `json:"to_org"`
+	ToSite   string    `json:"to_site"`
+	ToRegion string    `json:"to_region"`
+	Since    time.Time `json:"since"`
+	Deadline time.Time `json:"deadline"`
+	Quantity int64     `json:"quantity"`
+	Plate    string    `json:"plate,omitempty"`
+	Carrier  string    `json:"carrier,omitempty"`
+	Overdue  bool      `json:"overdue,omitempty"`
+}
+
+// A Stay is a span of time a lot spent at a site in an org's custody.
+type Stay struct {
+	Org    string     `json:"org"`
+	Site   string     `json:"site"`
+	Region string     `json:"region"`
+	From   time.Time  `json:"from"`
+	To     *time.Time `json:"to,omitempty"`
+	Seq    int64      `json:"seq"`
+}
+
+// A VehicleUse is a span of time a lot spent on a vehicle.
+type VehicleUse struct {
+	Plate   string     `json:"plate"`
+	Carrier string     `json:"carrier,omitempty"`
+	From    time.Time  `json:"from"`
+	To      *time.Time `json:"to,omitempty"`
+	Seq     int64      `json:"seq"`
+}
+
+// Regions returns every region the lot was ever at or is on its way to.
+func (l *Lot) Regions() []string {
+	var rs []string
+	for _, s := range l.Custody {
+		if !slices.Contains(rs, s.Region) {
+			rs = append(rs, s.Region)
+		}
+	}
+	if l.Transit != nil && !slices.Contains(rs, l.Transit.ToRegion) {
+		rs = append(rs, l.Transit.ToRegion)
+	}
+	return rs
+}
+
+func (l *Lot) addOrg(org string) {
+	if org != "" && !slices.Contains(l.Orgs, org) {
+		l.Orgs = append(l.Orgs, org)
+	}
+}
+
+func (l *Lot) addDocuments(refs []AttachmentRef) {
+	for _, r := range refs {
+		if !slices.Contains(l.Documents, r.Type) {
+			l.Documents = append(l.Documents, r.Type)
+		}
+	}
+	slices.Sort(l.Documents)
+}
+
+// terminal reports whether nothing can happen to the lot any more: every
+// gram has left it.
+func (l *Lot) terminal() bool { return l.Quantity.OnHand == 0 && l.Quantity.InTransit == 0 }
+
+// missingForMarket lists what the "四不" rule still needs before the lot may
+// be sold: quarantine certificate, negative test, disinfection, release.
+func (l *Lot) missingForMarket() []string {
+	var m []string
+	if !slices.Contains(l.Documents, DocQuarantineCertificate) {
+		m = append(m, "quarantine certificate")
+	}
+	if l.LastTest == nil || l.LastTest.Result != "negative" || l.Status.Positive {
+		m = append(m, "negative nucleic-acid test")
+	}
+	if l.LastDisinfection == nil {
+		m = append(m, "disinfection")
+	}
+	if l.Release == nil {
+		m = append(m, "release from the supervision warehouse")
+	}
+	return m
+}
+
+// maxTempC is the highest temperature the product may be kept at, if any.
+func (l *Lot) maxTempC() (float64, bool) {
+	if l.Product.MaxTempC != nil {
+		return *l.Product.MaxTempC, true
+	}
+	t, ok := defaultMaxTempC[l.Product.Category]
+	return t, ok
+}
+
+// Trace codes: 12 characters of Crockford's base 32 (no I, L, O, U), the
+// last a Luhn mod 32 check character, shown in groups of four
+// (K7Q2-9XMD-4HTC). They are short enough to read aloud and type, and a
+// single mistyped character or swapped neighbour pair is caught.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// luhn32 returns the Luhn mod 32 check character of s (Crockford digits).
+func luhn32(s string) byte {
+	factor, sum := 2, 0
+	for i := len(s) - 1; i >= 0; i-- {
+		v := strings.IndexByte(crockford, s[i]) * factor
+		sum += v/32 + v%32
+		factor = 3 - factor
+	}
+	return crockford[(32-sum%32)%32]
+}
+
+// newTraceCode returns a random trace code.
+func newTraceCode() string {
+	var b [11]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	for i := range b {
+		b[i] = crockford[b[i]%32]
+	}
+	s := string(b[:]) + string(luhn32(string(b[:])))
+	return s[:4] + "-" + s[4:8] + "-" + s[8:]
+}
+
+// NormalizeTraceCode returns the canonical 12-character form of a trace code
+// as a person may type it (any case, with or without hyphens or spaces, I and
+// L for 1, O for 0), and false if it is not a valid code.
+func NormalizeTraceCode(s string) (string, bool) {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		switch {
+		case r == '-' || r == ' ':
+			continue
+		case r == 'I' || r == 'L':
+			r = '1'
+		case r == 'O':
+			r = '0'
+		}
+		if r > 127 || strings.IndexByte(crockford, byte(r)) < 0 {
+			return "", false
+		}
+		b.WriteRune(r)
+	}
+	c := b.String()
+	if len(c) != 12 || luhn32(c[:11]) != c[11] {
+		return "", false
+	}
+	return c, true
+}
+
+// FormatTraceCode returns the display form (groups of four) of a canonical
+// code.
+func FormatTraceCode(c string) string { return c[:4] + "-" + c[4:8] + "-" + c[8:] }
+
+// lotTx changes lots within one record's application. It loads each lot once,
+// keeps its state before the record (so that the record can be voided while
+// it is the lot's latest) and, when flushed, writes the lots and brings their
+// index entries in line with the new state.
+type lotTx struct {
+	st      *state
+	rec     *Record
+	lots    map[string]*lotChange
+	order   []string
+	finding int // findings opened so far by rec
+}
+
+type lotChange struct {
+	before []byte // nil for a lot the record creates
+	lot    *Lot
+}
+
+func newLotTx(st *state, rec *Record) *lotTx {
+	return &lotTx{st: st, rec: rec, lots: map[string]*lotChange{}}
+}
+
+// get returns lot id for changing.
+func (lt *lotTx) get(id string) (*Lot, error) {
+	if c, ok := lt.lots[id]; ok {
+		return c.lot, nil
+	}
+	data, err := lt.st.tx.Get(stateKey("lot", id))
+	if KindOf(err) == NotFound {
+		return nil, Errorf(NotFound, "no lot %s", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var l Lot
+	if err := json.Unmarshal(data, &l); err != nil {
+		return nil, Wrap(Tampered, "stored lot does not decode", err)
+	}
+	lt.lots[id] = &lotChange{before: data, lot: &l}
+	lt.order = append(lt.order, id)
+	return &l, nil
+}
+
+// create adds a new lot.
+func (lt *lotTx) create(l *Lot) {
+	lt.lots[l.ID] = &lotChange{lot: l}
+	lt.order = append(lt.order, l.ID)
+}
+
+// A lotPrev is a lot's state before its latest record.
+type lotPrev struct {
+	Seq    int64           `json:"seq"`
+	Before json.RawMessage `json:"before"` // null when the record created the lot
+}
+
+// recordLots lists the lots a record changed and the findings it opened.
+type recordLots struct {
+	Lots     []string `json:"lots"`
+	Findings []string `json:"findings,omitempty"`
+}
+
+// flush writes every changed lot, its before-image and its index entries,
+// and the record's list of lots.
+func (lt *lotTx) flush() error {
+	rl := recordLots{}
+	for _, id := range lt.order {
+		c := lt.lots[id]
+		l := c.lot
+		l.LastSeq = lt.rec.Seq
+		refreshCleared(l)
+		data, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		var old *Lot
+		if c.before != nil {
+			old = new(Lot)
+			if err := json.Unmarshal(c.before, old); err != nil {
+				return err
+			}
+		}
+		if err := lt.st.reindex(old, l); err != nil {
+			return err
+		}
+		if err := lt.st.tx.Set(stateKey("lot", id), data); err != nil {
+			return err
+		}
+		prev, _ := json.Marshal(lotPrev{Seq: lt.rec.Seq, Before: c.before})
+		if c.before == nil {
+			prev, _ = json.Marshal(lotPrev{Seq: lt.rec.Seq, Before: json.RawMessage("null")})
+		}
+		if err := lt.st.tx.Set(stateKey("lotprev", id), prev); err != nil {
+			return err
+		}
+		if err := lt.st.tx.Set(indexKey("lot-ev", id, be64(lt.rec.Seq)), nil); err != nil {
+			return err
+		}
+		rl.Lots = append(rl.Lots, id)
+	}
+	for i := 0; i < lt.finding; i++ {
+		rl.Findings = append(rl.Findings, findingID(lt.rec.Seq, i))
+	}
+	if len(rl.Lots) == 0 && len(rl.Findings) == 0 {
+		return nil
+	}
+	return lt.st.put(stateKey("rec", string(be64(lt.rec.Seq))), rl)
+}
+
+// refreshCleared sets the cleared flag from the lot's compliance marks.
+func refreshCleared(l *Lot) { l.Status.Cleared = len(l.missingForMarket()) == 0 }
+
+// indexEntries returns the index keys a lot's state puts in the Store.
+func indexEntries(l *Lot) [][]byte {
+	if l == nil {
+		return nil
+	}
+	id := []byte(l.ID)
+	code, _ := NormalizeTraceCode(l.TraceCode)
+	ks := [][]byte{
+		indexKey("code", code, id),
+		indexKey("root", l.Root, id),
+		indexKey("created", "", append(be64(l.CreatedSeq), id...)),
+	}
+	for _, r := range l.Roots {
+		if r != l.Root {
+			ks = append(ks, indexKey("root", r, id))
+		}
+	}
+	for _, c := range l.Containers {
+		ks = append(ks, indexKey("container", c.Number, id))
+	}
+	if l.DeclarationNo != "" {
+		ks = append(ks, indexKey("decl", l.DeclarationNo, id))
+	}
+	if l.Holder != "" {
+		ks = append(ks, indexKey("holder", l.Holder, id))
+	}
+	if l.Site != "" {
+		ks = append(ks, indexKey("site", l.Site, id))
+	}
+	for _, r := range l.Regions() {
+		ks = append(ks, indexKey("region", r, id))
+	}
+	for _, o := range l.Orgs {
+		ks = append(ks, indexKey("org", o, id))
+	}
+	for _, s := range l.Custody {
+		// Stays sorted by when they ended (open stays last), so that a site's
+		// lots present after a time are a range scan.
+		end := int64(1<<63 - 1)
+		if s.To != nil {
+			end = s.To.UnixMicro()
+		}
+		ks = append(ks, indexKey("stay", s.Site, append(be64(end), id...)))
+	}
+	for _, st := range lotStatuses(l) {
+		ks = append(ks, indexKey("status", st, id))
+	}
+	if t := l.Transit; t != nil && !t.Overdue {
+		ks = append(ks, indexKey("due", "", append(be64(t.Deadline.UnixMicro()), id...)))
+	}
+	return ks
+}
+
+// lotStatuses lists the status words a lot can be listed by.
+func lotStatuses(l *Lot) []string {
+	var s []string
+	if l.Status.Closed {
+		s = append(s, "closed")
+	} else {
+		s = append(s, "open")
+	}
+	if l.Status.Sealed {
+		s = append(s, "sealed")
+	}
+	if l.Status.Positive {
+		s = append(s, "positive")
+	}
+	if l.Status.Cleared {
+		s = append(s, "cleared")
+	}
+	if l.OpenFindings > 0 {
+		s = append(s, "violation")
+	}
+	if l.Transit != nil {
+		s = append(s, "in_transit")
+	}
+	return s
+}
+
+// reindex replaces old's index entries with l's (either may be nil).
+func (st *state) reindex(old, l *Lot) error {
+	oldKs, newKs := indexEntries(old), indexEntries(l)
+	for _, k := range oldKs {
+		if !slices.ContainsFunc(newKs, func(n []byte) bool { return bytes.Equal(n, k) }) {
+			if err := st.tx.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range newKs {
+		if !slices.ContainsFunc(oldKs, func(o []byte) bool { return bytes.Equal(o, k) }) {
+			if err := st.tx.Set(k, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// lot reads a lot by id.
+func (st *state) lot(id string) (*Lot, error) {
+	var l Lot
+	if err := st.getJSON(stateKey("lot", id), &l); err != nil {
+		if KindOf(err) == NotFound {
+			return nil, Errorf(NotFound, "no lot %s", id)
+		}
+		return nil, err
+	}
+	return &l, nil
+}
+
+// resolveLot finds a lot by trace code (as typed) or lot id.
+func (st *state) resolveLot(ref string) (*Lot, error) {
+	if len(ref) == 36 && strings.Count(ref, "-") == 4 {
+		return st.lot(ref)
+	}
+	code, ok := NormalizeTraceCode(ref)
+	if !ok {
+		return nil, Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
+	}
+	var id string
+	err := st.tx.Scan(indexPrefix("code", code), nil, false, func(k, _ []byte) error {
+		id = string(k[len(indexPrefix("code", code)):])
+		return ErrStop
+	})
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, Errorf(NotFound, "no lot has trace code %s", ref)
+	}
+	return st.lot(id)
+}
+
+// scanIndex calls fn with the suffix of every entry of index value.
+func (st *state) scanIndex(index, value string, fn func(suffix []byte) error) error {
+	p := indexPrefix(index, value)
+	return st.tx.Scan(p, nil, false, func(k, _ []byte) error { return fn(k[len(p):]) })
+}
