@@ -100,6 +100,12 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.POST("/keys", s.createKey)
 	authed.GET("/keys", s.listKeys)
 	authed.DELETE("/keys/:id", s.revokeKey)
+	authed.POST("/events", s.postEvent)
+	authed.POST("/events/batch", s.postBatch)
+	authed.GET("/events/:seq", s.getEvent)
+	authed.GET("/lots/:ref", s.getLot)
+	authed.GET("/lots/:ref/events", s.getLotEvents)
+	authed.GET("/findings", s.listFindings)
 	s.attachmentRoutes(authed)
 	return r
 }

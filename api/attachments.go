@@ -49,6 +49,12 @@ func (s *server) maxUploadBytes() int64 {
 // uploadBody returns the request body under the upload limit instead of the
 // JSON one. Reading past the limit fails with a TooLarge ledger error.
 func (s *server) uploadBody(c *gin.Context) io.Reader {
+	return limitedBody{http.MaxBytesReader(c.Writer, rawBody(c), s.maxUploadBytes())}
+}
+
+// rawBody returns the request body before limitBody capped it, for handlers
+// with limits of their own.
+func rawBody(c *gin.Context) io.ReadCloser {
 	body := c.Request.Body
 	if v, ok := c.Get(rawBodyKey); ok {
 		body = v.(io.ReadCloser)
@@ -56,7 +62,7 @@ func (s *server) uploadBody(c *gin.Context) io.Reader {
 	if body == nil {
 		body = http.NoBody
 	}
-	return limitedBody{http.MaxBytesReader(c.Writer, body, s.maxUploadBytes())}
+	return body
 }
 
 // limitedBody turns the body's size limit error into a ledger error.

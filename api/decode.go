@@ -18,15 +18,29 @@ import (
 // rejecting unknown fields, and translates what goes wrong into a ledger
 // error naming the field.
 func decodeJSON(c *gin.Context, v any) error {
-	if ct := c.ContentType(); ct != "" && ct != "application/json" {
-		return &ledger.Error{Kind: ledger.Invalid, Msg: "the body must be application/json",
-			Fields: []ledger.FieldError{{Field: "Content-Type", Message: "must be application/json, is " + ct}}}
+	if err := checkJSONContentType(c); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(c.Request.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
+	return expectEOF(dec)
+}
+
+// checkJSONContentType accepts a body sent as application/json or without a
+// Content-Type.
+func checkJSONContentType(c *gin.Context) error {
+	if ct := c.ContentType(); ct != "" && ct != "application/json" {
+		return &ledger.Error{Kind: ledger.Invalid, Msg: "the body must be application/json",
+			Fields: []ledger.FieldError{{Field: "Content-Type", Message: "must be application/json, is " + ct}}}
+	}
+	return nil
+}
+
+// expectEOF fails if dec has more than the one value it decoded.
+func expectEOF(dec *json.Decoder) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return &ledger.Error{Kind: ledger.Invalid, Msg: "the body must hold one JSON object",
 			Fields: []ledger.FieldError{{Field: "", Message: "unexpected data after the JSON object"}}}

@@ -41,24 +41,30 @@ const codeRateLimited = "rate_limited"
 // handler chain. Internal and Tampered errors are logged with their cause and
 // shown to the client without it.
 func fail(c *gin.Context, err error) {
+	p := problemOf(err)
+	if p.Status >= 500 {
+		slog.Default().ErrorContext(c.Request.Context(), "request failed",
+			"method", c.Request.Method, "path", c.Request.URL.Path, "kind", p.Code, "err", err)
+	}
+	if ledger.KindOf(err) == ledger.Unavailable {
+		c.Header("Retry-After", "5")
+	}
+	writeProblem(c, p)
+}
+
+// problemOf translates err into its problem document.
+func problemOf(err error) problem {
 	kind := ledger.KindOf(err)
 	status := statusOf[kind]
-	p := problem{Status: status, Code: kind.String(), Title: http.StatusText(status)}
+	p := problem{Status: status, Code: kind.String(), Title: http.StatusText(status), Type: "urn:coldtrace:problem:" + kind.String()}
 	var le *ledger.Error
 	if errors.As(err, &le) {
 		p.Detail, p.Errors = le.Msg, le.Fields
 	}
-	if status >= 500 {
-		slog.Default().ErrorContext(c.Request.Context(), "request failed",
-			"method", c.Request.Method, "path", c.Request.URL.Path, "kind", kind.String(), "err", err)
-		if kind == ledger.Internal {
-			p.Detail = "Internal error."
-		}
+	if kind == ledger.Internal {
+		p.Detail = "Internal error."
 	}
-	if kind == ledger.Unavailable {
-		c.Header("Retry-After", "5")
-	}
-	writeProblem(c, p)
+	return p
 }
 
 func writeProblem(c *gin.Context, p problem) {

@@ -172,7 +172,7 @@ func TestAttachmentReaders(t *testing.T) {
 		{"the uploading key", importer, ledger.Internal},
 		{"another key of the uploading org", importer2, ledger.Internal},
 		{"an admin key", admin, ledger.Internal},
-		{"a regulator key", regulator, ledger.Internal},
+		{"a regulator key, no lot of its regions referencing it", regulator, ledger.Forbidden},
 		{"a lab of another org", lab, ledger.Forbidden},
 		{"a retailer of another org", retailer, ledger.Forbidden},
 	} {

@@ -228,28 +228,42 @@ func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission,
 }
 
 func (l *Ledger) enqueue(ctx context.Context, s *submission) (*Receipt, error) {
-	if err := l.failure(); err != nil {
+	s.done = make(chan result, 1)
+	if err := l.send(ctx, s); err != nil {
 		return nil, err
 	}
-	s.done = make(chan result, 1)
+	r := l.wait(s)
+	return r.receipt, r.err
+}
+
+// send queues s for the sequencer.
+func (l *Ledger) send(ctx context.Context, s *submission) error {
+	if err := l.failure(); err != nil {
+		return err
+	}
 	select {
 	case l.subs <- s:
+		return nil
 	case <-ctx.Done():
-		return nil, Wrap(Unavailable, "request cancelled before it was queued", ctx.Err())
+		return Wrap(Unavailable, "request cancelled before it was queued", ctx.Err())
 	case <-l.quit:
-		return nil, Errorf(Unavailable, "the ledger is shutting down")
+		return Errorf(Unavailable, "the ledger is shutting down")
 	}
-	// Once queued, the submission will be committed or refused; wait for
-	// the answer even if the client has gone, so nothing is half-known.
+}
+
+// wait returns the answer to a queued submission. Once queued, it will be
+// committed or refused; wait even if the client has gone, so that nothing
+// is half-known.
+func (l *Ledger) wait(s *submission) result {
 	select {
 	case r := <-s.done:
-		return r.receipt, r.err
+		return r
 	case <-l.done:
 		select {
 		case r := <-s.done:
-			return r.receipt, r.err
+			return r
 		default:
-			return nil, Errorf(Unavailable, "the ledger shut down before committing this event")
+			return result{err: Errorf(Unavailable, "the ledger shut down before committing this event")}
 		}
 	}
 }
@@ -355,3 +369,52 @@ func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
 
 // VerifierKey returns the note verifier key of the log's checkpoints.
 func (l *Ledger) VerifierKey() string { return l.key.VerifierKey }
+
+// A BatchResult is the outcome of one event of a batch.
+type BatchResult struct {
+	Receipt *Receipt
+	Err     error
+}
+
+// SubmitBatch records events in order, as if submitted one after another,
+// but lets them share group commits. errs, if not nil, holds decoding errors
+// of the caller: an event whose err is set is not submitted and its result
+// carries that error.
+func (l *Ledger) SubmitBatch(ctx context.Context, p Principal, events []Event, errs []error) []BatchResult {
+	out := make([]BatchResult, len(events))
+	subs := make([]*submission, len(events))
+	for i, ev := range events {
+		if errs != nil && errs[i] != nil {
+			out[i].Err = errs[i]
+			continue
+		}
+		if ev.Kind == KeyCreated || ev.Kind.IsRegistry() {
+			out[i].Err = invalidField("kind", "%s is not recorded through a batch", ev.Kind)
+			continue
+		}
+		s, err := l.newSubmission(p, ev, "")
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		s.done = make(chan result, 1)
+		subs[i] = s
+	}
+	// Queue all in order from this goroutine, so that the sequencer applies
+	// them in order, then wait for each.
+	for i, s := range subs {
+		if s == nil {
+			continue
+		}
+		if err := l.send(ctx, s); err != nil {
+			out[i].Err, subs[i] = err, nil
+		}
+	}
+	for i, s := range subs {
+		if s != nil {
+			r := l.wait(s)
+			out[i] = BatchResult{Receipt: r.receipt, Err: r.err}
+		}
+	}
+	return out
+}

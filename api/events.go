@@ -1,0 +1,197 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"coldtrace/ledger"
+)
+
+// maxBatchLines bounds the events of one POST /v1/events/batch.
+const maxBatchLines = 10_000
+
+// decodeEvent decodes one event body, rejecting unknown fields and kinds that
+// are not lot or site events.
+func decodeEvent(dec *json.Decoder) (ledger.Event, error) {
+	var ev ledger.Event
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		return ev, decodeError(err)
+	}
+	if ev.Kind.IsRegistry() || ev.Kind.IsSystem() {
+		return ev, &ledger.Error{Kind: ledger.Invalid, Msg: "not an event kind",
+			Fields: []ledger.FieldError{{Field: "kind", Message: string(ev.Kind) + " is not recorded through /v1/events"}}}
+	}
+	return ev, nil
+}
+
+func (s *server) postEvent(c *gin.Context) {
+	if err := checkJSONContentType(c); err != nil {
+		fail(c, err)
+		return
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	ev, err := decodeEvent(dec)
+	if err == nil {
+		err = expectEOF(dec)
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	r, ok := s.submit(c, ev)
+	if !ok {
+		return
+	}
+	c.Header("Location", "/v1/events/"+strconv.FormatInt(r.Seq, 10))
+	c.JSON(http.StatusCreated, r)
+}
+
+// postBatch records newline-delimited events in order and answers one line
+// per event: its receipt or its problem.
+func (s *server) postBatch(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, rawBody(c), 32*s.opts.MaxBodyBytes)
+	sc := bufio.NewScanner(c.Request.Body)
+	sc.Buffer(make([]byte, 64<<10), int(s.opts.MaxBodyBytes))
+	var (
+		events []ledger.Event
+		errs   []error
+	)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		if len(events) == maxBatchLines {
+			fail(c, ledger.Errorf(ledger.TooLarge, "a batch holds at most %d events", maxBatchLines))
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		ev, err := decodeEvent(dec)
+		if err == nil {
+			err = expectEOF(dec)
+		}
+		events = append(events, ev)
+		errs = append(errs, err)
+	}
+	if err := sc.Err(); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) || errors.Is(err, bufio.ErrTooLong) {
+			fail(c, ledger.Errorf(ledger.TooLarge, "the batch, or one of its lines, is too large"))
+			return
+		}
+		fail(c, ledger.Wrap(ledger.Invalid, "the batch could not be read", err))
+		return
+	}
+	results := s.l.SubmitBatch(c.Request.Context(), principal(c), events, errs)
+	c.Header("Content-Type", "application/x-ndjson")
+	c.Status(http.StatusOK)
+	for _, r := range results {
+		if r.Err != nil {
+			_ = writeJSON(c.Writer, problemOf(r.Err))
+		} else {
+			_ = writeJSON(c.Writer, r.Receipt)
+		}
+	}
+}
+
+func (s *server) getEvent(c *gin.Context) {
+	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
+	if err != nil || seq < 0 {
+		fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "bad seq", Fields: []ledger.FieldError{{Field: "seq", Message: "must be a whole number"}}})
+		return
+	}
+	data, voidedBy, err := s.l.Event(principal(c), seq)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if voidedBy > 0 {
+		c.Header("X-Voided-By", strconv.FormatInt(voidedBy, 10))
+	}
+	c.Data(http.StatusOK, "application/json", data)
+}
+
+func (s *server) getLot(c *gin.Context) {
+	lot, err := s.l.Lot(principal(c), c.Param("ref"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, lot)
+}
+
+type lotEventsResponse struct {
+	Lot       string            `json:"lot"`
+	TraceCode string            `json:"trace_code"`
+	Events    []json.RawMessage `json:"events"`
+	// VoidedBy maps the seq of each voided record to the record that voided it.
+	VoidedBy map[string]int64 `json:"voided_by"`
+}
+
+func (s *server) getLotEvents(c *gin.Context) {
+	h, err := s.l.LotEvents(principal(c), c.Param("ref"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	resp := lotEventsResponse{Lot: h.Lot.ID, TraceCode: h.Lot.TraceCode, Events: h.Records, VoidedBy: map[string]int64{}}
+	for k, v := range h.VoidedBy {
+		resp.VoidedBy[strconv.FormatInt(k, 10)] = v
+	}
+	if resp.Events == nil {
+		resp.Events = []json.RawMessage{}
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+type findingView struct {
+	ledger.Finding
+	Explanation   string `json:"explanation"`
+	ExplanationEN string `json:"explanation_en"`
+}
+
+func (s *server) listFindings(c *gin.Context) {
+	f := ledger.FindingFilter{Region: c.Query("region"), Rule: c.Query("rule"), After: c.Query("cursor")}
+	if v := c.Query("open"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "bad open", Fields: []ledger.FieldError{{Field: "open", Message: "must be true or false"}}})
+			return
+		}
+		f.Open = &b
+	}
+	if f.Rule != "" {
+		if _, ok := ledger.RuleText[f.Rule]; !ok {
+			fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "unknown rule", Fields: []ledger.FieldError{{Field: "rule", Message: "unknown rule " + strconv.Quote(f.Rule)}}})
+			return
+		}
+	}
+	limit, err := int64Param(c, "limit", 100)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	f.Limit = int(limit)
+	list, next, err := s.l.Findings(principal(c), f)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]findingView, len(list))
+	for i, fd := range list {
+		t := ledger.RuleText[fd.Rule]
+		out[i] = findingView{Finding: fd, Explanation: t[0], ExplanationEN: t[1]}
+	}
+	resp := gin.H{"findings": out}
+	if next != "" {
+		resp["next_cursor"] = next
+	}
+	c.JSON(http.StatusOK, resp)
+}
