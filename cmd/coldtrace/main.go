@@ -57,6 +57,7 @@ type serveCmd struct {
 	MaxBatch          int           `default:"1024" env:"COLDTRACE_MAX_BATCH" help:"Most submissions per group commit."`
 	LogLevel          slog.Level    `default:"INFO" env:"COLDTRACE_LOG_LEVEL" help:"Log level (DEBUG, INFO, WARN, ERROR)."`
 	Grace             time.Duration `default:"10s" env:"COLDTRACE_GRACE" help:"How long shutdown waits for requests in flight."`
+	SweepEvery        time.Duration `default:"1m" env:"COLDTRACE_SWEEP_EVERY" help:"How often to look for shipments past their deadline."`
 	Demo              bool          `env:"COLDTRACE_DEMO" help:"On an empty ledger, load the demo data set and write its API keys to <data>/demo-keys.txt; print them at every start."`
 }
 
@@ -118,7 +119,7 @@ func (c *serveCmd) Run() error {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	slog.SetDefault(logger)
 	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger,
-		ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment})
+		ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment, SweepEvery: c.SweepEvery})
 	if err != nil {
 		return err
 	}
