@@ -103,18 +103,19 @@ type Mark struct {
 
 // A Transit is a shipment on its way.
 type Transit struct {
-	Seq      int64     `json:"seq"`
-	From     string    `json:"from"`      // org
-	FromSite string    `json:"from_site"` // site
-	ToOrg    string    `json:"to_org"`
-	ToSite   string    `json:"to_site"`
-	ToRegion string    `json:"to_region"`
-	Since    time.Time `json:"since"`
-	Deadline time.Time `json:"deadline"`
-	Quantity int64     `json:"quantity"`
-	Plate    string    `json:"plate,omitempty"`
-	Carrier  string    `json:"carrier,omitempty"`
-	Overdue  bool      `json:"overdue,omitempty"`
+	Seq        int64     `json:"seq"`
+	From       string    `json:"from"`      // org
+	FromSite   string    `json:"from_site"` // site
+	FromRegion string    `json:"from_region"`
+	ToOrg      string    `json:"to_org"`
+	ToSite     string    `json:"to_site"`
+	ToRegion   string    `json:"to_region"`
+	Since      time.Time `json:"since"`
+	Deadline   time.Time `json:"deadline"`
+	Quantity   int64     `json:"quantity"`
+	Plate      string    `json:"plate,omitempty"`
+	Carrier    string    `json:"carrier,omitempty"`
+	Overdue    bool      `json:"overdue,omitempty"`
 }
 
 // A Stay is a span of time a lot spent at a site in an org's custody.
