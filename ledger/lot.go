@@ -488,18 +488,15 @@ func (st *state) resolveLot(ref string) (*Lot, error) {
 	if !ok {
 		return nil, Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
-	var id string
-	err := st.tx.Scan(indexPrefix("code", code), nil, false, func(k, _ []byte) error {
-		id = string(k[len(indexPrefix("code", code)):])
-		return ErrStop
-	})
-	if err != nil {
+	// A point read (s/code/, node.go), not an index scan: a scan in the
+	// sequencer's transaction sorts all its pending writes.
+	id, err := st.tx.Get(codeKey(code))
+	if KindOf(err) == NotFound {
+		return nil, Errorf(NotFound, "no lot has trace code %s", ref)
+	} else if err != nil {
 		return nil, err
 	}
-	if id == "" {
-		return nil, Errorf(NotFound, "no lot has trace code %s", ref)
-	}
-	return st.lot(id)
+	return st.lot(string(id))
 }
 
 // scanIndex calls fn with the suffix of every entry of index value.
