@@ -374,9 +374,7 @@ func indexEntries(l *Lot) [][]byte {
 		return nil
 	}
 	id := []byte(l.ID)
-	code, _ := NormalizeTraceCode(l.TraceCode)
 	ks := [][]byte{
-		indexKey("code", code, id),
 		indexKey("root", l.Root, id),
 		indexKey("created", "", append(be64(l.CreatedSeq), id...)),
 	}
@@ -447,8 +445,24 @@ func lotStatuses(l *Lot) []string {
 	return s
 }
 
+// codeKey maps a canonical trace code to its lot id: a point lookup, so
+// that resolving a code never scans.
+func codeKey(code string) []byte { return stateKey("code", code) }
+
 // reindex replaces old's index entries with l's (either may be nil).
 func (st *state) reindex(old, l *Lot) error {
+	switch {
+	case old == nil && l != nil:
+		code, _ := NormalizeTraceCode(l.TraceCode)
+		if err := st.tx.Set(codeKey(code), []byte(l.ID)); err != nil {
+			return err
+		}
+	case old != nil && l == nil:
+		code, _ := NormalizeTraceCode(old.TraceCode)
+		if err := st.tx.Delete(codeKey(code)); err != nil {
+			return err
+		}
+	}
 	oldKs, newKs := indexEntries(old), indexEntries(l)
 	for _, k := range oldKs {
 		if !slices.ContainsFunc(newKs, func(n []byte) bool { return bytes.Equal(n, k) }) {
@@ -488,12 +502,11 @@ func (st *state) resolveLot(ref string) (*Lot, error) {
 	if !ok {
 		return nil, Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
-	// A point read (s/code/, node.go), not an index scan: a scan in the
-	// sequencer's transaction sorts all its pending writes.
 	id, err := st.tx.Get(codeKey(code))
 	if KindOf(err) == NotFound {
 		return nil, Errorf(NotFound, "no lot has trace code %s", ref)
-	} else if err != nil {
+	}
+	if err != nil {
 		return nil, err
 	}
 	return st.lot(string(id))

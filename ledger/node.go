@@ -15,8 +15,6 @@ import (
 //	s/node/<lot id>        a lotNode: what trace, recall, closure and the
 //	                       lists need of a lot, in a binary encoding that
 //	                       decodes about ten times faster than the lot's JSON
-//	s/code/<trace code>    the lot's id (a point read, where the code index
-//	                       needs a scan)
 //	s/rsum/<root id>       a rootSummary: the sums over a root batch's
 //	                       whole family (the lots of its root index)
 //	s/x/root-region/<region>\x00<declared at><root id>
@@ -292,16 +290,6 @@ func (st *state) derive(old, l *Lot) error {
 		}
 		prev = n
 	}
-	switch {
-	case old == nil && l != nil:
-		if err := st.tx.Set(codeKey(l.TraceCode), []byte(l.ID)); err != nil {
-			return err
-		}
-	case old != nil && l == nil:
-		if err := st.tx.Delete(codeKey(old.TraceCode)); err != nil {
-			return err
-		}
-	}
 	if l != nil {
 		next = nodeOf(l, old, prev)
 		if err := st.tx.Set(stateKey("node", l.ID), next.encode()); err != nil {
@@ -358,13 +346,6 @@ func (st *state) derive(old, l *Lot) error {
 		}
 	}
 	return nil
-}
-
-// codeKey is s/code/<trace code without hyphens>, holding the lot's id: a
-// trace code is resolved with one point read.
-func codeKey(traceCode string) []byte {
-	c, _ := NormalizeTraceCode(traceCode)
-	return stateKey("code", c)
 }
 
 func (st *state) node(id string) (*lotNode, error) {

@@ -218,7 +218,7 @@ func (st *state) resolveLotID(ref string) (string, error) {
 	if !ok {
 		return "", Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
-	id, err := st.tx.Get(codeKey(code))
+	id, err := st.tx.Get(codeKey(code)) // lot.go
 	if KindOf(err) == NotFound {
 		return "", Errorf(NotFound, "no lot has trace code %s", ref)
 	}
