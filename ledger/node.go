@@ -567,6 +567,7 @@ func (n *lotNode) encode() []byte {
 		w.int(t.Seq)
 		w.str(t.From)
 		w.str(t.FromSite)
+		w.str(t.FromRegion)
 		w.str(t.ToOrg)
 		w.str(t.ToSite)
 		w.str(t.ToRegion)
@@ -656,7 +657,7 @@ func decodeNode(data []byte) (*lotNode, error) {
 	if r.bool() {
 		t := &Transit{}
 		t.Seq = r.int()
-		t.From, t.FromSite, t.ToOrg, t.ToSite, t.ToRegion = r.str(), r.str(), r.str(), r.str(), r.str()
+		t.From, t.FromSite, t.FromRegion, t.ToOrg, t.ToSite, t.ToRegion = r.str(), r.str(), r.str(), r.str(), r.str(), r.str()
 		t.Since, t.Deadline = r.time(), r.time()
 		t.Quantity = r.int()
 		t.Plate, t.Carrier = r.str(), r.str()
