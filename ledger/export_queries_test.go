@@ -50,8 +50,8 @@ func CheckQueryViews(s Store) error {
 				return fmt.Errorf("lot %s: outflows %+v do not add up to %+v", l.ID, n.Out, l.Quantity)
 			}
 			for _, sk := range siteStayKeys(n) {
-				if _, err := tx.Get(sk); err != nil {
-					return fmt.Errorf("lot %s: site-stay entry missing: %w", l.ID, err)
+				if v, err := tx.Get(sk); err != nil || string(v) != l.TraceCode {
+					return fmt.Errorf("lot %s: site-stay entry %q, %v", l.ID, v, err)
 				}
 				stays++
 			}

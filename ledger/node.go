@@ -21,7 +21,7 @@ import (
 //	                       one entry per region the family was ever in,
 //	                       by declaration time: a closure report for a
 //	                       region is one range scan and a summary per batch
-//	s/x/site-stay/<site>\x00<end><start><lot id>
+//	s/x/site-stay/<site>\x00<end><start><lot id> = trace code
 //	                       every stay at a site, by end time, with its
 //	                       start: the lots present at a site in a time
 //	                       window, without reading them (recall contacts)
@@ -310,7 +310,9 @@ func (st *state) derive(old, l *Lot) error {
 	}
 	for _, k := range newKs {
 		if !slices.ContainsFunc(oldKs, func(o []byte) bool { return bytes.Equal(o, k) }) {
-			if err := st.tx.Set(k, nil); err != nil {
+			// The value is the lot's trace code: a recall lists contacts
+			// without reading their nodes.
+			if err := st.tx.Set(k, []byte(next.TraceCode)); err != nil {
 				return err
 			}
 		}

@@ -140,8 +140,8 @@ type RecallTotal struct {
 
 // Recall bounds.
 const (
-	maxContacts     = 2000
-	maxContactScans = 100_000 // index entries read looking for contacts
+	maxContacts     = 1000
+	maxContactScans = 20_000 // site-stay entries read looking for contacts
 )
 
 // Recall returns the recall scope of the lot ref names, if p may see it.
@@ -350,7 +350,7 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 			}
 		}
 		prefix := indexPrefix("site-stay", site)
-		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, _ []byte) error {
+		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, v []byte) error {
 			scanned++
 			if scanned > maxContactScans || len(out.Contacts) >= maxContacts {
 				out.ContactsTruncated = true
@@ -364,14 +364,18 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 			if !slices.ContainsFunc(ws, func(w [2]int64) bool { return from <= w[1] && end >= w[0] }) {
 				return nil
 			}
-			n, err := st.node(id)
-			if err != nil {
-				return err
+			code := string(v)
+			if !siteVisible || code == "" {
+				n, err := st.node(id)
+				if err != nil {
+					return err
+				}
+				if !siteVisible && !n.visibleTo(p) {
+					return nil
+				}
+				code = n.TraceCode
 			}
-			if !siteVisible && !n.visibleTo(p) {
-				return nil
-			}
-			c := Contact{Lot: id, TraceCode: n.TraceCode, Site: site, From: time.Unix(0, from).UTC()}
+			c := Contact{Lot: id, TraceCode: code, Site: site, From: time.Unix(0, from).UTC()}
 			if end != math.MaxInt64 {
 				t := time.Unix(0, end).UTC()
 				c.To = &t
