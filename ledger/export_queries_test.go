@@ -69,7 +69,7 @@ func CheckQueryViews(s Store) error {
 			return err
 		}
 		for r, want := range sums {
-			got, err := st.rootSummary(r)
+			got, err := st.rootSummary(want.DeclaredAt, r)
 			if err != nil {
 				return fmt.Errorf("batch %s: %w", r, err)
 			}

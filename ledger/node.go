@@ -15,7 +15,8 @@ import (
 //	s/node/<lot id>        a lotNode: what trace, recall, closure and the
 //	                       lists need of a lot, in a binary encoding that
 //	                       decodes about ten times faster than the lot's JSON
-//	s/rsum/<root id>       a rootSummary: the sums over a root batch's
+//	s/rsum/<declared at><root id>
+//	                       a rootSummary: the sums over a root batch's
 //	                       whole family (the lots of its root index)
 //	s/x/root-region/<region>\x00<declared at><root id>
 //	                       one entry per region the family was ever in,
@@ -328,7 +329,22 @@ func (st *state) derive(old, l *Lot) error {
 		}
 	}
 	for _, r := range roots {
-		s, err := st.rootSummary(r)
+		var at time.Time // when batch r was declared: its summary's key
+		for _, n := range []*lotNode{next, prev} {
+			if n != nil && n.Root == r && at.IsZero() {
+				at = n.DeclaredAt
+			}
+		}
+		if at.IsZero() {
+			root, err := st.node(r)
+			if err != nil && KindOf(err) != NotFound {
+				return err
+			}
+			if root != nil {
+				at = root.DeclaredAt
+			}
+		}
+		s, err := st.rootSummary(at, r)
 		if KindOf(err) == NotFound {
 			s, err = &rootSummary{Root: r}, nil
 		}
@@ -361,8 +377,14 @@ func (st *state) node(id string) (*lotNode, error) {
 	return decodeNode(data)
 }
 
-func (st *state) rootSummary(root string) (*rootSummary, error) {
-	data, err := st.tx.Get(stateKey("rsum", root))
+// rsumKey is s/rsum/<declared at><root>: summaries in declaration order,
+// so that a report reads them in (nearly) key order.
+func rsumKey(declaredAt time.Time, root string) []byte {
+	return stateKey("rsum", string(be64(declaredAt.UnixNano()))+root)
+}
+
+func (st *state) rootSummary(declaredAt time.Time, root string) (*rootSummary, error) {
+	data, err := st.tx.Get(rsumKey(declaredAt, root))
 	if err != nil {
 		if KindOf(err) == NotFound {
 			return nil, Errorf(NotFound, "no batch %s", root)
@@ -382,10 +404,15 @@ func (st *state) putRootSummary(old, s *rootSummary) error {
 			}
 		}
 	}
-	if s.Lots == 0 {
-		return st.tx.Delete(stateKey("rsum", s.Root))
+	if old.Lots > 0 && (s.Lots == 0 || !s.DeclaredAt.Equal(old.DeclaredAt)) {
+		if err := st.tx.Delete(rsumKey(old.DeclaredAt, old.Root)); err != nil {
+			return err
+		}
 	}
-	if err := st.tx.Set(stateKey("rsum", s.Root), s.encode()); err != nil {
+	if s.Lots == 0 {
+		return nil
+	}
+	if err := st.tx.Set(rsumKey(s.DeclaredAt, s.Root), s.encode()); err != nil {
 		return err
 	}
 	for _, rc := range s.Regions {

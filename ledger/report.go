@@ -207,7 +207,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 				if rows[root] != nil {
 					return nil
 				}
-				s, err := st.rootSummary(root)
+				s, err := st.rootSummary(time.Unix(0, at).UTC(), root)
 				if err != nil {
 					return err
 				}

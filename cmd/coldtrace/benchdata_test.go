@@ -32,7 +32,7 @@ import (
 const (
 	benchRoots   = 100_000
 	benchSeed    = 20261125
-	benchVersion = 2 // bump when the shape below changes
+	benchVersion = 3 // bump when the shape below changes
 	benchAdmin   = "bench-admin-key-0123456789abcdef"
 )
 

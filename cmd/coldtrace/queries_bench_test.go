@@ -60,7 +60,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // a recursive CTE over the same lots and edges.
 func BenchmarkQueries(b *testing.B) {
 	dir, info := benchDataDir(b)
-	b.Logf("benchmark ledger: %d records, %d batches, family of %d lots (%s); built in %ds", info.Records, info.Roots, info.BigLots, info.BigCode, info.BuildSecs)
+	b.Logf("benchmark ledger (%s): %d records, %d batches, a family of %d lots (%s); built once in %ds", filepath.Base(dir), info.Records, info.Roots, info.BigLots, info.BigCode, info.BuildSecs)
 	if info.Records < 1_000_000 {
 		b.Fatalf("the benchmark ledger has %d records, fewer than a million", info.Records)
 	}
@@ -168,15 +168,15 @@ func BenchmarkQueries(b *testing.B) {
 		b.ReportMetric(ms(pgP50), "pg-trace-p50-ms")
 		b.ReportMetric(float64(pgP50)/float64(traceP50), "ratio-pg-to-trace")
 	}
-	b.Logf("ledger: %d records; opened in %v, first trace (cold) %v", size, open.Round(time.Millisecond), firstTrace.Round(time.Microsecond))
+	b.Logf("ledger of %d records opened in %v; first trace (cold caches) %v", size, open.Round(time.Millisecond), firstTrace.Round(time.Microsecond))
 	b.Logf("downstream trace of %d lots: p50 %v, p99 %v (target p99 <= 10ms); over HTTP p50 %v, p99 %v", len(tr.Lots), traceP50, traceP99, httpTraceP50, httpTraceP99)
-	b.Logf("recall of %d lots: p50 %v, p99 %v (target p99 <= 20ms); over HTTP p50 %v, p99 %v", len(rc.Lots), recallP50, recallP99, httpRecallP50, httpRecallP99)
-	b.Logf("closure of the same family: p50 %v, p99 %v", closP50, closP99)
+	b.Logf("recall of %d lots: p50 %v, p99 %v (target p99 <= 20ms); over HTTP p50 %v, p99 %v; closure of the family p50 %v, p99 %v",
+		len(rc.Lots), recallP50, recallP99, httpRecallP50, httpRecallP99, closP50, closP99)
 	b.Logf("proofs at size %d: inclusion p50 %v p99 %v, consistency p50 %v p99 %v (target p99 <= 1ms)", size, inclP50, inclP99, consP50, consP99)
 	b.Logf("closure report of region %s: %d batches (%d closed, %d open, %d violation), p50 %v, max of 5 %v (target <= 1s); as XLSX over HTTP %v",
 		info.Region, rep.Totals.Batches, rep.Totals.Closed, rep.Totals.Open, rep.Totals.Violation, repP50, repMax, xlsxTime.Round(time.Millisecond))
 	if pgP50 > 0 {
-		b.Logf("PostgreSQL 15 recursive CTE, same trace (%d lots): p50 %v, p99 %v; coldtrace is %.1fx faster at p50, %.1fx at p99 (target >= 5x)",
+		b.Logf("PostgreSQL 15 recursive CTE, same trace (%d lots): p50 %v, p99 %v; coldtrace is %.2fx faster at p50, %.2fx at p99 (target >= 5x)",
 			pgLots, pgP50, pgP99, float64(pgP50)/float64(traceP50), float64(pgP99)/float64(traceP99))
 	}
 	b.Logf("server process: cold start to the first trace answer %v; RSS after the load %.0f MiB (peak %.0f MiB)", coldStart.Round(time.Millisecond), float64(rss)/1024, float64(hwm)/1024)
@@ -323,7 +323,7 @@ func postgresTrace(b *testing.B, l *ledger.Ledger, admin ledger.Principal, info 
 			b.Fatal(err)
 		}
 	}
-	b.Logf("PostgreSQL: loaded %d lots and %d edges in %v", len(lotRows), len(edgeRows), time.Since(t0).Round(time.Millisecond))
+	b.Logf("PostgreSQL 15: loaded %d lots and %d edges in %v (edges indexed by parent and child)", len(lotRows), len(edgeRows), time.Since(t0).Round(time.Millisecond))
 	const down = `WITH RECURSIVE d(id) AS (
 		SELECT id FROM lots WHERE trace_code = $1
 		UNION SELECT e.child FROM edges e JOIN d ON e.parent = d.id)
