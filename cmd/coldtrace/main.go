@@ -56,9 +56,14 @@ type serveCmd struct {
 	MaxBatch          int           `default:"1024" env:"COLDTRACE_MAX_BATCH" help:"Most submissions per group commit."`
 	LogLevel          slog.Level    `default:"INFO" env:"COLDTRACE_LOG_LEVEL" help:"Log level (DEBUG, INFO, WARN, ERROR)."`
 	Grace             time.Duration `default:"10s" env:"COLDTRACE_GRACE" help:"How long shutdown waits for requests in flight."`
+	PublicURL         string        `env:"COLDTRACE_PUBLIC_URL" help:"Public base URL of the consumer pages /t/{code}, as printed in their QR codes (default: the origin each request came to)."`
 }
 
 func (c *serveCmd) Run() error {
+	publicURL, err := api.ValidatePublicURL(c.PublicURL)
+	if err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	slog.SetDefault(logger)
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
@@ -100,8 +105,9 @@ func (c *serveCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst})
+	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst, PublicURL: publicURL})
 	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), blobDesc)
+	fmt.Printf("web console: http://%s/ui/\n", ln.Addr())
 	return api.Serve(ctx, ln, h, c.Grace)
 }
 
