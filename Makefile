@@ -24,7 +24,7 @@ build: ## build bin/coldtrace (trimmed paths, version stamped)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/coldtrace ./cmd/coldtrace
 
 run: build ## serve on $(ADDR) with data in $(DATA); prints what to open and the keys
-	$(BIN)/coldtrace serve --addr $(ADDR) --data $(DATA)
+	$(BIN)/coldtrace serve --demo --addr $(ADDR) --data $(DATA)
 
 test: minio ## every test, with the race detector, against real badger and real servers
 	$(GO) vet ./...

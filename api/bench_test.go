@@ -20,8 +20,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/storage/badgerkv"
+	"coldtrace/storage/fsblob"
 )
 
 // benchClients is the number of concurrent keep-alive clients of the ingest
@@ -198,4 +200,142 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(ingest.perSec/raw, "ratio-to-badger")
 	b.Logf("durable ingest: %.0f records/s (p50 %v, p99 %v) over %d clients; no-op gin: %.0f req/s (p99 %v); raw badger 100-record commits: %.0f records/s; ratio to no-op %.2f",
 		ingest.perSec, ingest.p50, ingest.p99, benchClients, noop.perSec, noop.p99, raw, ingest.perSec/noop.perSec)
+}
+
+// BenchmarkIngestMix measures durable ingest of a realistic event mix: each
+// of 64 clients runs lots through declaration, test, disinfection, release,
+// a split shipment, its receipt and two sales (seven records per lot, each
+// depending on the one before), next to the no-op ceiling of the same run.
+func BenchmarkIngestMix(b *testing.B) {
+	dir := b.TempDir()
+	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "bench.example/log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := ledger.New(store, key, ledger.Options{Logger: quiet, Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if _, err := l.Bootstrap(ctx, adminSecret); err != nil {
+		b.Fatal(err)
+	}
+	admin, _ := l.Authenticate(adminSecret)
+	rec := fixtures.LedgerRecorder{L: l, Admin: admin}
+	secrets, orgs := map[string]string{}, map[string]string{}
+	for i, role := range []string{ledger.RoleImporter, ledger.RoleLab, ledger.RoleDisinfector, ledger.RoleSupervisionWarehouse, ledger.RoleColdStore} {
+		u := testUSCC(900 + i)
+		if err := rec.Org(ctx, u, role, "330106", []string{role}); err != nil {
+			b.Fatal(err)
+		}
+		typ := siteTypeOf(role)
+		if role == ledger.RoleImporter {
+			typ = "port_yard" // released in place at the port
+		}
+		if err := rec.Site(ctx, "B-"+role, u, role, typ, "330106", ""); err != nil {
+			b.Fatal(err)
+		}
+		_, secret, err := rec.Key(ctx, u, role, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		secrets[role], orgs[role] = secret, u
+	}
+	p, _ := l.Authenticate(secrets[ledger.RoleSupervisionWarehouse])
+	cert, err := rec.Upload(ctx, fixtures.Actor{Principal: p}, "application/pdf", fixtures.PDF("release certificate"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := serve(b, api.New(l, api.Options{Logger: quiet, RatePerSecond: -1}))
+
+	noop := noopCeiling(b, func(i int) []byte {
+		return []byte(`{"kind":"tested","lot":"ABCD-EFGH-JKMN","samples":5,"scope":["goods","packaging"],"result":"negative"}`)
+	})
+	tr := &http.Transport{MaxIdleConnsPerHost: benchClients}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	post := func(role string, ev map[string]any) (ledger.Receipt, time.Duration, error) {
+		body, _ := json.Marshal(ev)
+		req, _ := http.NewRequest("POST", base+"/v1/events", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+secrets[role])
+		t0 := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			return ledger.Receipt{}, 0, err
+		}
+		defer resp.Body.Close()
+		var r ledger.Receipt
+		data, _ := io.ReadAll(resp.Body)
+		d := time.Since(t0)
+		if resp.StatusCode != 201 {
+			return r, d, fmt.Errorf("%s: %d %s", ev["kind"], resp.StatusCode, data)
+		}
+		return r, d, json.Unmarshal(data, &r)
+	}
+	var (
+		mu     sync.Mutex
+		lats   []time.Duration
+		wg     sync.WaitGroup
+		failed atomic.Value
+	)
+	deadline := time.Now().Add(benchPhase)
+	start := time.Now()
+	for w := 0; w < benchClients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var mine []time.Duration
+			step := func(role string, ev map[string]any) ledger.Receipt {
+				r, d, err := post(role, ev)
+				if err != nil {
+					failed.Store(err.Error())
+				}
+				mine = append(mine, d)
+				return r
+			}
+			for i := 0; time.Now().Before(deadline) && failed.Load() == nil; i++ {
+				d := step(ledger.RoleImporter, map[string]any{"kind": "declared", "site": "B-importer", "declaration_no": fmt.Sprintf("22482026100%07d", w*100000+i),
+					"product":    map[string]any{"name": "冷冻去骨牛肉", "hs_code": "0202300090", "category": "frozen", "origin_country": "BR"},
+					"containers": []map[string]any{{"number": fixtures.Container("BEN", w*100000+i)}}, "quantity": map[string]any{"grams": 20_000_000}})
+				lot := d.Lot
+				step(ledger.RoleLab, map[string]any{"kind": "tested", "lot": lot, "samples": 10, "scope": []string{"goods", "packaging"}, "result": "negative"})
+				step(ledger.RoleDisinfector, map[string]any{"kind": "disinfected", "lot": lot, "scope": []string{"container"}, "agent": "过氧乙酸"})
+				step(ledger.RoleSupervisionWarehouse, map[string]any{"kind": "released", "lot": lot, "attachments": []map[string]any{{"sha256": cert, "type": "release_certificate"}}})
+				s := step(ledger.RoleImporter, map[string]any{"kind": "shipped", "lot": lot, "to_org": orgs[ledger.RoleColdStore], "to_site": "B-cold_store",
+					"quantity": map[string]any{"grams": 8_000_000}, "vehicle": map[string]any{"plate": "浙A12345"}, "temperature_c": -19})
+				if len(s.CreatedLots) == 0 {
+					return
+				}
+				child := s.CreatedLots[0].ID
+				step(ledger.RoleColdStore, map[string]any{"kind": "received", "lot": child, "site": "B-cold_store", "quantity": map[string]any{"grams": 8_000_000}, "temperature_c": -19})
+				step(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": lot, "quantity": map[string]any{"grams": 12_000_000}, "channel": "wholesale"})
+			}
+			mu.Lock()
+			lats = append(lats, mine...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if f := failed.Load(); f != nil {
+		b.Fatalf("load failed: %v", f)
+	}
+	slices.Sort(lats)
+	perSec := float64(len(lats)) / elapsed.Seconds()
+	p50, p99 := lats[len(lats)*50/100], lats[len(lats)*99/100]
+	b.ReportMetric(perSec, "events/s")
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(noop.perSec, "noop-req/s")
+	b.ReportMetric(perSec/noop.perSec, "ratio-to-noop")
+	b.Logf("durable ingest of the event mix: %.0f events/s (p50 %v, p99 %v, %d events) over %d clients; no-op gin: %.0f req/s; ratio %.2f",
+		perSec, p50, p99, len(lats), benchClients, noop.perSec, perSec/noop.perSec)
 }

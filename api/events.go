@@ -59,16 +59,14 @@ func (s *server) postBatch(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, rawBody(c), 32*s.opts.MaxBodyBytes)
 	sc := bufio.NewScanner(c.Request.Body)
 	sc.Buffer(make([]byte, 64<<10), int(s.opts.MaxBodyBytes))
-	var (
-		events []ledger.Event
-		errs   []error
-	)
+	var batch []ledger.Submission
+	p := principal(c)
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
 		}
-		if len(events) == maxBatchLines {
+		if len(batch) == maxBatchLines {
 			fail(c, ledger.Errorf(ledger.TooLarge, "a batch holds at most %d events", maxBatchLines))
 			return
 		}
@@ -77,8 +75,7 @@ func (s *server) postBatch(c *gin.Context) {
 		if err == nil {
 			err = expectEOF(dec)
 		}
-		events = append(events, ev)
-		errs = append(errs, err)
+		batch = append(batch, ledger.Submission{Principal: p, Event: ev, Err: err})
 	}
 	if err := sc.Err(); err != nil {
 		var maxErr *http.MaxBytesError
@@ -89,7 +86,7 @@ func (s *server) postBatch(c *gin.Context) {
 		fail(c, ledger.Wrap(ledger.Invalid, "the batch could not be read", err))
 		return
 	}
-	results := s.l.SubmitBatch(c.Request.Context(), principal(c), events, errs)
+	results := s.l.SubmitBatch(c.Request.Context(), batch)
 	c.Header("Content-Type", "application/x-ndjson")
 	c.Status(http.StatusOK)
 	for _, r := range results {

@@ -25,6 +25,7 @@ import (
 	"coldtrace/api"
 	"coldtrace/ledger"
 	"coldtrace/storage/badgerkv"
+	"coldtrace/storage/fsblob"
 )
 
 const adminSecret = "api-test-admin-secret-0123"
@@ -108,7 +109,7 @@ func newHarness(t *testing.T, opts api.Options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := ledger.New(store, key, ledger.Options{})
+	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

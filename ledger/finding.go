@@ -102,7 +102,7 @@ func (lt *lotTx) open(rule string, l *Lot, detail string, fx *effects) error {
 	if l != nil {
 		f.Lot, f.TraceCode, f.Site, f.Region, f.Org = l.ID, l.TraceCode, l.Site, l.Region, l.Holder
 		if f.Site == "" && l.Transit != nil {
-			f.Site, f.Region = l.Transit.FromSite, lastRegion(l)
+			f.Site, f.Region = l.Transit.FromSite, l.Transit.FromRegion
 		}
 		l.Findings = append(l.Findings, f.ID)
 		l.OpenFindings++
@@ -135,13 +135,6 @@ func (lt *lotTx) close(f *Finding, reason string) error {
 		l.OpenFindings--
 	}
 	return lt.st.putFinding(&old, f)
-}
-
-func lastRegion(l *Lot) string {
-	if n := len(l.Custody); n > 0 {
-		return l.Custody[n-1].Region
-	}
-	return ""
 }
 
 // peek returns lot id as this record has it so far, without marking it

@@ -370,6 +370,15 @@ func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
 // VerifierKey returns the note verifier key of the log's checkpoints.
 func (l *Ledger) VerifierKey() string { return l.key.VerifierKey }
 
+// A Submission is one event of a batch and who submits it.
+type Submission struct {
+	Principal Principal
+	Event     Event
+	// Err, if set, is a problem the caller found (a line that did not
+	// decode): the event is not submitted and its result carries Err.
+	Err error
+}
+
 // A BatchResult is the outcome of one event of a batch.
 type BatchResult struct {
 	Receipt *Receipt
@@ -377,22 +386,20 @@ type BatchResult struct {
 }
 
 // SubmitBatch records events in order, as if submitted one after another,
-// but lets them share group commits. errs, if not nil, holds decoding errors
-// of the caller: an event whose err is set is not submitted and its result
-// carries that error.
-func (l *Ledger) SubmitBatch(ctx context.Context, p Principal, events []Event, errs []error) []BatchResult {
-	out := make([]BatchResult, len(events))
-	subs := make([]*submission, len(events))
-	for i, ev := range events {
-		if errs != nil && errs[i] != nil {
-			out[i].Err = errs[i]
+// but lets them share group commits.
+func (l *Ledger) SubmitBatch(ctx context.Context, batch []Submission) []BatchResult {
+	out := make([]BatchResult, len(batch))
+	subs := make([]*submission, len(batch))
+	for i, b := range batch {
+		if b.Err != nil {
+			out[i].Err = b.Err
 			continue
 		}
-		if ev.Kind == KeyCreated || ev.Kind.IsRegistry() {
-			out[i].Err = invalidField("kind", "%s is not recorded through a batch", ev.Kind)
+		if b.Event.Kind == KeyCreated || b.Event.Kind.IsRegistry() {
+			out[i].Err = invalidField("kind", "%s is not recorded through a batch", b.Event.Kind)
 			continue
 		}
-		s, err := l.newSubmission(p, ev, "")
+		s, err := l.newSubmission(b.Principal, b.Event, "")
 		if err != nil {
 			out[i].Err = err
 			continue

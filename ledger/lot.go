@@ -103,18 +103,19 @@ type Mark struct {
 
 // A Transit is a shipment on its way.
 type Transit struct {
-	Seq      int64     `json:"seq"`
-	From     string    `json:"from"`      // org
-	FromSite string    `json:"from_site"` // site
-	ToOrg    string    `json:"to_org"`
-	ToSite   string    `json:"to_site"`
-	ToRegion string    `json:"to_region"`
-	Since    time.Time `json:"since"`
-	Deadline time.Time `json:"deadline"`
-	Quantity int64     `json:"quantity"`
-	Plate    string    `json:"plate,omitempty"`
-	Carrier  string    `json:"carrier,omitempty"`
-	Overdue  bool      `json:"overdue,omitempty"`
+	Seq        int64     `json:"seq"`
+	From       string    `json:"from"`      // org
+	FromSite   string    `json:"from_site"` // site
+	FromRegion string    `json:"from_region"`
+	ToOrg      string    `json:"to_org"`
+	ToSite     string    `json:"to_site"`
+	ToRegion   string    `json:"to_region"`
+	Since      time.Time `json:"since"`
+	Deadline   time.Time `json:"deadline"`
+	Quantity   int64     `json:"quantity"`
+	Plate      string    `json:"plate,omitempty"`
+	Carrier    string    `json:"carrier,omitempty"`
+	Overdue    bool      `json:"overdue,omitempty"`
 }
 
 // A Stay is a span of time a lot spent at a site in an org's custody.
@@ -373,9 +374,7 @@ func indexEntries(l *Lot) [][]byte {
 		return nil
 	}
 	id := []byte(l.ID)
-	code, _ := NormalizeTraceCode(l.TraceCode)
 	ks := [][]byte{
-		indexKey("code", code, id),
 		indexKey("root", l.Root, id),
 		indexKey("created", "", append(be64(l.CreatedSeq), id...)),
 	}
@@ -446,8 +445,24 @@ func lotStatuses(l *Lot) []string {
 	return s
 }
 
+// codeKey maps a canonical trace code to its lot id: a point lookup, so
+// that resolving a code never scans.
+func codeKey(code string) []byte { return stateKey("code", code) }
+
 // reindex replaces old's index entries with l's (either may be nil).
 func (st *state) reindex(old, l *Lot) error {
+	switch {
+	case old == nil && l != nil:
+		code, _ := NormalizeTraceCode(l.TraceCode)
+		if err := st.tx.Set(codeKey(code), []byte(l.ID)); err != nil {
+			return err
+		}
+	case old != nil && l == nil:
+		code, _ := NormalizeTraceCode(old.TraceCode)
+		if err := st.tx.Delete(codeKey(code)); err != nil {
+			return err
+		}
+	}
 	oldKs, newKs := indexEntries(old), indexEntries(l)
 	for _, k := range oldKs {
 		if !slices.ContainsFunc(newKs, func(n []byte) bool { return bytes.Equal(n, k) }) {
@@ -487,18 +502,14 @@ func (st *state) resolveLot(ref string) (*Lot, error) {
 	if !ok {
 		return nil, Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
-	var id string
-	err := st.tx.Scan(indexPrefix("code", code), nil, false, func(k, _ []byte) error {
-		id = string(k[len(indexPrefix("code", code)):])
-		return ErrStop
-	})
+	id, err := st.tx.Get(codeKey(code))
+	if KindOf(err) == NotFound {
+		return nil, Errorf(NotFound, "no lot has trace code %s", ref)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if id == "" {
-		return nil, Errorf(NotFound, "no lot has trace code %s", ref)
-	}
-	return st.lot(id)
+	return st.lot(string(id))
 }
 
 // scanIndex calls fn with the suffix of every entry of index value.

@@ -567,7 +567,7 @@ func applyDeclared(lt *lotTx, _ *Lot, fx *effects) error {
 		ID: c.ID, TraceCode: c.TraceCode, Root: c.ID, Parents: []string{}, Children: []string{},
 		Product: *rec.Product, Pieces: rec.Quantity.Pieces, DeclarationNo: rec.DeclarationNo, Containers: rec.Containers,
 		Importer: rec.Actor.Org, DeclaredAt: rec.At, CreatedAt: rec.At, CreatedSeq: rec.Seq,
-		Quantity: LotQuantity{Declared: c.Quantity.Grams, OnHand: c.Quantity.Grams},
+		Quantity:  LotQuantity{Declared: c.Quantity.Grams, OnHand: c.Quantity.Grams},
 		Documents: []string{}, Findings: []string{},
 	}
 	lt.newStay(l, rec.Actor.Org, site)
@@ -709,7 +709,7 @@ func applyShipped(lt *lotTx, l *Lot, fx *effects) error {
 		lt.endStay(l)
 	}
 	moving.Quantity.InTransit = q
-	moving.Transit = &Transit{Seq: rec.Seq, From: l.Holder, FromSite: from.ID, ToOrg: rec.ToOrg, ToSite: to.ID, ToRegion: to.Region,
+	moving.Transit = &Transit{Seq: rec.Seq, From: l.Holder, FromSite: from.ID, FromRegion: from.Region, ToOrg: rec.ToOrg, ToSite: to.ID, ToRegion: to.Region,
 		Since: rec.At, Deadline: *rec.Deadline, Quantity: q}
 	moving.addOrg(rec.ToOrg)
 	if v := rec.Vehicle; v != nil {

@@ -169,6 +169,7 @@ func (l *Ledger) commitGroup(group []*submission) {
 		if head != nil {
 			l.head.Store(head)
 		}
+
 		for i, j := range dupOf {
 			r := results[j]
 			if r.receipt != nil {

@@ -32,6 +32,7 @@ type cli struct {
 	Serve   serveCmd         `cmd:"" help:"Serve the ledger's REST API."`
 	Verify  verifyCmd        `cmd:"" help:"Check a stopped server's data directory: every record, hash, checkpoint, derived state and attachment."`
 	Keys    keysCmd          `cmd:"" help:"Print the log's checkpoint verifier key."`
+	Seed    seedCmd          `cmd:"" help:"Record the demo data set, or a generated ledger of --lots root lots, into a data directory (the server must be stopped)."`
 	Version kong.VersionFlag `help:"Print the version."`
 }
 
@@ -56,7 +57,63 @@ type serveCmd struct {
 	MaxBatch          int           `default:"1024" env:"COLDTRACE_MAX_BATCH" help:"Most submissions per group commit."`
 	LogLevel          slog.Level    `default:"INFO" env:"COLDTRACE_LOG_LEVEL" help:"Log level (DEBUG, INFO, WARN, ERROR)."`
 	Grace             time.Duration `default:"10s" env:"COLDTRACE_GRACE" help:"How long shutdown waits for requests in flight."`
+	SweepEvery        time.Duration `default:"1m" env:"COLDTRACE_SWEEP_EVERY" help:"How often to look for shipments past their deadline."`
+	Demo              bool          `env:"COLDTRACE_DEMO" help:"On an empty ledger, load the demo data set and write its API keys to <data>/demo-keys.txt; print them at every start."`
 	PublicURL         string        `env:"COLDTRACE_PUBLIC_URL" help:"Public base URL of the consumer pages /t/{code}, as printed in their QR codes (default: the origin each request came to)."`
+}
+
+func (d dataDir) demoKeysPath() string { return filepath.Join(d.Data, "demo-keys.txt") }
+
+// opened is a ledger opened on a data directory, with what must be closed.
+type opened struct {
+	l        *ledger.Ledger
+	store    *badgerkv.Store
+	blobDesc string
+}
+
+func (o *opened) Close() {
+	o.l.Close()
+	o.store.Close()
+}
+
+// openLedger opens (creating if needed) the ledger in a data directory.
+func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opts ledger.Options) (*opened, error) {
+	if err := os.MkdirAll(d.Data, 0o700); err != nil {
+		return nil, err
+	}
+	key, err := ledger.LoadOrCreateKey(d.keyPath(), origin)
+	if err != nil {
+		return nil, err
+	}
+	store, err := badgerkv.Open(d.dbPath(), badgerkv.Options{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	blobs, blobDesc, err := bf.open(d.Data)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	opts.Logger, opts.Blobs = logger, blobs
+	l, err := ledger.New(store, key, opts)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &opened{l: l, store: store, blobDesc: blobDesc}, nil
+}
+
+// bootstrap creates the admin key of an empty ledger (secret, or a new one
+// that is printed) and returns its principal.
+func bootstrap(ctx context.Context, l *ledger.Ledger, secret string) (ledger.Principal, error) {
+	if secret == "" {
+		secret, _ = ledger.NewKeySecret()
+		fmt.Printf("admin key (shown once, keep it): %s\n", secret)
+	}
+	if _, err := l.Bootstrap(ctx, secret); err != nil {
+		return ledger.Principal{}, fmt.Errorf("bootstrap: %w", err)
+	}
+	return l.Authenticate(secret)
 }
 
 func (c *serveCmd) Run() error {
@@ -66,39 +123,25 @@ func (c *serveCmd) Run() error {
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	slog.SetDefault(logger)
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return err
-	}
-	key, err := ledger.LoadOrCreateKey(c.keyPath(), c.Origin)
+	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger,
+		ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment, SweepEvery: c.SweepEvery})
 	if err != nil {
 		return err
 	}
-	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{Logger: logger})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	blobs, blobDesc, err := c.blobFlags.open(c.Data)
-	if err != nil {
-		return err
-	}
-	l, err := ledger.New(store, key, ledger.Options{Logger: logger, MaxBatch: c.MaxBatch,
-		Blobs: blobs, MaxAttachmentBytes: c.MaxAttachment})
-	if err != nil {
-		return err
-	}
-	defer l.Close()
+	defer o.Close()
+	l := o.l
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if l.Size() == 0 {
-		secret := c.BootstrapAdminKey
-		if secret == "" {
-			secret, _ = ledger.NewKeySecret()
-			fmt.Printf("admin key (shown once, keep it): %s\n", secret)
+		admin, err := bootstrap(ctx, l, c.BootstrapAdminKey)
+		if err != nil {
+			return err
 		}
-		if _, err := l.Bootstrap(ctx, secret); err != nil {
-			return fmt.Errorf("bootstrap: %w", err)
+		if c.Demo {
+			if err := loadDemo(ctx, l, admin, c.demoKeysPath()); err != nil {
+				return err
+			}
 		}
 	}
 	ln, err := net.Listen("tcp", c.Addr)
@@ -106,8 +149,12 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst, PublicURL: publicURL})
-	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), blobDesc)
-	fmt.Printf("web console: http://%s/ui/\n", ln.Addr())
+	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), o.blobDesc)
+	if c.Demo {
+		if keys, err := os.ReadFile(c.demoKeysPath()); err == nil {
+			fmt.Printf("\nopen the regulator console: http://%s/ui/\ndemo API keys (also in %s):\n%s", ln.Addr(), c.demoKeysPath(), keys)
+		}
+	}
 	return api.Serve(ctx, ln, h, c.Grace)
 }
 

@@ -1,0 +1,227 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"coldtrace/fixtures"
+	"coldtrace/ledger"
+)
+
+// restRecorder records the fixtures' stories over the REST API of a running
+// server, so that the same stories that `make run` loads are told end to end.
+type restRecorder struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+var _ fixtures.Recorder = restRecorder{}
+
+// send posts body (JSON unless raw) with key and decodes a 201 answer.
+func (r restRecorder) send(path, key, contentType string, body []byte, out any) error {
+	req, _ := http.NewRequest("POST", r.base+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := r.c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+func (r restRecorder) json(path, key string, v, out any) error {
+	b, _ := json.Marshal(v)
+	return r.send(path, key, "application/json", b, out)
+}
+
+func (r restRecorder) Org(_ context.Context, uscc, name, region string, roles []string) error {
+	return r.json("/v1/orgs", adminKey, map[string]any{"uscc": uscc, "name": name, "region": region, "roles": roles}, nil)
+}
+
+func (r restRecorder) Site(_ context.Context, id, org, name, typ, region, address string) error {
+	return r.json("/v1/sites", adminKey, map[string]any{"id": id, "org": org, "name": name, "type": typ, "region": region, "address": address}, nil)
+}
+
+func (r restRecorder) Key(_ context.Context, org, role string, regions []string) (ledger.Principal, string, error) {
+	var k struct {
+		ID, Org, Role, Key string
+		Regions            []string
+	}
+	err := r.json("/v1/keys", adminKey, map[string]any{"org": org, "role": role, "regions": regions}, &k)
+	return ledger.Principal{Key: k.ID, Org: k.Org, Role: k.Role, Regions: k.Regions}, k.Key, err
+}
+
+func (r restRecorder) Upload(_ context.Context, a fixtures.Actor, contentType string, data []byte) (string, error) {
+	var att struct{ SHA256 string }
+	err := r.send("/v1/attachments", a.Secret, contentType, data, &att)
+	return att.SHA256, err
+}
+
+func (r restRecorder) Event(_ context.Context, a fixtures.Actor, ev ledger.Event) (*ledger.Receipt, error) {
+	var rc ledger.Receipt
+	err := r.json("/v1/events", a.Secret, ev, &rc)
+	return &rc, err
+}
+
+// get fetches path with key and decodes the JSON answer; it returns the
+// status.
+func (r restRecorder) get(path, key string, out any) int {
+	r.t.Helper()
+	req, _ := http.NewRequest("GET", r.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := r.c.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 200 && out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			r.t.Fatalf("GET %s: %v: %s", path, err, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (r restRecorder) lot(code, key string) *ledger.Lot {
+	r.t.Helper()
+	var l ledger.Lot
+	if st := r.get("/v1/lots/"+code, key, &l); st != 200 {
+		r.t.Fatalf("GET lot %s: %d", code, st)
+	}
+	return &l
+}
+
+// TestStoriesOverREST tells the demo's three stories through the REST API
+// of a real server and checks what a regulator then sees.
+func TestStoriesOverREST(t *testing.T) {
+	s := startServer(t, t.TempDir(), "COLDTRACE_SWEEP_EVERY=300ms")
+	r := restRecorder{t: t, base: s.URL, c: &http.Client{Timeout: 30 * time.Second}}
+	d, err := fixtures.RecordDemo(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(name string) string {
+		a, ok := d.Actor(name)
+		if !ok {
+			t.Fatalf("no actor %s", name)
+		}
+		return a.Secret
+	}
+
+	// The clean loop: every gram sold, nothing open, in Hangzhou's view too.
+	happy := r.lot(d.Happy, key("zj-regulator"))
+	if !happy.Status.Closed || happy.Quantity.Sold+happy.Quantity.Split != happy.Quantity.Declared {
+		t.Errorf("clean batch: closed %v, quantity %+v", happy.Status.Closed, happy.Quantity)
+	}
+	// Henan's regulator never had it in its region.
+	if st := r.get("/v1/lots/"+d.Happy, key("hn-regulator"), nil); st != http.StatusForbidden {
+		t.Errorf("Henan regulator reading a Shanghai-Zhejiang batch: %d, want 403", st)
+	}
+
+	// The positive batch: sealed wherever its lots are.
+	pos := r.lot(d.Positive, key("gd-regulator"))
+	if !pos.Status.Sealed || len(pos.Children) != 3 {
+		t.Fatalf("positive batch: sealed %v, %d children", pos.Status.Sealed, len(pos.Children))
+	}
+	var henan *ledger.Lot
+	for _, c := range pos.Children {
+		child := r.lot(c, key("sz-importer")) // the importer sees its batch's lots
+		if !child.Status.Sealed && !child.Status.Closed {
+			t.Errorf("lot %s of the positive batch is not sealed", child.TraceCode)
+		}
+		if child.Status.Positive {
+			henan = child
+		}
+	}
+	if henan == nil {
+		t.Fatal("no lot of the positive batch is marked positive")
+	}
+	// Selling a sealed lot is recorded, and judged.
+	var rc ledger.Receipt
+	if err := r.json("/v1/events", key("sz-supermarket"), map[string]any{"kind": "sold", "lot": pos.Children[2],
+		"quantity": map[string]any{"grams": 1000}, "channel": "retail"}, &rc); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rc.Findings, func(f ledger.Finding) bool { return f.Rule == ledger.RuleSealedMoved }) {
+		t.Errorf("selling a sealed lot opened %+v, want a sealed_moved finding", rc.Findings)
+	}
+	// The supermarket voids that sale: the lot is as it was.
+	before := r.lot(pos.Children[2], key("sz-supermarket"))
+	if err := r.json("/v1/events", key("sz-supermarket"), map[string]any{"kind": "voided", "voids": rc.Seq, "reason": "entered by mistake"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := r.lot(pos.Children[2], key("sz-supermarket"))
+	if after.Quantity.Sold != before.Quantity.Sold-1000 || after.OpenFindings != before.OpenFindings-1 {
+		t.Errorf("after the void: sold %d (before %d), open findings %d (before %d)", after.Quantity.Sold, before.Quantity.Sold, after.OpenFindings, before.OpenFindings)
+	}
+	// Unsealing the Shenzhen cold store's lot needs a negative retest of the
+	// batch and a disinfection after the positive.
+	cs := pos.Children[0]
+	unseal := map[string]any{"kind": "unsealed", "lot": cs, "reason": "retest negative"}
+	if err := r.json("/v1/events", key("gd-regulator"), unseal, nil); err == nil {
+		t.Fatal("unsealed a lot of a positive batch without retest or disinfection")
+	}
+	if err := r.json("/v1/events", key("sz-disinfector"), map[string]any{"kind": "disinfected", "lot": cs, "scope": []string{"outer_packaging", "each_piece"}, "agent": "过氧乙酸"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.json("/v1/events", key("sz-lab"), map[string]any{"kind": "tested", "lot": cs, "samples": 12, "scope": []string{"goods", "packaging"}, "result": "negative"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.json("/v1/events", key("hn-regulator"), unseal, nil); err == nil {
+		t.Fatal("Henan's regulator unsealed a lot that never was in Henan")
+	}
+	if err := r.json("/v1/events", key("gd-regulator"), unseal, nil); err != nil {
+		t.Fatalf("unseal after disinfection and negative retest: %v", err)
+	}
+	if l := r.lot(cs, key("gd-regulator")); l.Status.Sealed {
+		t.Error("the lot is still sealed")
+	}
+
+	// The violations, found by the Zhejiang regulator's findings.
+	rules := map[string]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for !rules[ledger.RuleTransitOverdue] && time.Now().Before(deadline) {
+		var fs struct{ Findings []ledger.Finding }
+		r.get("/v1/findings?region=33&open=true&limit=1000", key("zj-regulator"), &fs)
+		for _, f := range fs.Findings {
+			rules[f.Rule] = true
+		}
+		var sh struct{ Findings []ledger.Finding }
+		r.get("/v1/findings?open=true", key("sh-regulator"), &sh)
+		for _, f := range sh.Findings {
+			rules[f.Rule] = true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, want := range []string{ledger.RuleFourNo, ledger.RuleTemperatureExcursion, ledger.RuleShortReceipt, ledger.RuleTransitOverdue} {
+		if !rules[want] {
+			t.Errorf("no open %s finding seen by the Shanghai and Zhejiang regulators (saw %v)", want, rules)
+		}
+	}
+	vio := r.lot(d.Violation, key("zj-regulator"))
+	if vio.Status.Cleared || vio.Quantity.Lost != 200_000 || vio.OpenFindings == 0 {
+		t.Errorf("violation batch: cleared %v, lost %d, open findings %d", vio.Status.Cleared, vio.Quantity.Lost, vio.OpenFindings)
+	}
+
+	s.stop()
+	if out, code := runCLI(t, "verify", "--data", s.Dir); code != 0 {
+		t.Fatalf("verify after the stories: exit %d\n%s", code, out)
+	}
+}
