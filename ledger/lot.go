@@ -478,7 +478,7 @@ func (st *state) reindex(old, l *Lot) error {
 			}
 		}
 	}
-	return nil
+	return st.derive(old, l) // the query views (node.go)
 }
 
 // lot reads a lot by id.

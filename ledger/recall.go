@@ -1,0 +1,408 @@
+package ledger
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A Recall is the recall scope of a lot (DOMAIN.md): every lot of its root
+// batch(es) and their descendants, what each holds now and what already
+// left, every site that held any of them and every vehicle that carried
+// them, with time windows, grouped by region; and the other lots that were
+// at those sites at the same time.
+type Recall struct {
+	Root      string       `json:"root"`
+	Roots     []string     `json:"roots"`
+	Lot       string       `json:"lot"` // the lot asked about
+	TraceCode string       `json:"trace_code"`
+	Lots      []RecallLot  `json:"lots"`
+	Sites     []RecallSite `json:"sites"`
+	Vehicles  []RecallUse  `json:"vehicles"`
+	// ByRegion groups the lots and sites by 6-digit region.
+	ByRegion map[string]*RegionPart `json:"by_region"`
+	// Contacts are lots outside the family that were at a family site
+	// while a family lot was there (possible cross-contamination).
+	Contacts          []Contact   `json:"contacts"`
+	ContactsTruncated bool        `json:"contacts_truncated"`
+	Totals            RecallTotal `json:"totals"`
+	Scope             AnswerScope `json:"scope"`
+	Truncated         bool        `json:"truncated"`
+}
+
+// An AnswerScope says whose view an answer is: a regulator sees only the
+// entries of its regions, an operator its own lots and their counterparties.
+type AnswerScope struct {
+	Role    string   `json:"role"`
+	Regions []string `json:"regions,omitempty"`
+	Org     string   `json:"org,omitempty"`
+	// HiddenLots counts the lots of the answer left out for this key.
+	HiddenLots int    `json:"hidden_lots"`
+	Note       string `json:"note,omitempty"`
+}
+
+// A RecallLot is one lot of a recall: where it is and what it holds now
+// (what to seal in place), and where its grams already went.
+type RecallLot struct {
+	ID        string     `json:"id"`
+	TraceCode string     `json:"trace_code"`
+	Product   string     `json:"product"`
+	Holder    string     `json:"holder"` // "" while in transit
+	Site      string     `json:"site"`
+	Region    string     `json:"region"`
+	Since     *time.Time `json:"since,omitempty"` // at the current site
+	OnHand    int64      `json:"on_hand"`
+	InTransit int64      `json:"in_transit"`
+	Sold      int64      `json:"sold"`
+	Consumed  int64      `json:"consumed"`
+	Destroyed int64      `json:"destroyed"`
+	Returned  int64      `json:"returned"`
+	Lost      int64      `json:"lost"`
+	Sealed    bool       `json:"sealed"`
+	Positive  bool       `json:"positive"`
+	Transit   *Transit   `json:"transit,omitempty"`
+	// Outflows says where the sold, consumed, destroyed, returned and lost
+	// grams left the lot: at which site, in whose hands.
+	Outflows []Outflow `json:"outflows"`
+}
+
+// An Outflow is what left a lot for good at one site (empty: lost in
+// transit) in one org's hands.
+type Outflow struct {
+	Site      string `json:"site"`
+	Org       string `json:"org"`
+	Region    string `json:"region"`
+	Sold      int64  `json:"sold"`
+	Consumed  int64  `json:"consumed"`
+	Destroyed int64  `json:"destroyed"`
+	Returned  int64  `json:"returned"`
+	Lost      int64  `json:"lost"`
+}
+
+// A RecallSite is a site that held lots of the family, from the first
+// arrival to the last departure (To is nil while a lot is still there).
+type RecallSite struct {
+	ID     string     `json:"id"`
+	Org    string     `json:"org"`
+	Region string     `json:"region"`
+	From   time.Time  `json:"from"`
+	To     *time.Time `json:"to"`
+	Lots   []string   `json:"lots"`
+	OnHand int64      `json:"on_hand"` // grams of the family there now
+}
+
+// A RecallUse is a vehicle that carried lots of the family, from the first
+// loading to the last delivery (To is nil while one is on the way).
+type RecallUse struct {
+	Plate   string     `json:"plate"`
+	Carrier string     `json:"carrier,omitempty"`
+	From    time.Time  `json:"from"`
+	To      *time.Time `json:"to"`
+	Lots    []string   `json:"lots"`
+}
+
+// A RegionPart is one region's share of a recall.
+type RegionPart struct {
+	Province  string   `json:"province"` // the 2-digit province's region code (330000)
+	Lots      []string `json:"lots"`     // lots held there now or on their way there
+	Sites     []string `json:"sites"`
+	OnHand    int64    `json:"on_hand"`
+	InTransit int64    `json:"in_transit"` // on the way to the region
+	Sold      int64    `json:"sold"`
+	Consumed  int64    `json:"consumed"`
+	Destroyed int64    `json:"destroyed"`
+	Returned  int64    `json:"returned"`
+}
+
+// A Contact is a lot outside the family at a family site during a family
+// stay.
+type Contact struct {
+	Lot       string     `json:"lot"`
+	TraceCode string     `json:"trace_code"`
+	Site      string     `json:"site"`
+	From      time.Time  `json:"from"`
+	To        *time.Time `json:"to"`
+}
+
+// RecallTotal sums the lots of the answer.
+type RecallTotal struct {
+	Lots      int   `json:"lots"`
+	OnHand    int64 `json:"on_hand"`
+	InTransit int64 `json:"in_transit"`
+	Sold      int64 `json:"sold"`
+	Consumed  int64 `json:"consumed"`
+	Destroyed int64 `json:"destroyed"`
+	Returned  int64 `json:"returned"`
+	Lost      int64 `json:"lost"`
+}
+
+// Recall bounds.
+const (
+	maxContacts     = 2000
+	maxContactScans = 100_000 // index entries read looking for contacts
+)
+
+// Recall returns the recall scope of the lot ref names, if p may see it.
+// Regulators see the entries of their regions, operators their own lots
+// (and the sites and vehicles of those lots). The time is proportional to
+// the family and its contacts.
+func (l *Ledger) Recall(p Principal, ref string) (*Recall, error) {
+	var out *Recall
+	err := l.view(func(st *state) error {
+		start, err := st.visibleNode(p, ref)
+		if err != nil {
+			return err
+		}
+		out = &Recall{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode,
+			Lots: []RecallLot{}, Sites: []RecallSite{}, Vehicles: []RecallUse{}, ByRegion: map[string]*RegionPart{}, Contacts: []Contact{},
+			Scope: AnswerScope{Role: p.Role, Regions: p.Regions, Org: p.Org}}
+		switch p.Role {
+		case RoleAdmin:
+		case RoleRegulator:
+			out.Scope.Note = "only the lots that were ever in this key's regions, and the sites and regions among them, are shown"
+		default:
+			out.Scope.Note = "only this org's lots, and the sites and vehicles that handled them, are shown"
+		}
+		family, truncated, err := st.family(start.roots(), MaxAnswerLots)
+		if err != nil {
+			return err
+		}
+		out.Truncated = truncated
+		inFamily := make(map[string]bool, len(family))
+		for _, n := range family {
+			inFamily[n.ID] = true
+		}
+		sites := map[string]*RecallSite{}
+		vehicles := map[string]*RecallUse{}
+		// stays of the family per site, for the contact search
+		stays := map[string][][2]int64{}
+		regionOK := func(r string) bool { return p.Role != RoleRegulator || covers(p.Regions, r) }
+		part := func(r string) *RegionPart {
+			rp := out.ByRegion[r]
+			if rp == nil {
+				rp = &RegionPart{Province: province(r), Lots: []string{}, Sites: []string{}}
+				out.ByRegion[r] = rp
+			}
+			return rp
+		}
+		for _, n := range family {
+			if !n.visibleTo(p) {
+				out.Scope.HiddenLots++
+				continue
+			}
+			rl := RecallLot{ID: n.ID, TraceCode: n.TraceCode, Product: n.Product, Holder: n.Holder, Site: n.Site, Region: n.Region,
+				OnHand: n.Q.OnHand, InTransit: n.Q.InTransit, Sold: n.Q.Sold, Consumed: n.Q.Consumed, Destroyed: n.Q.Destroyed,
+				Returned: n.Q.Returned, Lost: n.Q.Lost, Sealed: n.Sealed, Positive: n.Positive, Transit: n.Transit, Outflows: []Outflow{}}
+			if c := len(n.Custody); c > 0 && n.Custody[c-1].To == nil {
+				since := n.Custody[c-1].From
+				rl.Since = &since
+			}
+			for _, o := range n.Out {
+				rl.Outflows = append(rl.Outflows, Outflow(o))
+				if o.Region != "" && regionOK(o.Region) {
+					rp := part(o.Region)
+					rp.Sold += o.Sold
+					rp.Consumed += o.Consumed
+					rp.Destroyed += o.Destroyed
+					rp.Returned += o.Returned
+				}
+			}
+			out.Lots = append(out.Lots, rl)
+			t := &out.Totals
+			t.Lots++
+			t.OnHand += n.Q.OnHand
+			t.InTransit += n.Q.InTransit
+			t.Sold += n.Q.Sold
+			t.Consumed += n.Q.Consumed
+			t.Destroyed += n.Q.Destroyed
+			t.Returned += n.Q.Returned
+			t.Lost += n.Q.Lost
+			if n.Region != "" && regionOK(n.Region) && n.Q.OnHand > 0 {
+				rp := part(n.Region)
+				rp.Lots = append(rp.Lots, n.ID)
+				rp.OnHand += n.Q.OnHand
+			}
+			if tr := n.Transit; tr != nil && regionOK(tr.ToRegion) {
+				rp := part(tr.ToRegion)
+				rp.Lots = append(rp.Lots, n.ID)
+				rp.InTransit += n.Q.InTransit
+			}
+			for _, s := range n.Custody {
+				from, to := s.From.UnixNano(), int64(math.MaxInt64)
+				if s.To != nil {
+					to = s.To.UnixNano()
+				}
+				stays[s.Site] = append(stays[s.Site], [2]int64{from, to})
+				if !regionOK(s.Region) {
+					continue
+				}
+				rs := sites[s.Site]
+				if rs == nil {
+					rs = &RecallSite{ID: s.Site, Org: s.Org, Region: s.Region, From: s.From, To: s.To, Lots: []string{}}
+					sites[s.Site] = rs
+					rp := part(s.Region)
+					rp.Sites = append(rp.Sites, s.Site)
+				}
+				if s.From.Before(rs.From) {
+					rs.From = s.From
+				}
+				if rs.To != nil && (s.To == nil || s.To.After(*rs.To)) {
+					rs.To = s.To
+				}
+				if !slices.Contains(rs.Lots, n.ID) {
+					rs.Lots = append(rs.Lots, n.ID)
+				}
+				if s.To == nil {
+					rs.OnHand += n.Q.OnHand
+				}
+			}
+			for _, v := range n.Vehicles {
+				ru := vehicles[v.Plate]
+				if ru == nil {
+					ru = &RecallUse{Plate: v.Plate, Carrier: v.Carrier, From: v.From, To: v.To, Lots: []string{}}
+					vehicles[v.Plate] = ru
+				}
+				if v.From.Before(ru.From) {
+					ru.From = v.From
+				}
+				if ru.To != nil && (v.To == nil || v.To.After(*ru.To)) {
+					ru.To = v.To
+				}
+				if !slices.Contains(ru.Lots, n.ID) {
+					ru.Lots = append(ru.Lots, n.ID)
+				}
+			}
+		}
+		for _, s := range sites {
+			out.Sites = append(out.Sites, *s)
+		}
+		slices.SortFunc(out.Sites, func(a, b RecallSite) int { return cmp.Or(a.From.Compare(b.From), strings.Compare(a.ID, b.ID)) })
+		for _, v := range vehicles {
+			out.Vehicles = append(out.Vehicles, *v)
+		}
+		slices.SortFunc(out.Vehicles, func(a, b RecallUse) int { return cmp.Or(a.From.Compare(b.From), strings.Compare(a.Plate, b.Plate)) })
+		return st.contacts(p, out, stays, inFamily)
+	})
+	return out, err
+}
+
+// province returns the province-level code of a 6-digit region.
+func province(r string) string {
+	if len(r) < 2 {
+		return r
+	}
+	return r[:2] + "0000"
+}
+
+// family reads the nodes of every lot of the given root batches, at most
+// limit of them, roots first, then in index order.
+func (st *state) family(roots []string, limit int) ([]*lotNode, bool, error) {
+	var out []*lotNode
+	seen := map[string]bool{}
+	truncated := false
+	for _, r := range roots {
+		err := st.scanIndex("root", r, func(id []byte) error {
+			if seen[string(id)] {
+				return nil
+			}
+			if len(out) >= limit {
+				truncated = true
+				return ErrStop
+			}
+			n, err := st.node(string(id))
+			if err != nil {
+				return err
+			}
+			seen[n.ID] = true
+			out = append(out, n)
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *lotNode) int { return cmp.Compare(a.CreatedSeq, b.CreatedSeq) })
+	return out, truncated, nil
+}
+
+// contacts finds the lots outside the family that were at a family site
+// while a family lot was there, from the site-stay index (stays per site
+// by end time, with their start), at most maxContacts of them.
+func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64, inFamily map[string]bool) error {
+	siteIDs := make([]string, 0, len(stays))
+	for s := range stays {
+		siteIDs = append(siteIDs, s)
+	}
+	slices.Sort(siteIDs)
+	scanned := 0
+	for _, site := range siteIDs {
+		ws := stays[site]
+		earliest := int64(math.MaxInt64)
+		for _, w := range ws {
+			earliest = min(earliest, w[0])
+		}
+		siteVisible := p.Role == RoleAdmin
+		if p.Role == RoleRegulator {
+			if s, err := st.site(site); err == nil && covers(p.Regions, s.Region) {
+				siteVisible = true
+			}
+		}
+		prefix := indexPrefix("site-stay", site)
+		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, _ []byte) error {
+			scanned++
+			if scanned > maxContactScans || len(out.Contacts) >= maxContacts {
+				out.ContactsTruncated = true
+				return ErrStop
+			}
+			sfx := k[len(prefix):]
+			end, from, id := int64(beUint(sfx[:8])), int64(beUint(sfx[8:16])), string(sfx[16:])
+			if inFamily[id] {
+				return nil
+			}
+			if !slices.ContainsFunc(ws, func(w [2]int64) bool { return from <= w[1] && end >= w[0] }) {
+				return nil
+			}
+			n, err := st.node(id)
+			if err != nil {
+				return err
+			}
+			if !siteVisible && !n.visibleTo(p) {
+				return nil
+			}
+			c := Contact{Lot: id, TraceCode: n.TraceCode, Site: site, From: time.Unix(0, from).UTC()}
+			if end != math.MaxInt64 {
+				t := time.Unix(0, end).UTC()
+				c.To = &t
+			}
+			out.Contacts = append(out.Contacts, c)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if out.ContactsTruncated {
+			break
+		}
+	}
+	return nil
+}
+
+// siteStayKeys returns the site-stay index entries of a node: one per stay,
+// s/x/site-stay/<site>\x00<end><start><lot id>, open stays ending at the
+// largest time.
+func siteStayKeys(n *lotNode) [][]byte {
+	if n == nil {
+		return nil
+	}
+	ks := make([][]byte, 0, len(n.Custody))
+	for _, s := range n.Custody {
+		end := int64(math.MaxInt64)
+		if s.To != nil {
+			end = s.To.UnixNano()
+		}
+		ks = append(ks, indexKey("site-stay", s.Site, append(append(be64(end), be64(s.From.UnixNano())...), n.ID...)))
+	}
+	return ks
+}

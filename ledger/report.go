@@ -1,0 +1,323 @@
+package ledger
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A ReportFilter selects the root batches of a closure report: those whose
+// family was ever in Region (a prefix; "" the key's whole scope) and that
+// were declared in [From, To) (either may be zero: open-ended).
+type ReportFilter struct {
+	Region   string
+	From, To time.Time
+}
+
+// A ClosureReport is the closure of every root batch of a region and
+// declaration window: counts and quantities by status, every batch with
+// its status and, when it is not closed, the reasons, and the positive
+// batches with how far their recall has got. The ledger returns it typed;
+// formatting (JSON, CSV, XLSX, PDF) is the API's business.
+type ClosureReport struct {
+	Region      string                   `json:"region"`
+	Scopes      []string                 `json:"scopes"` // region prefixes read; empty: all
+	From        *time.Time               `json:"from,omitempty"`
+	To          *time.Time               `json:"to,omitempty"`
+	GeneratedAt time.Time                `json:"generated_at"`
+	TreeSize    int64                    `json:"tree_size"`
+	Totals      ReportTotals             `json:"totals"`
+	ByStatus    map[string]*ReportTotals `json:"by_status"`
+	ByRegion    []*RegionTotals          `json:"by_region"`
+	Batches     []*ReportBatch           `json:"batches"`
+	Positive    []*PositiveBatch         `json:"positive"`
+}
+
+// ReportTotals sums batches; quantities are over each batch's whole family.
+type ReportTotals struct {
+	Batches      int64 `json:"batches"`
+	Closed       int64 `json:"closed"`
+	Open         int64 `json:"open"`
+	Violation    int64 `json:"violation"`
+	Lots         int64 `json:"lots"`
+	Declared     int64 `json:"declared"`
+	Produced     int64 `json:"produced"`
+	OnHand       int64 `json:"on_hand"`
+	InTransit    int64 `json:"in_transit"`
+	Sold         int64 `json:"sold"`
+	Consumed     int64 `json:"consumed"`
+	Destroyed    int64 `json:"destroyed"`
+	Returned     int64 `json:"returned"`
+	Lost         int64 `json:"lost"`
+	Processed    int64 `json:"processed"`
+	OpenFindings int64 `json:"open_findings"`
+}
+
+func (t *ReportTotals) add(b *ReportBatch) {
+	t.Batches++
+	switch b.Status {
+	case ClosureClosed:
+		t.Closed++
+	case ClosureOpen:
+		t.Open++
+	case ClosureViolation:
+		t.Violation++
+	}
+	t.Lots += b.Lots
+	t.Declared += b.Declared
+	t.Produced += b.Produced
+	t.OnHand += b.OnHand
+	t.InTransit += b.InTransit
+	t.Sold += b.Sold
+	t.Consumed += b.Consumed
+	t.Destroyed += b.Destroyed
+	t.Returned += b.Returned
+	t.Lost += b.Lost
+	t.Processed += b.Processed
+	t.OpenFindings += b.OpenFindings
+}
+
+// RegionTotals are the batches whose family was ever in one 6-digit
+// region (a batch in two regions counts in both).
+type RegionTotals struct {
+	Region   string `json:"region"`
+	Province string `json:"province"`
+	ReportTotals
+}
+
+// A ReportBatch is one root batch of a report.
+type ReportBatch struct {
+	Root         string    `json:"root"`
+	TraceCode    string    `json:"trace_code"`
+	Declaration  string    `json:"declaration_no"`
+	Product      string    `json:"product"`
+	Category     string    `json:"category"`
+	Importer     string    `json:"importer"`
+	DeclaredAt   time.Time `json:"declared_at"`
+	Region       string    `json:"region"`  // where it was declared
+	Regions      []string  `json:"regions"` // every region of the scope its family was in
+	Status       string    `json:"status"`
+	Lots         int64     `json:"lots"`
+	Declared     int64     `json:"declared"`
+	Produced     int64     `json:"produced"`
+	OnHand       int64     `json:"on_hand"`
+	InTransit    int64     `json:"in_transit"`
+	Sold         int64     `json:"sold"`
+	Consumed     int64     `json:"consumed"`
+	Destroyed    int64     `json:"destroyed"`
+	Returned     int64     `json:"returned"`
+	Lost         int64     `json:"lost"`
+	Processed    int64     `json:"processed"`
+	OpenFindings int64     `json:"open_findings"`
+	Positive     bool      `json:"positive"`
+	Reasons      []Reason  `json:"reasons"`
+	// MoreReasons counts the reasons left out beyond MaxReportReasons.
+	MoreReasons int `json:"more_reasons,omitempty"`
+}
+
+// A PositiveBatch is a batch with a positive test and how far its recall
+// has got: of the grams still within reach (on hand, in transit,
+// destroyed or returned), the share already destroyed, returned or sealed
+// in place.
+type PositiveBatch struct {
+	Root         string     `json:"root"`
+	TraceCode    string     `json:"trace_code"`
+	Product      string     `json:"product"`
+	PositiveAt   *time.Time `json:"positive_at,omitempty"`
+	Lots         int64      `json:"lots"`
+	PositiveLots int64      `json:"positive_lots"`
+	SealedLots   int64      `json:"sealed_lots"`
+	OpenLots     int64      `json:"open_lots"` // lots with grams on hand or in transit
+	OnHand       int64      `json:"on_hand"`
+	SealedOnHand int64      `json:"sealed_on_hand"`
+	InTransit    int64      `json:"in_transit"`
+	Reached      int64      `json:"reached_consumers"` // sold or consumed before anyone could stop it
+	Disposed     int64      `json:"disposed"`          // destroyed or returned
+	Progress     float64    `json:"progress"`          // 0..1
+	Regions      []string   `json:"regions"`
+}
+
+// MaxReportReasons caps the reasons listed per batch in a report.
+const MaxReportReasons = 20
+
+// ClosureReport builds the closure report f selects, as p may see it:
+// regulators for their regions, admins for any; operators may not.
+func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, error) {
+	if p.Role != RoleAdmin && p.Role != RoleRegulator {
+		return nil, Errorf(Forbidden, "closure reports are for regulators and admins")
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return nil, invalidField("to", "must be after from")
+	}
+	scopes, err := regionScopes(p, f.Region)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ClosureReport{Region: f.Region, Scopes: scopes, GeneratedAt: l.now().UTC(), TreeSize: l.Size(),
+		ByStatus: map[string]*ReportTotals{}, ByRegion: []*RegionTotals{}, Batches: []*ReportBatch{}, Positive: []*PositiveBatch{}}
+	if rep.Scopes == nil {
+		rep.Scopes = []string{}
+	}
+	if !f.From.IsZero() {
+		t := f.From.UTC()
+		rep.From = &t
+	}
+	if !f.To.IsZero() {
+		t := f.To.UTC()
+		rep.To = &t
+	}
+	for _, s := range []string{ClosureClosed, ClosureOpen, ClosureViolation} {
+		rep.ByStatus[s] = &ReportTotals{}
+	}
+	from, to := int64(-1<<63), int64(1<<63-1)
+	if !f.From.IsZero() {
+		from = f.From.UnixNano()
+	}
+	if !f.To.IsZero() {
+		to = f.To.UnixNano()
+	}
+	err = l.view(func(st *state) error {
+		rows := map[string]*ReportBatch{}
+		regions := map[string]*RegionTotals{}
+		type hit struct{ region, root string }
+		var hits []hit
+		base := key(prefixState, []byte("x/root-region/"))
+		prefixes := [][]byte{base}
+		if len(scopes) > 0 {
+			prefixes = prefixes[:0]
+			for _, s := range scopes {
+				prefixes = append(prefixes, append(slices.Clone(base), s...))
+			}
+		}
+		for _, prefix := range prefixes {
+			err := st.tx.Scan(prefix, nil, false, func(k, v []byte) error {
+				sfx := k[len(base):]
+				i := bytes.IndexByte(sfx, 0)
+				if i < 0 || len(sfx) < i+9 {
+					return Errorf(Tampered, "bad root-region index entry")
+				}
+				at := int64(beUint(sfx[i+1 : i+9]))
+				if at < from || at >= to {
+					return nil
+				}
+				region, root := string(sfx[:i]), string(sfx[i+9:])
+				hits = append(hits, hit{region, root})
+				if rows[root] != nil {
+					return nil
+				}
+				s, err := decodeSummary(v)
+				if err != nil {
+					return err
+				}
+				rows[root] = batchRow(s)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		for _, h := range hits {
+			b := rows[h.root]
+			if !slices.Contains(b.Regions, h.region) {
+				b.Regions = append(b.Regions, h.region)
+				rt := regions[h.region]
+				if rt == nil {
+					rt = &RegionTotals{Region: h.region, Province: province(h.region)}
+					regions[h.region] = rt
+				}
+				rt.add(b)
+			}
+		}
+		for _, b := range rows {
+			rep.Batches = append(rep.Batches, b)
+		}
+		slices.SortFunc(rep.Batches, func(a, b *ReportBatch) int {
+			return cmp.Or(a.DeclaredAt.Compare(b.DeclaredAt), strings.Compare(a.TraceCode, b.TraceCode))
+		})
+		for _, b := range rep.Batches {
+			rep.Totals.add(b)
+			rep.ByStatus[b.Status].add(b)
+			if b.Status != ClosureClosed || b.Positive {
+				if err := st.explain(p, b, rep); err != nil {
+					return err
+				}
+			}
+		}
+		for _, rt := range regions {
+			rep.ByRegion = append(rep.ByRegion, rt)
+		}
+		slices.SortFunc(rep.ByRegion, func(a, b *RegionTotals) int { return strings.Compare(a.Region, b.Region) })
+		return nil
+	})
+	return rep, err
+}
+
+func batchRow(s *rootSummary) *ReportBatch {
+	return &ReportBatch{Root: s.Root, TraceCode: s.TraceCode, Declaration: s.Declaration, Product: s.Product, Category: s.Category,
+		Importer: s.Importer, DeclaredAt: s.DeclaredAt, Region: s.Region, Status: s.status(), Lots: s.Lots,
+		Declared: rootDeclared(s), Produced: s.Produced, OnHand: s.Q.OnHand, InTransit: s.Q.InTransit, Sold: s.Q.Sold,
+		Consumed: s.Q.Consumed, Destroyed: s.Q.Destroyed, Returned: s.Q.Returned, Lost: s.Q.Lost, Processed: s.Q.Transformed,
+		OpenFindings: s.OpenFindings, Positive: s.PositiveLots > 0, Regions: []string{}}
+}
+
+// rootDeclared is the root lot's own declared grams: the family's declared
+// grams less what was split off into children and what processing made.
+func rootDeclared(s *rootSummary) int64 { return s.Q.Declared - s.Q.Split - s.Produced }
+
+// explain fills the reasons of a batch that is not closed and, for a
+// positive batch, its recall progress, from the family's nodes.
+func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport) error {
+	family, _, err := st.family([]string{b.Root}, MaxAnswerLots)
+	if err != nil {
+		return err
+	}
+	var pb *PositiveBatch
+	if b.Positive {
+		pb = &PositiveBatch{Root: b.Root, TraceCode: b.TraceCode, Product: b.Product, Lots: b.Lots, Regions: b.Regions}
+		rep.Positive = append(rep.Positive, pb)
+	}
+	for _, n := range family {
+		if b.Status != ClosureClosed {
+			rs, _, err := st.reasonsOf(p, n, b.Status == ClosureViolation)
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				if len(b.Reasons) == MaxReportReasons {
+					b.MoreReasons++
+					continue
+				}
+				b.Reasons = append(b.Reasons, r)
+			}
+		}
+		if pb != nil {
+			if n.Positive {
+				pb.PositiveLots++
+				if at := n.LastTestAt; !at.IsZero() && (pb.PositiveAt == nil || at.Before(*pb.PositiveAt)) {
+					pb.PositiveAt = &at
+				}
+			}
+			if n.Sealed {
+				pb.SealedLots++
+				pb.SealedOnHand += n.Q.OnHand
+			}
+			if n.Q.OnHand > 0 || n.Q.InTransit > 0 {
+				pb.OpenLots++
+			}
+			pb.OnHand += n.Q.OnHand
+			pb.InTransit += n.Q.InTransit
+			pb.Reached += n.Q.Sold + n.Q.Consumed
+			pb.Disposed += n.Q.Destroyed + n.Q.Returned
+		}
+	}
+	if pb != nil {
+		pb.Progress = 1
+		if reach := pb.OnHand + pb.InTransit + pb.Disposed; reach > 0 {
+			pb.Progress = float64(pb.Disposed+pb.SealedOnHand) / float64(reach)
+		}
+	}
+	slices.SortStableFunc(b.Reasons, func(x, y Reason) int { return cmp.Compare(reasonOrder(x.Kind), reasonOrder(y.Kind)) })
+	return nil
+}

@@ -1,0 +1,230 @@
+package ledger
+
+import (
+	"time"
+)
+
+// MaxAnswerLots caps the lots of one trace, recall or closure answer; a
+// larger answer is cut there and says so (Truncated).
+const MaxAnswerLots = 10_000
+
+// Trace directions.
+const (
+	TraceUp   = "up"   // to the root batch(es)
+	TraceDown = "down" // to every descendant
+	TraceBoth = "both"
+)
+
+// A Trace is a lot's DAG: its ancestors up to the root batch(es), its
+// descendants, or both, with the edges between them.
+type Trace struct {
+	Root      string      `json:"root"`
+	Roots     []string    `json:"roots"`
+	Lot       string      `json:"lot"` // the lot asked about
+	TraceCode string      `json:"trace_code"`
+	Direction string      `json:"direction"`
+	Lots      []TraceLot  `json:"lots"`
+	Edges     []TraceEdge `json:"edges"`
+	Truncated bool        `json:"truncated"`
+	// Hidden counts the lots of the answer this key may not see: they are
+	// listed with their id and trace code only.
+	Hidden int `json:"hidden"`
+}
+
+// A TraceEdge says that record Seq, of kind Kind (shipped: a partial
+// shipment split the lot; transformed: processing), made lot To from lot
+// From.
+type TraceEdge struct {
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	Kind EventKind `json:"kind"`
+	Seq  int64     `json:"seq"`
+}
+
+// A TraceLot is one lot of a trace, with its custody history. A lot the
+// key may not see has only ID, TraceCode, Hidden and its links.
+type TraceLot struct {
+	ID           string        `json:"id"`
+	TraceCode    string        `json:"trace_code"`
+	Hidden       bool          `json:"hidden,omitempty"`
+	Depth        int           `json:"depth"` // from the lot asked about: negative upstream
+	Parents      []string      `json:"parents"`
+	Children     []string      `json:"children"`
+	Root         string        `json:"root,omitempty"`
+	Product      *TraceProduct `json:"product,omitempty"`
+	CreatedBy    EventKind     `json:"created_by,omitempty"`
+	CreatedSeq   int64         `json:"created_seq"`
+	CreatedAt    *time.Time    `json:"created_at,omitempty"`
+	Holder       string        `json:"holder,omitempty"`
+	Site         string        `json:"site,omitempty"`
+	Region       string        `json:"region,omitempty"`
+	Quantity     *LotQuantity  `json:"quantity,omitempty"`
+	Status       *LotFlags     `json:"status,omitempty"`
+	OpenFindings int64         `json:"open_findings"`
+	Custody      []Stay        `json:"custody,omitempty"`
+	Vehicles     []VehicleUse  `json:"vehicles,omitempty"`
+	Transit      *Transit      `json:"transit,omitempty"`
+}
+
+// A TraceProduct names a lot's goods.
+type TraceProduct struct {
+	Name     string `json:"name"`
+	Category string `json:"category"`
+}
+
+// LotFlags are a lot's status flags.
+type LotFlags struct {
+	Cleared  bool `json:"cleared"`
+	Sealed   bool `json:"sealed"`
+	Positive bool `json:"positive"`
+	Closed   bool `json:"closed"`
+}
+
+func traceLot(n *lotNode, depth int, visible bool) TraceLot {
+	t := TraceLot{ID: n.ID, TraceCode: n.TraceCode, Depth: depth, Parents: nonNil(n.Parents), Children: nonNil(n.Kids), CreatedSeq: n.CreatedSeq}
+	if !visible {
+		t.Hidden = true
+		return t
+	}
+	created := n.CreatedAt
+	q := n.Q
+	t.Root, t.CreatedBy, t.CreatedAt = n.Root, n.CreatedBy, &created
+	t.Product = &TraceProduct{Name: n.Product, Category: n.Category}
+	t.Holder, t.Site, t.Region, t.Quantity = n.Holder, n.Site, n.Region, &q
+	t.Status = &LotFlags{Cleared: n.Cleared, Sealed: n.Sealed, Positive: n.Positive, Closed: n.Closed}
+	t.OpenFindings, t.Custody, t.Vehicles, t.Transit = n.OpenFindings, n.Custody, n.Vehicles, n.Transit
+	return t
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Trace returns the DAG of the lot ref names (a trace code or lot id), if p
+// may see that lot: upstream to its root batch(es), downstream to every
+// descendant, or both. Each lot is read once, so the time is proportional
+// to the answer. At most limit lots (MaxAnswerLots when 0 or more) are
+// returned; lots p may not see are listed without their details.
+func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, error) {
+	switch direction {
+	case "":
+		direction = TraceBoth
+	case TraceUp, TraceDown, TraceBoth:
+	default:
+		return nil, invalidField("direction", "must be up, down or both")
+	}
+	if limit <= 0 || limit > MaxAnswerLots {
+		limit = MaxAnswerLots
+	}
+	var out *Trace
+	err := l.view(func(st *state) error {
+		start, err := st.visibleNode(p, ref)
+		if err != nil {
+			return err
+		}
+		out = &Trace{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode, Direction: direction,
+			Lots: []TraceLot{traceLot(start, 0, true)}, Edges: []TraceEdge{}}
+		seen := map[string]bool{start.ID: true}
+		walk := func(up bool) error {
+			type item struct {
+				n     *lotNode
+				depth int
+			}
+			queue := []item{{start, 0}}
+			for len(queue) > 0 {
+				it := queue[0]
+				queue = queue[1:]
+				next := it.n.Kids
+				if up {
+					next = it.n.Parents
+				}
+				for _, id := range next {
+					if !seen[id] && len(out.Lots) >= limit {
+						out.Truncated = true
+						return nil
+					}
+					m, err := st.node(id)
+					if err != nil {
+						return err
+					}
+					child, parent := m, it.n
+					if up {
+						child, parent = it.n, m
+					}
+					out.Edges = append(out.Edges, TraceEdge{From: parent.ID, To: child.ID, Kind: child.CreatedBy, Seq: child.CreatedSeq})
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+					d := it.depth + 1
+					if up {
+						d = it.depth - 1
+					}
+					vis := m.visibleTo(p)
+					if !vis {
+						out.Hidden++
+					}
+					out.Lots = append(out.Lots, traceLot(m, d, vis))
+					queue = append(queue, item{m, d})
+				}
+			}
+			return nil
+		}
+		if direction != TraceDown {
+			if err := walk(true); err != nil {
+				return err
+			}
+		}
+		if direction != TraceUp && !out.Truncated {
+			return walk(false)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// visibleNode resolves ref to a lot's node, if p may see the lot.
+func (st *state) visibleNode(p Principal, ref string) (*lotNode, error) {
+	id, err := st.resolveLotID(ref)
+	if err != nil {
+		return nil, err
+	}
+	n, err := st.node(id)
+	if err != nil {
+		return nil, err
+	}
+	if !n.visibleTo(p) {
+		return nil, Errorf(Forbidden, "this key may not see lot %s", n.TraceCode)
+	}
+	return n, nil
+}
+
+// resolveLotID finds the id of the lot a trace code (as typed) or lot id
+// names.
+func (st *state) resolveLotID(ref string) (string, error) {
+	if len(ref) == 36 {
+		if _, err := st.tx.Get(stateKey("node", ref)); err != nil {
+			if KindOf(err) == NotFound {
+				return "", Errorf(NotFound, "no lot %s", ref)
+			}
+			return "", err
+		}
+		return ref, nil
+	}
+	code, ok := NormalizeTraceCode(ref)
+	if !ok {
+		return "", Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
+	}
+	var id string
+	err := st.scanIndex("code", code, func(sfx []byte) error { id = string(sfx); return ErrStop })
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", Errorf(NotFound, "no lot has trace code %s", ref)
+	}
+	return id, nil
+}
