@@ -46,9 +46,13 @@ export async function traceGraph(slot, lot) {
   const data = await loadTrace(lot);
   const lots = data.lots.length ? data.lots : [lot];
   const ids = new Set(lots.map((l) => l.id));
-  const holders = [...new Set(lots.map((l) => l.holder).filter(Boolean))];
+  const holders = [...new Set(lots.filter((l) => !l.hidden).map((l) => l.holder).filter(Boolean))];
   const elements = [];
   for (const l of lots) {
+    if (l.hidden) {
+      elements.push({ group: 'nodes', data: { id: l.id, code: l.trace_code, label: `${l.trace_code}\n${t('lot.graph.hidden')}` }, classes: 'lot hidden' });
+      continue;
+    }
     const st = nodeStatus(l);
     elements.push({
       group: 'nodes',
@@ -80,7 +84,8 @@ export async function traceGraph(slot, lot) {
   h('li', null, h('span', { class: 'swatch swatch-holder', 'aria-hidden': 'true' }), t('holder')));
   const list = h('details', { class: 'graph-list' },
     h('summary', null, t('lot.graph.list')),
-    h('ul', null, lots.map((l) => h('li', null, lotLink(l.trace_code), ' ', l.product?.name || '', ' · ', badge(nodeStatus(l)), ' · ', t('holder'), ' ', orgLabel(l.holder)))));
+    h('ul', null, lots.map((l) => h('li', null, lotLink(l.trace_code), ' ',
+      l.hidden ? t('lot.graph.hidden') : [l.product?.name || '', ' · ', badge(nodeStatus(l)), ' · ', t('holder'), ' ', l.holder ? orgLabel(l.holder) : '—']))));
   fill(slot, legend, box, list);
 
   const cytoscape = window.cytoscape;
@@ -106,6 +111,7 @@ export async function traceGraph(slot, lot) {
         },
       },
       { selector: 'node.lot', style: { 'background-color': 'data(bg)', color: 'data(fg)' } },
+      { selector: 'node.hidden', style: { 'background-color': '#f0f0f0', color: '#4d4d4d', 'border-style': 'dashed', 'border-color': '#6b6b6b' } },
       { selector: 'node.positive', style: { 'border-width': 4, 'border-color': '#4a0000' } },
       { selector: 'node.current', style: { 'border-width': 5, 'border-color': '#1f6feb' } },
       { selector: 'node.holder', style: { shape: 'ellipse', width: 160, height: 44, 'background-color': '#e8eef3', color: '#0f3d5c', 'border-color': '#0f3d5c', 'text-max-width': 140 } },
