@@ -3,7 +3,6 @@ package main_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image/png"
 	"io"
@@ -61,136 +60,48 @@ func shotsDir(t *testing.T, name string) string {
 	return dir
 }
 
-// A demo is the data the browser test works on, seeded through the API.
+// A demo is what `coldtrace serve --demo` loaded: the actors' API keys and
+// the three stories (fixtures.LoadDemo), as demo-keys.txt lists them.
 type demo struct {
-	keys map[string]string // by role
-	// root is the batch that later tests positive in a child; child1 went to
-	// a cold store (and tested positive there), child2 to a market stall.
-	root, child1, child2 string
-	container, decl      string
-	cleared, pending     string // a cleared batch; a batch sold without papers
+	keys                                map[string]string // by actor name
+	clean, positive, violation          string            // root trace codes
+	cleanBox, positiveBox, violationBox string            // a container of each
 }
 
-// seedDemo registers orgs, sites and keys and records three stories: a
-// batch split and tested positive downstream, a cleared batch, and a batch
-// shipped to market without papers.
-func seedDemo(t *testing.T, base string) *demo {
+// readDemo parses <data>/demo-keys.txt.
+func readDemo(t *testing.T, dir string) *demo {
 	t.Helper()
-	c := &http.Client{Timeout: 30 * time.Second}
-	d := &demo{keys: map[string]string{}, container: "CSQU3054383", decl: "222020261000123456"}
-	post := func(key, path string, body any) map[string]any {
-		t.Helper()
-		var out map[string]any
-		if code := call(t, c, "POST", base+path, key, body, &out); code != 201 {
-			t.Fatalf("POST %s %v: %d %v", path, body, code, out)
+	data, err := os.ReadFile(filepath.Join(dir, "demo-keys.txt"))
+	if err != nil {
+		t.Fatalf("the demo data set did not load: %v", err)
+	}
+	d := &demo{keys: map[string]string{}}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && strings.HasPrefix(f[2], "ctk_"):
+			d.keys[f[0]] = f[2]
+		case len(f) == 10 && f[0] == "stories:":
+			d.clean, d.positive, d.violation = f[2], f[4], f[6]
+			d.cleanBox = strings.Trim(f[8], "(,")
+			d.positiveBox = strings.Trim(f[9], ",")
+		case len(f) == 11 && f[0] == "stories:":
+			d.clean, d.positive, d.violation = f[2], f[4], f[6]
+			d.cleanBox, d.positiveBox, d.violationBox = strings.Trim(f[8], "(,"), strings.Trim(f[9], ","), strings.Trim(f[10], ")")
 		}
-		return out
 	}
-	orgs := []struct {
-		n            int
-		name, role   string
-		region       string
-		keyRegions   []string
-		keyForRole   bool
-		siteID, site string
-		siteType     string
-		siteRegion   string
-	}{
-		{1, "上海冷链进口有限公司", "importer", "310115", nil, true, "YS-PORT", "洋山港集装箱堆场", "port_yard", "310115"},
-		{2, "上海海关技术中心实验室", "lab", "310115", nil, true, "", "", "", ""},
-		{3, "洋山消毒服务有限公司", "disinfector", "310115", nil, true, "", "", "", ""},
-		{4, "浦东新区集中监管仓", "supervision_warehouse", "310115", nil, true, "PD-SW", "浦东集中监管仓一号库", "supervision_warehouse", "310115"},
-		{5, "闵行冷库有限公司", "cold_store", "310112", nil, true, "MH-CS", "闵行冷库二号", "cold_store", "310112"},
-		{6, "静安生鲜市场经营部", "retailer", "310106", nil, true, "JA-MKT", "静安生鲜市场 12 号摊", "market", "310106"},
-		{7, "上海市市场监督管理局", "regulator", "310000", []string{"31"}, true, "", "", "", ""},
+	if d.positive == "" || d.positiveBox == "" || d.keys["gd-regulator"] == "" {
+		t.Fatalf("demo-keys.txt not understood:\n%s", data)
 	}
-	uscc := map[string]string{}
-	for _, o := range orgs {
-		u := testUSCC(31, o.n)
-		uscc[o.role] = u
-		post(adminKey, "/v1/orgs", map[string]any{"uscc": u, "name": o.name, "roles": []string{o.role}, "region": o.region})
-		if o.siteID != "" {
-			post(adminKey, "/v1/sites", map[string]any{"id": o.siteID, "org": u, "name": o.site, "type": o.siteType, "region": o.siteRegion})
-		}
-		body := map[string]any{"org": u, "role": o.role}
-		if o.keyRegions != nil {
-			body["regions"] = o.keyRegions
-		}
-		d.keys[o.role] = post(adminKey, "/v1/keys", body)["key"].(string)
-	}
-	upload := func(role, typ string, seed byte) map[string]any {
-		t.Helper()
-		body := append([]byte("%PDF-1.7\n% coldtrace browser test "), []byte(typ)...)
-		body = append(body, seed)
-		req, _ := http.NewRequest("POST", base+"/v1/attachments", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/pdf")
-		req.Header.Set("Authorization", "Bearer "+d.keys[role])
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var a map[string]any
-		json.NewDecoder(resp.Body).Decode(&a)
-		if resp.StatusCode != 201 {
-			t.Fatalf("upload: %d %v", resp.StatusCode, a)
-		}
-		return map[string]any{"sha256": a["sha256"], "type": typ}
-	}
-	at0 := time.Now().Add(-96 * time.Hour).UTC().Truncate(time.Minute)
-	step := 0
-	at := func() string { step++; return at0.Add(time.Duration(step) * 30 * time.Minute).Format(time.RFC3339) }
-	ev := func(role string, body map[string]any) map[string]any {
-		t.Helper()
-		body["at"] = at()
-		return post(d.keys[role], "/v1/events", body)
-	}
-	created := func(r map[string]any) string {
-		return r["created_lots"].([]any)[0].(map[string]any)["trace_code"].(string)
-	}
-	product := func(name, hs, origin, spec, prod string, days int) map[string]any {
-		return map[string]any{"name": name, "hs_code": hs, "category": "frozen", "origin_country": origin, "spec": spec,
-			"production_date": prod, "shelf_life_days": days, "producer": "SIF 4400"}
-	}
-	clear := func(code string, seed byte) {
-		ev("lab", map[string]any{"kind": "tested", "lot": code, "samples": 8, "scope": []string{"goods", "packaging"}, "result": "negative",
-			"attachments": []any{upload("lab", "test_report", seed)}})
-		ev("disinfector", map[string]any{"kind": "disinfected", "lot": code, "scope": []string{"container", "outer_packaging"}, "agent": "过氧乙酸",
-			"attachments": []any{upload("disinfector", "disinfection_certificate", seed)}})
-		ev("supervision_warehouse", map[string]any{"kind": "released", "lot": code, "attachments": []any{upload("supervision_warehouse", "release_certificate", seed)}})
-	}
-
-	// Story 1: a Brazilian beef batch, cleared, split to a cold store and a
-	// market stall; the cold store's part tests positive.
-	r := ev("importer", map[string]any{"kind": "declared", "site": "YS-PORT", "product": product("冷冻去骨牛肉", "0202300090", "BR", "25kg/箱", "2026-08-01", 720),
-		"declaration_no": d.decl, "containers": []any{map[string]any{"number": d.container, "seal": "BR778812"}},
-		"quantity": map[string]any{"grams": 24_000_000, "pieces": 960}, "attachments": []any{upload("importer", "quarantine_certificate", 1)}})
-	d.root = created(r)
-	clear(d.root, 1)
-	r = ev("importer", map[string]any{"kind": "shipped", "lot": d.root, "to_org": uscc["cold_store"], "to_site": "MH-CS",
-		"quantity": map[string]any{"grams": 8_000_000}, "vehicle": map[string]any{"plate": "沪D12345"}, "temperature_c": -19.5})
-	d.child1 = created(r)
-	ev("cold_store", map[string]any{"kind": "received", "lot": d.child1, "site": "MH-CS", "quantity": map[string]any{"grams": 8_000_000}, "temperature_c": -19})
-	ev("lab", map[string]any{"kind": "tested", "lot": d.child1, "samples": 4, "scope": []string{"goods"}, "result": "negative"})
-	r = ev("importer", map[string]any{"kind": "shipped", "lot": d.root, "to_org": uscc["retailer"], "to_site": "JA-MKT",
-		"quantity": map[string]any{"grams": 500_000}, "vehicle": map[string]any{"plate": "沪E67890"}, "temperature_c": -18.5})
-	d.child2 = created(r)
-	ev("retailer", map[string]any{"kind": "received", "lot": d.child2, "site": "JA-MKT", "quantity": map[string]any{"grams": 500_000}, "temperature_c": -18})
-	ev("retailer", map[string]any{"kind": "sold", "lot": d.child2, "quantity": map[string]any{"grams": 120_000}, "channel": "retail"})
-	ev("lab", map[string]any{"kind": "tested", "lot": d.child1, "samples": 6, "scope": []string{"packaging"}, "result": "positive"})
-
-	// Story 2: a cleared batch of New Zealand lamb.
-	r = ev("importer", map[string]any{"kind": "declared", "site": "YS-PORT", "product": product("冷冻羊排", "0204430090", "NZ", "10kg/箱", "2026-09-10", 540),
-		"declaration_no": "222020261000123457", "quantity": map[string]any{"grams": 6_000_000}, "attachments": []any{upload("importer", "quarantine_certificate", 2)}})
-	d.cleared = created(r)
-	clear(d.cleared, 2)
-
-	// Story 3: Ecuadorian shrimp shipped to a market stall without papers.
-	r = ev("importer", map[string]any{"kind": "declared", "site": "YS-PORT", "product": product("冻南美白虾", "0306171990", "EC", "2kg/盒", "2026-09-20", 365),
-		"declaration_no": "222020261000123458", "quantity": map[string]any{"grams": 2_000_000}})
-	d.pending = created(r)
-	ev("importer", map[string]any{"kind": "shipped", "lot": d.pending, "to_org": uscc["retailer"], "to_site": "JA-MKT", "quantity": map[string]any{"grams": 2_000_000}})
 	return d
+}
+
+// getJSON fetches an API path with a key.
+func getJSON(t *testing.T, base, key, path string, out any) {
+	t.Helper()
+	if code := call(t, http.DefaultClient, "GET", base+path, key, nil, out); code != 200 {
+		t.Fatalf("GET %s: %d", path, code)
+	}
 }
 
 // A page is one browser tab on the server, with helpers that fail the test.
@@ -252,6 +163,22 @@ func (p *browserPage) shot(name string) string {
 		p.t.Error(err)
 	}
 	return path
+}
+
+// shotOf saves a screenshot of the element sel as NN-name.png.
+func (p *browserPage) shotOf(name, sel string) {
+	p.t.Helper()
+	p.n++
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Errorf("screenshot of %s: %v", sel, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, fmt.Sprintf("%02d-%s.png", p.n, name)), buf, 0o644); err != nil {
+		p.t.Error(err)
+	}
 }
 
 func (p *browserPage) text(sel string) string {
@@ -369,9 +296,39 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 	start := time.Now()
 	chromiumPath(t) // skip or fail before starting anything
 	shots := shotsDir(t, "")
-	s := startServer(t, t.TempDir())
-	d := seedDemo(t, s.URL)
-	t.Logf("server and demo data ready in %s", time.Since(start).Round(time.Millisecond))
+	dir := t.TempDir()
+	s := startServer(t, dir, "COLDTRACE_DEMO=true")
+	d := readDemo(t, dir)
+	gd, sh := d.keys["gd-regulator"], d.keys["sh-regulator"]
+	t.Logf("server with the demo data ready in %s", time.Since(start).Round(time.Millisecond))
+
+	// What the graph must show, as the API answers it for the Guangdong
+	// regulator: every lot of the positive batch (those outside Guangdong
+	// without details) and the holder of each lot it may see.
+	var root struct{ ID string }
+	getJSON(t, s.URL, gd, "/v1/lots/"+d.positive, &root)
+	var trace struct {
+		Lots []struct {
+			TraceCode string `json:"trace_code"`
+			Hidden    bool   `json:"hidden"`
+			Holder    string `json:"holder"`
+		} `json:"lots"`
+	}
+	getJSON(t, s.URL, gd, "/v1/lots/"+root.ID+"/trace?direction=both", &trace)
+	holders := map[string]bool{}
+	var child string
+	for _, l := range trace.Lots {
+		if !l.Hidden && l.Holder != "" {
+			holders[l.Holder] = true
+		}
+		if !l.Hidden && l.TraceCode != d.positive && child == "" {
+			child = l.TraceCode
+		}
+	}
+	wantNodes := len(trace.Lots) + len(holders)
+	if len(trace.Lots) < 3 || child == "" {
+		t.Fatalf("the positive batch's trace has %d lots", len(trace.Lots))
+	}
 
 	p := newBrowser(t, s.URL, shots)
 	downloads := t.TempDir()
@@ -380,7 +337,7 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("chromium started in %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("chromium started at %s", time.Since(start).Round(time.Millisecond))
 
 	// Sign in: a wrong key is told in words; the right one opens the search.
 	p.do(chromedp.Navigate(s.URL + "/ui/"))
@@ -394,108 +351,120 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 	}
 	p.shot("signin-wrong-key")
 	p.wantQuiet("401")
-	p.do(chromedp.Clear(chromedp.ID("key")), chromedp.SendKeys(chromedp.ID("key"), d.keys["regulator"]+"\r"))
+	p.do(chromedp.Clear(chromedp.ID("key")), chromedp.SendKeys(chromedp.ID("key"), gd+"\r"))
 	p.wait("the search view", `location.hash === '#/search' && !!document.querySelector('#q')`)
-	if who := p.text("#who"); !strings.Contains(who, "上海市市场监督管理局") || !strings.Contains(who, "31") {
+	if who := p.text("#who"); !strings.Contains(who, "广东省市场监督管理局") || !strings.Contains(who, "44") {
 		t.Errorf("signed in as %q", who)
 	}
-	if strings.Contains(eval[string](p, `location.href`), d.keys["regulator"]) {
+	if strings.Contains(eval[string](p, `location.href`), gd) {
 		t.Fatal("the API key is in the URL")
 	}
 	p.wantAccessible("search")
 
 	// Keyboard only: Tab from the top of the page reaches the search box,
-	// Enter searches, the first result has the focus, Enter opens it.
+	// Enter searches the positive batch's container, the first result has
+	// the focus, Enter opens it.
 	p.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur(); window.scrollTo(0, 0)`))
-	tabs := 0
-	for ; tabs < 15 && eval[string](p, `document.activeElement.id`) != "q"; tabs++ {
+	for tabs := 0; tabs < 15 && eval[string](p, `document.activeElement.id`) != "q"; tabs++ {
 		p.keys("\t")
 	}
 	if eval[string](p, `document.activeElement.id`) != "q" {
 		t.Fatalf("Tab never reached the search box (focus on %s)", eval[string](p, `document.activeElement.outerHTML.slice(0, 80)`))
 	}
-	p.keys(d.container + "\r")
+	p.keys(d.positiveBox + "\r")
 	p.wait("the search results", `document.querySelectorAll('#results a').length > 0`)
 	p.shot("search-container")
-	if got := eval[string](p, `document.activeElement.textContent`); got != d.root {
-		t.Errorf("focus after searching is on %q, want the result %s", got, d.root)
+	if got := eval[string](p, `document.activeElement.textContent`); got != d.positive {
+		t.Errorf("focus after searching is on %q, want the result %s", got, d.positive)
 	}
 	p.keys("\r")
-	p.wait("the lot page", fmt.Sprintf(`location.hash === '#/lot/%s' && !!document.querySelector('#graph[data-drawn="true"]')`, d.root))
+	p.wait("the lot page", fmt.Sprintf(`location.hash === '#/lot/%s' && !!document.querySelector('#graph[data-drawn="true"]')`, d.positive))
 
-	// The lot page: state, documents, findings, timeline and the graph:
-	// three lots (the batch and its two parts) and three holders.
+	// The lot page: state, documents, findings, timeline and the graph.
 	body := p.text("main")
-	for _, want := range []string{"冷冻去骨牛肉", d.root, "已封存", "阳性", d.decl, d.container, "检验检疫证明", "出仓证明", "报关申报", "发货", "上海冷链进口有限公司"} {
+	for _, want := range []string{"冷冻南美白虾", d.positive, "已封存", d.positiveBox, "检验检疫证明", "出仓证明", "报关申报", "发货",
+		"深圳前海海鲜进口贸易有限公司", "事件时间线", "追溯图"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("lot page lacks %q", want)
 		}
 	}
-	if n := eval[int](p, `window.coldtraceGraph.nodes().length`); n != 6 {
-		t.Errorf("graph has %d nodes, want 6 (3 lots, 3 holders)", n)
+	if n := eval[int](p, `window.coldtraceGraph.nodes().length`); n != wantNodes {
+		t.Errorf("graph has %d nodes, want %d (%d lots, %d holders)", n, wantNodes, len(trace.Lots), len(holders))
 	}
-	if n := eval[string](p, `document.getElementById('graph').dataset.nodes`); n != "6" {
-		t.Errorf("graph says %s nodes", n)
+	if n := eval[string](p, `document.getElementById('graph').dataset.nodes`); n != fmt.Sprint(wantNodes) {
+		t.Errorf("graph says %s nodes, want %d", n, wantNodes)
 	}
-	if n := eval[int](p, `window.coldtraceGraph.nodes('.lot.sealed, .lot.positive').length`); n != 3 {
-		t.Errorf("%d lots drawn sealed or positive, want 3", n)
+	if n := eval[int](p, `window.coldtraceGraph.nodes('.lot.sealed, .lot.positive').length`); n < 3 {
+		t.Errorf("%d lots drawn sealed or positive", n)
 	}
 	p.wantAccessible("lot page")
 	p.shot("lot")
-	p.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('graph').scrollIntoView()`))
-	p.do(chromedp.ScrollIntoView(chromedp.ID("graph")))
-	p.shot("lot-graph")
+	p.shotOf("lot-graph", "#graph")
 
-	// A document downloads with the key (not in a URL).
+	// A document downloads with the key (never in a URL).
 	p.do(chromedp.Click(chromedp.CSS(".docs button")))
-	waitFile(t, downloads, "quarantine_certificate-", ".pdf")
+	waitFile(t, downloads, "", ".pdf")
 
 	// Clicking a lot in the graph opens it.
-	p.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.coldtraceGraph.nodes('.lot').filter(n => n.data('code') === %q).emit('tap')`, d.child1)))
-	p.wait("the positive child's page", fmt.Sprintf(`location.hash === '#/lot/%s' && !!document.querySelector('#graph[data-drawn="true"]')`, d.child1))
-	if body := p.text("main"); !strings.Contains(body, "核酸阳性") || !strings.Contains(body, "闵行冷库") {
-		t.Errorf("positive lot page: %.400s", body)
+	p.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.coldtraceGraph.nodes('.lot').filter(n => n.data('code') === %q).emit('tap'); undefined`, child)))
+	p.wait("a child lot's page", fmt.Sprintf(`location.hash === '#/lot/%s' && !!document.querySelector('#graph[data-drawn="true"]')`, child))
+	if body := p.text("main"); !strings.Contains(body, "已封存") {
+		t.Errorf("child lot page: %.400s", body)
 	}
-	p.shot("lot-positive")
+	p.shot("lot-child")
 
 	// The recall view of the positive batch, and its CSV.
 	p.do(chromedp.Click(chromedp.ID("recall-link")))
 	p.wait("the recall view", `!!document.getElementById('recall-csv')`)
 	body = p.text("main")
-	for _, want := range []string{"就地封存", "310112", "310106", "闵行冷库二号", "静安生鲜市场 12 号摊", "沪D12345"} {
+	for _, want := range []string{"保持封存", "地区 44", "深圳", "粤B7D890"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("recall view lacks %q", want)
 		}
+	}
+	if strings.Contains(body, "没有阳性检测结果") {
+		t.Error("the recall view of a positive batch says nothing tested positive")
 	}
 	p.wantAccessible("recall")
 	p.shot("recall")
 	p.do(chromedp.Click(chromedp.ID("recall-csv")))
 	csv := waitFile(t, downloads, "recall-", ".csv")
-	if !bytes.HasPrefix(csv, []byte("\ufeff")) || !bytes.Contains(csv, []byte(d.child1)) || !bytes.Contains(csv, []byte(`"seal"`)) {
+	if !bytes.HasPrefix(csv, []byte("\ufeff")) || !bytes.Contains(csv, []byte(d.positive)) || !bytes.Contains(csv, []byte(`"keep_sealed"`)) {
 		t.Errorf("recall CSV:\n%s", csv)
 	}
 
-	// Findings, newest first, with the rule in plain words.
+	// The closure dashboard of Guangdong.
+	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/closure"]`)))
+	p.wait("the closure dashboard", `!!document.querySelector('#report-csv') && !document.querySelector('main .loading')`)
+	p.wantAccessible("closure")
+	p.shot("closure-gd")
+
+	// Sign out; the Shanghai regulator sees the violation story's findings.
+	p.do(chromedp.Click(chromedp.ID("signout")))
+	p.wait("the sign-in form", `location.hash === '#/signin' && !!document.querySelector('#key')`)
+	if eval[string](p, `sessionStorage.getItem('coldtrace.key') || ''`) != "" {
+		t.Error("the key is still in session storage after signing out")
+	}
+	p.do(chromedp.SendKeys(chromedp.ID("key"), sh+"\r"))
+	p.wait("the search view", `location.hash === '#/search'`)
 	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/findings"]`)))
 	p.wait("the findings", `document.querySelectorAll('#findings-list li').length >= 2`)
 	body = p.text("main")
-	for _, want := range []string{"“四不”违规", "核酸阳性", "缺少检验检疫证明"} {
+	for _, want := range []string{"“四不”违规", "缺少检验检疫证明", "温度超标"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("findings lack %q", want)
 		}
 	}
 	p.wantAccessible("findings")
 	p.shot("findings")
-
-	// The closure dashboard.
 	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/closure"]`)))
 	p.wait("the closure dashboard", `!!document.querySelector('#report-csv') && !document.querySelector('main .loading')`)
-	p.shot("closure")
+	p.shot("closure-sh")
 
 	// English.
 	p.do(chromedp.Click(chromedp.ID("lang")))
 	p.wait("English", `document.documentElement.lang === 'en' && document.getElementById('view-title').textContent === 'Closure dashboard'`)
-	p.do(chromedp.Navigate(s.URL + "/ui/#/lot/" + d.child2))
+	p.do(chromedp.Navigate(s.URL + "/ui/#/lot/" + d.violation))
 	p.wait("the lot page in English", `!!document.querySelector('#graph[data-drawn="true"]') && document.body.innerText.includes('Trace graph')`)
 	p.shot("lot-english")
 	p.do(chromedp.Click(chromedp.ID("lang")))
@@ -504,9 +473,9 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 	// The consumer page on a phone.
 	p.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2)))
 	for _, c := range []struct{ name, code, want string }{
-		{"consumer-sealed", d.child2, "已封存"},
-		{"consumer-cleared", d.cleared, "已放行"},
-		{"consumer-pending", d.pending, "未放行"},
+		{"consumer-sealed", child, "已封存"},
+		{"consumer-cleared", d.clean, "已放行"},
+		{"consumer-not-cleared", d.violation, "未放行"},
 		{"consumer-unknown", "ABCD-EFGH-JKMY", "未找到该追溯码"},
 	} {
 		p.do(chromedp.Navigate(s.URL + "/t/" + c.code))
@@ -515,7 +484,7 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 		if !strings.Contains(body, c.want) {
 			t.Errorf("%s: page lacks %q: %.300s", c.name, c.want, body)
 		}
-		for _, secret := range []string{"静安生鲜市场", "闵行冷库", "沪D", "JA-MKT", "SIF 4400"} {
+		for _, secret := range []string{"超市", "冷库", "监管仓", "粤B", "Empacadora", d.positiveBox} {
 			if strings.Contains(body, secret) {
 				t.Errorf("%s: the consumer page shows %q", c.name, secret)
 			}
@@ -527,28 +496,28 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 		p.shot(c.name)
 	}
 	p.wantQuiet("404")
-	p.do(chromedp.Navigate(s.URL + "/t/" + d.cleared))
+	p.do(chromedp.Navigate(s.URL + "/t/" + d.clean))
 	p.do(chromedp.Click(chromedp.ID("lang-switch")))
 	p.wait("the consumer page in English", `document.documentElement.dataset.lang === 'en'`)
-	if body := p.text("body"); !strings.Contains(body, "Cleared") || !strings.Contains(body, "New Zealand") {
+	if body := p.text("body"); !strings.Contains(body, "Cleared") || !strings.Contains(body, "Brazil") {
 		t.Errorf("English consumer page: %.300s", body)
 	}
 	p.shot("consumer-english")
-	p.do(chromedp.Navigate(s.URL + "/t/" + d.cleared))
+	p.do(chromedp.Navigate(s.URL + "/t/" + d.clean))
 	if lang := eval[string](p, `document.documentElement.dataset.lang`); lang != "en" {
 		t.Errorf("the language choice was not kept (%s)", lang)
 	}
 	p.do(chromedp.Click(chromedp.ID("lang-switch")))
 
 	// The QR code decodes back to the page's URL.
-	checkQR(t, s.URL, d.cleared, shots)
+	checkQR(t, s.URL, d.clean, shots)
 
 	// Server gone: the console says so in words.
 	p.do(chromedp.EmulateViewport(1280, 900))
 	p.do(chromedp.Navigate(s.URL + "/ui/#/search"))
 	p.wait("the search view", `!!document.querySelector('#q')`)
 	s.kill()
-	p.do(chromedp.SendKeys(chromedp.ID("q"), d.cleared+"\r"))
+	p.do(chromedp.SendKeys(chromedp.ID("q"), d.clean+"\r"))
 	p.wait("the unavailable message", `!document.getElementById('msg').hidden`)
 	if msg := p.text("#msg"); !strings.Contains(msg, "无法连接到 coldtrace 服务器") {
 		t.Errorf("server-down message %q", msg)

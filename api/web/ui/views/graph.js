@@ -19,7 +19,7 @@ const colours = {
 // where the server has none, by walking the lots' children from the root.
 export async function loadTrace(lot) {
   try {
-    const data = await getJSON('/v1/lots/' + enc(lot.trace_code) + '/trace?direction=both');
+    const data = await getJSON('/v1/lots/' + enc(lot.id) + '/trace?direction=both');
     return { root: data.root, lots: data.lots || [], edges: data.edges || [] };
   } catch (err) {
     if (!(err instanceof ApiError) || err.kind !== 'not_found' || !/no such path/.test(err.detail)) throw err;
@@ -41,9 +41,10 @@ export async function loadTrace(lot) {
   return { root: lot.root, lots: [...seen.values()], edges };
 }
 
-// traceGraph draws the trace chain of lot into slot.
-export async function traceGraph(slot, lot) {
-  const data = await loadTrace(lot);
+// traceGraph draws the trace chain of lot (as loadTrace answered it) into
+// slot.
+export async function traceGraph(slot, lot, traced) {
+  const data = await traced;
   const lots = data.lots.length ? data.lots : [lot];
   const ids = new Set(lots.map((l) => l.id));
   const holders = [...new Set(lots.filter((l) => !l.hidden).map((l) => l.holder).filter(Boolean))];
@@ -114,7 +115,7 @@ export async function traceGraph(slot, lot) {
       { selector: 'node.hidden', style: { 'background-color': '#f0f0f0', color: '#4d4d4d', 'border-style': 'dashed', 'border-color': '#6b6b6b' } },
       { selector: 'node.positive', style: { 'border-width': 4, 'border-color': '#4a0000' } },
       { selector: 'node.current', style: { 'border-width': 5, 'border-color': '#1f6feb' } },
-      { selector: 'node.holder', style: { shape: 'ellipse', width: 160, height: 44, 'background-color': '#e8eef3', color: '#0f3d5c', 'border-color': '#0f3d5c', 'text-max-width': 140 } },
+      { selector: 'node.holder', style: { shape: 'round-rectangle', width: 150, height: 46, 'background-color': '#e8eef3', color: '#0f3d5c', 'border-color': '#0f3d5c', 'border-style': 'dotted', 'border-width': 2, 'text-max-width': 136, 'text-overflow-wrap': 'anywhere' } },
       { selector: 'edge', style: { 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', width: 2, 'line-color': '#444', 'target-arrow-color': '#444' } },
       { selector: 'edge.held', style: { 'line-style': 'dashed', 'line-color': '#7a8a99', 'target-arrow-color': '#7a8a99', width: 1.5 } },
     ],

@@ -4,7 +4,7 @@ import { h, fill, dl, table } from '../dom.js';
 import { t, word, when, kg, country } from '../i18n.js';
 import { getJSON, download, enc } from '../api.js';
 import { loading, lotBadges, lotLink, orgLabel, sayError, siteLabel, view } from '../common.js';
-import { traceGraph } from './graph.js';
+import { loadTrace, traceGraph } from './graph.js';
 
 export async function lotView(code) {
   const main = view(code, loading());
@@ -20,6 +20,8 @@ export async function lotView(code) {
     sayError(err);
     return;
   }
+  const traced = loadTrace(lot);
+  traced.catch(() => {});
   const records = events.events || [];
   const voidedBy = events.voided_by || {};
   const title = h('span', null, lot.product?.name || '', ' ', h('span', { class: 'mono code' }, lot.trace_code));
@@ -34,7 +36,7 @@ export async function lotView(code) {
         h('a', { href: `#/lot/${enc(lot.trace_code)}/recall`, class: 'button' + (lot.status?.positive || lot.status?.sealed ? ' button-danger' : ''), id: 'recall-link' }, t('lot.recall')),
         h('a', { href: '/t/' + enc(lot.trace_code), class: 'button button-quiet', target: '_blank', rel: 'noopener' }, t('lot.consumer')))),
     h('div', { class: 'lot-grid' },
-      h('section', { class: 'card', 'aria-labelledby': 'sum-h' }, h('h2', { id: 'sum-h' }, t('lot.summary')), summary(lot)),
+      h('section', { class: 'card', 'aria-labelledby': 'sum-h' }, h('h2', { id: 'sum-h' }, t('lot.summary')), summary(lot, traced)),
       h('figure', { class: 'card qr' },
         h('img', { src: '/t/' + enc(lot.trace_code) + '.png', alt: t('lot.qr') + ' ' + lot.trace_code, width: 164, height: 164 }),
         h('figcaption', null, t('lot.qr')))),
@@ -43,10 +45,10 @@ export async function lotView(code) {
     documentsSection(lot, records),
     graphSection,
     timelineSection(records, voidedBy));
-  traceGraph(document.getElementById('graph-slot'), lot).catch(sayError);
+  traceGraph(document.getElementById('graph-slot'), lot, traced).catch(sayError);
 }
 
-function summary(lot) {
+function summary(lot, traced) {
   const p = lot.product || {};
   const tr = lot.transit;
   return dl([
@@ -69,16 +71,21 @@ function summary(lot) {
     [t('lot.region'), lot.region],
     [t('lot.transit'), tr ? h('span', null, kg(tr.quantity) + ' kg → ', orgLabel(tr.to_org), ' · ', siteLabel(tr.to_site), ' · ' + t('lot.due', { deadline: when(tr.deadline) })) : ''],
     [t('lot.seal_reason'), lot.status?.sealed ? lot.status.seal_reason : ''],
-    [t('lot.parents'), (lot.parents || []).length ? lotRefs(lot.parents) : ''],
-    [t('lot.children'), (lot.children || []).length ? lotRefs(lot.children) : ''],
+    [t('lot.parents'), (lot.parents || []).length ? lotRefs(lot.parents, traced) : ''],
+    [t('lot.children'), (lot.children || []).length ? lotRefs(lot.children, traced) : ''],
   ]);
 }
 
-// lotRefs links lot ids, showing their trace codes once known.
-function lotRefs(ids) {
+// lotRefs links lot ids, showing their trace codes once the trace is
+// known (lots outside the key's scope are named but not linked).
+function lotRefs(ids, traced) {
   return h('span', { class: 'refs' }, ids.map((id) => {
-    const a = h('a', { href: '#/lot/' + enc(id), class: 'mono small' }, id.slice(0, 8) + '…');
-    getJSON('/v1/lots/' + enc(id)).then((l) => { a.textContent = l.trace_code; a.href = '#/lot/' + enc(l.trace_code); }, () => {});
+    const a = h('span', { class: 'mono small' }, id.slice(0, 8) + '…');
+    traced.then((tr) => {
+      const l = tr.lots.find((x) => x.id === id);
+      if (!l) return;
+      a.replaceWith(l.hidden ? h('span', { class: 'mono small', title: t('lot.graph.hidden') }, l.trace_code + ' ' + t('lot.graph.hidden')) : lotLink(l.trace_code));
+    }, () => {});
     return [a, ' '];
   }));
 }

@@ -10,10 +10,8 @@ export async function recallView(code) {
   const main = view(t('recall.title', { code }), loading());
   let lot, rc;
   try {
-    [lot, rc] = await Promise.all([
-      getJSON('/v1/lots/' + enc(code)),
-      getJSON('/v1/lots/' + enc(code) + '/recall'),
-    ]);
+    lot = await getJSON('/v1/lots/' + enc(code));
+    rc = await getJSON('/v1/lots/' + enc(lot.id) + '/recall');
   } catch (err) {
     fill(main, h('h1', { tabindex: '-1', id: 'view-title' }, t('recall.title', { code })), h('p', { class: 'empty' }, err.describe ? err.describe() : String(err)));
     sayError(err);
@@ -28,7 +26,7 @@ export async function recallView(code) {
   const regions = [...byRegion.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)));
   const tot = rc.totals || {};
   const rootCode = rows.find((r) => r.id === rc.root)?.trace_code || rc.root;
-  const anyPositive = rows.some((r) => r.positive);
+  const anyPositive = rows.some((r) => r.positive) || !!lot.status?.positive || !!lot.status?.positive_seq;
 
   const csv = h('button', { type: 'button', id: 'recall-csv' }, t('recall.csv'));
   csv.addEventListener('click', () => {
