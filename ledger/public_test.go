@@ -136,7 +136,7 @@ func TestPublicLotPending(t *testing.T) {
 	sub(t, f, adm, ledger.Event{Kind: ledger.OrgRegistered, USCC: uscc(1), Name: "宁波进口", Roles: []string{"importer"}, Region: "330206"})
 	sub(t, f, adm, ledger.Event{Kind: ledger.SiteRegistered, Site: "NB-CS", Org: uscc(1), Name: "北仑冷库", Type: "cold_store", Region: "330206"})
 	r := sub(t, f, imp, ledger.Event{Kind: ledger.Declared, Site: "NB-CS",
-		Product: &ledger.Product{Name: "冻虾仁", HSCode: "0306171990", Category: "frozen", OriginCountry: "EC"},
+		Product:       &ledger.Product{Name: "冻虾仁", HSCode: "0306171990", Category: "frozen", OriginCountry: "EC"},
 		DeclarationNo: "310120261000000001", Quantity: &ledger.Quantity{Grams: 1000}})
 	pl, err := f.l.PublicLot(r.CreatedLots[0].TraceCode)
 	if err != nil {
