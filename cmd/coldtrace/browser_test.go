@@ -31,6 +31,9 @@ import (
 // skipped, except in CI (CI=true), where a missing browser fails the run.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
 	for _, p := range []string{os.Getenv("COLDTRACE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/chromium-headless-shell"} {
 		if p == "" {
 			continue
