@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -99,6 +100,19 @@ func (r restRecorder) get(path, key string, out any) int {
 	return resp.StatusCode
 }
 
+func (r restRecorder) download(sha, key string) ([]byte, int) {
+	r.t.Helper()
+	req, _ := http.NewRequest("GET", r.base+"/v1/attachments/"+sha, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := r.c.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return data, resp.StatusCode
+}
+
 func (r restRecorder) lot(code, key string) *ledger.Lot {
 	r.t.Helper()
 	var l ledger.Lot
@@ -129,6 +143,30 @@ func TestStoriesOverREST(t *testing.T) {
 	happy := r.lot(d.Happy, key("zj-regulator"))
 	if !happy.Status.Closed || happy.Quantity.Sold+happy.Quantity.Split != happy.Quantity.Declared {
 		t.Errorf("clean batch: closed %v, quantity %+v", happy.Status.Closed, happy.Quantity)
+	}
+	// The batch's certificates download byte-exact for the regulators of its
+	// regions, not for others.
+	var hist struct {
+		Events []ledger.Record `json:"events"`
+	}
+	r.get("/v1/lots/"+d.Happy+"/events", key("zj-regulator"), &hist)
+	var shas []string
+	for _, e := range hist.Events {
+		for _, a := range e.Attachments {
+			shas = append(shas, a.SHA256)
+		}
+	}
+	if len(shas) < 4 {
+		t.Fatalf("the clean batch's history references %d attachments, want its papers", len(shas))
+	}
+	for _, sha := range shas {
+		data, st := r.download(sha, key("zj-regulator"))
+		if st != 200 || fmt.Sprintf("%x", sha256.Sum256(data)) != sha {
+			t.Errorf("download %s: %d, %d bytes not matching their hash", sha, st, len(data))
+		}
+		if _, st := r.download(sha, key("hn-regulator")); st != http.StatusForbidden {
+			t.Errorf("Henan's regulator downloading %s: %d, want 403", sha, st)
+		}
 	}
 	// Henan's regulator never had it in its region.
 	if st := r.get("/v1/lots/"+d.Happy, key("hn-regulator"), nil); st != http.StatusForbidden {
