@@ -470,6 +470,7 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 	p.do(chromedp.Navigate(s.URL + "/ui/#/lot/" + d.violation))
 	p.wait("the lot page in English", `!!document.querySelector('#graph[data-drawn="true"]') && document.body.innerText.includes('Trace graph')`)
 	p.shot("lot-english")
+	p.shotOf("lot-english-graph", "#graph")
 	p.do(chromedp.Click(chromedp.ID("lang")))
 	p.wantQuiet()
 

@@ -121,6 +121,17 @@ export async function traceGraph(slot, lot, traced) {
     ],
     layout: { name: 'dagre', rankDir: 'LR', nodeSep: 24, rankSep: 70, padding: 16 },
   });
+  // A small graph fitted to the box would be drawn huge: cap the zoom.
+  cy.one('layoutstop', () => {
+    if (cy.zoom() > 1.1) {
+      cy.zoom(1.1);
+      cy.center();
+    }
+  });
+  if (cy.zoom() > 1.1) {
+    cy.zoom(1.1);
+    cy.center();
+  }
   cy.on('tap', 'node.lot', (e) => { location.hash = '#/lot/' + enc(e.target.data('code')); });
   cy.on('mouseover', 'node.lot', () => { box.style.cursor = 'pointer'; });
   cy.on('mouseout', 'node.lot', () => { box.style.cursor = ''; });
