@@ -6,17 +6,26 @@ import (
 	"encoding/json"
 	"image/png"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3filter"
 	qr "github.com/piglig/go-qr"
 
 	"coldtrace/api"
 	"coldtrace/ledger"
+	"coldtrace/storage/badgerkv"
 )
+
+func init() {
+	// The consumer page is text/html; the spec checks it as a string.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+}
 
 // webStory records, straight into the ledger of e, a cleared batch, a part
 // of it shipped to a market stall, and a second batch sold without papers
@@ -170,7 +179,14 @@ func TestPublicLotOverHTTP(t *testing.T) {
 		t.Errorf(".txt: %s", r.Status)
 	}
 
-	// The page, in Chinese by default, with both languages in it.
+	// The page, in Chinese by default, with both languages in it (checked
+	// against the spec once, then read).
+	if r := e.do("GET", "/t/"+st.cleared, "", "", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("page: %s", r.Status)
+	}
+	if r := e.do("GET", "/t/ABCD-EFGH-JKMY", "", "", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("unknown page: %s", r.Status)
+	}
 	r, body := get(t, e.srv.URL+"/t/"+st.cleared)
 	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("page: %s %s", r.Status, body)
@@ -303,4 +319,34 @@ func TestMeAndLotFindings(t *testing.T) {
 	}
 	expectProblem(t, "findings of an unseen lot", e.do("GET", "/v1/lots/"+st.violating+"/findings", "lab", "", nil, nil), 403, "")
 	expectProblem(t, "findings of no lot", e.do("GET", "/v1/lots/ABCD-EFGH-JKMY/findings", "admin", "", nil, nil), 404, "")
+}
+
+// TestPublicPageUnavailable: when the ledger cannot be read, the page says
+// so in words (503), and the JSON is a problem document.
+func TestPublicPageUnavailable(t *testing.T) {
+	loadSpec(t)
+	dir := t.TempDir()
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "api.test/ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(store, key, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(l, api.Options{RatePerSecond: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer srv.Close()
+	l.Close()
+	store.Close()
+	r, body := get(t, srv.URL+"/t/ABCD-EFGH-JKMY")
+	if r.StatusCode != 503 || !strings.Contains(body, "追溯服务暂时不可用") || !strings.Contains(body, "unavailable") || r.Header.Get("Retry-After") == "" {
+		t.Errorf("page with the ledger down: %s %s", r.Status, body)
+	}
+	if r, body := get(t, srv.URL+"/t/ABCD-EFGH-JKMY.json"); r.StatusCode != 503 || !strings.Contains(body, `"code":"unavailable"`) {
+		t.Errorf("json with the ledger down: %s %s", r.Status, body)
+	}
 }
