@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"coldtrace/api/report"
 	"coldtrace/ledger"
 )
 
@@ -51,6 +52,7 @@ type server struct {
 	opts Options
 	log  *slog.Logger
 	lim  *limiter
+	font *report.Font // the CJK font of PDF reports, read on first use
 }
 
 // New returns the HTTP handler of ledger l.
@@ -70,7 +72,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	if opts.PresignTTL <= 0 {
 		opts.PresignTTL = 5 * time.Minute
 	}
-	s := &server{l: l, opts: opts, log: opts.Logger, lim: newLimiter(opts.RatePerSecond, opts.RateBurst)}
+	s := &server{l: l, opts: opts, log: opts.Logger, lim: newLimiter(opts.RatePerSecond, opts.RateBurst), font: &report.Font{}}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -112,6 +114,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/findings", s.listFindings)
 	s.attachmentRoutes(authed)
 	s.webRoutes(r, authed)
+	s.queryRoutes(authed)
 	return r
 }
 

@@ -45,9 +45,6 @@ func ValidatePublicURL(s string) (string, error) {
 	return strings.TrimRight(s, "/"), nil
 }
 
-// chinaTime is the zone dates are shown in (China Standard Time, UTC+8).
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // pageHeaders are the security headers of every HTML page and its assets:
 // no inline script or style, nothing from another origin, no framing, no
 // referrer leaving the site.
@@ -220,6 +217,7 @@ func countryNames(code string) [2]string {
 	return [2]string{zh, en}
 }
 
+// chinaDate shows a time as its date in China (chinaTime, UTC+8).
 func chinaDate(t time.Time) string { return t.In(chinaTime).Format(time.DateOnly) }
 
 func (s *server) publicPage(c *gin.Context, code string) {

@@ -19,8 +19,8 @@ import (
 //	                       whole family (the lots of its root index)
 //	s/x/root-region/<region>\x00<declared at><root id>
 //	                       one entry per region the family was ever in,
-//	                       holding a copy of the summary: a closure report
-//	                       for a region is one range scan
+//	                       by declaration time: a closure report for a
+//	                       region is one range scan and a summary per batch
 //	s/x/site-stay/<site>\x00<end><start><lot id>
 //	                       every stay at a site, by end time, with its
 //	                       start: the lots present at a site in a time
@@ -30,31 +30,31 @@ import (
 
 // A lotNode is the compact view of a lot.
 type lotNode struct {
-	ID, TraceCode, Root     string
-	Roots, Parents, Kids    []string
-	CreatedBy               EventKind // declared, shipped (a split) or transformed
-	Product, Category       string
-	Importer, Declaration   string
-	DeclaredAt, CreatedAt   time.Time
-	CreatedSeq, LastSeq     int64
-	Holder, Site, Region    string
-	Q                       LotQuantity
-	Cleared, Sealed         bool
-	Positive, Closed        bool
-	OpenFindings            int64
-	Findings                []string
-	Custody                 []Stay
-	Vehicles                []VehicleUse
-	Transit                 *Transit
-	Orgs                    []string
-	Containers              []string
-	Out                     []outflow // where grams left the lot for good
-	PositiveSeq, SealSeq    int64
-	SealReason              string
-	LastTestResult          string
-	LastTestAt              time.Time
-	ReleaseAt, DisinfectAt  time.Time
-	DocumentCount, Pieces   int64
+	ID, TraceCode, Root    string
+	Roots, Parents, Kids   []string
+	CreatedBy              EventKind // declared, shipped (a split) or transformed
+	Product, Category      string
+	Importer, Declaration  string
+	DeclaredAt, CreatedAt  time.Time
+	CreatedSeq, LastSeq    int64
+	Holder, Site, Region   string
+	Q                      LotQuantity
+	Cleared, Sealed        bool
+	Positive, Closed       bool
+	OpenFindings           int64
+	Findings               []string
+	Custody                []Stay
+	Vehicles               []VehicleUse
+	Transit                *Transit
+	Orgs                   []string
+	Containers             []string
+	Out                    []outflow // where grams left the lot for good
+	PositiveSeq, SealSeq   int64
+	SealReason             string
+	LastTestResult         string
+	LastTestAt             time.Time
+	ReleaseAt, DisinfectAt time.Time
+	DocumentCount, Pieces  int64
 }
 
 // An outflow is what left a lot for good at one site in one org's hands.
@@ -383,13 +383,14 @@ func (st *state) putRootSummary(old, s *rootSummary) error {
 	if s.Lots == 0 {
 		return st.tx.Delete(stateKey("rsum", s.Root))
 	}
-	data := s.encode()
-	if err := st.tx.Set(stateKey("rsum", s.Root), data); err != nil {
+	if err := st.tx.Set(stateKey("rsum", s.Root), s.encode()); err != nil {
 		return err
 	}
 	for _, rc := range s.Regions {
-		if err := st.tx.Set(rootRegionKey(rc.Region, s.DeclaredAt, s.Root), data); err != nil {
-			return err
+		if !slices.ContainsFunc(old.Regions, func(c regionCount) bool { return c.Region == rc.Region }) || !s.DeclaredAt.Equal(old.DeclaredAt) {
+			if err := st.tx.Set(rootRegionKey(rc.Region, s.DeclaredAt, s.Root), nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

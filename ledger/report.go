@@ -192,7 +192,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 			}
 		}
 		for _, prefix := range prefixes {
-			err := st.tx.Scan(prefix, nil, false, func(k, v []byte) error {
+			err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
 				sfx := k[len(base):]
 				i := bytes.IndexByte(sfx, 0)
 				if i < 0 || len(sfx) < i+9 {
@@ -207,7 +207,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 				if rows[root] != nil {
 					return nil
 				}
-				s, err := decodeSummary(v)
+				s, err := st.rootSummary(root)
 				if err != nil {
 					return err
 				}

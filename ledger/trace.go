@@ -218,13 +218,9 @@ func (st *state) resolveLotID(ref string) (string, error) {
 	if !ok {
 		return "", Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
-	var id string
-	err := st.scanIndex("code", code, func(sfx []byte) error { id = string(sfx); return ErrStop })
-	if err != nil {
-		return "", err
-	}
-	if id == "" {
+	id, err := st.tx.Get(codeKey(code)) // lot.go
+	if KindOf(err) == NotFound {
 		return "", Errorf(NotFound, "no lot has trace code %s", ref)
 	}
-	return id, nil
+	return string(id), err
 }
