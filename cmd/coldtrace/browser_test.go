@@ -441,6 +441,12 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 	p.wait("the closure dashboard", `!!document.querySelector('#report-csv') && !document.querySelector('main .loading')`)
 	p.wantAccessible("closure")
 	p.shot("closure-gd")
+	for _, f := range []string{"csv", "xlsx", "pdf"} {
+		p.do(chromedp.Click(chromedp.ID("report-" + f)))
+		if data := waitFile(t, downloads, "closure-", "."+f); len(data) < 100 {
+			t.Errorf("closure report %s: %d bytes", f, len(data))
+		}
+	}
 
 	// Sign out; the Shanghai regulator sees the violation story's findings.
 	p.do(chromedp.Click(chromedp.ID("signout")))
