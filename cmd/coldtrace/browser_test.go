@@ -468,6 +468,9 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 	p.shot("findings")
 	p.do(chromedp.Click(chromedp.CSS(`#nav a[href="#/closure"]`)))
 	p.wait("the closure dashboard", `!!document.querySelector('#report-csv') && !document.querySelector('main .loading')`)
+	if body := p.text("main"); !strings.Contains(body, "违规批次 (1)") || !strings.Contains(body, d.violation) || !strings.Contains(body, "“四不”违规") {
+		t.Errorf("Shanghai closure dashboard: %.600s", body)
+	}
 	p.shot("closure-sh")
 
 	// English.

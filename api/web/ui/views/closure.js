@@ -35,7 +35,8 @@ export async function closureView() {
     return;
   }
   const tot = rep.totals || {};
-  const batches = rep.batches || [];
+  // The API lists the open and violating root batches as "lots".
+  const batches = rep.lots || rep.batches || [];
   const positive = rep.positive || [];
   const violating = batches.filter((b) => b.status === 'violation');
   const open = batches.filter((b) => b.status === 'open');
