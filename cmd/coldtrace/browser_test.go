@@ -346,6 +346,14 @@ func TestBrowserConsoleAndConsumerPage(t *testing.T) {
 	p.do(chromedp.Navigate(s.URL + "/ui/"))
 	p.wait("the sign-in form", `location.hash === '#/signin' && !!document.querySelector('#key')`)
 	p.wantAccessible("sign-in")
+	// The checker itself finds an unlabelled input and pale text.
+	p.do(chromedp.Evaluate[chromedp.Void](`(() => { const d = document.createElement('div'); d.id = 'a11y-probe';
+		const i = document.createElement('input'); const q = document.createElement('p'); q.textContent = 'pale'; q.style.color = '#bbbbbb';
+		d.append(i, q); document.querySelector('main').append(d); })()`))
+	if got := eval[[]string](p, a11yCheck); len(got) != 2 {
+		t.Errorf("the accessibility check found %q in a probe with two problems", got)
+	}
+	p.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('a11y-probe').remove()`))
 	p.shot("signin")
 	p.do(chromedp.SendKeys(chromedp.ID("key"), "ctk_not_a_real_key\r"))
 	p.wait("the wrong-key message", `!document.getElementById('msg').hidden`)
