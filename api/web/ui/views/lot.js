@@ -129,7 +129,8 @@ function documentsSection(lot, records) {
     missing.length
       ? h('p', { class: 'warn' }, t('lot.documents.missing', { list: missing.map((m) => word('missing', m)).join('、') }))
       : h('p', { class: 'ok' }, t('lot.documents.complete')),
-    list);
+    list,
+    (lot.parents || []).length ? h('p', { class: 'hint' }, t('lot.documents.inherited')) : null);
 }
 
 function findingsSection(findings) {
