@@ -15,7 +15,7 @@ DATA     ?= ./data
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO    := $(BIN)/minio
 
-.PHONY: help build run test test-short bench lint fuzz clean clean-bench minio report-deps bench-deps
+.PHONY: help build run test test-short bench lint fuzz clean clean-bench minio browser-deps report-deps bench-deps
 
 # Debian packages: the CJK TrueType font that PDF reports embed and
 # poppler-utils that the report tests render PDFs with; PostgreSQL 15, the
@@ -43,7 +43,7 @@ build: ## build bin/coldtrace (trimmed paths, version stamped)
 run: build ## serve on $(ADDR) with data in $(DATA); prints what to open and the keys
 	$(BIN)/coldtrace serve --demo --addr $(ADDR) --data $(DATA)
 
-test: minio report-deps ## every test, with the race detector, against real badger and real servers
+test: minio browser-deps report-deps ## every test, with the race detector, against real badger, real servers and Debian's chromium
 	$(GO) vet ./...
 	COLDTRACE_MINIO_BIN=$(MINIO) $(GO) test -race -count=1 -timeout 60m ./...
 
@@ -63,6 +63,21 @@ minio: $(MINIO) ## install the MinIO test server into bin/ when it is missing (a
 
 $(MINIO):
 	GOBIN=$(BIN) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+# Debian packages of the browser tests (cmd/coldtrace/browser_test.go): the
+# browser, a CJK font so that screenshots show Chinese, and zbarimg to read
+# the QR codes back. Installed when missing; in CI a missing one fails.
+BROWSER_PKGS := chromium fonts-wqy-zenhei zbar-tools
+
+browser-deps: ## install Debian's chromium, a CJK font and zbar-tools when missing (apt-get, as root)
+	@missing=$$(for p in $(BROWSER_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done | tr '\n' ' '); \
+	if [ -n "$${missing// /}" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  elif [ "$${CI:-}" = true ]; then echo "missing $$missing and cannot apt-get install as $$(id -un)"; exit 1; \
+	  else echo "browser tests need: apt-get install -y $$missing (they skip without chromium)"; fi; \
+	fi
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

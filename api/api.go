@@ -40,6 +40,10 @@ type Options struct {
 	// PresignTTL is how long a presigned attachment URL is valid; 5
 	// minutes when 0.
 	PresignTTL time.Duration
+	// PublicURL is the origin (and optional path prefix) of the consumer
+	// pages, as printed in their QR codes, e.g. https://trace.example.cn;
+	// the origin of each request when empty. See ValidatePublicURL.
+	PublicURL string
 }
 
 // server holds what the handlers need.
@@ -109,6 +113,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/lots/:ref/events", s.getLotEvents)
 	authed.GET("/findings", s.listFindings)
 	s.attachmentRoutes(authed)
+	s.webRoutes(r, authed)
 	s.queryRoutes(authed)
 	return r
 }

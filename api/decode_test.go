@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
-
 )
 
 // FuzzDecodeEvent feeds arbitrary bytes to the event decoder of POST

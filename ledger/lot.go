@@ -200,7 +200,7 @@ func (l *Lot) maxTempC() (float64, bool) {
 
 // Trace codes: 12 characters of Crockford's base 32 (no I, L, O, U), the
 // last a Luhn mod 32 check character, shown in groups of four
-// (K7Q2-9XMD-4HTC). They are short enough to read aloud and type, and a
+// (K7Q2-9XMD-4HTE). They are short enough to read aloud and type, and a
 // single mistyped character or swapped neighbour pair is caught.
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

@@ -596,7 +596,7 @@ func applyTested(lt *lotTx, l *Lot, fx *effects) error {
 	}
 	// Seal the lot, its root batch and every lot descended from it, wherever
 	// they are.
-	reason := fmt.Sprintf("positive test of %s (record %d)", l.TraceCode, rec.Seq)
+	reason := fmt.Sprintf("核酸检测阳性：%s（记录 %d）", l.TraceCode, rec.Seq)
 	for _, root := range lotRoots(l) {
 		var ids []string
 		if err := lt.st.scanIndex("root", root, func(id []byte) error { ids = append(ids, string(id)); return nil }); err != nil {

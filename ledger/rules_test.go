@@ -348,11 +348,11 @@ func TestVoidRestoresTheLots(t *testing.T) {
 		kind  ledger.Kind
 		who   string
 	}{
-		{sale.Seq, ledger.Rejected, ledger.RoleImporter},  // not the latest
-		{r.Seq, ledger.Conflict, ledger.RoleImporter},     // already voided
-		{sale.Seq + 1, ledger.Forbidden, ledger.RoleLab},  // another org
-		{1, ledger.Rejected, ledger.RoleImporter},         // a registry record
-		{99999, ledger.Rejected, ledger.RoleImporter},     // no such record
+		{sale.Seq, ledger.Rejected, ledger.RoleImporter}, // not the latest
+		{r.Seq, ledger.Conflict, ledger.RoleImporter},    // already voided
+		{sale.Seq + 1, ledger.Forbidden, ledger.RoleLab}, // another org
+		{1, ledger.Rejected, ledger.RoleImporter},        // a registry record
+		{99999, ledger.Rejected, ledger.RoleImporter},    // no such record
 	} {
 		_, err := d.l.Submit(context.Background(), d.p[c.who], ledger.Event{Kind: ledger.Voided, Voids: c.voids, Reason: "x", At: d.now}, "")
 		if ledger.KindOf(err) != c.kind {

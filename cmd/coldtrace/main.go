@@ -61,6 +61,7 @@ type serveCmd struct {
 	Grace             time.Duration `default:"10s" env:"COLDTRACE_GRACE" help:"How long shutdown waits for requests in flight."`
 	SweepEvery        time.Duration `default:"1m" env:"COLDTRACE_SWEEP_EVERY" help:"How often to look for shipments past their deadline."`
 	Demo              bool          `env:"COLDTRACE_DEMO" help:"On an empty ledger, load the demo data set and write its API keys to <data>/demo-keys.txt; print them at every start."`
+	PublicURL         string        `env:"COLDTRACE_PUBLIC_URL" help:"Public base URL of the consumer pages /t/{code}, as printed in their QR codes (default: the origin each request came to)."`
 }
 
 func (d dataDir) demoKeysPath() string { return filepath.Join(d.Data, "demo-keys.txt") }
@@ -118,6 +119,10 @@ func bootstrap(ctx context.Context, l *ledger.Ledger, secret string) (ledger.Pri
 }
 
 func (c *serveCmd) Run() error {
+	publicURL, err := api.ValidatePublicURL(c.PublicURL)
+	if err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	slog.SetDefault(logger)
 	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger,
@@ -145,7 +150,7 @@ func (c *serveCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst})
+	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst, PublicURL: publicURL})
 	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), o.blobDesc)
 	if c.Demo {
 		if keys, err := os.ReadFile(c.demoKeysPath()); err == nil {
