@@ -318,6 +318,10 @@ func reasonOrder(kind string) int {
 // descendants returns lot start and every lot descended from it, each once,
 // breadth first, at most limit of them.
 func (st *state) descendants(start *lotNode, limit int) ([]*lotNode, bool, error) {
+	if len(start.Parents) == 0 {
+		// A root batch's descendants are its family.
+		return st.family([]string{start.ID}, limit)
+	}
 	out := []*lotNode{start}
 	seen := map[string]bool{start.ID: true}
 	for i := 0; i < len(out); i++ {

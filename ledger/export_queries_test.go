@@ -49,6 +49,11 @@ func CheckQueryViews(s Store) error {
 				out.Returned != l.Quantity.Returned || out.Lost != l.Quantity.Lost {
 				return fmt.Errorf("lot %s: outflows %+v do not add up to %+v", l.ID, n.Out, l.Quantity)
 			}
+			for _, r := range n.roots() {
+				if v, err := tx.Get(famKey(r, n)); err != nil || !bytes.Equal(v, n.encode()) {
+					return fmt.Errorf("lot %s: family copy under %s differs (%v)", l.ID, r, err)
+				}
+			}
 			for _, sk := range siteStayKeys(n) {
 				if v, err := tx.Get(sk); err != nil || string(v) != l.TraceCode {
 					return fmt.Errorf("lot %s: site-stay entry %q, %v", l.ID, v, err)
@@ -88,6 +93,17 @@ func CheckQueryViews(s Store) error {
 		}
 		if n != len(sums) {
 			return fmt.Errorf("%d batch summaries stored, %d batches have lots", n, len(sums))
+		}
+		copies := 0
+		if err := tx.Scan(stateKey("fam", ""), nil, false, func(k, v []byte) error { copies++; return nil }); err != nil {
+			return err
+		}
+		want := 0
+		for _, s := range sums {
+			want += int(s.Lots)
+		}
+		if copies != want {
+			return fmt.Errorf("%d family copies stored, the batches have %d lots", copies, want)
 		}
 		total := 0
 		if err := tx.Scan(key(prefixState, []byte("x/site-stay/")), nil, false, func(k, v []byte) error { total++; return nil }); err != nil {

@@ -15,6 +15,9 @@ import (
 //	s/node/<lot id>        a lotNode: what trace, recall, closure and the
 //	                       lists need of a lot, in a binary encoding that
 //	                       decodes about ten times faster than the lot's JSON
+//	s/fam/<root>\x00<created seq><lot id>
+//	                       the same node again, under every root batch of
+//	                       the lot: a family is one sequential scan
 //	s/rsum/<declared at><root id>
 //	                       a rootSummary: the sums over a root batch's
 //	                       whole family (the lots of its root index)
@@ -293,12 +296,23 @@ func (st *state) derive(old, l *Lot) error {
 	}
 	if l != nil {
 		next = nodeOf(l, old, prev)
-		if err := st.tx.Set(stateKey("node", l.ID), next.encode()); err != nil {
+		data := next.encode()
+		if err := st.tx.Set(stateKey("node", l.ID), data); err != nil {
 			return err
 		}
-	} else if old != nil {
-		if err := st.tx.Delete(stateKey("node", old.ID)); err != nil {
+		for _, r := range next.roots() {
+			if err := st.tx.Set(famKey(r, next), data); err != nil {
+				return err
+			}
+		}
+	} else if prev != nil {
+		if err := st.tx.Delete(stateKey("node", prev.ID)); err != nil {
 			return err
+		}
+		for _, r := range prev.roots() {
+			if err := st.tx.Delete(famKey(r, prev)); err != nil {
+				return err
+			}
 		}
 	}
 	oldKs, newKs := siteStayKeys(prev), siteStayKeys(next)
@@ -376,6 +390,15 @@ func (st *state) node(id string) (*lotNode, error) {
 	}
 	return decodeNode(data)
 }
+
+// famKey is s/fam/<root>\x00<created seq><lot id>: a copy of the node of
+// every lot of a batch, in creation order, so that a batch's family is one
+// sequential scan (recall, reports, the downstream trace of a root).
+func famKey(root string, n *lotNode) []byte {
+	return stateKey("fam", root+"\x00"+string(be64(n.CreatedSeq))+n.ID)
+}
+
+func famPrefix(root string) []byte { return stateKey("fam", root+"\x00") }
 
 // rsumKey is s/rsum/<declared at><root>: summaries in declaration order,
 // so that a report reads them in (nearly) key order.
@@ -466,10 +489,16 @@ func (w *wbuf) qty(q LotQuantity) {
 	}
 }
 
+// An rbuf reads an encoding. Strings are cut out of one copy of the whole
+// encoding (all), so that decoding a node allocates once for its text.
 type rbuf struct {
 	b   []byte
+	all string
+	n   int // len of the encoding
 	bad bool
 }
+
+func newRbuf(data []byte) *rbuf { return &rbuf{b: data, all: string(data), n: len(data)} }
 
 func (r *rbuf) int() int64 {
 	v, n := binary.Varint(r.b)
@@ -495,9 +524,9 @@ func (r *rbuf) str() string {
 		r.bad, r.b = true, nil
 		return ""
 	}
-	s := string(r.b[:n])
+	at := r.n - len(r.b)
 	r.b = r.b[n:]
-	return s
+	return r.all[at : at+int(n)]
 }
 func (r *rbuf) time() time.Time {
 	v := r.int()
@@ -633,7 +662,7 @@ func (n *lotNode) encode() []byte {
 }
 
 func decodeNode(data []byte) (*lotNode, error) {
-	r := &rbuf{b: data}
+	r := newRbuf(data)
 	if r.uint() != nodeVersion {
 		return nil, Errorf(Tampered, "stored lot node has an unknown version")
 	}
@@ -745,7 +774,7 @@ func (s *rootSummary) encode() []byte {
 }
 
 func decodeSummary(data []byte) (*rootSummary, error) {
-	r := &rbuf{b: data}
+	r := newRbuf(data)
 	if r.uint() != summaryVersion {
 		return nil, Errorf(Tampered, "stored batch summary has an unknown version")
 	}

@@ -297,33 +297,34 @@ func province(r string) string {
 }
 
 // family reads the nodes of every lot of the given root batches, at most
-// limit of them, roots first, then in index order.
+// limit of them, in creation order: one sequential scan per batch.
 func (st *state) family(roots []string, limit int) ([]*lotNode, bool, error) {
 	var out []*lotNode
 	seen := map[string]bool{}
 	truncated := false
 	for _, r := range roots {
-		err := st.scanIndex("root", r, func(id []byte) error {
-			if seen[string(id)] {
-				return nil
-			}
+		err := st.tx.Scan(famPrefix(r), nil, false, func(_, v []byte) error {
 			if len(out) >= limit {
 				truncated = true
 				return ErrStop
 			}
-			n, err := st.node(string(id))
+			n, err := decodeNode(v)
 			if err != nil {
 				return err
 			}
-			seen[n.ID] = true
-			out = append(out, n)
+			if !seen[n.ID] {
+				seen[n.ID] = true
+				out = append(out, n)
+			}
 			return nil
 		})
 		if err != nil {
 			return nil, false, err
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *lotNode) int { return cmp.Compare(a.CreatedSeq, b.CreatedSeq) })
+	if len(roots) > 1 {
+		slices.SortStableFunc(out, func(a, b *lotNode) int { return cmp.Compare(a.CreatedSeq, b.CreatedSeq) })
+	}
 	return out, truncated, nil
 }
 

@@ -34,7 +34,7 @@ import (
 const (
 	benchRoots   = 100_000
 	benchSeed    = 20261125
-	benchVersion = 3 // bump when the shape below changes
+	benchVersion = 4 // bump when the shape below changes
 	benchAdmin   = "bench-admin-key-0123456789abcdef"
 )
 
