@@ -139,3 +139,71 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatalf("the voided shipment's lot still traces: %v", err)
 	}
 }
+
+// smallTxnStore is a Store whose transactions take at most max writes, like
+// badger's size limit but much smaller.
+type smallTxnStore struct {
+	ledger.Store
+	max int
+}
+
+type countingTx struct {
+	ledger.Tx
+	n, max int
+}
+
+func (t *countingTx) Set(k, v []byte) error {
+	if t.n++; t.n > t.max {
+		return ledger.Wrap(ledger.Internal, "test transaction full", ledger.ErrTxnFull)
+	}
+	return t.Tx.Set(k, v)
+}
+
+func (t *countingTx) Delete(k []byte) error {
+	if t.n++; t.n > t.max {
+		return ledger.Wrap(ledger.Internal, "test transaction full", ledger.ErrTxnFull)
+	}
+	return t.Tx.Delete(k)
+}
+
+func (s smallTxnStore) Update(fn func(ledger.Tx) error) error {
+	return s.Store.Update(func(tx ledger.Tx) error { return fn(&countingTx{Tx: tx, max: s.max}) })
+}
+
+// TestFullTransactionSplitsTheGroup checks that a group whose writes do not
+// fit one transaction is committed in parts, in order, and nothing is lost
+// or half-written.
+func TestFullTransactionSplitsTheGroup(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "full.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l, err := ledger.New(smallTxnStore{Store: store, max: 600}, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Bootstrap(ctx, adminSecret); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := l.Authenticate(adminSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := fixtures.Generate(ctx, l, admin, fixtures.Options{Lots: 60, Seed: 3})
+	if err != nil {
+		t.Fatalf("generate with small transactions: %v", err)
+	}
+	if len(g.Roots) != 60 {
+		t.Fatalf("%d roots", len(g.Roots))
+	}
+	e := &queryEnv{store: store, key: key, l: l, admin: admin}
+	e.check(t)
+}
