@@ -496,9 +496,14 @@ type rbuf struct {
 	all string
 	n   int // len of the encoding
 	bad bool
+	// Lists of strings and optional times of one node share backing arrays.
+	strPool  []string
+	timePool []time.Time
 }
 
-func newRbuf(data []byte) *rbuf { return &rbuf{b: data, all: string(data), n: len(data)} }
+func newRbuf(data []byte) *rbuf {
+	return &rbuf{b: data, all: string(data), n: len(data), strPool: make([]string, 0, 16), timePool: make([]time.Time, 0, 8)}
+}
 
 func (r *rbuf) int() int64 {
 	v, n := binary.Varint(r.b)
@@ -548,11 +553,11 @@ func (r *rbuf) strs() []string {
 	if n == 0 {
 		return nil
 	}
-	ss := make([]string, n)
-	for i := range ss {
-		ss[i] = r.str()
+	start := len(r.strPool)
+	for i := 0; i < n; i++ {
+		r.strPool = append(r.strPool, r.str())
 	}
-	return ss
+	return r.strPool[start:len(r.strPool):len(r.strPool)]
 }
 func (r *rbuf) bool() bool {
 	if len(r.b) == 0 {
@@ -567,8 +572,8 @@ func (r *rbuf) optTime() *time.Time {
 	if !r.bool() {
 		return nil
 	}
-	t := r.time()
-	return &t
+	r.timePool = append(r.timePool, r.time())
+	return &r.timePool[len(r.timePool)-1]
 }
 func (r *rbuf) qty() LotQuantity {
 	return LotQuantity{Declared: r.int(), OnHand: r.int(), InTransit: r.int(), Sold: r.int(), Consumed: r.int(),
