@@ -15,7 +15,24 @@ DATA     ?= ./data
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO    := $(BIN)/minio
 
-.PHONY: help build run test test-short bench lint fuzz clean minio browser-deps
+.PHONY: help build run test test-short bench lint fuzz clean clean-bench minio browser-deps report-deps bench-deps
+
+# Debian packages: the CJK TrueType font that PDF reports embed and
+# poppler-utils that the report tests render PDFs with; PostgreSQL 15, the
+# baseline of the trace benchmark. Installed when missing; with CI=true a
+# failed install fails the run.
+REPORT_PKGS := fonts-lxgw-wenkai poppler-utils
+BENCH_PKGS  := postgresql
+define apt_install
+missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  echo "installing$$missing"; sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+  if ! { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; }; then \
+    if [ "$${CI:-}" = true ]; then echo "FAILED to install$$missing" >&2; exit 1; fi; \
+    echo "could not install$$missing: the tests and benchmarks that need them will skip" >&2; \
+  fi; \
+fi
+endef
 
 help: ## show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,15 +43,21 @@ build: ## build bin/coldtrace (trimmed paths, version stamped)
 run: build ## serve on $(ADDR) with data in $(DATA); prints what to open and the keys
 	$(BIN)/coldtrace serve --demo --addr $(ADDR) --data $(DATA)
 
-test: minio browser-deps ## every test, with the race detector, against real badger, real servers and Debian's chromium
+test: minio browser-deps report-deps ## every test, with the race detector, against real badger, real servers and Debian's chromium
 	$(GO) vet ./...
 	COLDTRACE_MINIO_BIN=$(MINIO) $(GO) test -race -count=1 -timeout 60m ./...
 
 test-short: ## the fast tests only
 	$(GO) test -short -count=1 ./...
 
-bench: minio ## the performance figures of README's table, each next to its baseline
+bench: minio report-deps bench-deps ## the performance figures of README's table, each next to its baseline (the query benchmark's ledger is built once into testout/benchdata)
 	COLDTRACE_MINIO_BIN=$(MINIO) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+report-deps: ## install the CJK font (fonts-lxgw-wenkai) and poppler-utils when missing
+	@$(call apt_install,$(REPORT_PKGS))
+
+bench-deps: ## install PostgreSQL (the trace benchmark's baseline) when missing
+	@$(call apt_install,$(BENCH_PKGS))
 
 minio: $(MINIO) ## install the MinIO test server into bin/ when it is missing (about three minutes)
 
@@ -67,5 +90,9 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  done; \
 	done
 
-clean: ## remove build output (not the data directory)
-	rm -rf $(BIN)/coldtrace testout
+clean: ## remove build output (not the data directory, nor the cached benchmark ledger)
+	rm -rf $(BIN)/coldtrace
+	[ ! -d testout ] || find testout -mindepth 1 -maxdepth 1 ! -name benchdata -exec rm -rf {} +
+
+clean-bench: ## remove the cached benchmark ledger (testout/benchdata)
+	rm -rf testout/benchdata

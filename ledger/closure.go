@@ -91,10 +91,13 @@ type Reason struct {
 	TraceCode string     `json:"trace_code"`
 	Grams     int64      `json:"grams,omitempty"`
 	Org       string     `json:"org,omitempty"`
+	OrgName   string     `json:"org_name,omitempty"`
 	Site      string     `json:"site,omitempty"`
+	SiteName  string     `json:"site_name,omitempty"`
 	Region    string     `json:"region,omitempty"`
 	Since     *time.Time `json:"since,omitempty"`
 	ToOrg     string     `json:"to_org,omitempty"`
+	ToOrgName string     `json:"to_org_name,omitempty"`
 	ToSite    string     `json:"to_site,omitempty"`
 	Plate     string     `json:"plate,omitempty"`
 	Deadline  *time.Time `json:"deadline,omitempty"`
@@ -107,19 +110,30 @@ type Reason struct {
 }
 
 // Text is the reason in a sentence of plain Chinese, for reports.
-func (r Reason) Text() string {
+func (r Reason) Text() string { return r.text(true) }
+
+// ShortText is Text without the finding's detail (which is in English).
+func (r Reason) ShortText() string { return r.text(false) }
+
+func (r Reason) text(detail bool) string {
 	t := func(p *time.Time) string {
 		if p == nil {
 			return ""
 		}
 		return p.In(chinaTime).Format("2006-01-02 15:04")
 	}
+	name := func(id, n string) string {
+		if n == "" {
+			return id
+		}
+		return n + "（" + id + "）"
+	}
 	switch r.Kind {
 	case ReasonOnHand:
 		if r.Hidden {
 			return fmt.Sprintf("批次 %s 尚有 %s 在地区 %s 库存（不在本账号辖区）", r.TraceCode, grams(r.Grams), r.Region)
 		}
-		s := fmt.Sprintf("批次 %s 尚有 %s 在库：%s 于场所 %s（地区 %s）", r.TraceCode, grams(r.Grams), r.Org, r.Site, r.Region)
+		s := fmt.Sprintf("批次 %s 尚有 %s 在库：%s，场所 %s，地区 %s", r.TraceCode, grams(r.Grams), name(r.Org, r.OrgName), name(r.Site, r.SiteName), r.Region)
 		if r.Since != nil {
 			s += "，自 " + t(r.Since) + " 起"
 		}
@@ -129,21 +143,26 @@ func (r Reason) Text() string {
 		return s
 	case ReasonInTransit:
 		if r.Hidden {
-			return fmt.Sprintf("批次 %s 尚有 %s 在途（不在本账号辖区）", r.TraceCode, grams(r.Grams))
+			return fmt.Sprintf("批次 %s 尚有 %s 在途，发往地区 %s（不在本账号辖区）", r.TraceCode, grams(r.Grams), r.Region)
 		}
-		s := fmt.Sprintf("批次 %s 尚有 %s 在途：自 %s 由场所 %s 发往 %s 的场所 %s", r.TraceCode, grams(r.Grams), t(r.Since), r.Site, r.ToOrg, r.ToSite)
+		s := fmt.Sprintf("批次 %s 尚有 %s 在途：%s 自场所 %s 发往 %s，场所 %s", r.TraceCode, grams(r.Grams), t(r.Since), name(r.Site, r.SiteName), name(r.ToOrg, r.ToOrgName), r.ToSite)
 		if r.Plate != "" {
 			s += "，车辆 " + r.Plate
 		}
 		if r.Overdue {
-			s += "，已超时"
+			s += "，已超过签收时限 " + t(r.Deadline)
 		}
 		return s
 	case ReasonFinding:
+		what := r.Rule
 		if text, ok := RuleText[r.Rule]; ok {
-			return fmt.Sprintf("批次 %s 有未关闭的问题 %s：%s（%s）", r.TraceCode, r.Finding, text[0], r.Detail)
+			what = text[0]
 		}
-		return fmt.Sprintf("批次 %s 有未关闭的问题 %s：%s", r.TraceCode, r.Finding, r.Detail)
+		s := fmt.Sprintf("批次 %s 有未关闭的问题 %s：%s", r.TraceCode, r.Finding, what)
+		if detail && r.Detail != "" {
+			s += "（" + r.Detail + "）"
+		}
+		return s
 	}
 	return r.Kind
 }
@@ -167,8 +186,47 @@ func grams(g int64) string {
 	return fmt.Sprintf("%.3f 千克", float64(g)/1000)
 }
 
+// names resolves org and site names for reasons, each once per answer.
+type names struct {
+	st    *state
+	orgs  map[string]string
+	sites map[string]string
+}
+
+func newNames(st *state) *names {
+	return &names{st: st, orgs: map[string]string{}, sites: map[string]string{}}
+}
+
+func (nm *names) org(uscc string) string {
+	if uscc == "" {
+		return ""
+	}
+	n, ok := nm.orgs[uscc]
+	if !ok {
+		if o, err := nm.st.org(uscc); err == nil {
+			n = o.Name
+		}
+		nm.orgs[uscc] = n
+	}
+	return n
+}
+
+func (nm *names) site(id string) string {
+	if id == "" {
+		return ""
+	}
+	n, ok := nm.sites[id]
+	if !ok {
+		if s, err := nm.st.site(id); err == nil {
+			n = s.Name
+		}
+		nm.sites[id] = n
+	}
+	return n
+}
+
 // reasonsOf lists why node n is not closed, as p may see it.
-func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool) ([]Reason, []Finding, error) {
+func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool, nm *names) ([]Reason, []Finding, error) {
 	var rs []Reason
 	var fs []Finding
 	hidden := !n.visibleTo(p)
@@ -176,6 +234,7 @@ func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool) ([]Reason
 		r := Reason{Kind: ReasonOnHand, Lot: n.ID, TraceCode: n.TraceCode, Grams: n.Q.OnHand, Region: n.Region, Hidden: hidden}
 		if !hidden {
 			r.Org, r.Site, r.Sealed = n.Holder, n.Site, n.Sealed
+			r.OrgName, r.SiteName = nm.org(r.Org), nm.site(r.Site)
 			if c := len(n.Custody); c > 0 && n.Custody[c-1].To == nil {
 				since := n.Custody[c-1].From
 				r.Since = &since
@@ -188,6 +247,7 @@ func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool) ([]Reason
 		if !hidden {
 			since, deadline := tr.Since, tr.Deadline
 			r.Org, r.Site, r.ToOrg, r.ToSite, r.Plate, r.Since, r.Deadline, r.Overdue, r.Sealed = tr.From, tr.FromSite, tr.ToOrg, tr.ToSite, tr.Plate, &since, &deadline, tr.Overdue, n.Sealed
+			r.OrgName, r.SiteName, r.ToOrgName = nm.org(r.Org), nm.site(r.Site), nm.org(r.ToOrg)
 		}
 		rs = append(rs, r)
 	}
@@ -203,6 +263,7 @@ func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool) ([]Reason
 			r := Reason{Kind: ReasonFinding, Lot: n.ID, TraceCode: n.TraceCode, Region: f.Region, Finding: f.ID, Rule: f.Rule, Hidden: hidden}
 			if !hidden {
 				r.Org, r.Site, r.Detail = f.Org, f.Site, f.Detail
+				r.OrgName, r.SiteName = nm.org(r.Org), nm.site(r.Site)
 				fs = append(fs, *f)
 			}
 			rs = append(rs, r)
@@ -227,9 +288,10 @@ func (l *Ledger) Closure(p Principal, ref string) (*Closure, error) {
 			return err
 		}
 		out.Truncated = truncated
+		nm := newNames(st)
 		for _, n := range dag {
 			out.Accounting.add(n)
-			rs, fs, err := st.reasonsOf(p, n, true)
+			rs, fs, err := st.reasonsOf(p, n, true, nm)
 			if err != nil {
 				return err
 			}
@@ -256,6 +318,10 @@ func reasonOrder(kind string) int {
 // descendants returns lot start and every lot descended from it, each once,
 // breadth first, at most limit of them.
 func (st *state) descendants(start *lotNode, limit int) ([]*lotNode, bool, error) {
+	if len(start.Parents) == 0 {
+		// A root batch's descendants are its family.
+		return st.family([]string{start.ID}, limit)
+	}
 	out := []*lotNode{start}
 	seen := map[string]bool{start.ID: true}
 	for i := 0; i < len(out); i++ {

@@ -87,7 +87,7 @@ func (f *LotFilter) match(n *lotNode) bool {
 // id after the first NUL of the suffix (or at a fixed offset).
 type listScan struct {
 	prefix []byte
-	idAt   int // offset of the id in the suffix; -1: after the first NUL
+	idAt   int // offset of the id in the suffix; -1: after the first NUL; -2: the value
 }
 
 type listCursor struct {
@@ -174,7 +174,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 	exact := func(index, value string) { scans = append(scans, listScan{prefix: indexPrefix(index, value), idAt: 0}) }
 	switch {
 	case f.Code != "":
-		exact("code", f.Code)
+		scans = append(scans, listScan{prefix: codeKey(f.Code), idAt: -2})
 	case f.Container != "":
 		exact("container", f.Container)
 	case f.Declaration != "":
@@ -222,7 +222,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 			}
 			var last []byte
 			full := false
-			err := st.tx.Scan(sc.prefix, start, false, func(k, _ []byte) error {
+			err := st.tx.Scan(sc.prefix, start, false, func(k, v []byte) error {
 				sfx := k[len(sc.prefix):]
 				if start != nil && bytes.Equal(k, start) {
 					return nil
@@ -233,7 +233,9 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 				}
 				last = slices.Clone(sfx)
 				var id string
-				if sc.idAt >= 0 {
+				if sc.idAt == -2 {
+					id = string(v) // s/code/<code>: the value is the id
+				} else if sc.idAt >= 0 {
 					id = string(sfx[sc.idAt:])
 				} else {
 					id = string(sfx[bytes.IndexByte(sfx, 0)+1:])
@@ -245,13 +247,22 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 				if !f.match(n) || !n.visibleTo(p) {
 					return nil
 				}
-				// A lot in several scopes of a regulator is listed in the first.
-				if sc.idAt < 0 && si > 0 && slices.ContainsFunc(n.regions(), func(r string) bool {
-					return slices.ContainsFunc(scans[:si], func(o listScan) bool {
-						return strings.HasPrefix(r, string(o.prefix[len(prefixState)+len("x/region/"):]))
-					})
-				}) {
-					return nil
+				// A lot in several regions of the scopes is listed once, at
+				// the first of them.
+				if sc.idAt == -1 {
+					scope := string(sc.prefix[len(prefixState)+len("x/region/"):])
+					region := scope + string(sfx[:bytes.IndexByte(sfx, 0)])
+					first := ""
+					for _, r := range n.regions() {
+						if (first == "" || r < first) && slices.ContainsFunc(scans, func(o listScan) bool {
+							return strings.HasPrefix(r, string(o.prefix[len(prefixState)+len("x/region/"):]))
+						}) {
+							first = r
+						}
+					}
+					if region != first {
+						return nil
+					}
 				}
 				out = append(out, lotItem(n))
 				return nil

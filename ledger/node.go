@@ -15,13 +15,17 @@ import (
 //	s/node/<lot id>        a lotNode: what trace, recall, closure and the
 //	                       lists need of a lot, in a binary encoding that
 //	                       decodes about ten times faster than the lot's JSON
-//	s/rsum/<root id>       a rootSummary: the sums over a root batch's
+//	s/fam/<root>\x00<created seq><lot id>
+//	                       the same node again, under every root batch of
+//	                       the lot: a family is one sequential scan
+//	s/rsum/<declared at><root id>
+//	                       a rootSummary: the sums over a root batch's
 //	                       whole family (the lots of its root index)
 //	s/x/root-region/<region>\x00<declared at><root id>
 //	                       one entry per region the family was ever in,
 //	                       by declaration time: a closure report for a
 //	                       region is one range scan and a summary per batch
-//	s/x/site-stay/<site>\x00<end><start><lot id>
+//	s/x/site-stay/<site>\x00<end><start><lot id> = trace code
 //	                       every stay at a site, by end time, with its
 //	                       start: the lots present at a site in a time
 //	                       window, without reading them (recall contacts)
@@ -292,12 +296,23 @@ func (st *state) derive(old, l *Lot) error {
 	}
 	if l != nil {
 		next = nodeOf(l, old, prev)
-		if err := st.tx.Set(stateKey("node", l.ID), next.encode()); err != nil {
+		data := next.encode()
+		if err := st.tx.Set(stateKey("node", l.ID), data); err != nil {
 			return err
 		}
-	} else if old != nil {
-		if err := st.tx.Delete(stateKey("node", old.ID)); err != nil {
+		for _, r := range next.roots() {
+			if err := st.tx.Set(famKey(r, next), data); err != nil {
+				return err
+			}
+		}
+	} else if prev != nil {
+		if err := st.tx.Delete(stateKey("node", prev.ID)); err != nil {
 			return err
+		}
+		for _, r := range prev.roots() {
+			if err := st.tx.Delete(famKey(r, prev)); err != nil {
+				return err
+			}
 		}
 	}
 	oldKs, newKs := siteStayKeys(prev), siteStayKeys(next)
@@ -310,7 +325,9 @@ func (st *state) derive(old, l *Lot) error {
 	}
 	for _, k := range newKs {
 		if !slices.ContainsFunc(oldKs, func(o []byte) bool { return bytes.Equal(o, k) }) {
-			if err := st.tx.Set(k, nil); err != nil {
+			// The value is the lot's trace code: a recall lists contacts
+			// without reading their nodes.
+			if err := st.tx.Set(k, []byte(next.TraceCode)); err != nil {
 				return err
 			}
 		}
@@ -326,7 +343,22 @@ func (st *state) derive(old, l *Lot) error {
 		}
 	}
 	for _, r := range roots {
-		s, err := st.rootSummary(r)
+		var at time.Time // when batch r was declared: its summary's key
+		for _, n := range []*lotNode{next, prev} {
+			if n != nil && n.Root == r && at.IsZero() {
+				at = n.DeclaredAt
+			}
+		}
+		if at.IsZero() {
+			root, err := st.node(r)
+			if err != nil && KindOf(err) != NotFound {
+				return err
+			}
+			if root != nil {
+				at = root.DeclaredAt
+			}
+		}
+		s, err := st.rootSummary(at, r)
 		if KindOf(err) == NotFound {
 			s, err = &rootSummary{Root: r}, nil
 		}
@@ -359,8 +391,23 @@ func (st *state) node(id string) (*lotNode, error) {
 	return decodeNode(data)
 }
 
-func (st *state) rootSummary(root string) (*rootSummary, error) {
-	data, err := st.tx.Get(stateKey("rsum", root))
+// famKey is s/fam/<root>\x00<created seq><lot id>: a copy of the node of
+// every lot of a batch, in creation order, so that a batch's family is one
+// sequential scan (recall, reports, the downstream trace of a root).
+func famKey(root string, n *lotNode) []byte {
+	return stateKey("fam", root+"\x00"+string(be64(n.CreatedSeq))+n.ID)
+}
+
+func famPrefix(root string) []byte { return stateKey("fam", root+"\x00") }
+
+// rsumKey is s/rsum/<declared at><root>: summaries in declaration order,
+// so that a report reads them in (nearly) key order.
+func rsumKey(declaredAt time.Time, root string) []byte {
+	return stateKey("rsum", string(be64(declaredAt.UnixNano()))+root)
+}
+
+func (st *state) rootSummary(declaredAt time.Time, root string) (*rootSummary, error) {
+	data, err := st.tx.Get(rsumKey(declaredAt, root))
 	if err != nil {
 		if KindOf(err) == NotFound {
 			return nil, Errorf(NotFound, "no batch %s", root)
@@ -380,10 +427,15 @@ func (st *state) putRootSummary(old, s *rootSummary) error {
 			}
 		}
 	}
-	if s.Lots == 0 {
-		return st.tx.Delete(stateKey("rsum", s.Root))
+	if old.Lots > 0 && (s.Lots == 0 || !s.DeclaredAt.Equal(old.DeclaredAt)) {
+		if err := st.tx.Delete(rsumKey(old.DeclaredAt, old.Root)); err != nil {
+			return err
+		}
 	}
-	if err := st.tx.Set(stateKey("rsum", s.Root), s.encode()); err != nil {
+	if s.Lots == 0 {
+		return nil
+	}
+	if err := st.tx.Set(rsumKey(s.DeclaredAt, s.Root), s.encode()); err != nil {
 		return err
 	}
 	for _, rc := range s.Regions {
@@ -437,10 +489,16 @@ func (w *wbuf) qty(q LotQuantity) {
 	}
 }
 
+// An rbuf reads an encoding. Strings are cut out of one copy of the whole
+// encoding (all), so that decoding a node allocates once for its text.
 type rbuf struct {
 	b   []byte
+	all string
+	n   int // len of the encoding
 	bad bool
 }
+
+func newRbuf(data []byte) *rbuf { return &rbuf{b: data, all: string(data), n: len(data)} }
 
 func (r *rbuf) int() int64 {
 	v, n := binary.Varint(r.b)
@@ -466,9 +524,9 @@ func (r *rbuf) str() string {
 		r.bad, r.b = true, nil
 		return ""
 	}
-	s := string(r.b[:n])
+	at := r.n - len(r.b)
 	r.b = r.b[n:]
-	return s
+	return r.all[at : at+int(n)]
 }
 func (r *rbuf) time() time.Time {
 	v := r.int()
@@ -567,6 +625,7 @@ func (n *lotNode) encode() []byte {
 		w.int(t.Seq)
 		w.str(t.From)
 		w.str(t.FromSite)
+		w.str(t.FromRegion)
 		w.str(t.ToOrg)
 		w.str(t.ToSite)
 		w.str(t.ToRegion)
@@ -603,7 +662,7 @@ func (n *lotNode) encode() []byte {
 }
 
 func decodeNode(data []byte) (*lotNode, error) {
-	r := &rbuf{b: data}
+	r := newRbuf(data)
 	if r.uint() != nodeVersion {
 		return nil, Errorf(Tampered, "stored lot node has an unknown version")
 	}
@@ -656,7 +715,7 @@ func decodeNode(data []byte) (*lotNode, error) {
 	if r.bool() {
 		t := &Transit{}
 		t.Seq = r.int()
-		t.From, t.FromSite, t.ToOrg, t.ToSite, t.ToRegion = r.str(), r.str(), r.str(), r.str(), r.str()
+		t.From, t.FromSite, t.FromRegion, t.ToOrg, t.ToSite, t.ToRegion = r.str(), r.str(), r.str(), r.str(), r.str(), r.str()
 		t.Since, t.Deadline = r.time(), r.time()
 		t.Quantity = r.int()
 		t.Plate, t.Carrier = r.str(), r.str()
@@ -715,7 +774,7 @@ func (s *rootSummary) encode() []byte {
 }
 
 func decodeSummary(data []byte) (*rootSummary, error) {
-	r := &rbuf{b: data}
+	r := newRbuf(data)
 	if r.uint() != summaryVersion {
 		return nil, Errorf(Tampered, "stored batch summary has an unknown version")
 	}

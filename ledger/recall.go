@@ -140,8 +140,8 @@ type RecallTotal struct {
 
 // Recall bounds.
 const (
-	maxContacts     = 2000
-	maxContactScans = 100_000 // index entries read looking for contacts
+	maxContacts     = 1000
+	maxContactScans = 20_000 // site-stay entries read looking for contacts
 )
 
 // Recall returns the recall scope of the lot ref names, if p may see it.
@@ -297,33 +297,34 @@ func province(r string) string {
 }
 
 // family reads the nodes of every lot of the given root batches, at most
-// limit of them, roots first, then in index order.
+// limit of them, in creation order: one sequential scan per batch.
 func (st *state) family(roots []string, limit int) ([]*lotNode, bool, error) {
 	var out []*lotNode
 	seen := map[string]bool{}
 	truncated := false
 	for _, r := range roots {
-		err := st.scanIndex("root", r, func(id []byte) error {
-			if seen[string(id)] {
-				return nil
-			}
+		err := st.tx.Scan(famPrefix(r), nil, false, func(_, v []byte) error {
 			if len(out) >= limit {
 				truncated = true
 				return ErrStop
 			}
-			n, err := st.node(string(id))
+			n, err := decodeNode(v)
 			if err != nil {
 				return err
 			}
-			seen[n.ID] = true
-			out = append(out, n)
+			if !seen[n.ID] {
+				seen[n.ID] = true
+				out = append(out, n)
+			}
 			return nil
 		})
 		if err != nil {
 			return nil, false, err
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *lotNode) int { return cmp.Compare(a.CreatedSeq, b.CreatedSeq) })
+	if len(roots) > 1 {
+		slices.SortStableFunc(out, func(a, b *lotNode) int { return cmp.Compare(a.CreatedSeq, b.CreatedSeq) })
+	}
 	return out, truncated, nil
 }
 
@@ -350,7 +351,7 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 			}
 		}
 		prefix := indexPrefix("site-stay", site)
-		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, _ []byte) error {
+		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, v []byte) error {
 			scanned++
 			if scanned > maxContactScans || len(out.Contacts) >= maxContacts {
 				out.ContactsTruncated = true
@@ -364,14 +365,18 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 			if !slices.ContainsFunc(ws, func(w [2]int64) bool { return from <= w[1] && end >= w[0] }) {
 				return nil
 			}
-			n, err := st.node(id)
-			if err != nil {
-				return err
+			code := string(v)
+			if !siteVisible || code == "" {
+				n, err := st.node(id)
+				if err != nil {
+					return err
+				}
+				if !siteVisible && !n.visibleTo(p) {
+					return nil
+				}
+				code = n.TraceCode
 			}
-			if !siteVisible && !n.visibleTo(p) {
-				return nil
-			}
-			c := Contact{Lot: id, TraceCode: n.TraceCode, Site: site, From: time.Unix(0, from).UTC()}
+			c := Contact{Lot: id, TraceCode: code, Site: site, From: time.Unix(0, from).UTC()}
 			if end != math.MaxInt64 {
 				t := time.Unix(0, end).UTC()
 				c.To = &t

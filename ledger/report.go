@@ -207,7 +207,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 				if rows[root] != nil {
 					return nil
 				}
-				s, err := st.rootSummary(root)
+				s, err := st.rootSummary(time.Unix(0, at).UTC(), root)
 				if err != nil {
 					return err
 				}
@@ -236,11 +236,12 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 		slices.SortFunc(rep.Batches, func(a, b *ReportBatch) int {
 			return cmp.Or(a.DeclaredAt.Compare(b.DeclaredAt), strings.Compare(a.TraceCode, b.TraceCode))
 		})
+		nm := newNames(st)
 		for _, b := range rep.Batches {
 			rep.Totals.add(b)
 			rep.ByStatus[b.Status].add(b)
 			if b.Status != ClosureClosed || b.Positive {
-				if err := st.explain(p, b, rep); err != nil {
+				if err := st.explain(p, b, rep, nm); err != nil {
 					return err
 				}
 			}
@@ -268,7 +269,7 @@ func rootDeclared(s *rootSummary) int64 { return s.Q.Declared - s.Q.Split - s.Pr
 
 // explain fills the reasons of a batch that is not closed and, for a
 // positive batch, its recall progress, from the family's nodes.
-func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport) error {
+func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *names) error {
 	family, _, err := st.family([]string{b.Root}, MaxAnswerLots)
 	if err != nil {
 		return err
@@ -280,7 +281,7 @@ func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport) error 
 	}
 	for _, n := range family {
 		if b.Status != ClosureClosed {
-			rs, _, err := st.reasonsOf(p, n, b.Status == ClosureViolation)
+			rs, _, err := st.reasonsOf(p, n, b.Status == ClosureViolation, nm)
 			if err != nil {
 				return err
 			}

@@ -32,6 +32,10 @@ type result struct {
 // record, which should not happen; the group is retried without it.
 var errAbort = errors.New("abort group")
 
+// errGroupFull aborts a group's transaction that cannot take its next
+// record (ErrTxnFull); the group is committed in two parts.
+var errGroupFull = errors.New("group too large for one transaction")
+
 // run is the sequencer: the ledger's only writer. It takes what is waiting,
 // up to maxBatch submissions, and commits them as one group; the syncer
 // makes the group durable and answers it while the next group is applied.
@@ -161,6 +165,10 @@ func (l *Ledger) commitGroup(group []*submission) {
 				if err == nil {
 					err = appendRecord(tx, size, data)
 				}
+				if err != nil && errors.Is(err, ErrTxnFull) && i > 0 {
+					bad = i
+					return errGroupFull
+				}
 				if err != nil {
 					l.log.Error("apply failed on a prepared record", "seq", size, "kind", rec.Kind, "err", err)
 					bad = i
@@ -202,6 +210,16 @@ func (l *Ledger) commitGroup(group []*submission) {
 			}
 			return nil
 		})
+		if errors.Is(err, errGroupFull) || (errors.Is(err, ErrTxnFull) && len(group) > 1) {
+			// Nothing was written: commit the group in two parts, in order.
+			cut := len(group) / 2
+			if errors.Is(err, errGroupFull) {
+				cut = bad
+			}
+			l.commitGroup(group[:cut])
+			l.commitGroup(group[cut:])
+			return
+		}
 		if errors.Is(err, errAbort) {
 			group[bad].done <- result{err: Errorf(Internal, "the ledger could not apply this event")}
 			group = append(group[:bad:bad], group[bad+1:]...)

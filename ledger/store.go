@@ -44,3 +44,9 @@ type Tx interface {
 
 // ErrStop is returned by a Scan callback to end the scan early.
 var ErrStop = errors.New("stop scan")
+
+// ErrTxnFull is wrapped by the error of a Tx's Set or Delete (or of Update)
+// when the transaction cannot take more writes. The sequencer then commits
+// the submissions before the one that filled it, and the rest in the next
+// transaction.
+var ErrTxnFull = errors.New("transaction full")

@@ -128,6 +128,19 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 		out = &Trace{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode, Direction: direction,
 			Lots: []TraceLot{traceLot(start, 0, true)}, Edges: []TraceEdge{}}
 		seen := map[string]bool{start.ID: true}
+		// Downstream of a root batch is its whole family: read it with one
+		// sequential scan instead of a point read per lot.
+		var fam map[string]*lotNode
+		if len(start.Parents) == 0 && direction != TraceUp {
+			nodes, _, err := st.family([]string{start.ID}, limit)
+			if err != nil {
+				return err
+			}
+			fam = make(map[string]*lotNode, len(nodes))
+			for _, n := range nodes {
+				fam[n.ID] = n
+			}
+		}
 		walk := func(up bool) error {
 			type item struct {
 				n     *lotNode
@@ -146,9 +159,12 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 						out.Truncated = true
 						return nil
 					}
-					m, err := st.node(id)
-					if err != nil {
-						return err
+					m := fam[id]
+					if m == nil || up {
+						var err error
+						if m, err = st.node(id); err != nil {
+							return err
+						}
 					}
 					child, parent := m, it.n
 					if up {

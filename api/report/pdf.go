@@ -121,9 +121,9 @@ func (d *pdfDoc) text(size float64, s string) error {
 }
 
 // table draws a table with a heading row, repeated on every page it spans;
-// cells wrap within their column.
+// cells wrap within their column (a row taller than a page is cut).
 func (d *pdfDoc) table(widths []float64, head []string, rows [][]string) error {
-	drawRow := func(cells []string, shade bool) error {
+	split := func(cells []string) ([][]string, float64) {
 		lines := make([][]string, len(cells))
 		n := 1
 		for i, c := range cells {
@@ -134,18 +134,26 @@ func (d *pdfDoc) table(widths []float64, head []string, rows [][]string) error {
 			lines[i] = ls
 			n = max(n, len(ls))
 		}
-		h := float64(n)*lineH + 4
-		if d.y+h > pageH-margin {
-			return errPageFull
+		return lines, float64(n)*lineH + 4
+	}
+	draw := func(lines [][]string, h float64, shade bool) error {
+		if room := pageH - margin - d.y; h > room {
+			keep := max(1, int((room-4)/lineH))
+			for i := range lines {
+				if len(lines[i]) > keep {
+					lines[i] = append(lines[i][:keep-1:keep-1], lines[i][keep-1]+"…")
+				}
+			}
+			h = float64(keep)*lineH + 4
 		}
 		x := margin
-		for i := range cells {
+		for i := range lines {
+			style := "D"
 			if shade {
 				d.pdf.SetFillColor(221, 235, 247)
-				d.pdf.RectFromUpperLeftWithStyle(x, d.y, widths[i], h, "FD")
-			} else {
-				d.pdf.RectFromUpperLeftWithStyle(x, d.y, widths[i], h, "D")
+				style = "FD"
 			}
+			d.pdf.RectFromUpperLeftWithStyle(x, d.y, widths[i], h, style)
 			for j, l := range lines[i] {
 				d.pdf.SetXY(x+3, d.y+2+float64(j)*lineH)
 				if err := d.pdf.Cell(&gopdf.Rect{W: widths[i] - 6, H: lineH}, l); err != nil {
@@ -157,28 +165,26 @@ func (d *pdfDoc) table(widths []float64, head []string, rows [][]string) error {
 		d.y += h
 		return nil
 	}
-	d.need(3 * lineH)
-	if err := drawRow(head, true); err != nil {
-		return err
-	}
+	hl, hh := split(head)
+	first := true
 	for _, r := range rows {
-		if err := drawRow(r, false); err == errPageFull {
-			d.newPage()
-			if err := drawRow(head, true); err != nil {
+		rl, rh := split(r)
+		if first || d.y+rh > pageH-margin {
+			if !first || d.y+hh+rh > pageH-margin {
+				d.newPage()
+			}
+			if err := draw(hl, hh, true); err != nil {
 				return err
 			}
-			if err := drawRow(r, false); err != nil {
-				return err
-			}
-		} else if err != nil {
+			first = false
+		}
+		if err := draw(rl, rh, false); err != nil {
 			return err
 		}
 	}
 	d.y += 8
 	return nil
 }
-
-var errPageFull = errors.New("page full")
 
 func pct(part, whole int64) string {
 	if whole == 0 {
@@ -232,7 +238,7 @@ func PDF(w io.Writer, r *ledger.ClosureReport, font []byte) error {
 		rows = append(rows, append([]string{StatusText[s]}, qtyCells(r.ByStatus[s])...))
 	}
 	rows = append(rows, append([]string{"合计"}, qtyCells(&r.Totals)...))
-	w11 := []float64{70, 50, 80, 70, 70, 80, 70, 80, 60, 70, 70}
+	w11 := []float64{55, 40, 80, 75, 70, 90, 70, 75, 70, 80, 65}
 	if err := d.table(w11, append([]string{"状态"}, qtyHead...), rows); err != nil {
 		return err
 	}
@@ -265,7 +271,7 @@ func PDF(w io.Writer, r *ledger.ClosureReport, font []byte) error {
 			rows = append(rows, []string{p.TraceCode, p.Product, at, fmt.Sprintf("%d/%d", p.SealedLots, p.Lots), kg(p.SealedOnHand) + " / " + kg(p.OnHand),
 				kg(p.InTransit), kg(p.Reached), kg(p.Disposed), fmt.Sprintf("%.0f%%", 100*p.Progress), joinRegions(p.Regions)})
 		}
-		if err := d.table([]float64{80, 90, 80, 60, 120, 70, 70, 70, 50, 80},
+		if err := d.table([]float64{88, 90, 80, 60, 120, 70, 70, 70, 42, 80},
 			[]string{"追溯码", "品名", "阳性时间", "封存/批次", "封存在库/在库", "在途", "已流入消费", "已销毁退运", "进度", "涉及地区"}, rows); err != nil {
 			return err
 		}
@@ -283,13 +289,13 @@ func PDF(w io.Writer, r *ledger.ClosureReport, font []byte) error {
 			break
 		}
 		shown++
-		rows = append(rows, []string{b.TraceCode, StatusText[b.Status], b.Product, b.Region, kg(b.OnHand), kg(b.InTransit), fmt.Sprint(b.OpenFindings), reasonsText(b)})
+		rows = append(rows, []string{b.TraceCode, StatusText[b.Status], b.Product, b.Region, kg(b.OnHand), kg(b.InTransit), fmt.Sprint(b.OpenFindings), shortReasons(b)})
 	}
 	if len(rows) == 0 {
 		if err := d.text(bodySize, "所有批次均已闭环。"); err != nil {
 			return err
 		}
-	} else if err := d.table([]float64{80, 45, 80, 50, 75, 65, 40, 335},
+	} else if err := d.table([]float64{88, 42, 80, 50, 75, 65, 35, 335},
 		[]string{"追溯码", "状态", "品名", "申报地区", "在库", "在途", "问题", "原因（货物所在、在途情况、未关闭的问题）"}, rows); err != nil {
 		return err
 	}

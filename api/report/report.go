@@ -124,10 +124,15 @@ var columns = []column{
 	{zh: "批次ID", en: "root", text: func(b *ledger.ReportBatch) string { return b.Root }},
 }
 
-func reasonsText(b *ledger.ReportBatch) string {
+func reasonsText(b *ledger.ReportBatch) string { return joinReasons(b, ledger.Reason.Text) }
+
+// shortReasons leaves out the findings' detail.
+func shortReasons(b *ledger.ReportBatch) string { return joinReasons(b, ledger.Reason.ShortText) }
+
+func joinReasons(b *ledger.ReportBatch, text func(ledger.Reason) string) string {
 	parts := make([]string, 0, len(b.Reasons)+1)
 	for _, r := range b.Reasons {
-		parts = append(parts, r.Text())
+		parts = append(parts, text(r))
 	}
 	if b.MoreReasons > 0 {
 		parts = append(parts, fmt.Sprintf("另有 %d 条原因", b.MoreReasons))

@@ -129,7 +129,7 @@ func translate(err error) error {
 	case errors.Is(err, badger.ErrReadOnlyTxn):
 		return ledger.Errorf(ledger.Forbidden, "write in a read-only transaction")
 	case errors.Is(err, badger.ErrTxnTooBig):
-		return ledger.Wrap(ledger.Internal, "transaction too big", err)
+		return ledger.Wrap(ledger.Internal, "transaction too big", fmt.Errorf("%w: %w", ledger.ErrTxnFull, err))
 	case errors.Is(err, badger.ErrDBClosed):
 		return ledger.Wrap(ledger.Unavailable, "the database is closed", err)
 	default:

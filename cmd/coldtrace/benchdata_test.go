@@ -1,0 +1,339 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"coldtrace/fixtures"
+	"coldtrace/ledger"
+	"coldtrace/storage/badgerkv"
+	"coldtrace/storage/fsblob"
+)
+
+// The benchmark ledger: at least a million records, built once through the
+// ledger's own write path (SubmitBatch, group commits, every rule) and kept
+// under testout/benchdata/<parameters>/ (gitignored), so that later runs
+// of make bench reuse it. It holds:
+//
+//   - benchRoots import batches declared in Shanghai (region prefix 31), eleven
+//     records each: declaration, test, disinfection, to the supervision
+//     warehouse, receipt, test, release, a partial shipment to a market, its
+//     receipt and sale, the rest sold from the warehouse. Some keep stock,
+//     some are never received, some skip the disinfection (a 四不 finding);
+//   - one batch whose family is exactly 1,000 lots (9 x 10 x 10 splits down
+//     to markets in four provinces), the downstream trace and recall of the
+//     benchmark.
+const (
+	benchRoots   = 100_000
+	benchSeed    = 20261125
+	benchVersion = 4 // bump when the shape below changes
+	benchAdmin   = "bench-admin-key-0123456789abcdef"
+)
+
+// benchInfo is what the builder records about the ledger it built.
+type benchInfo struct {
+	Records   int64  `json:"records"`
+	Roots     int    `json:"roots"`
+	BigRoot   string `json:"big_root"`   // lot id of the 1,000-lot family's root
+	BigCode   string `json:"big_code"`   // its trace code
+	BigLots   int    `json:"big_lots"`   // lots of its family
+	Region    string `json:"region"`     // region prefix of the report
+	BuildSecs int64  `json:"build_secs"` // how long the build took
+}
+
+// benchDataDir returns the cached benchmark data directory, building it
+// when it is missing.
+func benchDataDir(tb testing.TB) (string, benchInfo) {
+	tb.Helper()
+	root, err := filepath.Abs(filepath.Join("..", "..", "testout", "benchdata"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := filepath.Join(root, fmt.Sprintf("roots%d-seed%d-v%d", benchRoots, benchSeed, benchVersion))
+	var info benchInfo
+	if data, err := os.ReadFile(filepath.Join(dir, "bench.json")); err == nil {
+		if err := json.Unmarshal(data, &info); err != nil {
+			tb.Fatal(err)
+		}
+		return dir, info
+	}
+	tmp := dir + ".building"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	start := time.Now()
+	tb.Logf("building the benchmark ledger in %s (once; later runs reuse it)", dir)
+	info = buildBenchLedger(tb, tmp)
+	info.BuildSecs = int64(time.Since(start).Seconds())
+	data, _ := json.MarshalIndent(info, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, "bench.json"), data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("built %d records in %ds", info.Records, info.BuildSecs)
+	// Leave the build's garbage behind before anything is measured.
+	runtime.GC()
+	debug.FreeOSMemory()
+	return dir, info
+}
+
+type benchMember struct {
+	p    ledger.Principal
+	site string
+}
+
+func buildBenchLedger(tb testing.TB, dir string) benchInfo {
+	ctx := context.Background()
+	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "bench.coldtrace.local/ledger")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer store.Close()
+	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1, MaxBatch: 512})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Bootstrap(ctx, benchAdmin); err != nil {
+		tb.Fatal(err)
+	}
+	admin, err := l.Authenticate(benchAdmin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rec := fixtures.LedgerRecorder{L: l, Admin: admin}
+	r := rand.New(rand.NewPCG(benchSeed, benchSeed>>1))
+	serial := 500000
+	member := func(name, role, siteType, region string) benchMember {
+		serial++
+		uscc := fixtures.USCC(region, serial)
+		full := fmt.Sprintf("%s%d有限公司", name, serial%10000)
+		if err := rec.Org(ctx, uscc, full, region, []string{role}); err != nil {
+			tb.Fatal(err)
+		}
+		m := benchMember{}
+		if siteType != "" {
+			m.site = fmt.Sprintf("B-%s-%d", siteType, serial)
+			if err := rec.Site(ctx, m.site, uscc, full+"场所", siteType, region, ""); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		if m.p, _, err = rec.Key(ctx, uscc, role, nil); err != nil {
+			tb.Fatal(err)
+		}
+		return m
+	}
+	sh := []string{"310115", "310112", "310104", "310110", "310113"}
+	port := member("上海洋山港冷链物流", ledger.RoleColdStore, "port_yard", "310115")
+	var importers, warehouses, markets []benchMember
+	for i := 0; i < 20; i++ {
+		importers = append(importers, member("上海冷链进口贸易", ledger.RoleImporter, "", sh[i%len(sh)]))
+	}
+	for i := 0; i < 2; i++ {
+		warehouses = append(warehouses, member("上海进口冷链食品集中监管仓", ledger.RoleSupervisionWarehouse, "supervision_warehouse", sh[1+i]))
+	}
+	for i := 0; i < 200; i++ {
+		markets = append(markets, member("上海农副产品市场", ledger.RoleRetailer, "market", sh[i%len(sh)]))
+	}
+	lab := member("上海核酸检测", ledger.RoleLab, "", "310104")
+	dis := member("上海消毒服务", ledger.RoleDisinfector, "", "310112")
+	upload := func(m benchMember, doc string) []ledger.AttachmentRef {
+		sha, err := rec.Upload(ctx, fixtures.Actor{Principal: m.p}, ledger.TypePDF, fixtures.PDF(doc, m.p.Org))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return []ledger.AttachmentRef{{SHA256: sha, Type: doc}}
+	}
+	quarantine := map[string][]ledger.AttachmentRef{}
+	for _, m := range importers {
+		quarantine[m.p.Org] = upload(m, ledger.DocQuarantineCertificate)
+	}
+	release := map[string][]ledger.AttachmentRef{}
+	for _, m := range warehouses {
+		release[m.p.Org] = upload(m, ledger.DocReleaseCertificate)
+	}
+	run := func(subs []ledger.Submission) []*ledger.Receipt {
+		out := make([]*ledger.Receipt, len(subs))
+		for i, res := range l.SubmitBatch(ctx, subs) {
+			if res.Err != nil {
+				tb.Fatalf("bench ledger: %s: %v", subs[i].Event.Kind, res.Err)
+			}
+			out[i] = res.Receipt
+		}
+		return out
+	}
+	g := func(kg int64) *ledger.Quantity { return &ledger.Quantity{Grams: kg * 1000} }
+	start := time.Now().UTC().Add(-400 * 24 * time.Hour).Truncate(time.Hour)
+	year := 365 * 24 * time.Hour
+	type rootLot struct {
+		id, child  string
+		at         time.Time
+		kg         int64
+		imp, wh, m benchMember
+		keep       bool // keeps stock
+		lose       bool // its child is never received
+		dirty      bool // never disinfected
+	}
+	products := []ledger.Product{
+		{Name: "冷冻去骨牛肉", HSCode: "0202300090", Category: ledger.CategoryFrozen, OriginCountry: "BR"},
+		{Name: "冷冻猪前腿肉", HSCode: "0203291000", Category: ledger.CategoryFrozen, OriginCountry: "ES"},
+		{Name: "冷冻南美白虾", HSCode: "0306171990", Category: ledger.CategoryFrozen, OriginCountry: "EC"},
+		{Name: "冰鲜三文鱼", HSCode: "0302141000", Category: ledger.CategoryChilled, OriginCountry: "NO"},
+	}
+	temp := -19.0
+	const chunk = 5000
+	for lo := 0; lo < benchRoots; lo += chunk {
+		hi := min(lo+chunk, benchRoots)
+		roots := make([]*rootLot, 0, hi-lo)
+		var subs []ledger.Submission
+		for i := lo; i < hi; i++ {
+			rl := &rootLot{at: start.Add(time.Duration(int64(year) * int64(i) / benchRoots)), kg: int64(5 + r.IntN(26)),
+				imp: importers[r.IntN(len(importers))], wh: warehouses[r.IntN(len(warehouses))], m: markets[r.IntN(len(markets))],
+				keep: r.IntN(20) == 0, lose: r.IntN(100) == 0, dirty: r.IntN(50) == 0}
+			roots = append(roots, rl)
+			prod := products[r.IntN(len(products))]
+			subs = append(subs, ledger.Submission{Principal: rl.imp.p, Event: ledger.Event{Kind: ledger.Declared, At: rl.at, Site: port.site,
+				Product: &prod, DeclarationNo: fixtures.DeclarationNo("2248", rl.at.Year(), 500000+i),
+				Containers: []ledger.Container{{Number: fixtures.Container("BEN", i), Seal: fmt.Sprintf("B%07d", i)}},
+				Quantity:   g(rl.kg * 1000), Attachments: quarantine[rl.imp.p.Org]}})
+		}
+		for i, rc := range run(subs) {
+			roots[i].id = rc.Lot
+		}
+		subs = subs[:0]
+		for _, rl := range roots {
+			add := func(p ledger.Principal, ev ledger.Event) {
+				subs = append(subs, ledger.Submission{Principal: p, Event: ev})
+			}
+			add(lab.p, ledger.Event{Kind: ledger.Tested, At: rl.at.Add(2 * time.Hour), Lot: rl.id, Samples: 20, Scope: []string{"goods", "packaging"}, Result: "negative"})
+			if !rl.dirty {
+				add(dis.p, ledger.Event{Kind: ledger.Disinfected, At: rl.at.Add(3 * time.Hour), Lot: rl.id, Scope: []string{"container", "outer_packaging"}, Agent: "过氧乙酸"})
+			}
+			add(rl.imp.p, ledger.Event{Kind: ledger.Shipped, At: rl.at.Add(5 * time.Hour), Lot: rl.id, ToOrg: rl.wh.p.Org, ToSite: rl.wh.site,
+				Quantity: g(rl.kg * 1000), Vehicle: &ledger.Vehicle{Plate: fmt.Sprintf("沪A%05d", r.IntN(100000))}, TemperatureC: &temp})
+			add(rl.wh.p, ledger.Event{Kind: ledger.Received, At: rl.at.Add(8 * time.Hour), Lot: rl.id, Site: rl.wh.site, Quantity: g(rl.kg * 1000), TemperatureC: &temp})
+			add(lab.p, ledger.Event{Kind: ledger.Tested, At: rl.at.Add(10 * time.Hour), Lot: rl.id, Samples: 10, Scope: []string{"goods"}, Result: "negative"})
+			add(rl.wh.p, ledger.Event{Kind: ledger.Released, At: rl.at.Add(20 * time.Hour), Lot: rl.id, Attachments: release[rl.wh.p.Org]})
+		}
+		run(subs)
+		subs = subs[:0]
+		for _, rl := range roots {
+			subs = append(subs, ledger.Submission{Principal: rl.wh.p, Event: ledger.Event{Kind: ledger.Shipped, At: rl.at.Add(24 * time.Hour), Lot: rl.id,
+				ToOrg: rl.m.p.Org, ToSite: rl.m.site, Quantity: g(rl.kg * 400), Vehicle: &ledger.Vehicle{Plate: fmt.Sprintf("沪B%05d", r.IntN(100000))}, TemperatureC: &temp}})
+		}
+		for i, rc := range run(subs) {
+			roots[i].child = rc.CreatedLots[0].ID
+		}
+		subs = subs[:0]
+		for _, rl := range roots {
+			add := func(p ledger.Principal, ev ledger.Event) {
+				subs = append(subs, ledger.Submission{Principal: p, Event: ev})
+			}
+			if !rl.lose {
+				add(rl.m.p, ledger.Event{Kind: ledger.Received, At: rl.at.Add(30 * time.Hour), Lot: rl.child, Site: rl.m.site, Quantity: g(rl.kg * 400), TemperatureC: &temp})
+				add(rl.m.p, ledger.Event{Kind: ledger.Sold, At: rl.at.Add(54 * time.Hour), Lot: rl.child, Quantity: g(rl.kg * 400), Channel: "retail"})
+			}
+			rest := rl.kg * 600
+			if rl.keep {
+				rest /= 2
+			}
+			add(rl.wh.p, ledger.Event{Kind: ledger.Sold, At: rl.at.Add(48 * time.Hour), Lot: rl.id, Quantity: g(rest), Channel: "wholesale"})
+		}
+		run(subs)
+	}
+
+	// The 1,000-lot family: a root split into 9, each into 10, each into 10,
+	// down cold stores and markets of four provinces.
+	regions := []string{"330106", "440305", "370202", "110105"}
+	var stores, stalls []benchMember
+	for i := 0; i < 9; i++ {
+		stores = append(stores, member("冷链仓储", ledger.RoleColdStore, "cold_store", regions[i%len(regions)]))
+	}
+	for i := 0; i < 30; i++ {
+		stalls = append(stalls, member("农副产品批发市场", ledger.RoleWholesaler, "market", regions[i%len(regions)]))
+	}
+	at := start.Add(200 * 24 * time.Hour)
+	imp, wh := importers[0], warehouses[0]
+	prod := products[0]
+	big := run([]ledger.Submission{{Principal: imp.p, Event: ledger.Event{Kind: ledger.Declared, At: at, Site: port.site, Product: &prod,
+		DeclarationNo: fixtures.DeclarationNo("2248", at.Year(), 999999), Containers: []ledger.Container{{Number: fixtures.Container("BIG", 1)}},
+		Quantity: g(1_000_000), Attachments: quarantine[imp.p.Org]}}})[0]
+	run([]ledger.Submission{
+		{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: at.Add(time.Hour), Lot: big.Lot, Samples: 50, Scope: []string{"goods"}, Result: "negative"}},
+		{Principal: dis.p, Event: ledger.Event{Kind: ledger.Disinfected, At: at.Add(2 * time.Hour), Lot: big.Lot, Scope: []string{"container"}, Agent: "过氧乙酸"}},
+		{Principal: imp.p, Event: ledger.Event{Kind: ledger.Shipped, At: at.Add(3 * time.Hour), Lot: big.Lot, ToOrg: wh.p.Org, ToSite: wh.site, Quantity: g(1_000_000)}},
+		{Principal: wh.p, Event: ledger.Event{Kind: ledger.Received, At: at.Add(5 * time.Hour), Lot: big.Lot, Site: wh.site, Quantity: g(1_000_000)}},
+		{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: at.Add(5*time.Hour + 30*time.Minute), Lot: big.Lot, Samples: 10, Scope: []string{"goods"}, Result: "negative"}},
+		{Principal: wh.p, Event: ledger.Event{Kind: ledger.Released, At: at.Add(6 * time.Hour), Lot: big.Lot, Attachments: release[wh.p.Org]}},
+	})
+	type held struct {
+		id  string
+		m   benchMember
+		kg  int64
+		at  time.Time
+		lvl int
+	}
+	level := []held{{id: big.Lot, m: wh, kg: 1_000_000, at: at.Add(6 * time.Hour)}}
+	lots := 1
+	for depth, fan := range []int{9, 10, 10} {
+		var next []held
+		var ships []ledger.Submission
+		var dest []held
+		for _, h := range level {
+			for j := 0; j < fan; j++ {
+				to := stores[(len(dest))%len(stores)]
+				if depth > 0 {
+					to = stalls[r.IntN(len(stalls))]
+				}
+				kg := h.kg / int64(fan+1)
+				t := h.at.Add(time.Duration(j+1) * time.Hour)
+				ships = append(ships, ledger.Submission{Principal: h.m.p, Event: ledger.Event{Kind: ledger.Shipped, At: t, Lot: h.id, ToOrg: to.p.Org, ToSite: to.site,
+					Quantity: g(kg), Vehicle: &ledger.Vehicle{Plate: fmt.Sprintf("浙A%05d", r.IntN(100000))}, TemperatureC: &temp}})
+				dest = append(dest, held{m: to, kg: kg, at: t.Add(4 * time.Hour), lvl: depth + 1})
+			}
+		}
+		var recv []ledger.Submission
+		for i, rc := range run(ships) {
+			dest[i].id = rc.CreatedLots[0].ID
+			recv = append(recv, ledger.Submission{Principal: dest[i].m.p, Event: ledger.Event{Kind: ledger.Received, At: dest[i].at, Lot: dest[i].id,
+				Site: dest[i].m.site, Quantity: g(dest[i].kg), TemperatureC: &temp}})
+			recv = append(recv, ledger.Submission{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: dest[i].at.Add(time.Hour), Lot: dest[i].id,
+				Samples: 4, Scope: []string{"goods"}, Result: "negative"}})
+			dest[i].at = dest[i].at.Add(2 * time.Hour)
+			next = append(next, dest[i])
+			lots++
+		}
+		run(recv)
+		level = next
+	}
+	var sells []ledger.Submission
+	for i, h := range level {
+		kg := h.kg
+		if i%10 == 0 {
+			kg /= 2
+		}
+		sells = append(sells, ledger.Submission{Principal: h.m.p, Event: ledger.Event{Kind: ledger.Sold, At: h.at.Add(24 * time.Hour), Lot: h.id, Quantity: g(kg), Channel: "retail"}})
+	}
+	run(sells)
+	bigLot, err := l.Lot(admin, big.Lot)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return benchInfo{Records: l.Size(), Roots: benchRoots + 1, BigRoot: big.Lot, BigCode: bigLot.TraceCode, BigLots: lots, Region: "31"}
+}

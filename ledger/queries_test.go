@@ -1,0 +1,209 @@
+package ledger_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"coldtrace/fixtures"
+	"coldtrace/ledger"
+	"coldtrace/storage/badgerkv"
+	"coldtrace/storage/fsblob"
+)
+
+type queryEnv struct {
+	store *badgerkv.Store
+	key   *ledger.LogKey
+	l     *ledger.Ledger
+	admin ledger.Principal
+}
+
+func newQueryEnv(t *testing.T) *queryEnv {
+	t.Helper()
+	dir := t.TempDir()
+	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "queries.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(); store.Close() })
+	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := l.Authenticate(adminSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &queryEnv{store: store, key: key, l: l, admin: admin}
+}
+
+func (e *queryEnv) check(t *testing.T) {
+	t.Helper()
+	if err := ledger.CheckQueryViews(e.store); err != nil {
+		t.Fatal(err)
+	}
+	scratch, err := badgerkv.Open("", badgerkv.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scratch.Close()
+	if _, err := ledger.Verify(context.Background(), e.store, scratch, e.key, nil); err != nil {
+		t.Fatalf("verify (replay re-derives the query views): %v", err)
+	}
+}
+
+// TestQueryViewsFollowLots checks the query views (lot nodes, batch
+// summaries, region and site-stay entries) against the lots after a
+// generated ledger, the demo stories, and voids of a split and of a sale.
+func TestQueryViewsFollowLots(t *testing.T) {
+	ctx := context.Background()
+	e := newQueryEnv(t)
+	if _, err := fixtures.Generate(ctx, e.l, e.admin, fixtures.Options{Lots: 80, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	e.check(t)
+
+	d := newQueryEnv(t)
+	demo, err := fixtures.LoadDemo(ctx, d.l, d.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.check(t)
+	// Voids: a partial shipment (its child lot goes away) and a sale.
+	lots, _, err := d.l.ListLots(d.admin, ledger.LotFilter{Status: "open", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var holder fixtures.Actor
+	var lot ledger.LotItem
+	for _, li := range lots {
+		for _, a := range demo.Actors {
+			if a.Org == li.Holder && li.Quantity.OnHand >= 2000 && li.Site != "" && !li.Status.Sealed && a.Principal.Role != ledger.RoleRegulator {
+				holder, lot = a, li
+			}
+		}
+	}
+	if lot.ID == "" {
+		t.Fatal("the demo has no open lot on hand")
+	}
+	full, err := d.l.Lot(d.admin, lot.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := full.Quantity
+	sold, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Sold, Lot: lot.ID, Quantity: &ledger.Quantity{Grams: 1000}, Channel: "retail"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.check(t)
+	if _, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Voided, Voids: sold.Seq, Reason: "entered twice"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	d.check(t)
+	r, err := d.l.Recall(d.admin, lot.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rl := range r.Lots {
+		if rl.ID == lot.ID && (rl.Sold != before.Sold || rl.OnHand != before.OnHand) {
+			t.Fatalf("after the void the recall shows %+v, before the sale %+v", rl, before)
+		}
+	}
+	// A partial shipment to the holder's own site, voided: the child lot
+	// and its views go away.
+	ship, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Shipped, Lot: lot.ID, ToOrg: holder.Org, ToSite: lot.Site,
+		Quantity: &ledger.Quantity{Grams: 1000}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ship.CreatedLots) != 1 {
+		t.Fatalf("a partial shipment made %d lots", len(ship.CreatedLots))
+	}
+	d.check(t)
+	tr, err := d.l.Trace(d.admin, lot.ID, ledger.TraceDown, 0)
+	if err != nil || len(tr.Edges) == 0 {
+		t.Fatalf("trace after the split: %+v %v", tr, err)
+	}
+	if _, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Voided, Voids: ship.Seq, Reason: "wrong lot"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	d.check(t)
+	if _, err := d.l.Trace(d.admin, ship.CreatedLots[0].TraceCode, ledger.TraceUp, 0); ledger.KindOf(err) != ledger.NotFound {
+		t.Fatalf("the voided shipment's lot still traces: %v", err)
+	}
+}
+
+// smallTxnStore is a Store whose transactions take at most max writes, like
+// badger's size limit but much smaller.
+type smallTxnStore struct {
+	ledger.Store
+	max int
+}
+
+type countingTx struct {
+	ledger.Tx
+	n, max int
+}
+
+func (t *countingTx) Set(k, v []byte) error {
+	if t.n++; t.n > t.max {
+		return ledger.Wrap(ledger.Internal, "test transaction full", ledger.ErrTxnFull)
+	}
+	return t.Tx.Set(k, v)
+}
+
+func (t *countingTx) Delete(k []byte) error {
+	if t.n++; t.n > t.max {
+		return ledger.Wrap(ledger.Internal, "test transaction full", ledger.ErrTxnFull)
+	}
+	return t.Tx.Delete(k)
+}
+
+func (s smallTxnStore) Update(fn func(ledger.Tx) error) error {
+	return s.Store.Update(func(tx ledger.Tx) error { return fn(&countingTx{Tx: tx, max: s.max}) })
+}
+
+// TestFullTransactionSplitsTheGroup checks that a group whose writes do not
+// fit one transaction is committed in parts, in order, and nothing is lost
+// or half-written.
+func TestFullTransactionSplitsTheGroup(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "full.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l, err := ledger.New(smallTxnStore{Store: store, max: 600}, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Bootstrap(ctx, adminSecret); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := l.Authenticate(adminSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := fixtures.Generate(ctx, l, admin, fixtures.Options{Lots: 60, Seed: 3})
+	if err != nil {
+		t.Fatalf("generate with small transactions: %v", err)
+	}
+	if len(g.Roots) != 60 {
+		t.Fatalf("%d roots", len(g.Roots))
+	}
+	e := &queryEnv{store: store, key: key, l: l, admin: admin}
+	e.check(t)
+}
