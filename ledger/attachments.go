@@ -325,6 +325,9 @@ func (l *Ledger) recordUpload(p Principal, sha string, size int64, ct, object st
 		}
 		return tx.Set(k, data)
 	})
+	if err == nil {
+		err = l.store.Sync() // the 201 of an upload means its record is on disk
+	}
 	if err != nil {
 		return nil, false, err
 	}

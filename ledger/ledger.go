@@ -56,12 +56,18 @@ type Ledger struct {
 	maxBatch int
 	att      *attachmentStore
 
-	head   atomic.Pointer[signedHead]
-	failed atomic.Pointer[error]
+	// head is the latest durable checkpoint: what readers and the log
+	// endpoints see. applied is the size of the tree the sequencer has
+	// committed, durable or not; only the sequencer goroutine uses it.
+	head    atomic.Pointer[signedHead]
+	applied int64
+	failed  atomic.Pointer[error]
 
 	subs      chan *submission
+	syncq     chan *committedGroup
 	quit      chan struct{}
-	done      chan struct{}
+	done      chan struct{} // the sequencer stopped
+	synced    chan struct{} // the syncer answered everything and stopped
 	closeOnce sync.Once
 }
 
@@ -85,8 +91,10 @@ func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
 		maxBatch: opts.MaxBatch,
 		att:      newAttachmentStore(opts),
 		subs:     make(chan *submission, 4096),
+		syncq:    make(chan *committedGroup, 64),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
+		synced:   make(chan struct{}),
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -102,7 +110,9 @@ func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
 		return nil, err
 	}
 	l.head.Store(head)
+	l.applied = head.size
 	go l.run()
+	go l.syncLoop()
 	if opts.SweepEvery == 0 {
 		opts.SweepEvery = time.Minute
 	}
@@ -152,6 +162,7 @@ func (l *Ledger) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.quit)
 		<-l.done
+		<-l.synced
 	})
 	return nil
 }
@@ -258,7 +269,7 @@ func (l *Ledger) wait(s *submission) result {
 	select {
 	case r := <-s.done:
 		return r
-	case <-l.done:
+	case <-l.synced:
 		select {
 		case r := <-s.done:
 			return r

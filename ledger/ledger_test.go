@@ -19,7 +19,7 @@ const adminSecret = "test-admin-secret-0123456789"
 
 // env is a ledger on a real badger database in a temp dir.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	store *badgerkv.Store
 	key   *ledger.LogKey
@@ -27,7 +27,7 @@ type env struct {
 	admin ledger.Principal
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
 	var err error

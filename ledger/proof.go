@@ -17,6 +17,9 @@ func (l *Ledger) SignedCheckpoint() ([]byte, Checkpoint, error) {
 // SignedCheckpointAt returns the signed checkpoint of tree size size, if the
 // ledger signed one at that size (it signs one per commit).
 func (l *Ledger) SignedCheckpointAt(size int64) (msg []byte, err error) {
+	if size > l.Size() {
+		return nil, Errorf(NotFound, "no checkpoint was signed at size %d", size)
+	}
 	err = l.store.View(func(tx Tx) error {
 		msg, err = tx.Get(checkpointKey(size))
 		if KindOf(err) == NotFound {
@@ -29,6 +32,9 @@ func (l *Ledger) SignedCheckpointAt(size int64) (msg []byte, err error) {
 
 // Record returns the stored bytes of record seq.
 func (l *Ledger) Record(seq int64) (data []byte, err error) {
+	if seq >= l.Size() {
+		return nil, Errorf(NotFound, "no record %d", seq)
+	}
 	err = l.store.View(func(tx Tx) error {
 		data, err = readRecord(tx, seq)
 		return err

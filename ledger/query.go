@@ -67,6 +67,9 @@ func (l *Ledger) LotEvents(p Principal, ref string) (*LotRecords, error) {
 // lot records by those who may see one of their lots, site records by
 // regulators of the site's region and the site's org.
 func (l *Ledger) Event(p Principal, seq int64) (data []byte, voidedBy int64, err error) {
+	if seq >= l.Size() {
+		return nil, 0, Errorf(NotFound, "no record %d", seq)
+	}
 	err = l.view(func(st *state) error {
 		if data, err = readRecord(st.tx, seq); err != nil {
 			return err

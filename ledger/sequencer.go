@@ -37,9 +37,13 @@ var errAbort = errors.New("abort group")
 var errGroupFull = errors.New("group too large for one transaction")
 
 // run is the sequencer: the ledger's only writer. It takes what is waiting,
-// up to maxBatch submissions, and commits them as one group.
+// up to maxBatch submissions, and commits them as one group; the syncer
+// makes the group durable and answers it while the next group is applied.
 func (l *Ledger) run() {
-	defer close(l.done)
+	defer func() {
+		close(l.syncq)
+		close(l.done)
+	}()
 	for {
 		var group []*submission
 		select {
@@ -61,9 +65,60 @@ func (l *Ledger) run() {
 	}
 }
 
-// commitGroup applies the group in order and commits it in one synced
-// transaction with the hashes, state, indexes and the new signed checkpoint.
-// Callers are answered only after the commit.
+// A committedGroup is a group whose transaction is committed, waiting for
+// the syncer to make it durable before its callers are answered and its
+// checkpoint published.
+type committedGroup struct {
+	group   []*submission
+	results []result
+	head    *signedHead // nil when the group added no record
+}
+
+// syncLoop makes committed groups durable: one Sync for all the groups that
+// are waiting, then it publishes the newest checkpoint and answers their
+// callers. A failed Sync stops writes (see fail).
+func (l *Ledger) syncLoop() {
+	defer close(l.synced)
+	for g := range l.syncq {
+		batch := []*committedGroup{g}
+	drain:
+		for {
+			select {
+			case more, ok := <-l.syncq:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
+		}
+		err := l.store.Sync()
+		if err != nil {
+			l.fail(err)
+			err = l.failure()
+		} else {
+			for _, b := range batch {
+				if b.head != nil {
+					l.head.Store(b.head)
+				}
+			}
+		}
+		for _, b := range batch {
+			for i, s := range b.group {
+				if err != nil {
+					s.done <- result{err: err}
+				} else {
+					s.done <- b.results[i]
+				}
+			}
+		}
+	}
+}
+
+// commitGroup applies the group in order and commits it in one transaction
+// with the hashes, state, indexes and the new signed checkpoint, then hands
+// it to the syncer. Callers are answered only after it is durable.
 func (l *Ledger) commitGroup(group []*submission) {
 	if err := l.failure(); err != nil {
 		for _, s := range group {
@@ -78,7 +133,7 @@ func (l *Ledger) commitGroup(group []*submission) {
 		var head *signedHead
 		err := l.store.Update(func(tx Tx) error {
 			st := &state{tx: tx}
-			size := l.head.Load().size
+			size := l.applied
 			first := size
 			idemIndex := make(map[string]int)
 			var accepted []int
@@ -185,7 +240,7 @@ func (l *Ledger) commitGroup(group []*submission) {
 			return
 		}
 		if head != nil {
-			l.head.Store(head)
+			l.applied = head.size
 		}
 
 		for i, j := range dupOf {
@@ -200,9 +255,7 @@ func (l *Ledger) commitGroup(group []*submission) {
 			}
 			results[i] = r
 		}
-		for i, s := range group {
-			s.done <- results[i]
-		}
+		l.syncq <- &committedGroup{group: group, results: results, head: head}
 		return
 	}
 }

@@ -12,11 +12,16 @@ type Store interface {
 	// View runs fn on a consistent read-only snapshot. It never waits for
 	// Update. Errors returned by fn are returned unchanged.
 	View(fn func(tx Tx) error) error
-	// Update runs fn in a read-write transaction and commits it atomically,
-	// synced to stable storage before Update returns. If fn returns an error
-	// nothing is written. Only one Update runs at a time: the ledger's
-	// sequencer is the single writer.
+	// Update runs fn in a read-write transaction and commits it atomically:
+	// later transactions see all of it or, if fn returns an error, none of
+	// it. The commit need not be on stable storage until Sync returns.
+	// Updates touch disjoint keys (the sequencer writes the log and state,
+	// uploads write their own records), so they never conflict.
 	Update(fn func(tx Tx) error) error
+	// Sync returns once every Update that returned before it is on stable
+	// storage. After a crash, the store holds a prefix of the committed
+	// Updates that includes every synced one.
+	Sync() error
 	// Close releases the store. Pending transactions are lost.
 	Close() error
 }

@@ -1,6 +1,7 @@
 // Package badgerkv implements ledger.Store on github.com/dgraph-io/badger/v4:
-// the embedded, on-disk store of coldtrace. Every commit is synced to disk
-// before Update returns.
+// the embedded, on-disk store of coldtrace. Commits are written at once and
+// made durable by Sync (badger's fsync of its logs), which the ledger calls
+// once per group of commits.
 package badgerkv
 
 import (
@@ -18,7 +19,8 @@ var _ ledger.Store = (*Store)(nil)
 
 // A Store is a ledger.Store in a badger database.
 type Store struct {
-	db *badger.DB
+	db       *badger.DB
+	inMemory bool
 }
 
 // Options tune Open.
@@ -33,18 +35,28 @@ type Options struct {
 // Open opens (creating if needed) the badger database in dir.
 func Open(dir string, opts Options) (*Store, error) {
 	bo := badger.DefaultOptions(dir).
-		WithSyncWrites(true).
+		WithSyncWrites(false). // the ledger calls Sync once per group of commits
+
 		WithDetectConflicts(false). // the ledger has a single writer
 		WithLogger(logger{opts.Logger}).
 		WithNumVersionsToKeep(1)
 	if opts.InMemory {
-		bo = bo.WithDir("").WithValueDir("").WithInMemory(true).WithSyncWrites(false)
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, ledger.Wrap(ledger.Unavailable, "cannot open the database", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, inMemory: opts.InMemory}, nil
+}
+
+// Sync implements ledger.Store: it syncs badger's write-ahead log and value
+// log to disk.
+func (s *Store) Sync() error {
+	if s.inMemory {
+		return nil
+	}
+	return translate(s.db.Sync())
 }
 
 // View implements ledger.Store.

@@ -212,6 +212,9 @@ func TestStore(t *testing.T, o StoreOpener) {
 		t.Run("Durable", func(t *testing.T) {
 			s := o.Open(t)
 			mustUpdate(t, s, func(tx ledger.Tx) error { return tx.Set([]byte("d"), []byte("kept")) })
+			if err := s.Sync(); err != nil {
+				t.Fatalf("Sync: %v", err)
+			}
 			s = o.Reopen(t, s)
 			if got := get(t, s, "d"); got != "kept" {
 				t.Fatalf("after reopening d = %q, want kept", got)
