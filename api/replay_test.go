@@ -293,6 +293,20 @@ func (m *model) apply(t *testing.T, r *mRecord) {
 	case "voided", "unsealed":
 		t.Fatalf("the test model does not replay %s records (record %d)", r.Kind, r.Seq)
 	}
+	// Goods that are all gone are no longer at the site.
+	touched := []*mLot{l}
+	for _, in := range r.Inputs {
+		touched = append(touched, m.lots[in.Lot])
+	}
+	for _, tl := range touched {
+		if tl == nil {
+			continue
+		}
+		if n := len(tl.Stays); n > 0 && tl.OnHand == 0 && tl.Stays[n-1].To == nil {
+			at := r.At
+			tl.Stays[n-1].To = &at
+		}
+	}
 }
 
 // family returns every lot that has one of roots among its roots.

@@ -327,6 +327,7 @@ func (lt *lotTx) flush() error {
 		l := c.lot
 		l.LastSeq = lt.rec.Seq
 		refreshCleared(l)
+		endStayIfEmpty(l, lt.rec.At)
 		data, err := json.Marshal(l)
 		if err != nil {
 			return err
@@ -363,6 +364,14 @@ func (lt *lotTx) flush() error {
 		return nil
 	}
 	return lt.st.put(stateKey("rec", string(be64(lt.rec.Seq))), rl)
+}
+
+// endStayIfEmpty ends the open stay of a lot that has nothing left on hand:
+// goods that are all sold, consumed or destroyed are no longer at the site.
+func endStayIfEmpty(l *Lot, at time.Time) {
+	if n := len(l.Custody); n > 0 && l.Custody[n-1].To == nil && l.Quantity.OnHand == 0 {
+		l.Custody[n-1].To = &at
+	}
 }
 
 // refreshCleared sets the cleared flag from the lot's compliance marks.
