@@ -69,15 +69,8 @@ $(MINIO):
 # the QR codes back. Installed when missing; in CI a missing one fails.
 BROWSER_PKGS := chromium fonts-wqy-zenhei zbar-tools
 
-browser-deps: ## install Debian's chromium, a CJK font and zbar-tools when missing (apt-get, as root)
-	@missing=$$(for p in $(BROWSER_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done | tr '\n' ' '); \
-	if [ -n "$${missing// /}" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	  elif [ "$${CI:-}" = true ]; then echo "missing $$missing and cannot apt-get install as $$(id -un)"; exit 1; \
-	  else echo "browser tests need: apt-get install -y $$missing (they skip without chromium)"; fi; \
-	fi
+browser-deps: ## install Debian's chromium, a CJK font and zbar-tools when missing
+	@$(call apt_install,$(BROWSER_PKGS))
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...
