@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,8 +21,6 @@ import (
 	"coldtrace/api"
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
-	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 // benchClients is the number of concurrent keep-alive clients of the ingest
@@ -158,25 +155,8 @@ func badgerCeiling(b *testing.B, recordSize int) float64 {
 // benchLedger opens a ledger on badger in a temp dir, with a blob folder and
 // the admin key, logging nowhere.
 func benchLedger(b *testing.B) (*ledger.Ledger, *slog.Logger) {
-	dir := b.TempDir()
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "bench.example/log")
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := ledger.New(store, key, ledger.Options{Logger: quiet, Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Close(); store.Close() })
-	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
-		b.Fatal(err)
-	}
-	return l, quiet
+	return fixtures.OpenTestLedger(b, ledger.Options{Logger: quiet}).L, quiet
 }
 
 // BenchmarkIngest measures durable ingest over REST (every 201 synced to disk

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -23,12 +22,11 @@ import (
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
-	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
-const adminSecret = "api-test-admin-secret-0123"
+const adminSecret = fixtures.TestAdminSecret
 
 // spec checks every response the tests receive against api/openapi.yaml and
 // records which operations the tests exercised.
@@ -100,22 +98,7 @@ type harness struct {
 func newHarness(t *testing.T, opts api.Options) *harness {
 	t.Helper()
 	loadSpec(t)
-	dir := t.TempDir()
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "api-test.example/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
-		t.Fatal(err)
-	}
+	l := fixtures.OpenTestLedger(t, ledger.Options{}).L
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -123,7 +106,7 @@ func newHarness(t *testing.T, opts api.Options) *harness {
 		opts.RatePerSecond = -1
 	}
 	h := &harness{t: t, l: l, srv: httptest.NewServer(api.New(l, opts))}
-	t.Cleanup(func() { h.srv.Close(); l.Close(); store.Close() })
+	t.Cleanup(h.srv.Close)
 	h.admin = h.client(adminSecret)
 	return h
 }

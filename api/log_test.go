@@ -23,7 +23,7 @@ func TestLogOverHTTP(t *testing.T) {
 	}
 	cp := pub.do("GET", "/v1/log/checkpoint", nil).want(200)
 	n, err := note.Open(cp.Body, note.VerifierList(v))
-	if err != nil || !strings.HasPrefix(n.Text, "api-test.example/log\n10\n") {
+	if err != nil || !strings.HasPrefix(n.Text, "test.example/log\n10\n") {
 		t.Fatalf("checkpoint %q: %v", cp.Body, err)
 	}
 	pub.do("GET", "/v1/log/checkpoint?size=5", nil).want(200)

@@ -20,28 +20,8 @@ type queryEnv struct {
 
 func newQueryEnv(t *testing.T) *queryEnv {
 	t.Helper()
-	dir := t.TempDir()
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "queries.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close(); store.Close() })
-	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := l.Authenticate(adminSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &queryEnv{store: store, key: key, l: l, admin: admin}
+	e := fixtures.OpenTestLedger(t, ledger.Options{})
+	return &queryEnv{store: e.Store, key: e.Key, l: e.L, admin: e.Admin}
 }
 
 func (e *queryEnv) check(t *testing.T) {
