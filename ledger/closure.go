@@ -30,15 +30,9 @@ type Closure struct {
 // Processed grams went into products whose own declared grams are
 // Produced.
 type Accounting struct {
-	Declared  int64 `json:"declared"` // the lot's own declared grams
-	Produced  int64 `json:"produced"` // declared grams of products made from it
-	OnHand    int64 `json:"on_hand"`
-	InTransit int64 `json:"in_transit"`
-	Sold      int64 `json:"sold"`
-	Consumed  int64 `json:"consumed"`
-	Destroyed int64 `json:"destroyed"`
-	Returned  int64 `json:"returned"`
-	Lost      int64 `json:"lost"`
+	Declared int64 `json:"declared"` // the lot's own declared grams
+	Produced int64 `json:"produced"` // declared grams of products made from it
+	Outcome
 	Terminal  int64 `json:"terminal"`
 	Processed int64 `json:"processed"`
 	Balanced  bool  `json:"balanced"`
@@ -48,15 +42,31 @@ type Accounting struct {
 	OpenFindings int64 `json:"open_findings"`
 }
 
+// Outcome is where grams are: still held, on the road, or gone for good.
+type Outcome struct {
+	OnHand    int64 `json:"on_hand"`
+	InTransit int64 `json:"in_transit"`
+	Sold      int64 `json:"sold"`
+	Consumed  int64 `json:"consumed"`
+	Destroyed int64 `json:"destroyed"`
+	Returned  int64 `json:"returned"`
+	Lost      int64 `json:"lost"`
+}
+
+// add adds a lot's quantities.
+func (o *Outcome) add(q LotQuantity) {
+	o.OnHand += q.OnHand
+	o.InTransit += q.InTransit
+	o.Sold += q.Sold
+	o.Consumed += q.Consumed
+	o.Destroyed += q.Destroyed
+	o.Returned += q.Returned
+	o.Lost += q.Lost
+}
+
 func (a *Accounting) add(n *lotNode) {
 	a.Lots++
-	a.OnHand += n.Q.OnHand
-	a.InTransit += n.Q.InTransit
-	a.Sold += n.Q.Sold
-	a.Consumed += n.Q.Consumed
-	a.Destroyed += n.Q.Destroyed
-	a.Returned += n.Q.Returned
-	a.Lost += n.Q.Lost
+	a.Outcome.add(n.Q)
 	a.Processed += n.Q.Transformed
 	if n.CreatedBy == Transformed {
 		a.Produced += n.Q.Declared

@@ -128,14 +128,8 @@ type Contact struct {
 
 // RecallTotal sums the lots of the answer.
 type RecallTotal struct {
-	Lots      int   `json:"lots"`
-	OnHand    int64 `json:"on_hand"`
-	InTransit int64 `json:"in_transit"`
-	Sold      int64 `json:"sold"`
-	Consumed  int64 `json:"consumed"`
-	Destroyed int64 `json:"destroyed"`
-	Returned  int64 `json:"returned"`
-	Lost      int64 `json:"lost"`
+	Lots int `json:"lots"`
+	Outcome
 }
 
 // Recall bounds.
@@ -212,13 +206,7 @@ func (l *Ledger) Recall(p Principal, ref string) (*Recall, error) {
 			out.Lots = append(out.Lots, rl)
 			t := &out.Totals
 			t.Lots++
-			t.OnHand += n.Q.OnHand
-			t.InTransit += n.Q.InTransit
-			t.Sold += n.Q.Sold
-			t.Consumed += n.Q.Consumed
-			t.Destroyed += n.Q.Destroyed
-			t.Returned += n.Q.Returned
-			t.Lost += n.Q.Lost
+			t.Outcome.add(n.Q)
 			if n.Region != "" && regionOK(n.Region) && n.Q.OnHand > 0 {
 				rp := part(n.Region)
 				rp.Lots = append(rp.Lots, n.ID)

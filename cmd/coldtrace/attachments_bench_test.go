@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"bufio"
@@ -87,10 +87,9 @@ func procKiB(pid int, name string) int64 {
 func BenchmarkAttachmentUpload1GiB(b *testing.B) {
 	const size = 1 << 30
 	m := storagetest.StartMinIO(b)
-	bin := attBuild(b)
 	dir := b.TempDir()
 	const bucket = "coldtrace-bench"
-	s := attServe(b, bin, dir, attS3Env(m, bucket), "--max-attachment", strconv.Itoa(2<<30))
+	s := startServerArgs(b, dir, []string{"--max-attachment", strconv.Itoa(2 << 30)}, attS3Env(m, bucket)...)
 	pid := s.cmd.Process.Pid
 	mc, err := minio.New(m.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(m.AccessKey, m.SecretKey, "")})
 	if err != nil {
@@ -116,14 +115,14 @@ func BenchmarkAttachmentUpload1GiB(b *testing.B) {
 		if chunked {
 			body = struct{ io.Reader }{body} // hides the length: sent chunked
 		}
-		req, err := http.NewRequest("POST", s.url+"/v1/attachments", body)
+		req, err := http.NewRequest("POST", s.URL+"/v1/attachments", body)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if !chunked {
 			req.ContentLength = size
 		}
-		req.Header.Set("Authorization", "Bearer "+attAdminKey)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
 		req.Header.Set("Content-Type", "application/pdf")
 		start := time.Now()
 		resp, err := http.DefaultClient.Do(req)
@@ -151,7 +150,7 @@ func BenchmarkAttachmentUpload1GiB(b *testing.B) {
 	// first upload through coldtrace creates the bucket.
 	warm := newAttSource(1 << 20)
 	warm.block[len(warm.block)-1] ^= 1 // other bytes than the runs below
-	attWant(b, "warm-up upload", s.do("POST", "/v1/attachments", attAdminKey, "application/pdf", warm), http.StatusCreated, "")
+	attWant(b, "warm-up upload", s.do("POST", "/v1/attachments", adminKey, "application/pdf", warm), http.StatusCreated, "")
 	if _, err := mc.PutObject(ctx, bucket, "warmup", newAttSource(1<<20), 1<<20, minio.PutObjectOptions{}); err != nil {
 		b.Fatal(err)
 	}

@@ -1,12 +1,10 @@
-package main
+package main_test
 
 // End-to-end tests of attachments: the real coldtrace binary, serving over
-// real HTTP, storing in a real MinIO server (or the default blob folder).
-// Helper names start with att so that they do not collide with other e2e
-// tests of this package.
+// real HTTP, storing in a real MinIO server (or the default blob folder),
+// started by the package's shared harness (e2e_test.go).
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -15,12 +13,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,121 +25,12 @@ import (
 	"coldtrace/storage/storagetest"
 )
 
-const attAdminKey = "e2e-admin-key-0123456789"
-
-// attBuild builds the coldtrace binary into a temporary folder.
-func attBuild(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "coldtrace")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // attS3Env is the environment that points serve and verify at m.
 func attS3Env(m *storagetest.MinIO, bucket string) []string {
 	return []string{
 		"COLDTRACE_S3_ENDPOINT=" + m.Endpoint, "COLDTRACE_S3_ACCESS_KEY=" + m.AccessKey,
 		"COLDTRACE_S3_SECRET_KEY=" + m.SecretKey, "COLDTRACE_S3_BUCKET=" + bucket, "COLDTRACE_S3_SECURE=false",
 	}
-}
-
-// An attServer is a running `coldtrace serve`.
-type attServer struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
-	logs *bytes.Buffer
-}
-
-var attListening = regexp.MustCompile(`listening on (http://\S+)`)
-
-// attServe starts `coldtrace serve` on a free port with data in dir.
-func attServe(t testing.TB, bin, dir string, env []string, args ...string) *attServer {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1"}, args...)...)
-	cmd.Env = append(os.Environ(), append(env, "COLDTRACE_BOOTSTRAP_ADMIN_KEY="+attAdminKey, "COLDTRACE_LOG_LEVEL=WARN")...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &attServer{t: t, cmd: cmd, done: make(chan struct{}), logs: &bytes.Buffer{}}
-	cmd.Stderr = &lockedWriter{w: s.logs}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := attListening.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-		close(urlc)
-	}()
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.stop)
-	u, ok := <-urlc
-	if !ok {
-		<-s.done
-		t.Fatalf("coldtrace serve did not start:\n%s", s.logs)
-	}
-	s.url = u
-	return s
-}
-
-// lockedWriter serialises the writes of the process's output copier; the
-// buffer is read only after the process has exited.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-// stop ends the server gracefully and waits for it.
-func (s *attServer) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-// do sends a request with key (none when empty).
-func (s *attServer) do(method, path, key, ct string, body io.Reader) *http.Response {
-	s.t.Helper()
-	req, err := http.NewRequest(method, s.url+path, body)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return resp
 }
 
 // want reads resp and checks its status (and, for problems, its media type
@@ -182,20 +67,6 @@ func attPDF(n int, seed byte) []byte {
 	return b
 }
 
-// attVerify runs `coldtrace verify` and returns its exit code and output.
-func attVerify(t testing.TB, bin, dir string, env []string) (int, string) {
-	t.Helper()
-	cmd := exec.Command(bin, "verify", "--data", dir)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), string(out)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return 0, string(out)
-}
-
 func uscc17(stem string) string {
 	c, _ := ledger.USCCCheckChar(stem)
 	return stem + string(c)
@@ -210,15 +81,14 @@ func TestAttachmentsOnMinIO(t *testing.T) {
 		t.Skip("end-to-end test")
 	}
 	m := storagetest.StartMinIO(t)
-	bin := attBuild(t)
 	dir := t.TempDir()
 	env := attS3Env(m, "coldtrace-e2e")
-	s := attServe(t, bin, dir, env, "--max-attachment", "4194304")
+	s := startServerArgs(t, dir, []string{"--max-attachment", "4194304"}, env...)
 	attWant(t, "readyz", s.do("GET", "/readyz", "", "", nil), 200, "")
 
 	// Upload and download: byte-equal, streamed and through a presigned URL.
 	doc := attPDF(3<<20, 1)
-	body := attWant(t, "upload", s.do("POST", "/v1/attachments", attAdminKey, "application/pdf", bytes.NewReader(doc)), 201, "")
+	body := attWant(t, "upload", s.do("POST", "/v1/attachments", adminKey, "application/pdf", bytes.NewReader(doc)), 201, "")
 	var up struct {
 		SHA256      string `json:"sha256"`
 		Size        int64  `json:"size"`
@@ -227,11 +97,11 @@ func TestAttachmentsOnMinIO(t *testing.T) {
 	if err := json.Unmarshal(body, &up); err != nil || up.SHA256 != attSHA(doc) || up.Size != int64(len(doc)) || up.ContentType != "application/pdf" {
 		t.Fatalf("upload answered %s", body)
 	}
-	got := attWant(t, "download", s.do("GET", "/v1/attachments/"+up.SHA256, attAdminKey, "", nil), 200, "")
+	got := attWant(t, "download", s.do("GET", "/v1/attachments/"+up.SHA256, adminKey, "", nil), 200, "")
 	if !bytes.Equal(got, doc) {
 		t.Fatal("the downloaded bytes differ from the uploaded ones")
 	}
-	resp := s.do("GET", "/v1/attachments/"+up.SHA256+"?redirect=true", attAdminKey, "", nil)
+	resp := s.do("GET", "/v1/attachments/"+up.SHA256+"?redirect=true", adminKey, "", nil)
 	attWant(t, "presigned redirect", resp, 302, "")
 	loc := resp.Header.Get("Location")
 	if !strings.Contains(loc, m.Endpoint) || !strings.Contains(loc, "X-Amz-Signature") {
@@ -247,13 +117,13 @@ func TestAttachmentsOnMinIO(t *testing.T) {
 
 	// Refusals.
 	org := uscc17("91310000MA1FL0002")
-	attWant(t, "register an org", s.do("POST", "/v1/orgs", attAdminKey, "application/json",
+	attWant(t, "register an org", s.do("POST", "/v1/orgs", adminKey, "application/json",
 		strings.NewReader(`{"uscc":"`+org+`","name":"冷库","roles":["cold_store"],"region":"310115"}`)), 201, "")
 	var k struct{ Key string }
-	_ = json.Unmarshal(attWant(t, "create a key", s.do("POST", "/v1/keys", attAdminKey, "application/json",
+	_ = json.Unmarshal(attWant(t, "create a key", s.do("POST", "/v1/keys", adminKey, "application/json",
 		strings.NewReader(`{"org":"`+org+`","role":"cold_store"}`)), 201, ""), &k)
 	attWant(t, "unauthorised reader", s.do("GET", "/v1/attachments/"+up.SHA256, k.Key, "", nil), 403, "forbidden")
-	attWant(t, "unknown hash", s.do("GET", "/v1/attachments/"+strings.Repeat("e", 64), attAdminKey, "", nil), 404, "not_found")
+	attWant(t, "unknown hash", s.do("GET", "/v1/attachments/"+strings.Repeat("e", 64), adminKey, "", nil), 404, "not_found")
 	attWant(t, "wrong type", s.do("POST", "/v1/attachments", k.Key, "image/jpeg", bytes.NewReader(doc[:1000])), 400, "invalid")
 	attWant(t, "oversize", s.do("POST", "/v1/attachments", k.Key, "application/pdf", bytes.NewReader(attPDF(5<<20, 2))), 413, "too_large")
 	own := attPDF(10_000, 3)
@@ -263,8 +133,8 @@ func TestAttachmentsOnMinIO(t *testing.T) {
 	// The object store goes away in the middle of the run...
 	m.Stop(t)
 	later := attPDF(20_000, 4)
-	attWant(t, "upload while MinIO is down", s.do("POST", "/v1/attachments", attAdminKey, "application/pdf", bytes.NewReader(later)), 503, "unavailable")
-	attWant(t, "download while MinIO is down", s.do("GET", "/v1/attachments/"+up.SHA256, attAdminKey, "", nil), 503, "unavailable")
+	attWant(t, "upload while MinIO is down", s.do("POST", "/v1/attachments", adminKey, "application/pdf", bytes.NewReader(later)), 503, "unavailable")
+	attWant(t, "download while MinIO is down", s.do("GET", "/v1/attachments/"+up.SHA256, adminKey, "", nil), 503, "unavailable")
 	attWant(t, "readyz while MinIO is down", s.do("GET", "/readyz", "", "", nil), 503, "unavailable")
 	attWant(t, "the ledger still answers", s.do("GET", "/v1/log/checkpoint", "", "", nil), 200, "")
 	// ...and comes back: the server recovers without a restart.
@@ -281,14 +151,14 @@ func TestAttachmentsOnMinIO(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	attWant(t, "upload after MinIO is back", s.do("POST", "/v1/attachments", attAdminKey, "application/pdf", bytes.NewReader(later)), 201, "")
-	if got := attWant(t, "download after MinIO is back", s.do("GET", "/v1/attachments/"+up.SHA256, attAdminKey, "", nil), 200, ""); !bytes.Equal(got, doc) {
+	attWant(t, "upload after MinIO is back", s.do("POST", "/v1/attachments", adminKey, "application/pdf", bytes.NewReader(later)), 201, "")
+	if got := attWant(t, "download after MinIO is back", s.do("GET", "/v1/attachments/"+up.SHA256, adminKey, "", nil), 200, ""); !bytes.Equal(got, doc) {
 		t.Fatal("bytes differ after the outage")
 	}
 	s.stop()
 
 	// verify passes, then finds an object altered behind the server.
-	if code, out := attVerify(t, bin, dir, env); code != 0 || !strings.Contains(out, "3 attachments") {
+	if out, code := runCLIEnv(t, env, "verify", "--data", dir); code != 0 || !strings.Contains(out, "3 attachments") {
 		t.Fatalf("verify of an intact store: exit %d\n%s", code, out)
 	}
 	mc, err := minio.New(m.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(m.AccessKey, m.SecretKey, "")})
@@ -314,7 +184,7 @@ func TestAttachmentsOnMinIO(t *testing.T) {
 	if !altered {
 		t.Fatal("found no object to alter")
 	}
-	code, out := attVerify(t, bin, dir, env)
+	out, code := runCLIEnv(t, env, "verify", "--data", dir)
 	if code == 0 || !strings.Contains(out, up.SHA256) || !strings.Contains(out, "altered") {
 		t.Fatalf("verify of an altered object: exit %d\n%s", code, out)
 	}
@@ -327,16 +197,15 @@ func TestAttachmentsInDataFolder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
-	bin := attBuild(t)
 	dir := t.TempDir()
-	s := attServe(t, bin, dir, nil)
+	s := startServer(t, dir)
 	csv := []byte("lot,min_c,max_c\nA1,-19.5,-17.0\n")
-	attWant(t, "upload", s.do("POST", "/v1/attachments", attAdminKey, "text/csv", bytes.NewReader(csv)), 201, "")
-	if got := attWant(t, "download", s.do("GET", "/v1/attachments/"+attSHA(csv), attAdminKey, "", nil), 200, ""); !bytes.Equal(got, csv) {
+	attWant(t, "upload", s.do("POST", "/v1/attachments", adminKey, "text/csv", bytes.NewReader(csv)), 201, "")
+	if got := attWant(t, "download", s.do("GET", "/v1/attachments/"+attSHA(csv), adminKey, "", nil), 200, ""); !bytes.Equal(got, csv) {
 		t.Fatal("bytes differ")
 	}
 	s.stop()
-	if code, out := attVerify(t, bin, dir, nil); code != 0 {
+	if out, code := runCLIEnv(t, nil, "verify", "--data", dir); code != 0 {
 		t.Fatalf("verify of an intact folder: exit %d\n%s", code, out)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "blobs", "att", "*"))
@@ -346,14 +215,14 @@ func TestAttachmentsInDataFolder(t *testing.T) {
 	if err := os.WriteFile(files[0], []byte("lot,min_c,max_c\nA1,-19.5,-7.0\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out := attVerify(t, bin, dir, nil)
+	out, code := runCLIEnv(t, nil, "verify", "--data", dir)
 	if code == 0 || !strings.Contains(out, attSHA(csv)) {
 		t.Fatalf("verify of a changed file: exit %d\n%s", code, out)
 	}
 	if err := os.Remove(files[0]); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := attVerify(t, bin, dir, nil); code == 0 || !strings.Contains(out, "missing") {
+	if out, code := runCLIEnv(t, nil, "verify", "--data", dir); code == 0 || !strings.Contains(out, "missing") {
 		t.Fatalf("verify of a deleted file: exit %d\n%s", code, out)
 	}
 }

@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 
 // A server is a running coldtrace process on a random loopback port.
 type server struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	URL    string
 	Dir    string
@@ -54,9 +54,15 @@ var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startServer runs `coldtrace serve` on data dir dir and waits until it
 // listens.
-func startServer(t *testing.T, dir string, env ...string) *server {
+func startServer(t testing.TB, dir string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binPath, "serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1")
+	return startServerArgs(t, dir, nil, env...)
+}
+
+// startServerArgs is startServer with more serve flags.
+func startServerArgs(t testing.TB, dir string, args []string, env ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1"}, args...)...)
 	cmd.Env = append(os.Environ(), "COLDTRACE_BOOTSTRAP_ADMIN_KEY="+adminKey)
 	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
@@ -120,11 +126,40 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	return w.w.Write(p)
 }
 
+// do sends a request with key (none when empty), not following redirects.
+func (s *server) do(method, path, key, ct string, body io.Reader) *http.Response {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
 // runCLI runs a coldtrace subcommand and returns its combined output and
 // exit code.
-func runCLI(t *testing.T, args ...string) (string, int) {
+func runCLI(t testing.TB, args ...string) (string, int) {
 	t.Helper()
-	out, err := exec.Command(binPath, args...).CombinedOutput()
+	return runCLIEnv(t, nil, args...)
+}
+
+// runCLIEnv is runCLI with more environment variables.
+func runCLIEnv(t testing.TB, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(out), ee.ExitCode()
 	}
