@@ -38,6 +38,26 @@ func newMetrics(reg *prometheus.Registry, l *ledger.Ledger) *metrics {
 			Name: "coldtrace_log_size",
 			Help: "Records in the log (the size of the latest signed tree).",
 		}, func() float64 { return float64(l.Size()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "coldtrace_commit_groups_total",
+			Help: "Groups of records the sequencer committed, each in one transaction with one signed checkpoint.",
+		}, func() float64 { return float64(l.WriteStats().Groups) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "coldtrace_committed_records_total",
+			Help: "Records committed since start (records per group = this / coldtrace_commit_groups_total).",
+		}, func() float64 { return float64(l.WriteStats().Records) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "coldtrace_commit_seconds_total",
+			Help: "Time the sequencer spent applying and committing groups.",
+		}, func() float64 { return l.WriteStats().CommitTime.Seconds() }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "coldtrace_syncs_total",
+			Help: "Syncs to disk; each makes every group committed before it durable.",
+		}, func() float64 { return float64(l.WriteStats().Syncs) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "coldtrace_sync_seconds_total",
+			Help: "Time spent in syncs to disk.",
+		}, func() float64 { return l.WriteStats().SyncTime.Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "coldtrace_ledger_writable",
 			Help: "1 while the ledger accepts writes, 0 after a storage failure stopped them.",

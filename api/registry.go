@@ -59,12 +59,12 @@ func (s *server) registerOrg(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	_, ok := s.submit(c, ledger.Event{Kind: ledger.OrgRegistered, USCC: req.USCC, Name: req.Name,
+	r, ok := s.submit(c, ledger.Event{Kind: ledger.OrgRegistered, USCC: req.USCC, Name: req.Name,
 		Roles: req.Roles, Region: req.Region, USCCOverride: req.USCCOverride, Note: req.Note})
 	if !ok {
 		return
 	}
-	org, err := s.l.Org(req.USCC)
+	org, err := registered(r, func() (*ledger.Org, error) { return s.l.Org(req.USCC) })
 	if err != nil {
 		fail(c, err)
 		return
@@ -88,12 +88,12 @@ func (s *server) registerSite(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	_, ok := s.submit(c, ledger.Event{Kind: ledger.SiteRegistered, Site: req.ID, Org: req.Org, Name: req.Name,
+	r, ok := s.submit(c, ledger.Event{Kind: ledger.SiteRegistered, Site: req.ID, Org: req.Org, Name: req.Name,
 		Type: req.Type, Region: req.Region, Address: req.Address, Note: req.Note})
 	if !ok {
 		return
 	}
-	site, err := s.l.Site(req.ID)
+	site, err := registered(r, func() (*ledger.Site, error) { return s.l.Site(req.ID) })
 	if err != nil {
 		fail(c, err)
 		return
@@ -126,7 +126,7 @@ func (s *server) createKey(c *gin.Context) {
 	if r.Replayed {
 		c.Header("Idempotent-Replayed", "true")
 	}
-	k, err := s.l.KeyOfRecord(r.Seq)
+	k, err := registered(r, func() (*ledger.APIKey, error) { return s.l.KeyOfRecord(r.Seq) })
 	if err != nil {
 		fail(c, err)
 		return
@@ -158,6 +158,15 @@ func (s *server) revokeKey(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "revoked": true, "seq": r.Seq})
+}
+
+// registered returns what a registry record created: from its receipt, or
+// read back when the receipt is a replay.
+func registered[T any](r *ledger.Receipt, read func() (T, error)) (T, error) {
+	if v, ok := r.Registered.(T); ok {
+		return v, nil
+	}
+	return read()
 }
 
 // created answers 201 with v, which carries the seq of its record.

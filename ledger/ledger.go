@@ -63,6 +63,9 @@ type Ledger struct {
 	applied int64
 	failed  atomic.Pointer[error]
 
+	principals principalCache
+	stats      writeStats
+
 	subs      chan *submission
 	syncq     chan *committedGroup
 	quit      chan struct{}
@@ -235,7 +238,11 @@ func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission,
 		return nil, err
 	}
 	ev.At = ev.At.UTC()
-	return &submission{p: p, ev: ev, idem: idem, bodyHash: eventHash(ev)}, nil
+	s := &submission{p: p, ev: ev, idem: idem}
+	if idem != "" {
+		s.bodyHash = eventHash(ev)
+	}
+	return s, nil
 }
 
 func (l *Ledger) enqueue(ctx context.Context, s *submission) (*Receipt, error) {
@@ -301,10 +308,15 @@ func (l *Ledger) Origin() string { return l.origin }
 // Authenticate returns the principal of an API key secret, or an
 // Unauthenticated error when the key is unknown or revoked.
 func (l *Ledger) Authenticate(secret string) (Principal, error) {
+	hash := secretHash(secret)
+	if p, ok := l.principals.get(hash); ok {
+		return p, nil
+	}
+	gen := l.principals.gen.Load() // before the snapshot: see principalCache
 	var p Principal
 	err := l.store.View(func(tx Tx) error {
 		st := &state{tx: tx}
-		id, err := st.get(keyHashKey(secretHash(secret)))
+		id, err := st.get(keyHashKey(hash))
 		if KindOf(err) == NotFound {
 			return Errorf(Unauthenticated, "unknown API key")
 		} else if err != nil {
@@ -320,7 +332,11 @@ func (l *Ledger) Authenticate(secret string) (Principal, error) {
 		p = Principal{Key: k.ID, Org: k.Org, Role: k.Role, Regions: k.Regions}
 		return nil
 	})
-	return p, err
+	if err != nil {
+		return Principal{}, err
+	}
+	l.principals.put(hash, gen, p)
+	return p, nil
 }
 
 // view runs fn on a snapshot with typed state access.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -153,6 +154,55 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 	e.verify()
+}
+
+// TestRevocationUnderLoad revokes keys while other goroutines keep
+// authenticating with them: once the revocation is acknowledged, no
+// Authenticate may succeed, cached or not.
+func TestRevocationUnderLoad(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.submit(e.admin, orgEvent(1))
+	for round := 0; round < 20; round++ {
+		kr, secret, err := e.l.CreateKey(ctx, e.admin, ledger.Event{Org: uscc(1), Role: ledger.RoleImporter}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.l.Authenticate(secret); err != nil {
+			t.Fatalf("new key: %v", err)
+		}
+		var revoked atomic.Bool
+		var wg sync.WaitGroup
+		failures := make(chan string, 4)
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 200; i++ {
+					after := revoked.Load() // read before authenticating
+					_, err := e.l.Authenticate(secret)
+					if after && err == nil {
+						failures <- "a revoked key authenticated"
+						return
+					}
+				}
+			}()
+		}
+		k, err := e.l.KeyOfRecord(kr.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.submit(e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: k.ID})
+		revoked.Store(true)
+		wg.Wait()
+		close(failures)
+		if f, ok := <-failures; ok {
+			t.Fatalf("round %d: %s", round, f)
+		}
+		if _, err := e.l.Authenticate(secret); ledger.KindOf(err) != ledger.Unauthenticated {
+			t.Fatalf("round %d: revoked key: %v", round, err)
+		}
+	}
 }
 
 func TestRejectionsChangeNothing(t *testing.T) {

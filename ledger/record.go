@@ -146,6 +146,9 @@ type Receipt struct {
 	// Replayed is true when an Idempotency-Key matched an earlier submission
 	// and this is that submission's receipt.
 	Replayed bool `json:"replayed,omitempty"`
+	// Registered is the *Org, *Site or *APIKey a registry record created,
+	// as stored; nil for other kinds and on a replayed receipt.
+	Registered any `json:"-"`
 }
 
 // A TreeHead is the size and root hash (base64) of the log's Merkle tree.

@@ -266,27 +266,33 @@ func prepareKeyRevoked(st *state, p Principal, ev *Record) error {
 	return nil
 }
 
-func applyOrgRegistered(st *state, rec *Record, _ *effects) error {
-	return st.put(stateKey("org", rec.USCC), &Org{
+func applyOrgRegistered(st *state, rec *Record, fx *effects) error {
+	o := &Org{
 		USCC: rec.USCC, Name: rec.Name, Roles: rec.Roles, Region: rec.Region,
 		USCCOverride: rec.USCCOverride, Seq: rec.Seq,
-	})
+	}
+	fx.registered = o
+	return st.put(stateKey("org", rec.USCC), o)
 }
 
-func applySiteRegistered(st *state, rec *Record, _ *effects) error {
-	if err := st.put(stateKey("site", rec.Site), &Site{
+func applySiteRegistered(st *state, rec *Record, fx *effects) error {
+	s := &Site{
 		ID: rec.Site, Org: rec.Org, Name: rec.Name, Type: rec.Type,
 		Region: rec.Region, Address: rec.Address, Seq: rec.Seq,
-	}); err != nil {
+	}
+	fx.registered = s
+	if err := st.put(stateKey("site", rec.Site), s); err != nil {
 		return err
 	}
 	return st.tx.Set(indexKey("org-site", rec.Org, []byte(rec.Site)), nil)
 }
 
-func applyKeyCreated(st *state, rec *Record, _ *effects) error {
-	return st.put(stateKey("key", rec.Key), &APIKey{
+func applyKeyCreated(st *state, rec *Record, fx *effects) error {
+	k := &APIKey{
 		ID: rec.Key, Org: rec.Org, Role: rec.Role, Regions: rec.Regions, Seq: rec.Seq,
-	})
+	}
+	fx.registered = k
+	return st.putKey(k)
 }
 
 func applyKeyRevoked(st *state, rec *Record, _ *effects) error {
@@ -295,5 +301,5 @@ func applyKeyRevoked(st *state, rec *Record, _ *effects) error {
 		return err
 	}
 	k.Revoked, k.RevokedSeq = true, rec.Seq
-	return st.put(stateKey("key", rec.Key), k)
+	return st.putKey(k)
 }

@@ -93,7 +93,10 @@ func (l *Ledger) syncLoop() {
 				break drain
 			}
 		}
+		t0 := time.Now()
 		err := l.store.Sync()
+		l.stats.syncs.Add(1)
+		l.stats.syncNanos.Add(int64(time.Since(t0)))
 		if err != nil {
 			l.fail(err)
 			err = l.failure()
@@ -131,7 +134,10 @@ func (l *Ledger) commitGroup(group []*submission) {
 		dupOf := make(map[int]int)
 		bad := -1
 		var head *signedHead
+		var keysChanged bool
+		t0 := time.Now()
 		err := l.store.Update(func(tx Tx) error {
+			keysChanged = false
 			st := &state{tx: tx}
 			size := l.applied
 			first := size
@@ -179,6 +185,7 @@ func (l *Ledger) commitGroup(group []*submission) {
 						return err
 					}
 				}
+				keysChanged = keysChanged || fx.keysChanged
 				results[i].receipt = newReceipt(rec, fx)
 				accepted = append(accepted, i)
 				size++
@@ -239,8 +246,14 @@ func (l *Ledger) commitGroup(group []*submission) {
 			}
 			return
 		}
+		l.stats.commitNanos.Add(int64(time.Since(t0)))
 		if head != nil {
+			l.stats.groups.Add(1)
+			l.stats.records.Add(head.size - l.applied)
 			l.applied = head.size
+		}
+		if keysChanged {
+			l.principals.invalidate()
 		}
 
 		for i, j := range dupOf {
@@ -291,7 +304,7 @@ func (l *Ledger) prepare(st *state, s *submission, seq int64) (*Record, error) {
 func newReceipt(rec *Record, fx *effects) *Receipt {
 	r := &Receipt{
 		Seq: rec.Seq, ID: rec.ID, Kind: rec.Kind, RecordedAt: rec.RecordedAt,
-		CreatedLots: rec.CreatedLots, Findings: fx.findings,
+		CreatedLots: rec.CreatedLots, Findings: fx.findings, Registered: fx.registered,
 	}
 	if fx.lot != nil {
 		r.Lot, r.TraceCode = fx.lot.ID, fx.lot.TraceCode

@@ -32,4 +32,9 @@ func BenchmarkSequencer(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "records/s")
+	ws := e.l.WriteStats()
+	b.ReportMetric(float64(ws.Records)/float64(ws.Groups), "records/group")
+	b.ReportMetric(float64(ws.Groups)/float64(ws.Syncs), "groups/sync")
+	b.ReportMetric(float64(ws.CommitTime.Microseconds())/float64(ws.Groups), "commit-µs/group")
+	b.ReportMetric(float64(ws.SyncTime.Microseconds())/float64(ws.Syncs), "sync-µs")
 }

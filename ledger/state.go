@@ -9,6 +9,9 @@ import (
 // state gives typed access to the derived state in a transaction.
 type state struct {
 	tx Tx
+	// keysChanged is set when an API key was written: cached principals
+	// must be dropped once the transaction commits.
+	keysChanged bool
 }
 
 func (st *state) get(k []byte) ([]byte, error) { return st.tx.Get(k) }
@@ -30,6 +33,12 @@ func (st *state) put(k []byte, v any) error {
 		return err
 	}
 	return st.tx.Set(k, data)
+}
+
+// putKey writes an API key's state.
+func (st *state) putKey(k *APIKey) error {
+	st.keysChanged = true
+	return st.put(stateKey("key", k.ID), k)
 }
 
 func (st *state) org(uscc string) (*Org, error) {
@@ -67,8 +76,10 @@ func (st *state) apiKey(id string) (*APIKey, error) {
 
 // effects collects what applying a record did, for the receipt.
 type effects struct {
-	lot      *Lot // the lot the record is about
-	findings []Finding
+	lot         *Lot // the lot the record is about
+	findings    []Finding
+	registered  any  // the org, site or key a registry record created
+	keysChanged bool // an API key was written
 }
 
 // A kindSpec is everything the ledger knows about one event kind: its
@@ -139,9 +150,11 @@ func applyRecord(tx Tx, rec *Record) (*effects, error) {
 		return nil, Errorf(Tampered, "record %d has unknown kind %q", rec.Seq, rec.Kind)
 	}
 	fx := &effects{}
-	if err := spec.apply(&state{tx: tx}, rec, fx); err != nil {
+	st := &state{tx: tx}
+	if err := spec.apply(st, rec, fx); err != nil {
 		return nil, err
 	}
+	fx.keysChanged = st.keysChanged
 	return fx, nil
 }
 
