@@ -148,14 +148,15 @@ func (s *server) recovery(c *gin.Context) {
 func (s *server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	attrs := []any{
-		"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
-		"status", c.Writer.Status(), "bytes", c.Writer.Size(), "dur_ms", float64(time.Since(start).Microseconds()) / 1000,
+	attrs := []slog.Attr{
+		slog.String("method", c.Request.Method), slog.String("route", c.FullPath()), slog.String("path", c.Request.URL.Path),
+		slog.Int("status", c.Writer.Status()), slog.Int("bytes", c.Writer.Size()),
+		slog.Float64("dur_ms", float64(time.Since(start).Microseconds())/1000),
 	}
 	if p, ok := principalOf(c); ok {
-		attrs = append(attrs, "key", p.Key)
+		attrs = append(attrs, slog.String("key", p.Key))
 	}
-	s.log.Info("http", attrs...)
+	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http", attrs...)
 }
 
 // limitBody caps request bodies; handlers that take more (uploads) replace

@@ -159,6 +159,20 @@ func benchLedger(b *testing.B) (*ledger.Ledger, *slog.Logger) {
 	return fixtures.OpenTestLedger(b, ledger.Options{Logger: quiet}).L, quiet
 }
 
+// reportWriteStats reports how the write path grouped the benchmark's
+// records: records per commit group, groups per sync and the wall time of
+// each (commit time includes waiting for CPU under load).
+func reportWriteStats(b *testing.B, l *ledger.Ledger) {
+	ws := l.WriteStats()
+	if ws.Groups == 0 || ws.Syncs == 0 {
+		b.Fatal("the write path recorded no group")
+	}
+	b.ReportMetric(float64(ws.Records)/float64(ws.Groups), "records/group")
+	b.ReportMetric(float64(ws.Groups)/float64(ws.Syncs), "groups/sync")
+	b.ReportMetric(float64(ws.CommitTime.Microseconds())/float64(ws.Groups), "commit-µs/group")
+	b.ReportMetric(float64(ws.SyncTime.Microseconds())/float64(ws.Syncs), "sync-µs")
+}
+
 // BenchmarkIngest measures durable ingest over REST (every 201 synced to disk
 // and in the signed tree) next to the two ceilings, in the same run.
 func BenchmarkIngest(b *testing.B) {
@@ -176,6 +190,7 @@ func BenchmarkIngest(b *testing.B) {
 	raw := badgerCeiling(b, len(rec))
 	b.StopTimer()
 
+	reportWriteStats(b, l)
 	b.ReportMetric(ingest.perSec, "records/s")
 	b.ReportMetric(float64(ingest.p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(ingest.p99.Microseconds())/1000, "p99-ms")
@@ -301,6 +316,7 @@ func BenchmarkIngestMix(b *testing.B) {
 	raw := badgerCeiling(b, len(last))
 	perSec := float64(len(lats)) / elapsed.Seconds()
 	p50, p99 := lats[len(lats)*50/100], lats[len(lats)*99/100]
+	reportWriteStats(b, l)
 	b.ReportMetric(perSec, "events/s")
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")

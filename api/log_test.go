@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -68,10 +69,13 @@ func TestOpsEndpoints(t *testing.T) {
 	pub.do("GET", "/readyz", nil).want(200)
 	h.admin.do("POST", "/v1/orgs", orgBody(1)).want(201)
 	m := pub.do("GET", "/metrics", nil).want(200)
-	for _, want := range []string{`coldtrace_http_requests_total{code="201",method="POST",route="/v1/orgs"} 1`, "coldtrace_log_size 2", "go_goroutines"} {
+	for _, want := range []string{`coldtrace_http_requests_total{code="201",method="POST",route="/v1/orgs"} 1`, "coldtrace_log_size 2", "coldtrace_committed_records_total 2", "coldtrace_commit_groups_total 2", "go_goroutines"} {
 		if !strings.Contains(string(m.Body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^coldtrace_syncs_total [1-9]`).Match(m.Body) {
+		t.Error("metrics count no sync after two acknowledged records")
 	}
 	y := pub.do("GET", "/v1/openapi.yaml", nil).want(200)
 	if !strings.HasPrefix(string(y.Body), "openapi: 3.0") {

@@ -2,6 +2,13 @@
 // the embedded, on-disk store of coldtrace. Commits are written at once and
 // made durable by Sync (badger's fsync of its logs), which the ledger calls
 // once per group of commits.
+//
+// The store runs badger in managed mode and keeps the timestamps itself:
+// commits are serialised and each gets the next timestamp, and a snapshot
+// reads at the newest finished commit. Badger's own mode hands every
+// transaction's timestamps to one watermark goroutine, so that under load
+// every read and the ledger's writer waited for that goroutine to be
+// scheduled; here neither ever waits for the other.
 package badgerkv
 
 import (
@@ -9,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -21,6 +30,14 @@ var _ ledger.Store = (*Store)(nil)
 type Store struct {
 	db       *badger.DB
 	inMemory bool
+
+	writeMu   sync.Mutex    // one Update at a time
+	committed atomic.Uint64 // timestamp of the newest finished commit
+
+	// readers counts the snapshots open at each timestamp, so that badger
+	// discards no version a snapshot may still read.
+	readersMu sync.Mutex
+	readers   map[uint64]int
 }
 
 // Options tune Open.
@@ -43,11 +60,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
 	}
-	db, err := badger.Open(bo)
+	db, err := badger.OpenManaged(bo)
 	if err != nil {
 		return nil, ledger.Wrap(ledger.Unavailable, "cannot open the database", err)
 	}
-	return &Store{db: db, inMemory: opts.InMemory}, nil
+	s := &Store{db: db, inMemory: opts.InMemory, readers: map[uint64]int{}}
+	s.committed.Store(db.MaxVersion())
+	return s, nil
 }
 
 // Sync implements ledger.Store: it syncs badger's write-ahead log and value
@@ -59,22 +78,65 @@ func (s *Store) Sync() error {
 	return translate(s.db.Sync())
 }
 
-// View implements ledger.Store.
+// View implements ledger.Store: fn reads a snapshot of every commit that
+// finished before it began.
 func (s *Store) View(fn func(ledger.Tx) error) error {
-	return translate(s.db.View(func(txn *badger.Txn) error { return fn(tx{txn}) }))
+	if s.db.IsClosed() {
+		return translate(badger.ErrDBClosed)
+	}
+	s.readersMu.Lock()
+	ts := s.committed.Load()
+	s.readers[ts]++
+	s.readersMu.Unlock()
+	defer func() {
+		s.readersMu.Lock()
+		if s.readers[ts]--; s.readers[ts] == 0 {
+			delete(s.readers, ts)
+		}
+		s.readersMu.Unlock()
+	}()
+	txn := s.db.NewTransactionAt(ts, false)
+	defer txn.Discard()
+	return translate(fn(tx{txn}))
 }
 
-// Update implements ledger.Store.
+// Update implements ledger.Store: fn reads the newest commit and its writes
+// are committed at the next timestamp when it returns nil. Updates are
+// serialised.
 func (s *Store) Update(fn func(ledger.Tx) error) error {
-	return translate(s.db.Update(func(txn *badger.Txn) error { return fn(tx{txn}) }))
+	if s.db.IsClosed() {
+		return translate(badger.ErrDBClosed)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	ts := s.committed.Load()
+	txn := s.db.NewTransactionAt(ts, true)
+	defer txn.Discard()
+	if err := fn(tx{txn}); err != nil {
+		return translate(err)
+	}
+	if err := txn.CommitAt(ts+1, nil); err != nil {
+		return translate(err)
+	}
+	s.committed.Store(ts + 1)
+	s.db.SetDiscardTs(s.oldestSnapshot())
+	return nil
+}
+
+// oldestSnapshot returns the timestamp below which no open snapshot reads:
+// badger may drop versions that only older snapshots could see.
+func (s *Store) oldestSnapshot() uint64 {
+	oldest := s.committed.Load()
+	s.readersMu.Lock()
+	for ts := range s.readers {
+		oldest = min(oldest, ts)
+	}
+	s.readersMu.Unlock()
+	return oldest
 }
 
 // Close implements ledger.Store.
 func (s *Store) Close() error { return translate(s.db.Close()) }
-
-// DB returns the underlying database, for tools and tests that must reach
-// below the ledger (a tamper test rewriting a record, say).
-func (s *Store) DB() *badger.DB { return s.db }
 
 type tx struct{ txn *badger.Txn }
 
