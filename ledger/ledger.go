@@ -68,6 +68,8 @@ type Ledger struct {
 
 	subs      chan *submission
 	syncq     chan *committedGroup
+	unsynced  atomic.Int32  // committed groups the syncer has not synced yet
+	syncFree  chan struct{} // a token after every sync
 	quit      chan struct{}
 	done      chan struct{} // the sequencer stopped
 	synced    chan struct{} // the syncer answered everything and stopped
@@ -95,6 +97,7 @@ func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
 		att:      newAttachmentStore(opts),
 		subs:     make(chan *submission, 4096),
 		syncq:    make(chan *committedGroup, 64),
+		syncFree: make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		synced:   make(chan struct{}),

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -517,4 +518,84 @@ func TestOpenRefusesAlteredTree(t *testing.T) {
 	if _, err := ledger.New(store, e.key, ledger.Options{}); ledger.KindOf(err) != ledger.Tampered {
 		t.Fatalf("New on an altered tree: %v, want Tampered", err)
 	}
+}
+
+// slowSyncStore is a Store whose Sync takes a fixed time, like a slow disk.
+type slowSyncStore struct {
+	ledger.Store
+	delay time.Duration
+}
+
+func (s slowSyncStore) Sync() error {
+	time.Sleep(s.delay)
+	return s.Store.Sync()
+}
+
+// TestGroupsGrowWhileSyncing checks group commit on a slow disk: the
+// submissions that arrive while a group is being synced join the next group
+// (one sync, one checkpoint for them all), every one is answered in order,
+// and the log verifies.
+func TestGroupsGrowWhileSyncing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "slow.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l, err := ledger.New(slowSyncStore{Store: store, delay: 20 * time.Millisecond}, key, ledger.Options{SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Bootstrap(ctx, adminSecret); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := l.Authenticate(adminSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 32, 10
+	before := l.WriteStats()
+	var wg sync.WaitGroup
+	seqs := make(chan int64, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				r, err := l.Submit(ctx, admin, orgEvent(2+w*each+i), "")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				seqs <- r.Seq
+			}
+		}()
+	}
+	wg.Wait()
+	close(seqs)
+	seen := map[int64]bool{}
+	for s := range seqs {
+		seen[s] = true
+	}
+	if len(seen) != writers*each || l.Size() != 1+writers*each {
+		t.Fatalf("%d distinct receipts, log size %d; want %d records after the bootstrap", len(seen), l.Size(), writers*each)
+	}
+	ws := l.WriteStats()
+	groups, syncs := ws.Groups-before.Groups, ws.Syncs-before.Syncs
+	// Each writer has one submission in flight, so a group can hold up to
+	// 32; with a 20 ms sync, groups that did not grow would number about one
+	// per writer round (10 rounds × several groups each).
+	if perGroup := float64(writers*each) / float64(groups); perGroup < 8 {
+		t.Errorf("%d groups for %d records (%.1f per group), %d syncs: groups did not grow while syncing", groups, writers*each, perGroup, syncs)
+	}
+	if groups > syncs+1 {
+		t.Errorf("%d groups but %d syncs: more than one group per sync", groups, syncs)
+	}
+	(&env{t: t, store: store, key: key}).verify()
 }

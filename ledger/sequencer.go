@@ -61,8 +61,37 @@ func (l *Ledger) run() {
 				break drain
 			}
 		}
-		l.commitGroup(group)
+		l.commitGroup(group, true)
 	}
+}
+
+// more returns submissions to add to the group being applied while an
+// earlier group is still being synced: the group's write could not reach
+// badger before that sync ends anyway (badger's Sync holds the lock that
+// every write takes), so waiting costs no latency, and one group per sync
+// means one signed checkpoint and one write for all of them. It returns
+// nil once nothing is waiting to be synced or the group is full.
+func (l *Ledger) more(have int) []*submission {
+	for have < l.maxBatch && l.unsynced.Load() > 0 && l.failure() == nil {
+		select {
+		case s := <-l.subs:
+			got := []*submission{s}
+		drain:
+			for have+len(got) < l.maxBatch {
+				select {
+				case s := <-l.subs:
+					got = append(got, s)
+				default:
+					break drain
+				}
+			}
+			return got
+		case <-l.syncFree:
+		case <-l.quit:
+			return nil
+		}
+	}
+	return nil
 }
 
 // A committedGroup is a group whose transaction is committed, waiting for
@@ -97,6 +126,11 @@ func (l *Ledger) syncLoop() {
 		err := l.store.Sync()
 		l.stats.syncs.Add(1)
 		l.stats.syncNanos.Add(int64(time.Since(t0)))
+		l.unsynced.Add(-int32(len(batch)))
+		select {
+		case l.syncFree <- struct{}{}:
+		default:
+		}
 		if err != nil {
 			l.fail(err)
 			err = l.failure()
@@ -122,7 +156,10 @@ func (l *Ledger) syncLoop() {
 // commitGroup applies the group in order and commits it in one transaction
 // with the hashes, state, indexes and the new signed checkpoint, then hands
 // it to the syncer. Callers are answered only after it is durable.
-func (l *Ledger) commitGroup(group []*submission) {
+//
+// While an earlier group is being synced, a group that may grow takes in
+// the submissions that arrive (see more).
+func (l *Ledger) commitGroup(group []*submission, grow bool) {
 	if err := l.failure(); err != nil {
 		for _, s := range group {
 			s.done <- result{err: err}
@@ -143,7 +180,13 @@ func (l *Ledger) commitGroup(group []*submission) {
 			first := size
 			idemIndex := make(map[string]int)
 			var accepted []int
-			for i, s := range group {
+			for i := 0; i < len(group); i++ {
+				if i == len(group)-1 && grow {
+					more := l.more(len(group))
+					group = append(group, more...)
+					results = append(results, make([]result, len(more))...)
+				}
+				s := group[i]
 				var ik []byte
 				if s.idem != "" {
 					ik = idemKey(s.p.Key, s.idem)
@@ -223,8 +266,8 @@ func (l *Ledger) commitGroup(group []*submission) {
 			if errors.Is(err, errGroupFull) {
 				cut = bad
 			}
-			l.commitGroup(group[:cut])
-			l.commitGroup(group[cut:])
+			l.commitGroup(group[:cut], false)
+			l.commitGroup(group[cut:], false)
 			return
 		}
 		if errors.Is(err, errAbort) {
@@ -233,6 +276,7 @@ func (l *Ledger) commitGroup(group []*submission) {
 			if len(group) == 0 {
 				return
 			}
+			grow = false
 			continue
 		}
 		if err != nil {
@@ -268,6 +312,7 @@ func (l *Ledger) commitGroup(group []*submission) {
 			}
 			results[i] = r
 		}
+		l.unsynced.Add(1)
 		l.syncq <- &committedGroup{group: group, results: results, head: head}
 		return
 	}
