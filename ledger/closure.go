@@ -286,7 +286,7 @@ func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool, nm *names
 // if p may see the lot.
 func (l *Ledger) Closure(p Principal, ref string) (*Closure, error) {
 	var out *Closure
-	err := l.view(func(st *state) error {
+	err := l.query(func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err

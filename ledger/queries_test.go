@@ -78,11 +78,23 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := full.Quantity
+	// Queries keep decoded nodes (the node cache): one before the sale,
+	// and the answers after it must show the sale.
+	if _, err := d.l.Trace(d.admin, lot.ID, ledger.TraceBoth, 0); err != nil {
+		t.Fatal(err)
+	}
 	sold, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Sold, Lot: lot.ID, Quantity: &ledger.Quantity{Grams: 1000}, Channel: "retail"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.check(t)
+	tr, err := d.l.Trace(d.admin, lot.ID, ledger.TraceBoth, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := tr.Lots[0].Quantity; q.OnHand != before.OnHand-1000 || q.Sold != before.Sold+1000 {
+		t.Fatalf("after selling 1000 g of %+v the trace shows %+v", before, *q)
+	}
 	if _, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Voided, Voids: sold.Seq, Reason: "entered twice"}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +119,7 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatalf("a partial shipment made %d lots", len(ship.CreatedLots))
 	}
 	d.check(t)
-	tr, err := d.l.Trace(d.admin, lot.ID, ledger.TraceDown, 0)
+	tr, err = d.l.Trace(d.admin, lot.ID, ledger.TraceDown, 0)
 	if err != nil || len(tr.Edges) == 0 {
 		t.Fatalf("trace after the split: %+v %v", tr, err)
 	}

@@ -144,7 +144,7 @@ const (
 // the family and its contacts.
 func (l *Ledger) Recall(p Principal, ref string) (*Recall, error) {
 	var out *Recall
-	err := l.view(func(st *state) error {
+	err := l.query(func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err
@@ -188,7 +188,7 @@ func (l *Ledger) Recall(p Principal, ref string) (*Recall, error) {
 			}
 			rl := RecallLot{ID: n.ID, TraceCode: n.TraceCode, Product: n.Product, Holder: n.Holder, Site: n.Site, Region: n.Region,
 				OnHand: n.Q.OnHand, InTransit: n.Q.InTransit, Sold: n.Q.Sold, Consumed: n.Q.Consumed, Destroyed: n.Q.Destroyed,
-				Returned: n.Q.Returned, Lost: n.Q.Lost, Sealed: n.Sealed, Positive: n.Positive, Transit: n.Transit, Outflows: []Outflow{}}
+				Returned: n.Q.Returned, Lost: n.Q.Lost, Sealed: n.Sealed, Positive: n.Positive, Transit: n.Transit.clone(), Outflows: []Outflow{}}
 			if c := len(n.Custody); c > 0 && n.Custody[c-1].To == nil {
 				since := n.Custody[c-1].From
 				rl.Since = &since
@@ -288,19 +288,25 @@ func province(r string) string {
 // limit of them, in creation order: one sequential scan per batch.
 func (st *state) family(roots []string, limit int) ([]*lotNode, bool, error) {
 	var out []*lotNode
-	seen := map[string]bool{}
+	var seen map[string]bool // a lot under several of the roots is listed once
+	if len(roots) > 1 {
+		seen = map[string]bool{}
+	}
 	truncated := false
 	for _, r := range roots {
-		err := st.tx.Scan(famPrefix(r), nil, false, func(_, v []byte) error {
+		prefix := famPrefix(r)
+		err := st.tx.Scan(prefix, nil, false, func(k, v []byte) error {
 			if len(out) >= limit {
 				truncated = true
 				return ErrStop
 			}
-			n, err := decodeNode(v)
+			n, err := st.famNode(k[len(prefix):], v)
 			if err != nil {
 				return err
 			}
-			if !seen[n.ID] {
+			if seen == nil {
+				out = append(out, n)
+			} else if !seen[n.ID] {
 				seen[n.ID] = true
 				out = append(out, n)
 			}

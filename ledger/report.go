@@ -178,7 +178,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 	if !f.To.IsZero() {
 		to = f.To.UnixNano()
 	}
-	err = l.view(func(st *state) error {
+	err = l.query(func(st *state) error {
 		rows := map[string]*ReportBatch{}
 		regions := map[string]*RegionTotals{}
 		type hit struct{ region, root string }

@@ -9,6 +9,9 @@ import (
 // state gives typed access to the derived state in a transaction.
 type state struct {
 	tx Tx
+	// nodes, set for queries (Ledger.query), decodes lot nodes through
+	// the node cache; the write path leaves it nil.
+	nodes *nodeCache
 }
 
 func (st *state) get(k []byte) ([]byte, error) { return st.tx.Get(k) }

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"slices"
 	"time"
 )
 
@@ -81,7 +82,9 @@ type LotFlags struct {
 }
 
 func traceLot(n *lotNode, depth int, visible bool) TraceLot {
-	t := TraceLot{ID: n.ID, TraceCode: n.TraceCode, Depth: depth, Parents: nonNil(n.Parents), Children: nonNil(n.Kids), CreatedSeq: n.CreatedSeq}
+	// Nodes may be shared (nodeCache): the answer gets copies of their
+	// lists.
+	t := TraceLot{ID: n.ID, TraceCode: n.TraceCode, Depth: depth, Parents: cloneNonNil(n.Parents), Children: cloneNonNil(n.Kids), CreatedSeq: n.CreatedSeq}
 	if !visible {
 		t.Hidden = true
 		return t
@@ -92,15 +95,16 @@ func traceLot(n *lotNode, depth int, visible bool) TraceLot {
 	t.Product = &TraceProduct{Name: n.Product, Category: n.Category}
 	t.Holder, t.Site, t.Region, t.Quantity = n.Holder, n.Site, n.Region, &q
 	t.Status = &LotFlags{Cleared: n.Cleared, Sealed: n.Sealed, Positive: n.Positive, Closed: n.Closed}
-	t.OpenFindings, t.Custody, t.Vehicles, t.Transit = n.OpenFindings, n.Custody, n.Vehicles, n.Transit
+	t.OpenFindings, t.Custody, t.Vehicles, t.Transit = n.OpenFindings, slices.Clone(n.Custody), slices.Clone(n.Vehicles), n.Transit.clone()
 	return t
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
+// cloneNonNil copies s, as an empty list when it is nil.
+func cloneNonNil(s []string) []string {
+	if len(s) == 0 {
 		return []string{}
 	}
-	return s
+	return slices.Clone(s)
 }
 
 // Trace returns the DAG of the lot ref names (a trace code or lot id), if p
@@ -120,14 +124,11 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 		limit = MaxAnswerLots
 	}
 	var out *Trace
-	err := l.view(func(st *state) error {
+	err := l.query(func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err
 		}
-		out = &Trace{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode, Direction: direction,
-			Lots: []TraceLot{traceLot(start, 0, true)}, Edges: []TraceEdge{}}
-		seen := map[string]bool{start.ID: true}
 		// Downstream of a root batch is its whole family: read it with one
 		// sequential scan instead of a point read per lot.
 		var fam map[string]*lotNode
@@ -141,6 +142,11 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 				fam[n.ID] = n
 			}
 		}
+		out = &Trace{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode, Direction: direction,
+			Lots: make([]TraceLot, 1, max(1, len(fam))), Edges: make([]TraceEdge, 0, len(fam))}
+		out.Lots[0] = traceLot(start, 0, true)
+		seen := make(map[string]bool, len(fam))
+		seen[start.ID] = true
 		walk := func(up bool) error {
 			type item struct {
 				n     *lotNode
