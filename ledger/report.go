@@ -179,9 +179,11 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 		to = f.To.UnixNano()
 	}
 	err = l.query(func(st *state) error {
-		rows := map[string]*ReportBatch{}
 		regions := map[string]*RegionTotals{}
-		type hit struct{ region, root string }
+		type hit struct {
+			at           int64
+			root, region string
+		}
 		var hits []hit
 		base := key(prefixState, []byte("x/root-region/"))
 		prefixes := [][]byte{base}
@@ -202,40 +204,63 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 				if at < from || at >= to {
 					return nil
 				}
-				region, root := string(sfx[:i]), string(sfx[i+9:])
-				hits = append(hits, hit{region, root})
-				if rows[root] != nil {
-					return nil
-				}
-				s, err := st.rootSummary(time.Unix(0, at).UTC(), root)
-				if err != nil {
-					return err
-				}
-				rows[root] = batchRow(s)
+				hits = append(hits, hit{at, string(sfx[i+9:]), string(sfx[:i])})
 				return nil
 			})
 			if err != nil {
 				return err
 			}
 		}
-		for _, h := range hits {
-			b := rows[h.root]
-			if !slices.Contains(b.Regions, h.region) {
-				b.Regions = append(b.Regions, h.region)
-				rt := regions[h.region]
+		// In the order of the summaries' keys (declaration time, root), a
+		// batch's entries (one per region) side by side: no map of 100,000
+		// batches, and the summaries are read as a merge, not a point read
+		// each.
+		slices.SortFunc(hits, func(a, b hit) int {
+			if a.at != b.at {
+				return cmp.Compare(a.at, b.at)
+			}
+			return cmp.Or(strings.Compare(a.root, b.root), strings.Compare(a.region, b.region))
+		})
+		var want [][]byte // rsum keys, ascending
+		var batchRegions [][]string
+		for i, h := range hits {
+			if i == 0 || h.at != hits[i-1].at || h.root != hits[i-1].root {
+				want = append(want, rsumKey(time.Unix(0, h.at), h.root))
+				batchRegions = append(batchRegions, []string{h.region})
+			} else if last := &batchRegions[len(batchRegions)-1]; (*last)[len(*last)-1] != h.region {
+				*last = append(*last, h.region)
+			}
+		}
+		rep.Batches = make([]*ReportBatch, 0, len(want))
+		err := st.summaries(want, func(s *rootSummary) {
+			b := batchRow(s)
+			b.Regions = batchRegions[len(rep.Batches)]
+			rep.Batches = append(rep.Batches, b)
+		})
+		if err != nil {
+			return err
+		}
+		for _, b := range rep.Batches {
+			for _, r := range b.Regions {
+				rt := regions[r]
 				if rt == nil {
-					rt = &RegionTotals{Region: h.region, Province: province(h.region)}
-					regions[h.region] = rt
+					rt = &RegionTotals{Region: r, Province: province(r)}
+					regions[r] = rt
 				}
 				rt.add(b)
 			}
 		}
-		for _, b := range rows {
-			rep.Batches = append(rep.Batches, b)
+		// Batches declared at the same time are listed by trace code.
+		for i := 0; i < len(rep.Batches); {
+			j := i + 1
+			for j < len(rep.Batches) && rep.Batches[j].DeclaredAt.Equal(rep.Batches[i].DeclaredAt) {
+				j++
+			}
+			if j-i > 1 {
+				slices.SortFunc(rep.Batches[i:j], func(a, b *ReportBatch) int { return strings.Compare(a.TraceCode, b.TraceCode) })
+			}
+			i = j
 		}
-		slices.SortFunc(rep.Batches, func(a, b *ReportBatch) int {
-			return cmp.Or(a.DeclaredAt.Compare(b.DeclaredAt), strings.Compare(a.TraceCode, b.TraceCode))
-		})
 		nm := newNames(st)
 		for _, b := range rep.Batches {
 			rep.Totals.add(b)
@@ -320,5 +345,45 @@ func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *na
 		}
 	}
 	slices.SortStableFunc(b.Reasons, func(x, y Reason) int { return cmp.Compare(reasonOrder(x.Kind), reasonOrder(y.Kind)) })
+	return nil
+}
+
+// summaries reads the root summaries under keys (rsum keys in ascending
+// order), calling fn for each, by scanning the summaries in key order:
+// between two wanted keys it steps over at most a few others before it
+// seeks, so a dense set (a region's report) is one sequential read and a
+// sparse one a seek per summary. A missing summary is NotFound.
+func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
+	const maxSkip = 16 // summaries stepped over before seeking instead
+	prefix := stateKey("rsum", "")
+	for i := 0; i < len(keys); {
+		skipped := 0
+		err := st.tx.Scan(prefix, keys[i], false, func(k, v []byte) error {
+			switch c := bytes.Compare(k, keys[i]); {
+			case c < 0:
+				if skipped++; skipped > maxSkip {
+					return ErrStop // seek to keys[i]
+				}
+				return nil
+			case c > 0:
+				return Errorf(NotFound, "no batch summary %x", keys[i])
+			}
+			s, err := decodeSummary(v)
+			if err != nil {
+				return err
+			}
+			fn(s)
+			if skipped, i = 0, i+1; i == len(keys) {
+				return ErrStop
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if i < len(keys) && skipped <= maxSkip {
+			return Errorf(NotFound, "no batch summary %x", keys[i]) // the scan ended before it
+		}
+	}
 	return nil
 }
