@@ -1,8 +1,11 @@
 package ledger_test
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"coldtrace/fixtures"
@@ -198,4 +201,62 @@ func TestFullTransactionSplitsTheGroup(t *testing.T) {
 	}
 	e := &queryEnv{store: store, key: key, l: l, admin: admin}
 	e.check(t)
+}
+
+// TestTraceBothListsEveryEdgeOfTheLineage checks the edges of a trace in
+// both directions: every edge between two lots of the answer, once, also
+// one from an ancestor of the lot asked about to one of its descendants
+// (here processing that took the split-off lot and the rest of its root
+// batch), which neither the upward nor the downward walk crosses.
+func TestTraceBothListsEveryEdgeOfTheLineage(t *testing.T) {
+	d := newDomain(t)
+	root := d.declare(true)
+	split := d.move(root, ledger.RoleImporter, ledger.RoleProcessor, 400_000, 400_000) // a child of root
+	if split == root {
+		t.Fatal("the partial shipment did not make a child lot")
+	}
+	if moved := d.move(root, ledger.RoleImporter, ledger.RoleProcessor, 600_000, 600_000); moved != root {
+		t.Fatal("the whole shipment made a child lot")
+	}
+	r := d.rec(ledger.RoleProcessor, ledger.Event{Kind: ledger.Transformed, Site: d.site[ledger.RoleProcessor],
+		Inputs: []ledger.LotAmount{{Lot: split, Quantity: ledger.Quantity{Grams: 400_000}}, {Lot: root, Quantity: ledger.Quantity{Grams: 300_000}}},
+		Outputs: []ledger.Output{{Product: ledger.Product{Name: "鸡爪罐头", HSCode: "1602329100", Category: ledger.CategoryNonColdChain},
+			Quantity: ledger.Quantity{Grams: 650_000}}}})
+	product := r.CreatedLots[0].ID
+	type edge struct{ from, to string }
+	for _, c := range []struct {
+		ref, dir string
+		want     []edge
+	}{
+		{split, ledger.TraceBoth, []edge{{root, split}, {split, product}, {root, product}}},
+		{split, ledger.TraceUp, []edge{{root, split}}},
+		{split, ledger.TraceDown, []edge{{split, product}}},
+		{product, ledger.TraceUp, []edge{{root, split}, {split, product}, {root, product}}},
+		{root, ledger.TraceDown, []edge{{root, split}, {split, product}, {root, product}}},
+		{root, ledger.TraceBoth, []edge{{root, split}, {split, product}, {root, product}}},
+	} {
+		tr, err := d.l.Trace(d.admin, c.ref, c.dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []edge
+		for _, e := range tr.Edges {
+			got = append(got, edge{e.From, e.To})
+			want := ledger.Shipped
+			if e.To == product {
+				want = ledger.Transformed
+			}
+			if e.Kind != want {
+				t.Errorf("trace %s of %s: edge %s -> %s is %s, want %s", c.dir, c.ref, e.From, e.To, e.Kind, want)
+			}
+		}
+		sortEdges := func(es []edge) {
+			slices.SortFunc(es, func(a, b edge) int { return cmp.Or(strings.Compare(a.from, b.from), strings.Compare(a.to, b.to)) })
+		}
+		sortEdges(got)
+		sortEdges(c.want)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("trace %s of %s: edges %v, want %v", c.dir, c.ref, got, c.want)
+		}
+	}
 }

@@ -145,6 +145,8 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 		out = &Trace{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode, Direction: direction,
 			Lots: make([]TraceLot, 1, max(1, len(fam))), Edges: make([]TraceEdge, 0, len(fam))}
 		out.Lots[0] = traceLot(start, 0, true)
+		nodes := make([]*lotNode, 1, cap(out.Lots)) // the nodes of out.Lots
+		nodes[0] = start
 		seen := make(map[string]bool, len(fam))
 		seen[start.ID] = true
 		walk := func(up bool) error {
@@ -172,11 +174,6 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 							return err
 						}
 					}
-					child, parent := m, it.n
-					if up {
-						child, parent = it.n, m
-					}
-					out.Edges = append(out.Edges, TraceEdge{From: parent.ID, To: child.ID, Kind: child.CreatedBy, Seq: child.CreatedSeq})
 					if seen[id] {
 						continue
 					}
@@ -190,6 +187,7 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 						out.Hidden++
 					}
 					out.Lots = append(out.Lots, traceLot(m, d, vis))
+					nodes = append(nodes, m)
 					queue = append(queue, item{m, d})
 				}
 			}
@@ -201,7 +199,20 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 			}
 		}
 		if direction != TraceUp && !out.Truncated {
-			return walk(false)
+			if err := walk(false); err != nil {
+				return err
+			}
+		}
+		// The edges: every record that made a lot of the answer from a lot
+		// of the answer. The walks alone would miss, in both directions,
+		// an edge from an ancestor to a descendant (processing that took
+		// the lot asked about and its parent's rest, say).
+		for _, n := range nodes {
+			for _, parent := range n.Parents {
+				if seen[parent] {
+					out.Edges = append(out.Edges, TraceEdge{From: parent, To: n.ID, Kind: n.CreatedBy, Seq: n.CreatedSeq})
+				}
+			}
 		}
 		return nil
 	})
