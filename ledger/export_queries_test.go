@@ -123,3 +123,8 @@ func roundTrip(n *lotNode) *lotNode {
 	}
 	return m
 }
+
+// RecallWithContactLimit is Recall listing at most limit contacts.
+func RecallWithContactLimit(l *Ledger, p Principal, ref string, limit int) (*Recall, error) {
+	return l.recall(p, ref, limit)
+}

@@ -260,3 +260,39 @@ func TestTraceBothListsEveryEdgeOfTheLineage(t *testing.T) {
 		}
 	}
 }
+
+// TestRecallSaysWhenContactsAreCut checks that a recall with more contacts
+// than it lists says so, and only then.
+func TestRecallSaysWhenContactsAreCut(t *testing.T) {
+	e := newQueryEnv(t)
+	if _, err := fixtures.Generate(context.Background(), e.l, e.admin, fixtures.Options{Lots: 80, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, li := range lots {
+		full, err := e.l.Recall(e.admin, li.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(full.Contacts)
+		if n < 2 {
+			continue
+		}
+		if full.ContactsTruncated {
+			t.Fatalf("recall of %s: %d contacts, under the cap, but contacts_truncated", li.TraceCode, n)
+		}
+		exact, err := ledger.RecallWithContactLimit(e.l, e.admin, li.ID, n)
+		if err != nil || exact.ContactsTruncated || len(exact.Contacts) != n {
+			t.Fatalf("recall of %s with room for its %d contacts: %d, truncated %v, %v", li.TraceCode, n, len(exact.Contacts), exact.ContactsTruncated, err)
+		}
+		cut, err := ledger.RecallWithContactLimit(e.l, e.admin, li.ID, n-1)
+		if err != nil || !cut.ContactsTruncated || len(cut.Contacts) != n-1 {
+			t.Fatalf("recall of %s with room for %d of its %d contacts: %d, truncated %v, %v", li.TraceCode, n-1, n, len(cut.Contacts), cut.ContactsTruncated, err)
+		}
+		return
+	}
+	t.Fatal("no lot of the generated ledger has two contacts")
+}
