@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"slices"
 	"time"
 )
 
@@ -81,10 +80,53 @@ type LotFlags struct {
 	Closed   bool `json:"closed"`
 }
 
-func traceLot(n *lotNode, depth int, visible bool) TraceLot {
-	// Nodes may be shared (nodeCache): the answer gets copies of their
-	// lists.
-	t := TraceLot{ID: n.ID, TraceCode: n.TraceCode, Depth: depth, Parents: cloneNonNil(n.Parents), Children: cloneNonNil(n.Kids), CreatedSeq: n.CreatedSeq}
+// A traceArena holds the copies of the nodes' lists that a trace answer
+// takes (nodes may be shared, nodeCache), in a few large arrays instead of
+// four small ones per lot.
+type traceArena struct {
+	ids      []string
+	stays    []Stay
+	vehicles []VehicleUse
+}
+
+func (a *traceArena) strs(s []string) []string {
+	if len(s) == 0 {
+		return []string{}
+	}
+	if cap(a.ids)-len(a.ids) < len(s) {
+		a.ids = make([]string, 0, max(1024, len(s)))
+	}
+	i := len(a.ids)
+	a.ids = append(a.ids, s...)
+	return a.ids[i:len(a.ids):len(a.ids)]
+}
+
+func (a *traceArena) custody(s []Stay) []Stay {
+	if len(s) == 0 {
+		return nil
+	}
+	if cap(a.stays)-len(a.stays) < len(s) {
+		a.stays = make([]Stay, 0, max(512, len(s)))
+	}
+	i := len(a.stays)
+	a.stays = append(a.stays, s...)
+	return a.stays[i:len(a.stays):len(a.stays)]
+}
+
+func (a *traceArena) uses(s []VehicleUse) []VehicleUse {
+	if len(s) == 0 {
+		return nil
+	}
+	if cap(a.vehicles)-len(a.vehicles) < len(s) {
+		a.vehicles = make([]VehicleUse, 0, max(512, len(s)))
+	}
+	i := len(a.vehicles)
+	a.vehicles = append(a.vehicles, s...)
+	return a.vehicles[i:len(a.vehicles):len(a.vehicles)]
+}
+
+func traceLot(a *traceArena, n *lotNode, depth int, visible bool) TraceLot {
+	t := TraceLot{ID: n.ID, TraceCode: n.TraceCode, Depth: depth, Parents: a.strs(n.Parents), Children: a.strs(n.Kids), CreatedSeq: n.CreatedSeq}
 	if !visible {
 		t.Hidden = true
 		return t
@@ -95,16 +137,8 @@ func traceLot(n *lotNode, depth int, visible bool) TraceLot {
 	t.Product = &TraceProduct{Name: n.Product, Category: n.Category}
 	t.Holder, t.Site, t.Region, t.Quantity = n.Holder, n.Site, n.Region, &q
 	t.Status = &LotFlags{Cleared: n.Cleared, Sealed: n.Sealed, Positive: n.Positive, Closed: n.Closed}
-	t.OpenFindings, t.Custody, t.Vehicles, t.Transit = n.OpenFindings, slices.Clone(n.Custody), slices.Clone(n.Vehicles), n.Transit.clone()
+	t.OpenFindings, t.Custody, t.Vehicles, t.Transit = n.OpenFindings, a.custody(n.Custody), a.uses(n.Vehicles), n.Transit.clone()
 	return t
-}
-
-// cloneNonNil copies s, as an empty list when it is nil.
-func cloneNonNil(s []string) []string {
-	if len(s) == 0 {
-		return []string{}
-	}
-	return slices.Clone(s)
 }
 
 // Trace returns the DAG of the lot ref names (a trace code or lot id), if p
@@ -144,7 +178,8 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 		}
 		out = &Trace{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode, Direction: direction,
 			Lots: make([]TraceLot, 1, max(1, len(fam))), Edges: make([]TraceEdge, 0, len(fam))}
-		out.Lots[0] = traceLot(start, 0, true)
+		arena := &traceArena{}
+		out.Lots[0] = traceLot(arena, start, 0, true)
 		nodes := make([]*lotNode, 1, cap(out.Lots)) // the nodes of out.Lots
 		nodes[0] = start
 		seen := make(map[string]bool, len(fam))
@@ -186,7 +221,7 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 					if !vis {
 						out.Hidden++
 					}
-					out.Lots = append(out.Lots, traceLot(m, d, vis))
+					out.Lots = append(out.Lots, traceLot(arena, m, d, vis))
 					nodes = append(nodes, m)
 					queue = append(queue, item{m, d})
 				}
