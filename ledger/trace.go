@@ -81,12 +81,26 @@ type LotFlags struct {
 }
 
 // A traceArena holds the copies of the nodes' lists that a trace answer
-// takes (nodes may be shared, nodeCache), in a few large arrays instead of
-// four small ones per lot.
+// takes (nodes may be shared, nodeCache), and the values its lots point
+// to, in a few large arrays instead of eight small allocations per lot.
 type traceArena struct {
 	ids      []string
 	stays    []Stay
 	vehicles []VehicleUse
+	times    []time.Time
+	products []TraceProduct
+	qs       []LotQuantity
+	flags    []LotFlags
+}
+
+// arenaPtr stores v in the chunk *s (a new chunk when it is full, so that
+// earlier pointers stay valid) and returns a pointer to it.
+func arenaPtr[T any](s *[]T, v T) *T {
+	if len(*s) == cap(*s) {
+		*s = make([]T, 0, 256)
+	}
+	*s = append(*s, v)
+	return &(*s)[len(*s)-1]
 }
 
 func (a *traceArena) strs(s []string) []string {
@@ -131,12 +145,10 @@ func traceLot(a *traceArena, n *lotNode, depth int, visible bool) TraceLot {
 		t.Hidden = true
 		return t
 	}
-	created := n.CreatedAt
-	q := n.Q
-	t.Root, t.CreatedBy, t.CreatedAt = n.Root, n.CreatedBy, &created
-	t.Product = &TraceProduct{Name: n.Product, Category: n.Category}
-	t.Holder, t.Site, t.Region, t.Quantity = n.Holder, n.Site, n.Region, &q
-	t.Status = &LotFlags{Cleared: n.Cleared, Sealed: n.Sealed, Positive: n.Positive, Closed: n.Closed}
+	t.Root, t.CreatedBy, t.CreatedAt = n.Root, n.CreatedBy, arenaPtr(&a.times, n.CreatedAt)
+	t.Product = arenaPtr(&a.products, TraceProduct{Name: n.Product, Category: n.Category})
+	t.Holder, t.Site, t.Region, t.Quantity = n.Holder, n.Site, n.Region, arenaPtr(&a.qs, n.Q)
+	t.Status = arenaPtr(&a.flags, LotFlags{Cleared: n.Cleared, Sealed: n.Sealed, Positive: n.Positive, Closed: n.Closed})
 	t.OpenFindings, t.Custody, t.Vehicles, t.Transit = n.OpenFindings, a.custody(n.Custody), a.uses(n.Vehicles), n.Transit.clone()
 	return t
 }
@@ -198,7 +210,10 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 					next = it.n.Parents
 				}
 				for _, id := range next {
-					if !seen[id] && len(out.Lots) >= limit {
+					if seen[id] {
+						continue
+					}
+					if len(out.Lots) >= limit {
 						out.Truncated = true
 						return nil
 					}
@@ -208,9 +223,6 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 						if m, err = st.node(id); err != nil {
 							return err
 						}
-					}
-					if seen[id] {
-						continue
 					}
 					seen[id] = true
 					d := it.depth + 1
