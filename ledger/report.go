@@ -261,14 +261,44 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 			}
 			i = j
 		}
+		// The families of the batches to explain, read in key order (by
+		// root id) as a merge rather than a seek each.
+		var explained []*ReportBatch
+		for _, b := range rep.Batches {
+			if b.Status != ClosureClosed || b.Positive {
+				explained = append(explained, b)
+			}
+		}
+		byRoot := slices.Clone(explained)
+		slices.SortFunc(byRoot, func(a, b *ReportBatch) int { return strings.Compare(a.Root, b.Root) })
+		famPrefixes := make([][]byte, len(byRoot))
+		for i, b := range byRoot {
+			famPrefixes[i] = famPrefix(b.Root)
+		}
+		families := make(map[*ReportBatch][]*lotNode, len(byRoot))
+		err = st.scanPrefixes(stateKey("fam", ""), famPrefixes, 64, func(i int, k, v []byte) error {
+			b := byRoot[i]
+			if len(families[b]) >= MaxAnswerLots {
+				return nil
+			}
+			n, err := st.famNode(k[len(famPrefixes[i]):], v)
+			if err != nil {
+				return err
+			}
+			families[b] = append(families[b], n)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		nm := newNames(st)
 		for _, b := range rep.Batches {
 			rep.Totals.add(b)
 			rep.ByStatus[b.Status].add(b)
-			if b.Status != ClosureClosed || b.Positive {
-				if err := st.explain(p, b, rep, nm); err != nil {
-					return err
-				}
+		}
+		for _, b := range explained {
+			if err := st.explain(p, b, rep, nm, families[b]); err != nil {
+				return err
 			}
 		}
 		for _, rt := range regions {
@@ -294,11 +324,7 @@ func rootDeclared(s *rootSummary) int64 { return s.Q.Declared - s.Q.Split - s.Pr
 
 // explain fills the reasons of a batch that is not closed and, for a
 // positive batch, its recall progress, from the family's nodes.
-func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *names) error {
-	family, _, err := st.family([]string{b.Root}, MaxAnswerLots)
-	if err != nil {
-		return err
-	}
+func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *names, family []*lotNode) error {
 	var pb *PositiveBatch
 	if b.Positive {
 		pb = &PositiveBatch{Root: b.Root, TraceCode: b.TraceCode, Product: b.Product, Lots: b.Lots, Regions: b.Regions}
@@ -349,40 +375,57 @@ func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *na
 }
 
 // summaries reads the root summaries under keys (rsum keys in ascending
-// order), calling fn for each, by scanning the summaries in key order:
-// between two wanted keys it steps over at most a few others before it
-// seeks, so a dense set (a region's report) is one sequential read and a
-// sparse one a seek per summary. A missing summary is NotFound.
+// order), calling fn for each in that order, as one merged scan
+// (scanPrefixes). A missing summary is NotFound.
 func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
-	const maxSkip = 16 // summaries stepped over before seeking instead
-	prefix := stateKey("rsum", "")
-	for i := 0; i < len(keys); {
-		skipped := 0
-		err := st.tx.Scan(prefix, keys[i], false, func(k, v []byte) error {
-			switch c := bytes.Compare(k, keys[i]); {
-			case c < 0:
-				if skipped++; skipped > maxSkip {
-					return ErrStop // seek to keys[i]
-				}
-				return nil
-			case c > 0:
-				return Errorf(NotFound, "no batch summary %x", keys[i])
-			}
-			s, err := decodeSummary(v)
-			if err != nil {
-				return err
-			}
-			fn(s)
-			if skipped, i = 0, i+1; i == len(keys) {
-				return ErrStop
-			}
-			return nil
-		})
+	found := 0
+	err := st.scanPrefixes(stateKey("rsum", ""), keys, 16, func(i int, _, v []byte) error {
+		if i != found {
+			return Errorf(NotFound, "no batch summary %x", keys[found])
+		}
+		s, err := decodeSummary(v)
 		if err != nil {
 			return err
 		}
-		if i < len(keys) && skipped <= maxSkip {
-			return Errorf(NotFound, "no batch summary %x", keys[i]) // the scan ended before it
+		fn(s)
+		found++
+		return nil
+	})
+	if err == nil && found < len(keys) {
+		err = Errorf(NotFound, "no batch summary %x", keys[found])
+	}
+	return err
+}
+
+// scanPrefixes calls fn(i, k, v) for every entry under each of prefixes
+// (ascending, none a prefix of another, all under outer), in key order. It
+// reads them as a merge: one scan that steps over at most maxSkip entries
+// between two wanted ones before it seeks to the next prefix instead, so
+// that many prefixes close together cost one sequential read, and sparse
+// ones a seek each. An ErrStop from fn ends the whole scan.
+func (st *state) scanPrefixes(outer []byte, prefixes [][]byte, maxSkip int, fn func(i int, k, v []byte) error) error {
+	for i := 0; i < len(prefixes); {
+		skipped, seek := 0, false
+		err := st.tx.Scan(outer, prefixes[i], false, func(k, v []byte) error {
+			for {
+				if bytes.HasPrefix(k, prefixes[i]) {
+					skipped = 0
+					return fn(i, k, v)
+				}
+				if bytes.Compare(k, prefixes[i]) < 0 { // between two prefixes
+					if skipped++; skipped > maxSkip {
+						seek = true
+						return ErrStop
+					}
+					return nil
+				}
+				if i++; i == len(prefixes) { // past the last prefix
+					return ErrStop
+				}
+			}
+		})
+		if err != nil || !seek {
+			return err
 		}
 	}
 	return nil
