@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/json"
 	"cmp"
 	"slices"
 	"strings"
@@ -296,6 +297,34 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 			return err
 		}
 		nm := newNames(st)
+		// The findings the reasons name, read ahead in key order.
+		var fkeys [][]byte
+		for _, b := range explained {
+			if b.Status == ClosureViolation {
+				for _, n := range families[b] {
+					if n.OpenFindings > 0 {
+						for _, id := range n.Findings {
+							fkeys = append(fkeys, stateKey("finding", id))
+						}
+					}
+				}
+			}
+		}
+		slices.SortFunc(fkeys, bytes.Compare)
+		fkeys = slices.CompactFunc(fkeys, bytes.Equal)
+		nm.findings = make(map[string]*Finding, len(fkeys))
+		findingPrefix := stateKey("finding", "")
+		err = st.getSorted(findingPrefix, fkeys, 16, func(i int, v []byte) error {
+			var f Finding
+			if err := json.Unmarshal(v, &f); err != nil {
+				return Wrap(Tampered, "stored finding does not decode", err)
+			}
+			nm.findings[string(fkeys[i][len(findingPrefix):])] = &f
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		for _, b := range rep.Batches {
 			rep.Totals.add(b)
 			rep.ByStatus[b.Status].add(b)
@@ -475,4 +504,42 @@ func mergeRuns[T any](s []T, cmp func(a, b T) int) []T {
 		s, buf, runs = buf, s, next
 	}
 	return s
+}
+
+// getSorted calls fn(i, value) for each of keys (ascending, unique, all
+// under outer) that is stored, in order, reading them as one merged scan
+// that steps over at most maxSkip other entries before it seeks to the next
+// key. Missing keys are skipped.
+func (st *state) getSorted(outer []byte, keys [][]byte, maxSkip int, fn func(i int, v []byte) error) error {
+	for i := 0; i < len(keys); {
+		skipped, seek := 0, false
+		err := st.tx.Scan(outer, keys[i], false, func(k, v []byte) error {
+			for {
+				switch c := bytes.Compare(k, keys[i]); {
+				case c == 0:
+					skipped = 0
+					if err := fn(i, v); err != nil {
+						return err
+					}
+					if i++; i == len(keys) {
+						return ErrStop
+					}
+					return nil
+				case c < 0:
+					if skipped++; skipped > maxSkip {
+						seek = true
+						return ErrStop
+					}
+					return nil
+				}
+				if i++; i == len(keys) { // keys[i] is missing
+					return ErrStop
+				}
+			}
+		})
+		if err != nil || !seek {
+			return err
+		}
+	}
+	return nil
 }
