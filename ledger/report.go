@@ -2,8 +2,8 @@ package ledger
 
 import (
 	"bytes"
-	"encoding/json"
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
