@@ -342,3 +342,77 @@ func TestTraceAppendJSONOnALedger(t *testing.T) {
 		t.Fatalf("compared %d traces with %d hidden lots; the ledger is too small", compared, hidden)
 	}
 }
+
+// TestQueriesDuringWrites runs traces, recalls, closures and reports while
+// a generated ledger is written (under -race: the queries share cached
+// nodes, which nothing may modify), and then checks that the answers
+// match a ledger that was never cached.
+func TestQueriesDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	e := newQueryEnv(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := fixtures.Generate(ctx, e.l, e.admin, fixtures.Options{Lots: 60, Seed: 4})
+		done <- err
+	}()
+	var readErr error
+	reads := 0
+	for writing := true; writing; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			writing = false
+		default:
+		}
+		lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, li := range lots {
+			if _, err := e.l.Trace(e.admin, li.ID, ledger.TraceBoth, 0); err != nil && ledger.KindOf(err) != ledger.NotFound {
+				readErr = err
+			}
+			if _, err := e.l.Recall(e.admin, li.ID); err != nil && ledger.KindOf(err) != ledger.NotFound {
+				readErr = err
+			}
+			reads++
+		}
+		if _, err := e.l.ClosureReport(e.admin, ledger.ReportFilter{}); err != nil {
+			readErr = err
+		}
+	}
+	if readErr != nil {
+		t.Fatal(readErr)
+	}
+	if reads == 0 {
+		t.Fatal("no query ran during the writes")
+	}
+	// The answers now, from the cache, are those decoded afresh.
+	lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := func() []byte {
+		var out []byte
+		for _, li := range lots {
+			tr, err := e.l.Trace(e.admin, li.ID, ledger.TraceBoth, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := e.l.Recall(e.admin, li.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal([]any{tr, rc})
+			out = append(out, b...)
+		}
+		return out
+	}
+	cached := answers()
+	ledger.DropNodeCache(e.l)
+	if !bytes.Equal(cached, answers()) {
+		t.Fatal("answers from cached nodes differ from answers decoded afresh")
+	}
+}
