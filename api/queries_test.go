@@ -198,6 +198,17 @@ func TestQueriesMatchReplay(t *testing.T) {
 			t.Fatalf("trace up of %s: %d lots, root %s; want %d, %s", l.Code, len(tr.Lots), tr.Root, len(up), l.Root)
 		}
 		sameSet(t, "trace up edges of "+l.Code, ids(tr.Edges, edgeKey), m.edgesWithin(up))
+		// Both: the ancestors and the descendants, with every edge between
+		// two of them (also from an ancestor to a descendant), once each.
+		admin.do("GET", "/v1/lots/"+l.ID+"/trace?direction=both", nil).want(200).JSON(&tr)
+		both := append(slices.Clone(up), down...)
+		slices.SortFunc(both, func(a, b *mLot) int { return strings.Compare(a.ID, b.ID) })
+		both = slices.CompactFunc(both, func(a, b *mLot) bool { return a.ID == b.ID })
+		sameSet(t, "trace both of "+l.Code, ids(tr.Lots, func(x traceLotA) string { return x.ID }), ids(both, func(x *mLot) string { return x.ID }))
+		if want := m.edgesWithin(both); len(tr.Edges) != len(want) {
+			t.Fatalf("trace both of %s: %d edges, want %d", l.Code, len(tr.Edges), len(want))
+		}
+		sameSet(t, "trace both edges of "+l.Code, ids(tr.Edges, edgeKey), m.edgesWithin(both))
 		// Closure.
 		var cl struct {
 			Status     string

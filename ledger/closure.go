@@ -196,11 +196,21 @@ func grams(g int64) string {
 	return fmt.Sprintf("%.3f 千克", float64(g)/1000)
 }
 
-// names resolves org and site names for reasons, each once per answer.
+// names resolves org and site names for reasons, each once per answer, and
+// holds the findings a report read ahead (findings).
 type names struct {
-	st    *state
-	orgs  map[string]string
-	sites map[string]string
+	st       *state
+	orgs     map[string]string
+	sites    map[string]string
+	findings map[string]*Finding
+}
+
+// finding returns finding id, read ahead or from the store.
+func (nm *names) finding(id string) (*Finding, error) {
+	if f := nm.findings[id]; f != nil {
+		return f, nil
+	}
+	return nm.st.finding(id)
 }
 
 func newNames(st *state) *names {
@@ -263,7 +273,7 @@ func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool, nm *names
 	}
 	if n.OpenFindings > 0 && withFindings {
 		for _, id := range n.Findings {
-			f, err := st.finding(id)
+			f, err := nm.finding(id)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -286,7 +296,7 @@ func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool, nm *names
 // if p may see the lot.
 func (l *Ledger) Closure(p Principal, ref string) (*Closure, error) {
 	var out *Closure
-	err := l.view(func(st *state) error {
+	err := l.query(func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err

@@ -123,3 +123,15 @@ func roundTrip(n *lotNode) *lotNode {
 	}
 	return m
 }
+
+// RecallWithContactLimit is Recall listing at most limit contacts.
+func RecallWithContactLimit(l *Ledger, p Principal, ref string, limit int) (*Recall, error) {
+	return l.recall(p, ref, limit)
+}
+
+// DropNodeCache empties l's node cache.
+func DropNodeCache(l *Ledger) {
+	l.nodes.mu.Lock()
+	defer l.nodes.mu.Unlock()
+	l.nodes.cur, l.nodes.old, l.nodes.curBytes = nil, nil, 0
+}

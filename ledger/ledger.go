@@ -55,6 +55,7 @@ type Ledger struct {
 	log      *slog.Logger
 	maxBatch int
 	att      *attachmentStore
+	nodes    nodeCache // decoded lot nodes for the queries (nodecache.go)
 
 	// head is the latest durable checkpoint: what readers and the log
 	// endpoints see. applied is the size of the tree the sequencer has

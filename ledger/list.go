@@ -50,10 +50,10 @@ type LotItem struct {
 
 func lotItem(n *lotNode) LotItem {
 	return LotItem{ID: n.ID, TraceCode: n.TraceCode, Root: n.Root, Product: TraceProduct{Name: n.Product, Category: n.Category},
-		Declaration: n.Declaration, Containers: n.Containers, Importer: n.Importer, Holder: n.Holder, Site: n.Site, Region: n.Region,
+		Declaration: n.Declaration, Containers: slices.Clone(n.Containers), Importer: n.Importer, Holder: n.Holder, Site: n.Site, Region: n.Region,
 		Quantity: n.Q, Status: LotFlags{Cleared: n.Cleared, Sealed: n.Sealed, Positive: n.Positive, Closed: n.Closed},
 		OpenFindings: n.OpenFindings, CreatedBy: n.CreatedBy, CreatedSeq: n.CreatedSeq, CreatedAt: n.CreatedAt,
-		DeclaredAt: n.DeclaredAt, Transit: n.Transit}
+		DeclaredAt: n.DeclaredAt, Transit: n.Transit.clone()}
 }
 
 // nodeStatuses is lotStatuses for a node.
@@ -213,7 +213,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 		}
 	}
 	out = []LotItem{}
-	err = l.view(func(st *state) error {
+	err = l.query(func(st *state) error {
 		for si := cur.Scan; si < len(scans); si++ {
 			sc := scans[si]
 			var start []byte
@@ -316,7 +316,7 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 		return nil, -1, invalidField("to", "must be after from")
 	}
 	out = []json.RawMessage{}
-	err = l.view(func(st *state) error {
+	err = l.query(func(st *state) error {
 		var prefix []byte
 		switch {
 		case f.Lot != "":

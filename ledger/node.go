@@ -59,6 +59,8 @@ type lotNode struct {
 	LastTestAt             time.Time
 	ReleaseAt, DisinfectAt time.Time
 	DocumentCount, Pieces  int64
+
+	raw string // the encoding it was decoded from (nodeCache); not encoded
 }
 
 // An outflow is what left a lot for good at one site in one org's hands.
@@ -387,6 +389,9 @@ func (st *state) node(id string) (*lotNode, error) {
 			return nil, Errorf(NotFound, "no lot %s", id)
 		}
 		return nil, err
+	}
+	if st.nodes != nil {
+		return st.nodes.decode(id, data)
 	}
 	return decodeNode(data)
 }
@@ -749,6 +754,7 @@ func decodeNode(data []byte) (*lotNode, error) {
 	if r.bad || len(r.b) != 0 {
 		return nil, Errorf(Tampered, "stored lot node does not decode")
 	}
+	n.raw = r.all
 	return n, nil
 }
 

@@ -1,8 +1,13 @@
 package ledger_test
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"coldtrace/fixtures"
@@ -78,11 +83,23 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := full.Quantity
+	// Queries keep decoded nodes (the node cache): one before the sale,
+	// and the answers after it must show the sale.
+	if _, err := d.l.Trace(d.admin, lot.ID, ledger.TraceBoth, 0); err != nil {
+		t.Fatal(err)
+	}
 	sold, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Sold, Lot: lot.ID, Quantity: &ledger.Quantity{Grams: 1000}, Channel: "retail"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.check(t)
+	tr, err := d.l.Trace(d.admin, lot.ID, ledger.TraceBoth, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := tr.Lots[0].Quantity; q.OnHand != before.OnHand-1000 || q.Sold != before.Sold+1000 {
+		t.Fatalf("after selling 1000 g of %+v the trace shows %+v", before, *q)
+	}
 	if _, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Voided, Voids: sold.Seq, Reason: "entered twice"}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +124,7 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatalf("a partial shipment made %d lots", len(ship.CreatedLots))
 	}
 	d.check(t)
-	tr, err := d.l.Trace(d.admin, lot.ID, ledger.TraceDown, 0)
+	tr, err = d.l.Trace(d.admin, lot.ID, ledger.TraceDown, 0)
 	if err != nil || len(tr.Edges) == 0 {
 		t.Fatalf("trace after the split: %+v %v", tr, err)
 	}
@@ -186,4 +203,216 @@ func TestFullTransactionSplitsTheGroup(t *testing.T) {
 	}
 	e := &queryEnv{store: store, key: key, l: l, admin: admin}
 	e.check(t)
+}
+
+// TestTraceBothListsEveryEdgeOfTheLineage checks the edges of a trace in
+// both directions: every edge between two lots of the answer, once, also
+// one from an ancestor of the lot asked about to one of its descendants
+// (here processing that took the split-off lot and the rest of its root
+// batch), which neither the upward nor the downward walk crosses.
+func TestTraceBothListsEveryEdgeOfTheLineage(t *testing.T) {
+	d := newDomain(t)
+	root := d.declare(true)
+	split := d.move(root, ledger.RoleImporter, ledger.RoleProcessor, 400_000, 400_000) // a child of root
+	if split == root {
+		t.Fatal("the partial shipment did not make a child lot")
+	}
+	if moved := d.move(root, ledger.RoleImporter, ledger.RoleProcessor, 600_000, 600_000); moved != root {
+		t.Fatal("the whole shipment made a child lot")
+	}
+	r := d.rec(ledger.RoleProcessor, ledger.Event{Kind: ledger.Transformed, Site: d.site[ledger.RoleProcessor],
+		Inputs: []ledger.LotAmount{{Lot: split, Quantity: ledger.Quantity{Grams: 400_000}}, {Lot: root, Quantity: ledger.Quantity{Grams: 300_000}}},
+		Outputs: []ledger.Output{{Product: ledger.Product{Name: "鸡爪罐头", HSCode: "1602329100", Category: ledger.CategoryNonColdChain},
+			Quantity: ledger.Quantity{Grams: 650_000}}}})
+	product := r.CreatedLots[0].ID
+	type edge struct{ from, to string }
+	for _, c := range []struct {
+		ref, dir string
+		want     []edge
+	}{
+		{split, ledger.TraceBoth, []edge{{root, split}, {split, product}, {root, product}}},
+		{split, ledger.TraceUp, []edge{{root, split}}},
+		{split, ledger.TraceDown, []edge{{split, product}}},
+		{product, ledger.TraceUp, []edge{{root, split}, {split, product}, {root, product}}},
+		{root, ledger.TraceDown, []edge{{root, split}, {split, product}, {root, product}}},
+		{root, ledger.TraceBoth, []edge{{root, split}, {split, product}, {root, product}}},
+	} {
+		tr, err := d.l.Trace(d.admin, c.ref, c.dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []edge
+		for _, e := range tr.Edges {
+			got = append(got, edge{e.From, e.To})
+			want := ledger.Shipped
+			if e.To == product {
+				want = ledger.Transformed
+			}
+			if e.Kind != want {
+				t.Errorf("trace %s of %s: edge %s -> %s is %s, want %s", c.dir, c.ref, e.From, e.To, e.Kind, want)
+			}
+		}
+		sortEdges := func(es []edge) {
+			slices.SortFunc(es, func(a, b edge) int { return cmp.Or(strings.Compare(a.from, b.from), strings.Compare(a.to, b.to)) })
+		}
+		sortEdges(got)
+		sortEdges(c.want)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("trace %s of %s: edges %v, want %v", c.dir, c.ref, got, c.want)
+		}
+	}
+}
+
+// TestRecallSaysWhenContactsAreCut checks that a recall with more contacts
+// than it lists says so, and only then.
+func TestRecallSaysWhenContactsAreCut(t *testing.T) {
+	e := newQueryEnv(t)
+	if _, err := fixtures.Generate(context.Background(), e.l, e.admin, fixtures.Options{Lots: 80, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, li := range lots {
+		full, err := e.l.Recall(e.admin, li.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(full.Contacts)
+		if n < 2 {
+			continue
+		}
+		if full.ContactsTruncated {
+			t.Fatalf("recall of %s: %d contacts, under the cap, but contacts_truncated", li.TraceCode, n)
+		}
+		exact, err := ledger.RecallWithContactLimit(e.l, e.admin, li.ID, n)
+		if err != nil || exact.ContactsTruncated || len(exact.Contacts) != n {
+			t.Fatalf("recall of %s with room for its %d contacts: %d, truncated %v, %v", li.TraceCode, n, len(exact.Contacts), exact.ContactsTruncated, err)
+		}
+		cut, err := ledger.RecallWithContactLimit(e.l, e.admin, li.ID, n-1)
+		if err != nil || !cut.ContactsTruncated || len(cut.Contacts) != n-1 {
+			t.Fatalf("recall of %s with room for %d of its %d contacts: %d, truncated %v, %v", li.TraceCode, n-1, n, len(cut.Contacts), cut.ContactsTruncated, err)
+		}
+		return
+	}
+	t.Fatal("no lot of the generated ledger has two contacts")
+}
+
+// TestTraceAppendJSONOnALedger compares Trace.AppendJSON with encoding/json
+// on every trace of a generated ledger, as an admin and as a regulator who
+// sees only some of the lots.
+func TestTraceAppendJSONOnALedger(t *testing.T) {
+	e := newQueryEnv(t)
+	if _, err := fixtures.Generate(context.Background(), e.l, e.admin, fixtures.Options{Lots: 80, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := ledger.Principal{Role: ledger.RoleRegulator, Regions: []string{"31"}, Key: "r"}
+	compared, hidden := 0, 0
+	for _, li := range lots {
+		for _, p := range []ledger.Principal{e.admin, reg} {
+			for _, dir := range []string{ledger.TraceUp, ledger.TraceDown, ledger.TraceBoth} {
+				tr, err := e.l.Trace(p, li.ID, dir, 0)
+				if ledger.KindOf(err) == ledger.Forbidden {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				enc := json.NewEncoder(&buf)
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(tr); err != nil {
+					t.Fatal(err)
+				}
+				want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+				if got := tr.AppendJSON(nil); !bytes.Equal(got, want) {
+					t.Fatalf("trace %s of %s: AppendJSON\n%s\nencoding/json\n%s", dir, li.TraceCode, got, want)
+				}
+				compared++
+				hidden += tr.Hidden
+			}
+		}
+	}
+	if compared < 100 || hidden == 0 {
+		t.Fatalf("compared %d traces with %d hidden lots; the ledger is too small", compared, hidden)
+	}
+}
+
+// TestQueriesDuringWrites runs traces, recalls, closures and reports while
+// a generated ledger is written (under -race: the queries share cached
+// nodes, which nothing may modify), and then checks that the answers
+// match a ledger that was never cached.
+func TestQueriesDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	e := newQueryEnv(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := fixtures.Generate(ctx, e.l, e.admin, fixtures.Options{Lots: 60, Seed: 4})
+		done <- err
+	}()
+	var readErr error
+	reads := 0
+	for writing := true; writing; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			writing = false
+		default:
+		}
+		lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, li := range lots {
+			if _, err := e.l.Trace(e.admin, li.ID, ledger.TraceBoth, 0); err != nil && ledger.KindOf(err) != ledger.NotFound {
+				readErr = err
+			}
+			if _, err := e.l.Recall(e.admin, li.ID); err != nil && ledger.KindOf(err) != ledger.NotFound {
+				readErr = err
+			}
+			reads++
+		}
+		if _, err := e.l.ClosureReport(e.admin, ledger.ReportFilter{}); err != nil {
+			readErr = err
+		}
+	}
+	if readErr != nil {
+		t.Fatal(readErr)
+	}
+	if reads == 0 {
+		t.Fatal("no query ran during the writes")
+	}
+	// The answers now, from the cache, are those decoded afresh.
+	lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := func() []byte {
+		var out []byte
+		for _, li := range lots {
+			tr, err := e.l.Trace(e.admin, li.ID, ledger.TraceBoth, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := e.l.Recall(e.admin, li.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal([]any{tr, rc})
+			out = append(out, b...)
+		}
+		return out
+	}
+	cached := answers()
+	ledger.DropNodeCache(e.l)
+	if !bytes.Equal(cached, answers()) {
+		t.Fatal("answers from cached nodes differ from answers decoded afresh")
+	}
 }

@@ -25,6 +25,9 @@ type Recall struct {
 	ByRegion map[string]*RegionPart `json:"by_region"`
 	// Contacts are lots outside the family that were at a family site
 	// while a family lot was there (possible cross-contamination).
+	// At most 1,000 are listed; ContactsTruncated says that some were
+	// left out (or that the site-stay entries to look through exceeded
+	// 20,000).
 	Contacts          []Contact   `json:"contacts"`
 	ContactsTruncated bool        `json:"contacts_truncated"`
 	Totals            RecallTotal `json:"totals"`
@@ -143,8 +146,13 @@ const (
 // (and the sites and vehicles of those lots). The time is proportional to
 // the family and its contacts.
 func (l *Ledger) Recall(p Principal, ref string) (*Recall, error) {
+	return l.recall(p, ref, maxContacts)
+}
+
+// recall is Recall with at most limit contacts.
+func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 	var out *Recall
-	err := l.view(func(st *state) error {
+	err := l.query(func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err
@@ -188,7 +196,7 @@ func (l *Ledger) Recall(p Principal, ref string) (*Recall, error) {
 			}
 			rl := RecallLot{ID: n.ID, TraceCode: n.TraceCode, Product: n.Product, Holder: n.Holder, Site: n.Site, Region: n.Region,
 				OnHand: n.Q.OnHand, InTransit: n.Q.InTransit, Sold: n.Q.Sold, Consumed: n.Q.Consumed, Destroyed: n.Q.Destroyed,
-				Returned: n.Q.Returned, Lost: n.Q.Lost, Sealed: n.Sealed, Positive: n.Positive, Transit: n.Transit, Outflows: []Outflow{}}
+				Returned: n.Q.Returned, Lost: n.Q.Lost, Sealed: n.Sealed, Positive: n.Positive, Transit: n.Transit.clone(), Outflows: []Outflow{}}
 			if c := len(n.Custody); c > 0 && n.Custody[c-1].To == nil {
 				since := n.Custody[c-1].From
 				rl.Since = &since
@@ -271,7 +279,7 @@ func (l *Ledger) Recall(p Principal, ref string) (*Recall, error) {
 			out.Vehicles = append(out.Vehicles, *v)
 		}
 		slices.SortFunc(out.Vehicles, func(a, b RecallUse) int { return cmp.Or(a.From.Compare(b.From), strings.Compare(a.Plate, b.Plate)) })
-		return st.contacts(p, out, stays, inFamily)
+		return st.contacts(p, out, stays, inFamily, limit)
 	})
 	return out, err
 }
@@ -288,19 +296,25 @@ func province(r string) string {
 // limit of them, in creation order: one sequential scan per batch.
 func (st *state) family(roots []string, limit int) ([]*lotNode, bool, error) {
 	var out []*lotNode
-	seen := map[string]bool{}
+	var seen map[string]bool // a lot under several of the roots is listed once
+	if len(roots) > 1 {
+		seen = map[string]bool{}
+	}
 	truncated := false
 	for _, r := range roots {
-		err := st.tx.Scan(famPrefix(r), nil, false, func(_, v []byte) error {
+		prefix := famPrefix(r)
+		err := st.tx.Scan(prefix, nil, false, func(k, v []byte) error {
 			if len(out) >= limit {
 				truncated = true
 				return ErrStop
 			}
-			n, err := decodeNode(v)
+			n, err := st.famNode(k[len(prefix):], v)
 			if err != nil {
 				return err
 			}
-			if !seen[n.ID] {
+			if seen == nil {
+				out = append(out, n)
+			} else if !seen[n.ID] {
 				seen[n.ID] = true
 				out = append(out, n)
 			}
@@ -318,8 +332,10 @@ func (st *state) family(roots []string, limit int) ([]*lotNode, bool, error) {
 
 // contacts finds the lots outside the family that were at a family site
 // while a family lot was there, from the site-stay index (stays per site
-// by end time, with their start), at most maxContacts of them.
-func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64, inFamily map[string]bool) error {
+// by end time, with their start), at most limit of them: sites in id
+// order, each by the end of the contact's stay. ContactsTruncated says that
+// a contact was left out, or that maxContactScans entries were read.
+func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64, inFamily map[string]bool, limit int) error {
 	siteIDs := make([]string, 0, len(stays))
 	for s := range stays {
 		siteIDs = append(siteIDs, s)
@@ -340,9 +356,8 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 		}
 		prefix := indexPrefix("site-stay", site)
 		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, v []byte) error {
-			scanned++
-			if scanned > maxContactScans || len(out.Contacts) >= maxContacts {
-				out.ContactsTruncated = true
+			if scanned++; scanned > maxContactScans {
+				out.ContactsTruncated = true // more entries than a recall reads
 				return ErrStop
 			}
 			sfx := k[len(prefix):]
@@ -363,6 +378,10 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 					return nil
 				}
 				code = n.TraceCode
+			}
+			if len(out.Contacts) >= limit {
+				out.ContactsTruncated = true // a contact is left out
+				return ErrStop
 			}
 			c := Contact{Lot: id, TraceCode: code, Site: site, From: time.Unix(0, from).UTC()}
 			if end != math.MaxInt64 {

@@ -12,6 +12,9 @@ type state struct {
 	// keysChanged is set when an API key was written: cached principals
 	// must be dropped once the transaction commits.
 	keysChanged bool
+	// nodes, set for queries (Ledger.query), decodes lot nodes through
+	// the node cache; the write path leaves it nil.
+	nodes *nodeCache
 }
 
 func (st *state) get(k []byte) ([]byte, error) { return st.tx.Get(k) }

@@ -80,27 +80,77 @@ type LotFlags struct {
 	Closed   bool `json:"closed"`
 }
 
-func traceLot(n *lotNode, depth int, visible bool) TraceLot {
-	t := TraceLot{ID: n.ID, TraceCode: n.TraceCode, Depth: depth, Parents: nonNil(n.Parents), Children: nonNil(n.Kids), CreatedSeq: n.CreatedSeq}
+// A traceArena holds the copies of the nodes' lists that a trace answer
+// takes (nodes may be shared, nodeCache), and the values its lots point
+// to, in a few large arrays instead of eight small allocations per lot.
+type traceArena struct {
+	ids      []string
+	stays    []Stay
+	vehicles []VehicleUse
+	times    []time.Time
+	products []TraceProduct
+	qs       []LotQuantity
+	flags    []LotFlags
+}
+
+// arenaPtr stores v in the chunk *s (a new chunk when it is full, so that
+// earlier pointers stay valid) and returns a pointer to it.
+func arenaPtr[T any](s *[]T, v T) *T {
+	if len(*s) == cap(*s) {
+		*s = make([]T, 0, 256)
+	}
+	*s = append(*s, v)
+	return &(*s)[len(*s)-1]
+}
+
+func (a *traceArena) strs(s []string) []string {
+	if len(s) == 0 {
+		return []string{}
+	}
+	if cap(a.ids)-len(a.ids) < len(s) {
+		a.ids = make([]string, 0, max(1024, len(s)))
+	}
+	i := len(a.ids)
+	a.ids = append(a.ids, s...)
+	return a.ids[i:len(a.ids):len(a.ids)]
+}
+
+func (a *traceArena) custody(s []Stay) []Stay {
+	if len(s) == 0 {
+		return nil
+	}
+	if cap(a.stays)-len(a.stays) < len(s) {
+		a.stays = make([]Stay, 0, max(512, len(s)))
+	}
+	i := len(a.stays)
+	a.stays = append(a.stays, s...)
+	return a.stays[i:len(a.stays):len(a.stays)]
+}
+
+func (a *traceArena) uses(s []VehicleUse) []VehicleUse {
+	if len(s) == 0 {
+		return nil
+	}
+	if cap(a.vehicles)-len(a.vehicles) < len(s) {
+		a.vehicles = make([]VehicleUse, 0, max(512, len(s)))
+	}
+	i := len(a.vehicles)
+	a.vehicles = append(a.vehicles, s...)
+	return a.vehicles[i:len(a.vehicles):len(a.vehicles)]
+}
+
+func traceLot(a *traceArena, n *lotNode, depth int, visible bool) TraceLot {
+	t := TraceLot{ID: n.ID, TraceCode: n.TraceCode, Depth: depth, Parents: a.strs(n.Parents), Children: a.strs(n.Kids), CreatedSeq: n.CreatedSeq}
 	if !visible {
 		t.Hidden = true
 		return t
 	}
-	created := n.CreatedAt
-	q := n.Q
-	t.Root, t.CreatedBy, t.CreatedAt = n.Root, n.CreatedBy, &created
-	t.Product = &TraceProduct{Name: n.Product, Category: n.Category}
-	t.Holder, t.Site, t.Region, t.Quantity = n.Holder, n.Site, n.Region, &q
-	t.Status = &LotFlags{Cleared: n.Cleared, Sealed: n.Sealed, Positive: n.Positive, Closed: n.Closed}
-	t.OpenFindings, t.Custody, t.Vehicles, t.Transit = n.OpenFindings, n.Custody, n.Vehicles, n.Transit
+	t.Root, t.CreatedBy, t.CreatedAt = n.Root, n.CreatedBy, arenaPtr(&a.times, n.CreatedAt)
+	t.Product = arenaPtr(&a.products, TraceProduct{Name: n.Product, Category: n.Category})
+	t.Holder, t.Site, t.Region, t.Quantity = n.Holder, n.Site, n.Region, arenaPtr(&a.qs, n.Q)
+	t.Status = arenaPtr(&a.flags, LotFlags{Cleared: n.Cleared, Sealed: n.Sealed, Positive: n.Positive, Closed: n.Closed})
+	t.OpenFindings, t.Custody, t.Vehicles, t.Transit = n.OpenFindings, a.custody(n.Custody), a.uses(n.Vehicles), n.Transit.clone()
 	return t
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // Trace returns the DAG of the lot ref names (a trace code or lot id), if p
@@ -120,14 +170,11 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 		limit = MaxAnswerLots
 	}
 	var out *Trace
-	err := l.view(func(st *state) error {
+	err := l.query(func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err
 		}
-		out = &Trace{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode, Direction: direction,
-			Lots: []TraceLot{traceLot(start, 0, true)}, Edges: []TraceEdge{}}
-		seen := map[string]bool{start.ID: true}
 		// Downstream of a root batch is its whole family: read it with one
 		// sequential scan instead of a point read per lot.
 		var fam map[string]*lotNode
@@ -141,6 +188,14 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 				fam[n.ID] = n
 			}
 		}
+		out = &Trace{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode, Direction: direction,
+			Lots: make([]TraceLot, 1, max(1, len(fam))), Edges: make([]TraceEdge, 0, len(fam))}
+		arena := &traceArena{}
+		out.Lots[0] = traceLot(arena, start, 0, true)
+		nodes := make([]*lotNode, 1, cap(out.Lots)) // the nodes of out.Lots
+		nodes[0] = start
+		seen := make(map[string]bool, len(fam))
+		seen[start.ID] = true
 		walk := func(up bool) error {
 			type item struct {
 				n     *lotNode
@@ -155,7 +210,10 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 					next = it.n.Parents
 				}
 				for _, id := range next {
-					if !seen[id] && len(out.Lots) >= limit {
+					if seen[id] {
+						continue
+					}
+					if len(out.Lots) >= limit {
 						out.Truncated = true
 						return nil
 					}
@@ -166,14 +224,6 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 							return err
 						}
 					}
-					child, parent := m, it.n
-					if up {
-						child, parent = it.n, m
-					}
-					out.Edges = append(out.Edges, TraceEdge{From: parent.ID, To: child.ID, Kind: child.CreatedBy, Seq: child.CreatedSeq})
-					if seen[id] {
-						continue
-					}
 					seen[id] = true
 					d := it.depth + 1
 					if up {
@@ -183,7 +233,8 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 					if !vis {
 						out.Hidden++
 					}
-					out.Lots = append(out.Lots, traceLot(m, d, vis))
+					out.Lots = append(out.Lots, traceLot(arena, m, d, vis))
+					nodes = append(nodes, m)
 					queue = append(queue, item{m, d})
 				}
 			}
@@ -195,7 +246,20 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 			}
 		}
 		if direction != TraceUp && !out.Truncated {
-			return walk(false)
+			if err := walk(false); err != nil {
+				return err
+			}
+		}
+		// The edges: every record that made a lot of the answer from a lot
+		// of the answer. The walks alone would miss, in both directions,
+		// an edge from an ancestor to a descendant (processing that took
+		// the lot asked about and its parent's rest, say).
+		for _, n := range nodes {
+			for _, parent := range n.Parents {
+				if seen[parent] {
+					out.Edges = append(out.Edges, TraceEdge{From: parent, To: n.ID, Kind: n.CreatedBy, Seq: n.CreatedSeq})
+				}
+			}
 		}
 		return nil
 	})
