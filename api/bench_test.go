@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -173,9 +175,21 @@ func reportWriteStats(b *testing.B, l *ledger.Ledger) {
 	b.ReportMetric(float64(ws.SyncTime.Microseconds())/float64(ws.Syncs), "sync-µs")
 }
 
+// serveProcs runs the rest of the benchmark with as many Ps as `coldtrace
+// serve` uses (twice the default, see cmd/coldtrace); the ceilings run with
+// the same.
+func serveProcs(b *testing.B) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	old := runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
+	b.Cleanup(func() { runtime.GOMAXPROCS(old) })
+}
+
 // BenchmarkIngest measures durable ingest over REST (every 201 synced to disk
 // and in the signed tree) next to the two ceilings, in the same run.
 func BenchmarkIngest(b *testing.B) {
+	serveProcs(b)
 	l, quiet := benchLedger(b)
 	base := serve(b, api.New(l, api.Options{Logger: quiet, RatePerSecond: -1}))
 	body := func(i int) []byte {
@@ -208,6 +222,7 @@ func BenchmarkIngest(b *testing.B) {
 // a split shipment, its receipt and a sale (seven records per lot, each
 // depending on the one before), next to the two ceilings of the same run.
 func BenchmarkIngestMix(b *testing.B) {
+	serveProcs(b)
 	l, quiet := benchLedger(b)
 	ctx := context.Background()
 	admin, _ := l.Authenticate(adminSecret)
