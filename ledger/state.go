@@ -48,7 +48,7 @@ func (st *state) org(uscc string) (*Org, error) {
 	var o Org
 	if err := st.getJSON(stateKey("org", uscc), &o); err != nil {
 		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no org %s", uscc)
+			return nil, &Error{Kind: NotFound, Msg: "no org " + uscc}
 		}
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (st *state) site(id string) (*Site, error) {
 	var s Site
 	if err := st.getJSON(stateKey("site", id), &s); err != nil {
 		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no site %s", id)
+			return nil, &Error{Kind: NotFound, Msg: "no site " + id}
 		}
 		return nil, err
 	}

@@ -179,6 +179,10 @@ func (t tx) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) error)
 	return nil
 }
 
+// errKeyNotFound is every missing key's error: lookups of keys that are not
+// there are common (is this org new?) and need not format a message each.
+var errKeyNotFound = ledger.Errorf(ledger.NotFound, "key not found")
+
 // translate maps badger's errors to ledger errors; ledger errors and nil pass
 // through.
 func translate(err error) error {
@@ -187,7 +191,7 @@ func translate(err error) error {
 	case err == nil, errors.As(err, &le):
 		return err
 	case errors.Is(err, badger.ErrKeyNotFound):
-		return ledger.Errorf(ledger.NotFound, "key not found")
+		return errKeyNotFound
 	case errors.Is(err, badger.ErrReadOnlyTxn):
 		return ledger.Errorf(ledger.Forbidden, "write in a read-only transaction")
 	case errors.Is(err, badger.ErrTxnTooBig):
