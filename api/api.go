@@ -6,12 +6,12 @@ package api
 
 import (
 	_ "embed"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	gojson "github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"coldtrace/api/report"
@@ -169,9 +169,13 @@ func (s *server) limitBody(c *gin.Context) {
 	c.Next()
 }
 
-// writeJSON writes v as compact JSON without HTML escaping.
+// writeJSON writes v as compact JSON without HTML escaping. It uses
+// github.com/goccy/go-json, which writes the same bytes as encoding/json
+// (TestWriteJSONMatchesEncodingJSON) in about half the time: a 1,000-lot
+// trace with its custody histories is a megabyte of JSON, and encoding/json
+// took longer to write it than the ledger took to find it.
 func writeJSON(w http.ResponseWriter, v any) error {
-	enc := json.NewEncoder(w)
+	enc := gojson.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }

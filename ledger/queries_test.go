@@ -299,50 +299,6 @@ func TestRecallSaysWhenContactsAreCut(t *testing.T) {
 	t.Fatal("no lot of the generated ledger has two contacts")
 }
 
-// TestTraceAppendJSONOnALedger compares Trace.AppendJSON with encoding/json
-// on every trace of a generated ledger, as an admin and as a regulator who
-// sees only some of the lots.
-func TestTraceAppendJSONOnALedger(t *testing.T) {
-	e := newQueryEnv(t)
-	if _, err := fixtures.Generate(context.Background(), e.l, e.admin, fixtures.Options{Lots: 80, Seed: 11}); err != nil {
-		t.Fatal(err)
-	}
-	lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := ledger.Principal{Role: ledger.RoleRegulator, Regions: []string{"31"}, Key: "r"}
-	compared, hidden := 0, 0
-	for _, li := range lots {
-		for _, p := range []ledger.Principal{e.admin, reg} {
-			for _, dir := range []string{ledger.TraceUp, ledger.TraceDown, ledger.TraceBoth} {
-				tr, err := e.l.Trace(p, li.ID, dir, 0)
-				if ledger.KindOf(err) == ledger.Forbidden {
-					continue
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				var buf bytes.Buffer
-				enc := json.NewEncoder(&buf)
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(tr); err != nil {
-					t.Fatal(err)
-				}
-				want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-				if got := tr.AppendJSON(nil); !bytes.Equal(got, want) {
-					t.Fatalf("trace %s of %s: AppendJSON\n%s\nencoding/json\n%s", dir, li.TraceCode, got, want)
-				}
-				compared++
-				hidden += tr.Hidden
-			}
-		}
-	}
-	if compared < 100 || hidden == 0 {
-		t.Fatalf("compared %d traces with %d hidden lots; the ledger is too small", compared, hidden)
-	}
-}
-
 // TestQueriesDuringWrites runs traces, recalls, closures and reports while
 // a generated ledger is written (under -race: the queries share cached
 // nodes, which nothing may modify), and then checks that the answers
