@@ -48,7 +48,7 @@ func newMetrics(reg *prometheus.Registry, l *ledger.Ledger) *metrics {
 		}, func() float64 { return float64(l.WriteStats().Records) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "coldtrace_commit_seconds_total",
-			Help: "Time the sequencer spent applying and committing groups.",
+			Help: "Time from the start of each group to its commit, including the time it grew while the previous group was being synced.",
 		}, func() float64 { return l.WriteStats().CommitTime.Seconds() }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "coldtrace_syncs_total",

@@ -7,8 +7,10 @@ import (
 
 // WriteStats counts the write path's work since the ledger opened: how many
 // groups the sequencer committed and how many records they held, how many
-// Syncs made them durable, and the time both took. Records per group and
-// groups per Sync show how well group commit amortises the disk.
+// Syncs made them durable, and the time both took (a group's time runs from
+// its first record to its commit, and includes growing while the previous
+// group was being synced). Records per group and groups per Sync show how
+// well group commit amortises the disk.
 type WriteStats struct {
 	Groups, Records, Syncs int64
 	CommitTime, SyncTime   time.Duration
