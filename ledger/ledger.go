@@ -66,6 +66,7 @@ type Ledger struct {
 
 	principals principalCache
 	stats      writeStats
+	frontier   frontier // the sequencer's: see frontier.go
 
 	subs      chan *submission
 	syncq     chan *committedGroup

@@ -44,10 +44,11 @@ func hashReader(tx Tx) tlog.HashReader {
 	})
 }
 
-// appendRecord stores record seq and the Merkle hashes it adds to the tree.
-// The tree must have exactly seq records before the call.
-func appendRecord(tx Tx, seq int64, data []byte) error {
-	hashes, err := tlog.StoredHashes(seq, data, hashReader(tx))
+// appendRecord stores record seq and the Merkle hashes it adds to the tree,
+// and tells g about them. The tree must have exactly seq records before the
+// call.
+func appendRecord(tx Tx, seq int64, data []byte, g *groupHashes) error {
+	hashes, err := tlog.StoredHashes(seq, data, g)
 	if err != nil {
 		return err
 	}
@@ -59,6 +60,7 @@ func appendRecord(tx Tx, seq int64, data []byte) error {
 		if err := tx.Set(hashKey(base+int64(i)), h[:]); err != nil {
 			return err
 		}
+		g.written[base+int64(i)] = h
 	}
 	return nil
 }

@@ -172,9 +172,11 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 		bad := -1
 		var head *signedHead
 		var keysChanged bool
+		var hashes *groupHashes
 		t0 := time.Now()
 		err := l.store.Update(func(tx Tx) error {
 			keysChanged = false
+			hashes = l.frontier.group(tx)
 			st := &state{tx: tx}
 			size := l.applied
 			first := size
@@ -212,7 +214,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 				}
 				fx, err := applyRecord(tx, rec)
 				if err == nil {
-					err = appendRecord(tx, size, data)
+					err = appendRecord(tx, size, data, hashes)
 				}
 				if err != nil && errors.Is(err, ErrTxnFull) && i > 0 {
 					bad = i
@@ -236,7 +238,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			if size == first {
 				return nil
 			}
-			root, err := tlog.TreeHash(size, hashReader(tx))
+			root, err := tlog.TreeHash(size, hashes)
 			if err != nil {
 				return err
 			}
@@ -295,6 +297,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			l.stats.groups.Add(1)
 			l.stats.records.Add(head.size - l.applied)
 			l.applied = head.size
+			l.frontier.commit(hashes, head.size)
 		}
 		if keysChanged {
 			l.principals.invalidate()
