@@ -169,6 +169,13 @@ func (s *server) limitBody(c *gin.Context) {
 	c.Next()
 }
 
+// answerJSON answers 200 with v as JSON (writeJSON).
+func answerJSON(c *gin.Context, v any) {
+	c.Status(http.StatusOK)
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	_ = writeJSON(c.Writer, v)
+}
+
 // writeJSON writes v as compact JSON without HTML escaping. It uses
 // github.com/goccy/go-json, which writes the same bytes as encoding/json
 // (TestWriteJSONMatchesEncodingJSON) in about half the time: a 1,000-lot

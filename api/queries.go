@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -68,9 +67,7 @@ func (s *server) listLots(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "application/json; charset=utf-8")
-	_ = writeJSON(c.Writer, lotPage{Lots: lots, NextCursor: next})
+	answerJSON(c, lotPage{Lots: lots, NextCursor: next})
 }
 
 type eventPage struct {
@@ -113,9 +110,7 @@ func (s *server) listEvents(c *gin.Context) {
 	if next >= 0 {
 		page.NextCursor = strconv.FormatInt(next, 10)
 	}
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "application/json; charset=utf-8")
-	_ = writeJSON(c.Writer, page)
+	answerJSON(c, page)
 }
 
 func (s *server) trace(c *gin.Context) {
@@ -132,9 +127,7 @@ func (s *server) trace(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "application/json; charset=utf-8")
-	_ = writeJSON(c.Writer, t)
+	answerJSON(c, t)
 }
 
 func (s *server) recall(c *gin.Context) {
@@ -143,9 +136,7 @@ func (s *server) recall(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "application/json; charset=utf-8")
-	_ = writeJSON(c.Writer, r)
+	answerJSON(c, r)
 }
 
 func (s *server) closure(c *gin.Context) {
@@ -154,7 +145,5 @@ func (s *server) closure(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "application/json; charset=utf-8")
-	_ = writeJSON(c.Writer, r)
+	answerJSON(c, r)
 }

@@ -15,6 +15,7 @@ import (
 
 	"coldtrace/ledger"
 	"coldtrace/storage/badgerkv"
+	"coldtrace/storage/fsblob"
 )
 
 const adminSecret = "test-admin-secret-0123456789"
@@ -520,6 +521,36 @@ func TestOpenRefusesAlteredTree(t *testing.T) {
 	}
 }
 
+// openWrapped opens a bootstrapped ledger on badger in a temp dir, through
+// wrap (a Store that misbehaves on purpose), with a blob folder; it returns
+// the ledger, the badger store under the wrapper, the log key and the admin.
+func openWrapped(t *testing.T, wrap func(ledger.Store) ledger.Store) (*ledger.Ledger, *badgerkv.Store, *ledger.LogKey, ledger.Principal) {
+	t.Helper()
+	dir := t.TempDir()
+	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "wrapped.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	l, err := ledger.New(wrap(store), key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := l.Authenticate(adminSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, store, key, admin
+}
+
 // slowSyncStore is a Store whose Sync takes a fixed time, like a slow disk.
 type slowSyncStore struct {
 	ledger.Store
@@ -537,28 +568,7 @@ func (s slowSyncStore) Sync() error {
 // and the log verifies.
 func TestGroupsGrowWhileSyncing(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "slow.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	l, err := ledger.New(slowSyncStore{Store: store, delay: 20 * time.Millisecond}, key, ledger.Options{SweepEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if _, err := l.Bootstrap(ctx, adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := l.Authenticate(adminSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, store, key, admin := openWrapped(t, func(s ledger.Store) ledger.Store { return slowSyncStore{Store: s, delay: 20 * time.Millisecond} })
 	const writers, each = 32, 10
 	before := l.WriteStats()
 	var wg sync.WaitGroup

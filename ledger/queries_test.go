@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 type queryEnv struct {
@@ -172,28 +170,7 @@ func (s smallTxnStore) Update(fn func(ledger.Tx) error) error {
 // or half-written.
 func TestFullTransactionSplitsTheGroup(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "full.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	l, err := ledger.New(smallTxnStore{Store: store, max: 600}, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if _, err := l.Bootstrap(ctx, adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := l.Authenticate(adminSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, store, key, admin := openWrapped(t, func(s ledger.Store) ledger.Store { return smallTxnStore{Store: s, max: 600} })
 	g, err := fixtures.Generate(ctx, l, admin, fixtures.Options{Lots: 60, Seed: 3})
 	if err != nil {
 		t.Fatalf("generate with small transactions: %v", err)
