@@ -472,7 +472,16 @@ func (st *state) reindex(old, l *Lot) error {
 			return err
 		}
 	}
-	oldKs, newKs := indexEntries(old), indexEntries(l)
+	if err := st.replaceKeys(indexEntries(old), indexEntries(l), nil); err != nil {
+		return err
+	}
+	return st.derive(old, l) // the query views (node.go)
+}
+
+// replaceKeys deletes the keys of oldKs that are not in newKs and sets those
+// of newKs that are not in oldKs to value: an index entry set moving from
+// one state of a lot to the next.
+func (st *state) replaceKeys(oldKs, newKs [][]byte, value []byte) error {
 	for _, k := range oldKs {
 		if !slices.ContainsFunc(newKs, func(n []byte) bool { return bytes.Equal(n, k) }) {
 			if err := st.tx.Delete(k); err != nil {
@@ -482,12 +491,12 @@ func (st *state) reindex(old, l *Lot) error {
 	}
 	for _, k := range newKs {
 		if !slices.ContainsFunc(oldKs, func(o []byte) bool { return bytes.Equal(o, k) }) {
-			if err := st.tx.Set(k, nil); err != nil {
+			if err := st.tx.Set(k, value); err != nil {
 				return err
 			}
 		}
 	}
-	return st.derive(old, l) // the query views (node.go)
+	return nil
 }
 
 // lot reads a lot by id.

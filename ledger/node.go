@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -317,22 +316,14 @@ func (st *state) derive(old, l *Lot) error {
 			}
 		}
 	}
-	oldKs, newKs := siteStayKeys(prev), siteStayKeys(next)
-	for _, k := range oldKs {
-		if !slices.ContainsFunc(newKs, func(n []byte) bool { return bytes.Equal(n, k) }) {
-			if err := st.tx.Delete(k); err != nil {
-				return err
-			}
-		}
+	// A stay's value is the lot's trace code: a recall lists contacts
+	// without reading their nodes.
+	var code []byte
+	if next != nil {
+		code = []byte(next.TraceCode)
 	}
-	for _, k := range newKs {
-		if !slices.ContainsFunc(oldKs, func(o []byte) bool { return bytes.Equal(o, k) }) {
-			// The value is the lot's trace code: a recall lists contacts
-			// without reading their nodes.
-			if err := st.tx.Set(k, []byte(next.TraceCode)); err != nil {
-				return err
-			}
-		}
+	if err := st.replaceKeys(siteStayKeys(prev), siteStayKeys(next), code); err != nil {
+		return err
 	}
 	var roots []string
 	for _, n := range []*lotNode{prev, next} {
