@@ -56,6 +56,7 @@ type Ledger struct {
 	maxBatch int
 	att      *attachmentStore
 	nodes    nodeCache // decoded lot nodes for the queries (nodecache.go)
+	lots     lotCache  // decoded lots for the sequencer (lotcache.go)
 
 	// head is the latest durable checkpoint: what readers and the log
 	// endpoints see. applied is the size of the tree the sequencer has

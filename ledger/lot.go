@@ -137,6 +137,42 @@ type VehicleUse struct {
 	Seq     int64      `json:"seq"`
 }
 
+// clone returns a deep copy of l: changing the copy never changes l, and
+// both encode alike (nil and empty lists stay what they were).
+// TestLotCloneSharesNothing fails when a field is added that clone shares.
+func (l *Lot) clone() *Lot {
+	c := *l
+	c.Roots = slices.Clone(l.Roots)
+	c.Parents = slices.Clone(l.Parents)
+	c.Children = slices.Clone(l.Children)
+	c.Product.MaxTempC = clonePtr(l.Product.MaxTempC)
+	c.Containers = slices.Clone(l.Containers)
+	c.Transit = clonePtr(l.Transit)
+	c.Documents = slices.Clone(l.Documents)
+	c.Findings = slices.Clone(l.Findings)
+	c.LastTest = clonePtr(l.LastTest)
+	c.LastDisinfection = clonePtr(l.LastDisinfection)
+	c.Release = clonePtr(l.Release)
+	c.Custody = slices.Clone(l.Custody)
+	for i := range c.Custody {
+		c.Custody[i].To = clonePtr(c.Custody[i].To)
+	}
+	c.Vehicles = slices.Clone(l.Vehicles)
+	for i := range c.Vehicles {
+		c.Vehicles[i].To = clonePtr(c.Vehicles[i].To)
+	}
+	c.Orgs = slices.Clone(l.Orgs)
+	return &c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
 // Regions returns every region the lot was ever at or is on its way to.
 func (l *Lot) Regions() []string {
 	var rs []string
@@ -272,6 +308,7 @@ type lotTx struct {
 
 type lotChange struct {
 	before []byte // nil for a lot the record creates
+	old    *Lot   // before, decoded (shared: see lotCache)
 	lot    *Lot
 }
 
@@ -279,7 +316,8 @@ func newLotTx(st *state, rec *Record) *lotTx {
 	return &lotTx{st: st, rec: rec, lots: map[string]*lotChange{}}
 }
 
-// get returns lot id for changing.
+// get returns lot id for changing: a clone of its state before the record,
+// which lotChange keeps unchanged.
 func (lt *lotTx) get(id string) (*Lot, error) {
 	if c, ok := lt.lots[id]; ok {
 		return c.lot, nil
@@ -291,13 +329,14 @@ func (lt *lotTx) get(id string) (*Lot, error) {
 	if err != nil {
 		return nil, err
 	}
-	var l Lot
-	if err := json.Unmarshal(data, &l); err != nil {
-		return nil, Wrap(Tampered, "stored lot does not decode", err)
+	old, err := lt.st.decodeLot(id, data)
+	if err != nil {
+		return nil, err
 	}
-	lt.lots[id] = &lotChange{before: data, lot: &l}
+	l := old.clone()
+	lt.lots[id] = &lotChange{before: data, old: old, lot: l}
 	lt.order = append(lt.order, id)
-	return &l, nil
+	return l, nil
 }
 
 // create adds a new lot.
@@ -332,18 +371,14 @@ func (lt *lotTx) flush() error {
 		if err != nil {
 			return err
 		}
-		var old *Lot
-		if c.before != nil {
-			old = new(Lot)
-			if err := json.Unmarshal(c.before, old); err != nil {
-				return err
-			}
-		}
-		if err := lt.st.reindex(old, l); err != nil {
+		if err := lt.st.reindex(c.old, l); err != nil {
 			return err
 		}
 		if err := lt.st.tx.Set(stateKey("lot", id), data); err != nil {
 			return err
+		}
+		if lt.st.lots != nil {
+			lt.st.lots.add(data, l) // the record is done with l
 		}
 		prev, _ := json.Marshal(lotPrev{Seq: lt.rec.Seq, Before: c.before})
 		if c.before == nil {
@@ -501,14 +536,24 @@ func (st *state) replaceKeys(oldKs, newKs [][]byte, value []byte) error {
 
 // lot reads a lot by id.
 func (st *state) lot(id string) (*Lot, error) {
-	var l Lot
-	if err := st.getJSON(stateKey("lot", id), &l); err != nil {
-		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no lot %s", id)
-		}
+	data, err := st.tx.Get(stateKey("lot", id))
+	if KindOf(err) == NotFound {
+		return nil, Errorf(NotFound, "no lot %s", id)
+	}
+	if err != nil {
 		return nil, err
 	}
-	return &l, nil
+	return st.decodeLot(id, data)
+}
+
+// decodeLot decodes the stored bytes of lot id, through the lot cache on
+// the write path: the lot it returns there is shared and must not be
+// modified (lotTx.get clones it).
+func (st *state) decodeLot(id string, data []byte) (*Lot, error) {
+	if st.lots != nil {
+		return st.lots.decode(id, data)
+	}
+	return decodeLot(id, data)
 }
 
 // resolveLot finds a lot by trace code (as typed) or lot id.

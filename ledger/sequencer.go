@@ -177,7 +177,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 		err := l.store.Update(func(tx Tx) error {
 			keysChanged = false
 			hashes = l.frontier.group(tx)
-			st := &state{tx: tx}
+			st := &state{tx: tx, lots: &l.lots}
 			size := l.applied
 			first := size
 			idemIndex := make(map[string]int)
@@ -212,7 +212,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 					bad = i
 					return errAbort
 				}
-				fx, err := applyRecord(tx, rec)
+				fx, err := applyRecord(tx, &l.lots, rec)
 				if err == nil {
 					err = appendRecord(tx, size, data, hashes)
 				}

@@ -15,6 +15,8 @@ type state struct {
 	// nodes, set for queries (Ledger.query), decodes lot nodes through
 	// the node cache; the write path leaves it nil.
 	nodes *nodeCache
+	// lots, set by the sequencer, decodes lots through its lot cache.
+	lots *lotCache
 }
 
 func (st *state) get(k []byte) ([]byte, error) { return st.tx.Get(k) }
@@ -146,14 +148,15 @@ func (k EventKind) IsSystem() bool { return kinds[k].system }
 // IsRegistry reports whether k is a registry kind (orgs, sites, keys).
 func (k EventKind) IsRegistry() bool { return kinds[k].registry }
 
-// applyRecord changes derived state as rec says.
-func applyRecord(tx Tx, rec *Record) (*effects, error) {
+// applyRecord changes derived state as rec says; lots is the sequencer's
+// lot cache (nil elsewhere).
+func applyRecord(tx Tx, lots *lotCache, rec *Record) (*effects, error) {
 	spec, ok := kinds[rec.Kind]
 	if !ok {
 		return nil, Errorf(Tampered, "record %d has unknown kind %q", rec.Seq, rec.Kind)
 	}
 	fx := &effects{}
-	st := &state{tx: tx}
+	st := &state{tx: tx, lots: lots}
 	if err := spec.apply(st, rec, fx); err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 				if err != nil {
 					return err
 				}
-				if _, err := applyRecord(stx, rec); err != nil {
+				if _, err := applyRecord(stx, nil, rec); err != nil {
 					return badRecord(seq+int64(i), "does not apply to the state before it: %v", err)
 				}
 			}
