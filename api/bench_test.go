@@ -26,32 +26,76 @@ import (
 )
 
 // benchClients is the number of concurrent keep-alive clients of the ingest
-// benchmark; benchPhase how long each measured phase runs.
+// benchmarks; benchPhase how long each measured phase runs in all, and
+// benchSlice how long one turn of an interleaved phase runs (see
+// interleave).
 const (
 	benchClients = 64
 	benchPhase   = 5 * time.Second
+	benchSlice   = time.Second
 )
 
-// loadResult is what one load phase measured.
+// loadResult is what one load phase measured: every request's latency and
+// the time the phase ran.
 type loadResult struct {
-	n        int
-	perSec   float64
-	p50, p99 time.Duration
+	lats    []time.Duration // sorted once the phase is over
+	elapsed time.Duration
 }
 
-// runLoad sends requests from benchClients keep-alive clients for d and
-// measures throughput and latency. next returns the i-th request's method,
-// path and body; want is the expected status.
-func runLoad(b *testing.B, base string, d time.Duration, key string, want int, next func(i int) (string, []byte)) loadResult {
+func (r loadResult) n() int { return len(r.lats) }
+
+func (r loadResult) perSec() float64 { return float64(len(r.lats)) / r.elapsed.Seconds() }
+
+// pct returns the p-th percentile latency.
+func (r loadResult) pct(p int) time.Duration { return r.lats[len(r.lats)*p/100] }
+
+// add merges o, another turn of the same phase, into r.
+func (r *loadResult) add(o loadResult) {
+	r.lats = append(r.lats, o.lats...)
+	slices.Sort(r.lats)
+	r.elapsed += o.elapsed
+}
+
+// A phase is a load that runs for the duration it is given.
+type phase func(d time.Duration) loadResult
+
+// interleave runs the phases in turns of benchSlice, the order alternating
+// from one round to the next, until each ran for benchPhase, and merges
+// each phase's turns. These machines are shared: their speed drifts by a
+// fifth within seconds, and a phase measured after another would see a
+// different machine. Taking turns, every phase sees the same one, so their
+// ratio measures the code and not the neighbours.
+func interleave(phases ...phase) []loadResult {
+	out := make([]loadResult, len(phases))
+	for round := 0; round < int(benchPhase/benchSlice); round++ {
+		for k := range phases {
+			i := k
+			if round%2 == 1 {
+				i = len(phases) - 1 - k
+			}
+			out[i].add(phases[i](benchSlice))
+		}
+	}
+	return out
+}
+
+// keepAlive returns an HTTP client that keeps benchClients connections
+// open to one server, from one turn of a phase to the next.
+func keepAlive(b *testing.B) *http.Client {
 	tr := &http.Transport{MaxIdleConnsPerHost: benchClients, MaxConnsPerHost: benchClients}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr}
+	b.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// runLoad sends requests from benchClients clients sharing c for d and
+// measures throughput and latency. next returns the next request's path and
+// body (it is called concurrently); want is the expected status.
+func runLoad(b *testing.B, c *http.Client, base string, d time.Duration, key string, want int, next func() (string, []byte)) loadResult {
 	var (
-		counter atomic.Int64
-		mu      sync.Mutex
-		lats    []time.Duration
-		wg      sync.WaitGroup
-		failed  atomic.Value
+		mu     sync.Mutex
+		lats   []time.Duration
+		wg     sync.WaitGroup
+		failed atomic.Value
 	)
 	deadline := time.Now().Add(d)
 	start := time.Now()
@@ -61,8 +105,7 @@ func runLoad(b *testing.B, base string, d time.Duration, key string, want int, n
 			defer wg.Done()
 			var mine []time.Duration
 			for time.Now().Before(deadline) {
-				i := int(counter.Add(1))
-				path, body := next(i)
+				path, body := next()
 				req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+key)
@@ -90,12 +133,11 @@ func runLoad(b *testing.B, base string, d time.Duration, key string, want int, n
 	if f := failed.Load(); f != nil {
 		b.Fatalf("load failed: %v", f)
 	}
-	slices.Sort(lats)
 	if len(lats) == 0 {
 		b.Fatal("no request completed")
 	}
-	return loadResult{n: len(lats), perSec: float64(len(lats)) / elapsed.Seconds(),
-		p50: lats[len(lats)*50/100], p99: lats[len(lats)*99/100]}
+	slices.Sort(lats)
+	return loadResult{lats: lats, elapsed: elapsed}
 }
 
 func serve(b *testing.B, h http.Handler) string {
@@ -109,9 +151,10 @@ func serve(b *testing.B, h http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-// noopCeiling measures a gin handler that decodes the JSON body and answers
-// 201 with a small JSON: the most any JSON-over-HTTP ingest can reach here.
-func noopCeiling(b *testing.B, body func(i int) []byte) loadResult {
+// noopCeiling returns the load on a gin handler that decodes the JSON body
+// and answers 201 with a small JSON: the most any JSON-over-HTTP ingest can
+// reach here.
+func noopCeiling(b *testing.B, body func(i int) []byte) phase {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST("/noop", func(c *gin.Context) {
@@ -123,7 +166,11 @@ func noopCeiling(b *testing.B, body func(i int) []byte) loadResult {
 		c.JSON(201, gin.H{"seq": 1, "ok": true})
 	})
 	base := serve(b, r)
-	return runLoad(b, base, benchPhase, "x", 201, func(i int) (string, []byte) { return "/noop", body(i) })
+	c := keepAlive(b)
+	var i atomic.Int64
+	return func(d time.Duration) loadResult {
+		return runLoad(b, c, base, d, "x", 201, func() (string, []byte) { return "/noop", body(int(i.Add(1))) })
+	}
 }
 
 // badgerCeiling measures raw synced badger commits of 100 records each, with
@@ -198,24 +245,29 @@ func BenchmarkIngest(b *testing.B) {
 			"roles": []string{"importer", "cold_store"}, "region": "330106"})
 		return data
 	}
+	c := keepAlive(b)
+	var i atomic.Int64
+	ingestLoad := func(d time.Duration) loadResult {
+		return runLoad(b, c, base, d, adminSecret, 201, func() (string, []byte) { return "/v1/orgs", body(int(i.Add(1))) })
+	}
 	b.ResetTimer()
-	noop := noopCeiling(b, body)
-	ingest := runLoad(b, base, benchPhase, adminSecret, 201, func(i int) (string, []byte) { return "/v1/orgs", body(i) })
+	r := interleave(noopCeiling(b, body), ingestLoad)
+	noop, ingest := r[0], r[1]
 	rec, _ := l.Record(1)
 	raw := badgerCeiling(b, len(rec))
 	b.StopTimer()
 
 	reportWriteStats(b, l)
-	b.ReportMetric(ingest.perSec, "records/s")
-	b.ReportMetric(float64(ingest.p50.Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(ingest.p99.Microseconds())/1000, "p99-ms")
-	b.ReportMetric(noop.perSec, "noop-req/s")
-	b.ReportMetric(float64(noop.p99.Microseconds())/1000, "noop-p99-ms")
+	b.ReportMetric(ingest.perSec(), "records/s")
+	b.ReportMetric(float64(ingest.pct(50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(ingest.pct(99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(noop.perSec(), "noop-req/s")
+	b.ReportMetric(float64(noop.pct(99).Microseconds())/1000, "noop-p99-ms")
 	b.ReportMetric(raw, "badger100-records/s")
-	b.ReportMetric(ingest.perSec/noop.perSec, "ratio-to-noop")
-	b.ReportMetric(ingest.perSec/raw, "ratio-to-badger")
-	b.Logf("durable ingest: %.0f records/s (p50 %v, p99 %v) over %d clients; no-op gin: %.0f req/s (p99 %v); raw badger 100-record commits: %.0f records/s; ratio to no-op %.2f",
-		ingest.perSec, ingest.p50, ingest.p99, benchClients, noop.perSec, noop.p99, raw, ingest.perSec/noop.perSec)
+	b.ReportMetric(ingest.perSec()/noop.perSec(), "ratio-to-noop")
+	b.ReportMetric(ingest.perSec()/raw, "ratio-to-badger")
+	b.Logf("durable ingest: %.0f records/s (p50 %v, p99 %v) over %d clients; no-op gin: %.0f req/s (p99 %v); raw badger 100-record commits: %.0f records/s; ratio to no-op %.2f; phases interleaved in turns of %v",
+		ingest.perSec(), ingest.pct(50), ingest.pct(99), benchClients, noop.perSec(), noop.pct(99), raw, ingest.perSec()/noop.perSec(), benchSlice)
 }
 
 // BenchmarkIngestMix measures durable ingest of a realistic event mix: each
@@ -257,9 +309,7 @@ func BenchmarkIngestMix(b *testing.B) {
 	noop := noopCeiling(b, func(i int) []byte {
 		return []byte(`{"kind":"tested","lot":"ABCD-EFGH-JKMN","samples":5,"scope":["goods","packaging"],"result":"negative"}`)
 	})
-	tr := &http.Transport{MaxIdleConnsPerHost: benchClients}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr}
+	c := keepAlive(b)
 	post := func(role string, ev map[string]any) (ledger.Receipt, time.Duration, error) {
 		body, _ := json.Marshal(ev)
 		req, _ := http.NewRequest("POST", base+"/v1/events", bytes.NewReader(body))
@@ -279,67 +329,78 @@ func BenchmarkIngestMix(b *testing.B) {
 		}
 		return r, d, json.Unmarshal(data, &r)
 	}
-	var (
-		mu     sync.Mutex
-		lats   []time.Duration
-		wg     sync.WaitGroup
-		failed atomic.Value
-	)
-	deadline := time.Now().Add(benchPhase)
-	start := time.Now()
-	for w := 0; w < benchClients; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			var mine []time.Duration
-			step := func(role string, ev map[string]any) ledger.Receipt {
-				r, d, err := post(role, ev)
-				if err != nil {
-					failed.Store(err.Error())
+	var lotNo atomic.Int64
+	mix := func(d time.Duration) loadResult {
+		var (
+			mu     sync.Mutex
+			lats   []time.Duration
+			wg     sync.WaitGroup
+			failed atomic.Value
+		)
+		deadline := time.Now().Add(d)
+		start := time.Now()
+		for w := 0; w < benchClients; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var mine []time.Duration
+				defer func() {
+					mu.Lock()
+					lats = append(lats, mine...)
+					mu.Unlock()
+				}()
+				step := func(role string, ev map[string]any) ledger.Receipt {
+					r, d, err := post(role, ev)
+					if err != nil {
+						failed.Store(err.Error())
+					}
+					mine = append(mine, d)
+					return r
 				}
-				mine = append(mine, d)
-				return r
-			}
-			for i := 0; time.Now().Before(deadline) && failed.Load() == nil; i++ {
-				d := step(ledger.RoleImporter, map[string]any{"kind": "declared", "site": "B-importer", "declaration_no": fmt.Sprintf("22482026100%07d", w*100000+i),
-					"product":    map[string]any{"name": "冷冻去骨牛肉", "hs_code": "0202300090", "category": "frozen", "origin_country": "BR"},
-					"containers": []map[string]any{{"number": fixtures.Container("BEN", w*100000+i)}}, "quantity": map[string]any{"grams": 20_000_000}})
-				lot := d.Lot
-				step(ledger.RoleLab, map[string]any{"kind": "tested", "lot": lot, "samples": 10, "scope": []string{"goods", "packaging"}, "result": "negative"})
-				step(ledger.RoleDisinfector, map[string]any{"kind": "disinfected", "lot": lot, "scope": []string{"container"}, "agent": "过氧乙酸"})
-				step(ledger.RoleSupervisionWarehouse, map[string]any{"kind": "released", "lot": lot, "attachments": []map[string]any{{"sha256": cert, "type": "release_certificate"}}})
-				s := step(ledger.RoleImporter, map[string]any{"kind": "shipped", "lot": lot, "to_org": orgs[ledger.RoleColdStore], "to_site": "B-cold_store",
-					"quantity": map[string]any{"grams": 8_000_000}, "vehicle": map[string]any{"plate": "浙A12345"}, "temperature_c": -19})
-				if len(s.CreatedLots) == 0 {
-					return
+				for time.Now().Before(deadline) && failed.Load() == nil {
+					n := int(lotNo.Add(1))
+					d := step(ledger.RoleImporter, map[string]any{"kind": "declared", "site": "B-importer", "declaration_no": fmt.Sprintf("22482026100%07d", n),
+						"product":    map[string]any{"name": "冷冻去骨牛肉", "hs_code": "0202300090", "category": "frozen", "origin_country": "BR"},
+						"containers": []map[string]any{{"number": fixtures.Container("BEN", n)}}, "quantity": map[string]any{"grams": 20_000_000}})
+					lot := d.Lot
+					step(ledger.RoleLab, map[string]any{"kind": "tested", "lot": lot, "samples": 10, "scope": []string{"goods", "packaging"}, "result": "negative"})
+					step(ledger.RoleDisinfector, map[string]any{"kind": "disinfected", "lot": lot, "scope": []string{"container"}, "agent": "过氧乙酸"})
+					step(ledger.RoleSupervisionWarehouse, map[string]any{"kind": "released", "lot": lot, "attachments": []map[string]any{{"sha256": cert, "type": "release_certificate"}}})
+					s := step(ledger.RoleImporter, map[string]any{"kind": "shipped", "lot": lot, "to_org": orgs[ledger.RoleColdStore], "to_site": "B-cold_store",
+						"quantity": map[string]any{"grams": 8_000_000}, "vehicle": map[string]any{"plate": "浙A12345"}, "temperature_c": -19})
+					if len(s.CreatedLots) == 0 {
+						return
+					}
+					child := s.CreatedLots[0].ID
+					step(ledger.RoleColdStore, map[string]any{"kind": "received", "lot": child, "site": "B-cold_store", "quantity": map[string]any{"grams": 8_000_000}, "temperature_c": -19})
+					step(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": lot, "quantity": map[string]any{"grams": 12_000_000}, "channel": "wholesale"})
 				}
-				child := s.CreatedLots[0].ID
-				step(ledger.RoleColdStore, map[string]any{"kind": "received", "lot": child, "site": "B-cold_store", "quantity": map[string]any{"grams": 8_000_000}, "temperature_c": -19})
-				step(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": lot, "quantity": map[string]any{"grams": 12_000_000}, "channel": "wholesale"})
-			}
-			mu.Lock()
-			lats = append(lats, mine...)
-			mu.Unlock()
-		}(w)
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		if f := failed.Load(); f != nil {
+			b.Fatalf("load failed: %v", f)
+		}
+		if len(lats) == 0 {
+			b.Fatal("no event completed")
+		}
+		slices.Sort(lats)
+		return loadResult{lats: lats, elapsed: elapsed}
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if f := failed.Load(); f != nil {
-		b.Fatalf("load failed: %v", f)
-	}
-	slices.Sort(lats)
+	r := interleave(noop, mix)
+	events := r[1]
 	last, _ := l.Record(l.Size() - 1)
 	raw := badgerCeiling(b, len(last))
-	perSec := float64(len(lats)) / elapsed.Seconds()
-	p50, p99 := lats[len(lats)*50/100], lats[len(lats)*99/100]
+	perSec, p50, p99 := events.perSec(), events.pct(50), events.pct(99)
 	reportWriteStats(b, l)
 	b.ReportMetric(perSec, "events/s")
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
-	b.ReportMetric(noop.perSec, "noop-req/s")
+	b.ReportMetric(r[0].perSec(), "noop-req/s")
 	b.ReportMetric(raw, "badger100-records/s")
-	b.ReportMetric(perSec/noop.perSec, "ratio-to-noop")
+	b.ReportMetric(perSec/r[0].perSec(), "ratio-to-noop")
 	b.ReportMetric(perSec/raw, "ratio-to-badger")
 	b.Logf("durable ingest of the event mix: %.0f events/s (p50 %v, p99 %v, %d events) over %d clients; no-op gin: %.0f req/s; raw badger: %.0f records/s; ratio to no-op %.2f",
-		perSec, p50, p99, len(lats), benchClients, noop.perSec, raw, perSec/noop.perSec)
+		perSec, p50, p99, events.n(), benchClients, r[0].perSec(), raw, perSec/r[0].perSec())
 }
