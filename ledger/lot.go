@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -351,6 +352,21 @@ type lotPrev struct {
 	Before json.RawMessage `json:"before"` // null when the record created the lot
 }
 
+// encodeLotPrev encodes lotPrev{seq, before} as json.Marshal does (nil
+// before as null), without re-scanning before: it is a stored lot, which
+// json.Marshal wrote compact and escaped (TestEncodeLotPrev).
+func encodeLotPrev(seq int64, before []byte) []byte {
+	if before == nil {
+		before = []byte("null")
+	}
+	b := make([]byte, 0, len(before)+32)
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, `,"before":`...)
+	b = append(b, before...)
+	return append(b, '}')
+}
+
 // recordLots lists the lots a record changed and the findings it opened.
 type recordLots struct {
 	Lots     []string `json:"lots"`
@@ -380,11 +396,7 @@ func (lt *lotTx) flush() error {
 		if lt.st.lots != nil {
 			lt.st.lots.add(data, l) // the record is done with l
 		}
-		prev, _ := json.Marshal(lotPrev{Seq: lt.rec.Seq, Before: c.before})
-		if c.before == nil {
-			prev, _ = json.Marshal(lotPrev{Seq: lt.rec.Seq, Before: json.RawMessage("null")})
-		}
-		if err := lt.st.tx.Set(stateKey("lotprev", id), prev); err != nil {
+		if err := lt.st.tx.Set(stateKey("lotprev", id), encodeLotPrev(lt.rec.Seq, c.before)); err != nil {
 			return err
 		}
 		if err := lt.st.tx.Set(indexKey("lot-ev", id, be64(lt.rec.Seq)), nil); err != nil {

@@ -982,7 +982,7 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 		if err != nil {
 			return err
 		}
-		next, _ := json.Marshal(lotPrev{Seq: rec.Seq, Before: curData})
+		next := encodeLotPrev(rec.Seq, curData)
 		if err := st.tx.Set(stateKey("lotprev", id), next); err != nil {
 			return err
 		}
