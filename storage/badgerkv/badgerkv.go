@@ -52,8 +52,7 @@ type Options struct {
 // Open opens (creating if needed) the badger database in dir.
 func Open(dir string, opts Options) (*Store, error) {
 	bo := badger.DefaultOptions(dir).
-		WithSyncWrites(false). // the ledger calls Sync once per group of commits
-
+		WithSyncWrites(false).      // the ledger calls Sync once per group of commits
 		WithDetectConflicts(false). // the ledger has a single writer
 		WithLogger(logger{opts.Logger}).
 		WithNumVersionsToKeep(1)
