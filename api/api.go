@@ -85,7 +85,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 		writeProblem(c, problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: c.Request.Method + " is not allowed here"})
 	})
 
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/healthz", func(c *gin.Context) { answer(c, http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", m.handler())
 
@@ -127,7 +127,7 @@ func (s *server) ready(c *gin.Context) {
 	if !s.blobsReady(c) {
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "ledger": "ok", "blobs": "ok", "size": s.l.Size()})
+	answer(c, http.StatusOK, gin.H{"status": "ready", "ledger": "ok", "blobs": "ok", "size": s.l.Size()})
 }
 
 // recovery turns a panic into a logged 500 problem.
@@ -169,10 +169,11 @@ func (s *server) limitBody(c *gin.Context) {
 	c.Next()
 }
 
-// answerJSON answers 200 with v as JSON (writeJSON).
-func answerJSON(c *gin.Context, v any) {
-	c.Status(http.StatusOK)
+// answer answers status with v as JSON (writeJSON): every JSON answer but
+// the problem documents.
+func answer(c *gin.Context, status int, v any) {
 	c.Header("Content-Type", "application/json; charset=utf-8")
+	c.Status(status)
 	_ = writeJSON(c.Writer, v)
 }
 

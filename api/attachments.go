@@ -101,7 +101,7 @@ func (s *server) uploadAttachment(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/v1/attachments/"+att.SHA256)
-	c.JSON(http.StatusCreated, attachmentResponse{SHA256: att.SHA256, Size: att.Size, ContentType: att.ContentType})
+	answer(c, http.StatusCreated, attachmentResponse{SHA256: att.SHA256, Size: att.Size, ContentType: att.ContentType})
 }
 
 // uploadMultipart stores the part named "file" of a multipart/form-data

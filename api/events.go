@@ -50,7 +50,7 @@ func (s *server) postEvent(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/v1/events/"+strconv.FormatInt(r.Seq, 10))
-	c.JSON(http.StatusCreated, r)
+	answer(c, http.StatusCreated, r)
 }
 
 // postBatch records newline-delimited events in order and answers one line
@@ -121,7 +121,7 @@ func (s *server) getLot(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, lot)
+	answer(c, http.StatusOK, lot)
 }
 
 type lotEventsResponse struct {
@@ -145,7 +145,7 @@ func (s *server) getLotEvents(c *gin.Context) {
 	if resp.Events == nil {
 		resp.Events = []json.RawMessage{}
 	}
-	c.JSON(http.StatusOK, resp)
+	answer(c, http.StatusOK, resp)
 }
 
 type findingView struct {
@@ -190,5 +190,5 @@ func (s *server) listFindings(c *gin.Context) {
 	if next != "" {
 		resp["next_cursor"] = next
 	}
-	c.JSON(http.StatusOK, resp)
+	answer(c, http.StatusOK, resp)
 }

@@ -130,7 +130,7 @@ func (s *server) inclusionProof(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, inclusionResponse{Seq: p.Seq, Size: p.Size, RecordHash: b64(p.RecordHash),
+	answer(c, http.StatusOK, inclusionResponse{Seq: p.Seq, Size: p.Size, RecordHash: b64(p.RecordHash),
 		Root: b64(p.Root), Proof: b64s(p.Proof)})
 }
 
@@ -156,6 +156,6 @@ func (s *server) consistencyProof(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, consistencyResponse{From: p.From, To: p.To, FromRoot: b64(p.FromRoot),
+	answer(c, http.StatusOK, consistencyResponse{From: p.From, To: p.To, FromRoot: b64(p.FromRoot),
 		ToRoot: b64(p.ToRoot), Proof: b64s(p.Proof)})
 }

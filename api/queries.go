@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -67,7 +68,7 @@ func (s *server) listLots(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	answerJSON(c, lotPage{Lots: lots, NextCursor: next})
+	answer(c, http.StatusOK, lotPage{Lots: lots, NextCursor: next})
 }
 
 type eventPage struct {
@@ -110,7 +111,7 @@ func (s *server) listEvents(c *gin.Context) {
 	if next >= 0 {
 		page.NextCursor = strconv.FormatInt(next, 10)
 	}
-	answerJSON(c, page)
+	answer(c, http.StatusOK, page)
 }
 
 func (s *server) trace(c *gin.Context) {
@@ -127,7 +128,7 @@ func (s *server) trace(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	answerJSON(c, t)
+	answer(c, http.StatusOK, t)
 }
 
 func (s *server) recall(c *gin.Context) {
@@ -136,7 +137,7 @@ func (s *server) recall(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	answerJSON(c, r)
+	answer(c, http.StatusOK, r)
 }
 
 func (s *server) closure(c *gin.Context) {
@@ -145,5 +146,5 @@ func (s *server) closure(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	answerJSON(c, r)
+	answer(c, http.StatusOK, r)
 }

@@ -79,7 +79,7 @@ func (s *server) getOrg(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, org)
+	answer(c, http.StatusOK, org)
 }
 
 func (s *server) registerSite(c *gin.Context) {
@@ -108,7 +108,7 @@ func (s *server) getSite(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, site)
+	answer(c, http.StatusOK, site)
 }
 
 func (s *server) createKey(c *gin.Context) {
@@ -149,7 +149,7 @@ func (s *server) listKeys(c *gin.Context) {
 	if keys == nil {
 		keys = []ledger.APIKey{}
 	}
-	c.JSON(http.StatusOK, gin.H{"keys": keys})
+	answer(c, http.StatusOK, gin.H{"keys": keys})
 }
 
 func (s *server) revokeKey(c *gin.Context) {
@@ -157,7 +157,7 @@ func (s *server) revokeKey(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "revoked": true, "seq": r.Seq})
+	answer(c, http.StatusOK, gin.H{"id": c.Param("id"), "revoked": true, "seq": r.Seq})
 }
 
 // registered returns what a registry record created: from its receipt, or
@@ -170,6 +170,4 @@ func registered[T any](r *ledger.Receipt, read func() (T, error)) (T, error) {
 }
 
 // created answers 201 with v, which carries the seq of its record.
-func created(c *gin.Context, v any) {
-	c.JSON(http.StatusCreated, v)
-}
+func created(c *gin.Context, v any) { answer(c, http.StatusCreated, v) }

@@ -112,7 +112,7 @@ func (s *server) me(c *gin.Context) {
 			return
 		}
 	}
-	c.JSON(http.StatusOK, resp)
+	answer(c, http.StatusOK, resp)
 }
 
 // lotFindings answers GET /v1/lots/{ref}/findings: the findings opened about
@@ -128,5 +128,5 @@ func (s *server) lotFindings(c *gin.Context) {
 		t := ledger.RuleText[fd.Rule]
 		out[i] = findingView{Finding: fd, Explanation: t[0], ExplanationEN: t[1]}
 	}
-	c.JSON(http.StatusOK, gin.H{"findings": out})
+	answer(c, http.StatusOK, gin.H{"findings": out})
 }
