@@ -133,5 +133,5 @@ func RecallWithContactLimit(l *Ledger, p Principal, ref string, limit int) (*Rec
 func DropNodeCache(l *Ledger) {
 	l.nodes.mu.Lock()
 	defer l.nodes.mu.Unlock()
-	l.nodes.cur, l.nodes.old, l.nodes.curBytes = nil, nil, 0
+	l.nodes.nodes = generations[*lotNode]{}
 }

@@ -24,18 +24,21 @@ import (
 // written, when the record is done with it. Tests check on every hit that
 // the cached lot still encodes to its bytes (see checkHits).
 //
-// Only the sequencer goroutine uses it. It holds two generations of at most
-// lotCacheBytes/2 each, as nodeCache does.
+// Only the sequencer goroutine uses it. It holds at most about
+// lotCacheBytes (see generations).
 type lotCache struct {
-	cur, old map[string]*cachedLot
-	curBytes int
-	max      int // bytes; 0: lotCacheBytes
+	lots generations[*cachedLot]
+	max  int // bytes; 0: lotCacheBytes
 }
 
 type cachedLot struct {
 	raw []byte // the stored encoding; never modified
 	lot *Lot
 }
+
+// size estimates the memory a cached lot takes: its encoding and, about as
+// much again, the decoded lot.
+func (e *cachedLot) size() int { return 2*len(e.raw) + 512 }
 
 // lotCacheBytes bounds the memory of the lot cache (approximately: the
 // encodings and the decoded lots).
@@ -54,53 +57,33 @@ var checkHits = sync.OnceValue(func() bool {
 
 // decode returns lot id, whose stored bytes are data, shared.
 func (c *lotCache) decode(id string, data []byte) (*Lot, error) {
-	if e := c.lookup(id, data); e != nil {
-		return e.lot, nil
-	}
-	l, err := decodeLot(id, data)
-	if err != nil {
-		return nil, err
-	}
-	c.add(data, l)
-	return l, nil
-}
-
-func (c *lotCache) lookup(id string, data []byte) *cachedLot {
-	e := c.cur[id]
-	if e == nil {
-		if e = c.old[id]; e != nil && bytes.Equal(e.raw, data) {
-			c.put(id, e)
+	e, ok := c.lots.get(id, func(e *cachedLot) bool { return bytes.Equal(e.raw, data) }, c.limit())
+	if !ok {
+		l, err := decodeLot(id, data)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if e == nil || !bytes.Equal(e.raw, data) {
-		return nil
+		c.add(data, l)
+		return l, nil
 	}
 	if checkHits() {
 		if now, err := json.Marshal(e.lot); err != nil || !bytes.Equal(now, e.raw) {
 			panic(fmt.Sprintf("lot cache: cached lot %s was modified in place:\nwas %s\nnow %s", id, e.raw, now))
 		}
 	}
-	return e
+	return e.lot, nil
 }
 
 // add caches l, whose encoding is data. l must not be modified afterwards.
 func (c *lotCache) add(data []byte, l *Lot) {
-	c.put(l.ID, &cachedLot{raw: data, lot: l})
+	c.lots.put(l.ID, &cachedLot{raw: data, lot: l}, c.limit())
 }
 
-func (c *lotCache) put(id string, e *cachedLot) {
-	limit := c.max
-	if limit == 0 {
-		limit = lotCacheBytes
+func (c *lotCache) limit() int {
+	if c.max == 0 {
+		return lotCacheBytes
 	}
-	if c.cur == nil || c.curBytes >= limit/2 {
-		c.old, c.cur, c.curBytes = c.cur, make(map[string]*cachedLot, 1024), 0
-	}
-	if prev := c.cur[id]; prev != nil {
-		c.curBytes -= lotCost(prev)
-	}
-	c.cur[id] = e
-	c.curBytes += lotCost(e)
+	return c.max
 }
 
 // decodeLot decodes the stored lot id.
@@ -114,7 +97,3 @@ func decodeLot(id string, data []byte) (*Lot, error) {
 	}
 	return l, nil
 }
-
-// lotCost estimates the memory a cached lot takes: its encoding and,
-// about as much again, the decoded lot.
-func lotCost(e *cachedLot) int { return 2*len(e.raw) + 512 }

@@ -69,7 +69,8 @@ func TestLotCache(t *testing.T) {
 		c.decode(l.ID, data)
 	}()
 
-	for i := 0; i < 4*c.max/lotCost(&cachedLot{raw: data}); i++ {
+	one := (&cachedLot{raw: data}).size()
+	for i := 0; i < 4*c.max/one; i++ {
 		m := *l
 		m.ID = fmt.Sprintf("%036d", i)
 		d, _ := json.Marshal(&m)
@@ -77,11 +78,7 @@ func TestLotCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	total := c.curBytes
-	for _, e := range c.old {
-		total += lotCost(e)
-	}
-	if total > c.max+lotCost(&cachedLot{raw: data}) {
+	if total := c.lots.bytes(); total > c.max+one {
 		t.Fatalf("the cache holds %d bytes, more than %d", total, c.max)
 	}
 }

@@ -15,36 +15,29 @@ import "sync"
 // Cached nodes are shared between queries: they must not be modified, and
 // answers copy what they take from them (slices, Transit).
 //
-// It holds two generations of at most nodeCacheBytes/2 each: when the
-// current one is full it becomes the old one and the old one is dropped; a
-// hit in the old generation moves the node to the current one. The write
-// path does not use it.
+// It holds at most about nodeCacheBytes (see generations). The write path
+// does not use it.
 type nodeCache struct {
-	mu       sync.Mutex
-	cur, old map[string]*lotNode
-	curBytes int
-	max      int // bytes; 0: nodeCacheBytes
+	mu    sync.Mutex
+	nodes generations[*lotNode]
+	max   int // bytes; 0: nodeCacheBytes
 }
 
 // nodeCacheBytes bounds the memory of a nodeCache (approximately: the
 // encodings and the decoded nodes).
 const nodeCacheBytes = 96 << 20
 
-// nodeCost estimates the memory a cached node takes: its encoding (which
-// the decoded strings share), its decoded lists and the struct.
-func nodeCost(n *lotNode) int { return 2*len(n.raw) + 640 }
+// size estimates the memory a cached node takes: its encoding (which the
+// decoded strings share), its decoded lists and the struct.
+func (n *lotNode) size() int { return 2*len(n.raw) + 640 }
 
 // decode returns the node of lot id whose stored bytes are data.
 func (c *nodeCache) decode(id string, data []byte) (*lotNode, error) {
+	fresh := func(n *lotNode) bool { return n.raw == string(data) }
 	c.mu.Lock()
-	n := c.cur[id]
-	if n == nil {
-		if n = c.old[id]; n != nil && n.raw == string(data) {
-			c.addLocked(id, n)
-		}
-	}
+	n, ok := c.nodes.get(id, fresh, c.limit())
 	c.mu.Unlock()
-	if n != nil && n.raw == string(data) {
+	if ok {
 		return n, nil
 	}
 	n, err := decodeNode(data)
@@ -55,24 +48,16 @@ func (c *nodeCache) decode(id string, data []byte) (*lotNode, error) {
 		return nil, Errorf(Tampered, "stored lot node %s names lot %s", id, n.ID)
 	}
 	c.mu.Lock()
-	c.addLocked(id, n)
+	c.nodes.put(id, n, c.limit())
 	c.mu.Unlock()
 	return n, nil
 }
 
-func (c *nodeCache) addLocked(id string, n *lotNode) {
-	limit := c.max
-	if limit == 0 {
-		limit = nodeCacheBytes
+func (c *nodeCache) limit() int {
+	if c.max == 0 {
+		return nodeCacheBytes
 	}
-	if c.cur == nil || c.curBytes >= limit/2 {
-		c.old, c.cur, c.curBytes = c.cur, make(map[string]*lotNode, 4096), 0
-	}
-	if prev := c.cur[id]; prev != nil {
-		c.curBytes -= nodeCost(prev)
-	}
-	c.cur[id] = n
-	c.curBytes += nodeCost(n)
+	return c.max
 }
 
 // query is view for the queries: its state decodes nodes through the

@@ -39,18 +39,14 @@ func TestNodeCache(t *testing.T) {
 	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); KindOf(err) != Tampered {
 		t.Fatalf("a node stored under another lot's id: %v, want Tampered", err)
 	}
-	for i := 0; i < 4*c.max/nodeCost(b); i++ {
+	for i := 0; i < 4*c.max/b.size(); i++ {
 		m := *b
 		m.ID = string(rune('a'+i%26)) + string(be64(int64(i)))
 		if _, err := c.decode(m.ID, m.encode()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	total := c.curBytes
-	for _, m := range c.old {
-		total += nodeCost(m)
-	}
-	if total > c.max+nodeCost(b) {
+	if total := c.nodes.bytes(); total > c.max+b.size() {
 		t.Fatalf("the cache holds %d bytes, more than %d", total, c.max)
 	}
 }
