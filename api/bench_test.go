@@ -87,41 +87,24 @@ func keepAlive(b *testing.B) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// runLoad sends requests from benchClients clients sharing c for d and
-// measures throughput and latency. next returns the next request's path and
-// body (it is called concurrently); want is the expected status.
-func runLoad(b *testing.B, c *http.Client, base string, d time.Duration, key string, want int, next func() (string, []byte)) loadResult {
+// clients runs client in benchClients goroutines until d has passed and
+// gathers the latencies they record; a client's error fails the benchmark.
+func clients(b *testing.B, d time.Duration, client func(until time.Time, record func(time.Duration)) error) loadResult {
 	var (
 		mu     sync.Mutex
 		lats   []time.Duration
 		wg     sync.WaitGroup
 		failed atomic.Value
 	)
-	deadline := time.Now().Add(d)
+	until := time.Now().Add(d)
 	start := time.Now()
 	for w := 0; w < benchClients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				path, body := next()
-				req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+key)
-				t0 := time.Now()
-				resp, err := c.Do(req)
-				if err != nil {
-					failed.Store(err.Error())
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != want {
-					failed.Store(fmt.Sprintf("status %d", resp.StatusCode))
-					return
-				}
-				mine = append(mine, time.Since(t0))
+			if err := client(until, func(l time.Duration) { mine = append(mine, l) }); err != nil {
+				failed.Store(err.Error())
 			}
 			mu.Lock()
 			lats = append(lats, mine...)
@@ -138,6 +121,32 @@ func runLoad(b *testing.B, c *http.Client, base string, d time.Duration, key str
 	}
 	slices.Sort(lats)
 	return loadResult{lats: lats, elapsed: elapsed}
+}
+
+// runLoad sends requests from benchClients clients sharing c for d and
+// measures throughput and latency. next returns the next request's path and
+// body (it is called concurrently); want is the expected status.
+func runLoad(b *testing.B, c *http.Client, base string, d time.Duration, key string, want int, next func() (string, []byte)) loadResult {
+	return clients(b, d, func(until time.Time, record func(time.Duration)) error {
+		for time.Now().Before(until) {
+			path, body := next()
+			req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+key)
+			t0 := time.Now()
+			resp, err := c.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			record(time.Since(t0))
+		}
+		return nil
+	})
 }
 
 func serve(b *testing.B, h http.Handler) string {
@@ -331,62 +340,40 @@ func BenchmarkIngestMix(b *testing.B) {
 	}
 	var lotNo atomic.Int64
 	mix := func(d time.Duration) loadResult {
-		var (
-			mu     sync.Mutex
-			lats   []time.Duration
-			wg     sync.WaitGroup
-			failed atomic.Value
-		)
-		deadline := time.Now().Add(d)
-		start := time.Now()
-		for w := 0; w < benchClients; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var mine []time.Duration
-				defer func() {
-					mu.Lock()
-					lats = append(lats, mine...)
-					mu.Unlock()
-				}()
-				step := func(role string, ev map[string]any) ledger.Receipt {
-					r, d, err := post(role, ev)
-					if err != nil {
-						failed.Store(err.Error())
-					}
-					mine = append(mine, d)
-					return r
+		return clients(b, d, func(until time.Time, record func(time.Duration)) error {
+			var err error
+			step := func(role string, ev map[string]any) ledger.Receipt {
+				if err != nil {
+					return ledger.Receipt{}
 				}
-				for time.Now().Before(deadline) && failed.Load() == nil {
-					n := int(lotNo.Add(1))
-					d := step(ledger.RoleImporter, map[string]any{"kind": "declared", "site": "B-importer", "declaration_no": fmt.Sprintf("22482026100%07d", n),
-						"product":    map[string]any{"name": "冷冻去骨牛肉", "hs_code": "0202300090", "category": "frozen", "origin_country": "BR"},
-						"containers": []map[string]any{{"number": fixtures.Container("BEN", n)}}, "quantity": map[string]any{"grams": 20_000_000}})
-					lot := d.Lot
-					step(ledger.RoleLab, map[string]any{"kind": "tested", "lot": lot, "samples": 10, "scope": []string{"goods", "packaging"}, "result": "negative"})
-					step(ledger.RoleDisinfector, map[string]any{"kind": "disinfected", "lot": lot, "scope": []string{"container"}, "agent": "过氧乙酸"})
-					step(ledger.RoleSupervisionWarehouse, map[string]any{"kind": "released", "lot": lot, "attachments": []map[string]any{{"sha256": cert, "type": "release_certificate"}}})
-					s := step(ledger.RoleImporter, map[string]any{"kind": "shipped", "lot": lot, "to_org": orgs[ledger.RoleColdStore], "to_site": "B-cold_store",
-						"quantity": map[string]any{"grams": 8_000_000}, "vehicle": map[string]any{"plate": "浙A12345"}, "temperature_c": -19})
-					if len(s.CreatedLots) == 0 {
-						return
-					}
-					child := s.CreatedLots[0].ID
-					step(ledger.RoleColdStore, map[string]any{"kind": "received", "lot": child, "site": "B-cold_store", "quantity": map[string]any{"grams": 8_000_000}, "temperature_c": -19})
-					step(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": lot, "quantity": map[string]any{"grams": 12_000_000}, "channel": "wholesale"})
+				r, d, e := post(role, ev)
+				record(d)
+				err = e
+				return r
+			}
+			for time.Now().Before(until) && err == nil {
+				n := int(lotNo.Add(1))
+				d := step(ledger.RoleImporter, map[string]any{"kind": "declared", "site": "B-importer", "declaration_no": fmt.Sprintf("22482026100%07d", n),
+					"product":    map[string]any{"name": "冷冻去骨牛肉", "hs_code": "0202300090", "category": "frozen", "origin_country": "BR"},
+					"containers": []map[string]any{{"number": fixtures.Container("BEN", n)}}, "quantity": map[string]any{"grams": 20_000_000}})
+				lot := d.Lot
+				step(ledger.RoleLab, map[string]any{"kind": "tested", "lot": lot, "samples": 10, "scope": []string{"goods", "packaging"}, "result": "negative"})
+				step(ledger.RoleDisinfector, map[string]any{"kind": "disinfected", "lot": lot, "scope": []string{"container"}, "agent": "过氧乙酸"})
+				step(ledger.RoleSupervisionWarehouse, map[string]any{"kind": "released", "lot": lot, "attachments": []map[string]any{{"sha256": cert, "type": "release_certificate"}}})
+				s := step(ledger.RoleImporter, map[string]any{"kind": "shipped", "lot": lot, "to_org": orgs[ledger.RoleColdStore], "to_site": "B-cold_store",
+					"quantity": map[string]any{"grams": 8_000_000}, "vehicle": map[string]any{"plate": "浙A12345"}, "temperature_c": -19})
+				if err != nil {
+					break
 				}
-			}()
-		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		if f := failed.Load(); f != nil {
-			b.Fatalf("load failed: %v", f)
-		}
-		if len(lats) == 0 {
-			b.Fatal("no event completed")
-		}
-		slices.Sort(lats)
-		return loadResult{lats: lats, elapsed: elapsed}
+				if len(s.CreatedLots) == 0 {
+					return fmt.Errorf("the shipment created no lot")
+				}
+				child := s.CreatedLots[0].ID
+				step(ledger.RoleColdStore, map[string]any{"kind": "received", "lot": child, "site": "B-cold_store", "quantity": map[string]any{"grams": 8_000_000}, "temperature_c": -19})
+				step(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": lot, "quantity": map[string]any{"grams": 12_000_000}, "channel": "wholesale"})
+			}
+			return err
+		})
 	}
 	r := interleave(noop, mix)
 	events := r[1]
