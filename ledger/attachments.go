@@ -140,22 +140,6 @@ func checkAttachmentRefs(fe *fieldErrors, refs []AttachmentRef) {
 	}
 }
 
-// attachmentsExist rejects refs that name bytes nobody uploaded. It reads
-// only the ledger's Store (the upload records in a/att/), never the object
-// store, so records go through while the object store is down, and a
-// reference can only name an upload that completed: the upload record is
-// written after the object is stored.
-func attachmentsExist(tx Tx, refs []AttachmentRef) error {
-	for i, r := range refs {
-		if _, err := tx.Get(attachmentKey(r.SHA256)); KindOf(err) == NotFound {
-			return rejectf(indexField("attachments", i)+".sha256", "no attachment with SHA-256 %s was uploaded; upload it first (POST /v1/attachments)", r.SHA256)
-		} else if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // attachmentStore is the ledger's side of attachments: the object store, the
 // size limit and the lock that orders upload records.
 type attachmentStore struct {
@@ -368,7 +352,7 @@ func (l *Ledger) Attachment(p Principal, sha string) (*Attachment, error) {
 			return err
 		}
 		if !ok {
-			return Errorf(Forbidden, "this key may not read attachment %s: its org did not upload it and no lot it can see references it", sha)
+			return Errorf(Forbidden, "this key may not read attachment %s: its org did not upload it and it is not among the papers of a lot the key may see", sha)
 		}
 		return nil
 	})
@@ -387,27 +371,6 @@ func (st *state) attachment(sha string) (*Attachment, error) {
 		return nil, err
 	}
 	return &a, nil
-}
-
-// canReadAttachment is the access rule of Attachment.
-func canReadAttachment(st *state, p Principal, a *Attachment) (bool, error) {
-	if p.Role == RoleAdmin || a.uploadedBy(p) {
-		return true, nil
-	}
-	prefix := indexPrefix("att-lot", a.SHA256)
-	ok := false
-	err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
-		seen, err := canSeeLot(st, p, string(k[len(prefix):]))
-		if err != nil {
-			return err
-		}
-		if seen {
-			ok = true
-			return ErrStop
-		}
-		return nil
-	})
-	return ok, err
 }
 
 // OpenAttachment returns the upload record and the bytes of the attachment

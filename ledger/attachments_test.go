@@ -281,17 +281,17 @@ func TestNoBlobStore(t *testing.T) {
 	}
 }
 
-func TestAttachmentsExist(t *testing.T) {
+func TestCheckDocuments(t *testing.T) {
 	f := newLedger(t, nil, 0)
 	data := pdf(500)
 	if _, err := f.l.PutAttachment(context.Background(), lab, "application/pdf", bytes.NewReader(data), -1); err != nil {
 		t.Fatal(err)
 	}
 	known, unknown := hexSHA(data), strings.Repeat("ab", 32)
-	if err := ledger.AttachmentsExist(f.store, []ledger.AttachmentRef{{SHA256: known, Type: ledger.DocTestReport}}); err != nil {
+	if err := ledger.CheckDocuments(f.store, lab, ledger.Tested, []ledger.AttachmentRef{{SHA256: known, Type: ledger.DocTestReport}}); err != nil {
 		t.Errorf("a reference to an uploaded attachment: %v", err)
 	}
-	err := ledger.AttachmentsExist(f.store, []ledger.AttachmentRef{{SHA256: known, Type: ledger.DocTestReport}, {SHA256: unknown, Type: ledger.DocOther}})
+	err := ledger.CheckDocuments(f.store, lab, ledger.Tested, []ledger.AttachmentRef{{SHA256: known, Type: ledger.DocTestReport}, {SHA256: unknown, Type: ledger.DocOther}})
 	var le *ledger.Error
 	if ledger.KindOf(err) != ledger.Rejected || !errors.As(err, &le) || len(le.Fields) != 1 || le.Fields[0].Field != "attachments[1].sha256" {
 		t.Errorf("a reference to an unknown hash: %v, want Rejected naming attachments[1].sha256", err)
@@ -436,7 +436,7 @@ func TestObjectStoreOutage(t *testing.T) {
 	if _, _, err := f.l.OpenAttachment(ctx, importer, att.SHA256); ledger.KindOf(err) != ledger.Unavailable {
 		t.Errorf("OpenAttachment while down: %v, want Unavailable", err)
 	}
-	if err := ledger.AttachmentsExist(f.store, ref); err != nil {
+	if err := ledger.CheckDocuments(f.store, importer, ledger.Declared, ref); err != nil {
 		t.Errorf("a reference to an existing attachment while the store is down: %v", err)
 	}
 	if _, err := f.l.Attachment(importer, hexSHA(other)); ledger.KindOf(err) != ledger.NotFound {

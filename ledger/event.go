@@ -11,6 +11,7 @@ import (
 // Lot and site event kinds (API.md, "Recording events").
 const (
 	Declared            EventKind = "declared"
+	DocumentsAdded      EventKind = "documents_added"
 	Tested              EventKind = "tested"
 	Disinfected         EventKind = "disinfected"
 	Released            EventKind = "released"
@@ -107,6 +108,7 @@ type Output struct {
 // it takes besides kind, at, note and attachments.
 var eventFields = map[EventKind][]string{
 	Declared:            {"site", "product", "declaration_no", "containers", "quantity"},
+	DocumentsAdded:      {"lot"},
 	Tested:              {"lot", "samples", "scope", "result", "retest_of"},
 	Disinfected:         {"lot", "scope", "agent"},
 	Released:            {"lot"},
@@ -283,6 +285,12 @@ func checkDeclared(ev *Event, fe *fieldErrors) {
 		checkText(fe, f+".seal", c.Seal, false, 40)
 	}
 	checkQuantity(fe, "quantity", ev.Quantity, true)
+}
+
+func checkDocumentsAdded(ev *Event, fe *fieldErrors) {
+	if len(ev.Attachments) == 0 {
+		fe.add("attachments", "is required: the documents to add to the lot (customs declaration, quarantine certificate)")
+	}
 }
 
 func checkTested(ev *Event, fe *fieldErrors) {

@@ -2,10 +2,13 @@ package ledger
 
 // Hooks for the external tests of attachments.
 
-// AttachmentsExist exposes attachmentsExist, which the domain's event
-// validation calls, on a snapshot of s.
-func AttachmentsExist(s Store, refs []AttachmentRef) error {
-	return s.View(func(tx Tx) error { return attachmentsExist(tx, refs) })
+// CheckDocuments exposes checkDocuments, which the domain's event
+// validation calls, for a record of kind by p citing refs, on a snapshot
+// of s.
+func CheckDocuments(s Store, p Principal, kind EventKind, refs []AttachmentRef) error {
+	return s.View(func(tx Tx) error {
+		return checkDocuments(&state{tx: tx}, p, &Record{Event: Event{Kind: kind, Attachments: refs}})
+	})
 }
 
 // PutRecordForTest writes a record with ev at seq straight into s, outside

@@ -193,7 +193,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 		}
 	case f.Status != "":
 		exact("status", f.Status)
-	case p.Role == RoleAdmin:
+	case p.readsAll():
 		scans = append(scans, listScan{prefix: indexPrefix("created", ""), idAt: 8})
 	default:
 		exact("org", p.Org)

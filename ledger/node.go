@@ -97,10 +97,10 @@ func (n *lotNode) regions() []string {
 
 // visibleTo is lotVisible for a node.
 func (n *lotNode) visibleTo(p Principal) bool {
-	switch p.Role {
-	case RoleAdmin:
+	switch {
+	case p.readsAll():
 		return true
-	case RoleRegulator:
+	case p.Role == RoleRegulator:
 		return slices.ContainsFunc(n.regions(), func(r string) bool { return covers(p.Regions, r) })
 	}
 	return p.Org != "" && slices.Contains(n.Orgs, p.Org)

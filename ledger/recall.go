@@ -160,9 +160,9 @@ func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 		out = &Recall{Root: start.Root, Roots: start.roots(), Lot: start.ID, TraceCode: start.TraceCode,
 			Lots: []RecallLot{}, Sites: []RecallSite{}, Vehicles: []RecallUse{}, ByRegion: map[string]*RegionPart{}, Contacts: []Contact{},
 			Scope: AnswerScope{Role: p.Role, Regions: p.Regions, Org: p.Org}}
-		switch p.Role {
-		case RoleAdmin:
-		case RoleRegulator:
+		switch {
+		case p.readsAll():
+		case p.Role == RoleRegulator:
 			out.Scope.Note = "only the lots that were ever in this key's regions, and the sites and regions among them, are shown"
 		default:
 			out.Scope.Note = "only this org's lots, and the sites and vehicles that handled them, are shown"
@@ -348,7 +348,7 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 		for _, w := range ws {
 			earliest = min(earliest, w[0])
 		}
-		siteVisible := p.Role == RoleAdmin
+		siteVisible := p.readsAll()
 		if p.Role == RoleRegulator {
 			if s, err := st.site(site); err == nil && covers(p.Regions, s.Region) {
 				siteVisible = true

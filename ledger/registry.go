@@ -27,12 +27,13 @@ const (
 	RoleRetailer             = "retailer"
 	RoleCaterer              = "caterer"
 	RoleRegulator            = "regulator"
+	RoleAuditor              = "auditor" // reads everything in every region, records nothing
 )
 
 // OrgRoles lists the roles an org may be registered with.
 var OrgRoles = []string{
 	RoleImporter, RoleColdStore, RoleSupervisionWarehouse, RoleCarrier, RoleLab,
-	RoleDisinfector, RoleProcessor, RoleWholesaler, RoleRetailer, RoleCaterer, RoleRegulator,
+	RoleDisinfector, RoleProcessor, RoleWholesaler, RoleRetailer, RoleCaterer, RoleRegulator, RoleAuditor,
 }
 
 // SiteTypes lists the kinds of physical place a site may be.
@@ -48,6 +49,10 @@ type Principal struct {
 	Role    string   `json:"role"`
 	Regions []string `json:"regions,omitempty"`
 }
+
+// readsAll reports whether p reads every record, lot and document in every
+// region: admins and auditors.
+func (p Principal) readsAll() bool { return p.Role == RoleAdmin || p.Role == RoleAuditor }
 
 // An Org is a registered legal entity.
 type Org struct {

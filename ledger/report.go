@@ -146,8 +146,8 @@ const MaxReportReasons = 20
 // ClosureReport builds the closure report f selects, as p may see it:
 // regulators for their regions, admins for any; operators may not.
 func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, error) {
-	if p.Role != RoleAdmin && p.Role != RoleRegulator {
-		return nil, Errorf(Forbidden, "closure reports are for regulators and admins")
+	if !p.readsAll() && p.Role != RoleRegulator {
+		return nil, Errorf(Forbidden, "closure reports are for regulators, auditors and admins")
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
 		return nil, invalidField("to", "must be after from")

@@ -36,10 +36,10 @@ func covers(prefixes []string, region string) bool {
 // the lot was ever in one of their regions, operators when their org held
 // it, was sent it or recorded an event about it.
 func lotVisible(p Principal, l *Lot) bool {
-	switch p.Role {
-	case RoleAdmin:
+	switch {
+	case p.readsAll():
 		return true
-	case RoleRegulator:
+	case p.Role == RoleRegulator:
 		return slices.ContainsFunc(l.Regions(), func(r string) bool { return covers(p.Regions, r) })
 	}
 	return p.Org != "" && slices.Contains(l.Orgs, p.Org)
@@ -59,15 +59,14 @@ func canSeeLot(st *state, p Principal, lotID string) (bool, error) {
 
 func forbid(format string, args ...any) error { return Errorf(Forbidden, format, args...) }
 
-// prepareLot wraps a kind's prepare with what every lot event shares: no
-// admin keys, attachments that exist, the lot reference resolved to its id
-// and a lot that is not finished.
+// prepareLot wraps a kind's prepare with what every lot and site event
+// shares, in the order that reveals nothing to a key that may not act: the
+// role gate, the lot reference resolved to its id, the key's authority over
+// that lot (authority.go), then the lot's state (not finished, not older
+// than the event) and the documents the record cites (papers.go).
 func prepareLot(own func(st *state, p Principal, rec *Record, l *Lot) error) func(st *state, p Principal, rec *Record) error {
 	return func(st *state, p Principal, rec *Record) error {
-		if p.Role == RoleAdmin {
-			return forbid("an admin key manages the registry; lot and site events are recorded by operators, labs and regulators")
-		}
-		if err := attachmentsExist(st.tx, rec.Attachments); err != nil {
+		if err := gate(rec.Kind, p); err != nil {
 			return err
 		}
 		var l *Lot
@@ -80,6 +79,13 @@ func prepareLot(own func(st *state, p Principal, rec *Record, l *Lot) error) fun
 				return err
 			}
 			rec.Lot = l.ID
+			s, regions, err := lotStanding(st, p, l)
+			if err != nil {
+				return err
+			}
+			if err := authorize(rec.Kind, p, s, lotWhat(l), regions); err != nil {
+				return err
+			}
 			if l.terminal() {
 				return rejectf("lot", "lot %s is finished: every gram was sold, consumed, destroyed, returned, split off or lost", l.TraceCode)
 			}
@@ -87,7 +93,10 @@ func prepareLot(own func(st *state, p Principal, rec *Record, l *Lot) error) fun
 				return rejectf("at", "is before lot %s was created (%s)", l.TraceCode, l.CreatedAt.Format(time.RFC3339))
 			}
 		}
-		return own(st, p, rec, l)
+		if err := own(st, p, rec, l); err != nil {
+			return err
+		}
+		return checkDocuments(st, p, rec)
 	}
 }
 
@@ -108,26 +117,9 @@ func requireOrg(st *state, field, uscc string) (*Org, error) {
 	return o, err
 }
 
-func requireHolder(p Principal, l *Lot, what string) error {
-	if p.Org != l.Holder {
-		return forbid("only the holder of lot %s (%s) may %s it", l.TraceCode, l.Holder, what)
-	}
-	return nil
-}
-
 func requireOnHand(l *Lot, field string, grams int64) error {
 	if grams > l.Quantity.OnHand {
 		return rejectf(field, "lot %s has %d g on hand, not %d g", l.TraceCode, l.Quantity.OnHand, grams)
-	}
-	return nil
-}
-
-func requireRegulatorOf(p Principal, l *Lot, what string) error {
-	if p.Role != RoleRegulator {
-		return forbid("only a regulator may %s a lot", what)
-	}
-	if !lotVisible(p, l) {
-		return forbid("lot %s was never in this key's regions (%s)", l.TraceCode, strings.Join(p.Regions, ", "))
 	}
 	return nil
 }
@@ -154,9 +146,6 @@ func withDefaultTemp(p Product) Product {
 }
 
 func prepareDeclared(st *state, p Principal, rec *Record, _ *Lot) error {
-	if p.Role != RoleImporter {
-		return forbid("only an importer declares lots")
-	}
 	if _, err := requireSite(st, "site", rec.Site); err != nil {
 		return err
 	}
@@ -171,8 +160,13 @@ func prepareDeclared(st *state, p Principal, rec *Record, _ *Lot) error {
 }
 
 func prepareTested(st *state, p Principal, rec *Record, l *Lot) error {
-	if p.Role != RoleLab {
-		return forbid("only a lab records test results")
+	if rec.Result == "positive" {
+		// The record names the region where the positive was found: it
+		// answers for the family's seal (authority.go).
+		rec.Region = l.Region
+		if rec.Region == "" && l.Transit != nil {
+			rec.Region = l.Transit.ToRegion
+		}
 	}
 	if rec.RetestOf != 0 {
 		data, err := readRecord(st.tx, rec.RetestOf)
@@ -189,17 +183,7 @@ func prepareTested(st *state, p Principal, rec *Record, l *Lot) error {
 	return nil
 }
 
-func prepareDisinfected(st *state, p Principal, rec *Record, l *Lot) error {
-	if p.Role != RoleDisinfector && p.Org != l.Holder {
-		return forbid("only a disinfector or the holder records a disinfection")
-	}
-	return nil
-}
-
 func prepareReleased(st *state, p Principal, rec *Record, l *Lot) error {
-	if p.Role != RoleSupervisionWarehouse {
-		return forbid("only a supervision warehouse releases lots")
-	}
 	if l.Site == "" {
 		return rejectf("lot", "lot %s is in transit; it is released where it is stored", l.TraceCode)
 	}
@@ -217,9 +201,6 @@ func prepareReleased(st *state, p Principal, rec *Record, l *Lot) error {
 }
 
 func prepareShipped(st *state, p Principal, rec *Record, l *Lot) error {
-	if err := requireHolder(p, l, "ship"); err != nil {
-		return err
-	}
 	if err := requireOnHand(l, "quantity.grams", rec.Quantity.Grams); err != nil {
 		return err
 	}
@@ -255,12 +236,6 @@ func prepareShipped(st *state, p Principal, rec *Record, l *Lot) error {
 }
 
 func prepareReceived(st *state, p Principal, rec *Record, l *Lot) error {
-	if l.Transit == nil {
-		return rejectf("lot", "lot %s is not in transit", l.TraceCode)
-	}
-	if p.Org != l.Transit.ToOrg {
-		return forbid("lot %s was shipped to %s; only that org receives it", l.TraceCode, l.Transit.ToOrg)
-	}
 	site, err := requireSite(st, "site", rec.Site)
 	if err != nil {
 		return err
@@ -296,7 +271,11 @@ func prepareTransformed(st *state, p Principal, rec *Record, _ *Lot) error {
 		if slices.IndexFunc(rec.Inputs[:i], func(o LotAmount) bool { return o.Lot == l.ID }) >= 0 {
 			return invalidField(f+".lot", "lists lot %s twice", l.TraceCode)
 		}
-		if err := requireHolder(p, l, "process"); err != nil {
+		s, regions, err := lotStanding(st, p, l)
+		if err != nil {
+			return err
+		}
+		if err := authorize(rec.Kind, p, s, lotWhat(l), regions); err != nil {
 			return err
 		}
 		if err := requireOnHand(l, f+".quantity.grams", in.Quantity.Grams); err != nil {
@@ -322,31 +301,35 @@ func prepareTransformed(st *state, p Principal, rec *Record, _ *Lot) error {
 	return nil
 }
 
-func prepareTakeOut(what string) func(st *state, p Principal, rec *Record, l *Lot) error {
-	return func(st *state, p Principal, rec *Record, l *Lot) error {
-		if err := requireHolder(p, l, what); err != nil {
-			return err
-		}
-		return requireOnHand(l, "quantity.grams", rec.Quantity.Grams)
-	}
+func prepareTakeOut(st *state, p Principal, rec *Record, l *Lot) error {
+	return requireOnHand(l, "quantity.grams", rec.Quantity.Grams)
 }
 
 func prepareSealed(st *state, p Principal, rec *Record, l *Lot) error {
-	if err := requireRegulatorOf(p, l, "seal"); err != nil {
-		return err
-	}
 	if l.Status.Sealed {
 		return &Error{Kind: Conflict, Msg: fmt.Sprintf("lot %s is already sealed (%s)", l.TraceCode, l.Status.SealReason)}
 	}
+	regions, err := jurisdiction(st, l)
+	if err != nil {
+		return err
+	}
+	// The record names the region in whose name the lot is sealed: only
+	// that region or one above it lifts the seal.
+	rec.Region = coveringPrefix(p, regions)
 	return nil
 }
 
 func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
-	if err := requireRegulatorOf(p, l, "unseal"); err != nil {
-		return err
-	}
 	if !l.Status.Sealed {
 		return rejectf("lot", "lot %s is not sealed", l.TraceCode)
+	}
+	sealRegion, err := recordRegion(st, l.Status.SealSeq)
+	if err != nil {
+		return err
+	}
+	if !liftsSeal(p, sealRegion) {
+		return forbid("lot %s was sealed for region %s (record %d); only a regulator of %s or of a region above it lifts the seal (this key covers %s)",
+			l.TraceCode, sealRegion, l.Status.SealSeq, sealRegion, strings.Join(p.Regions, ", "))
 	}
 	pos := l.Status.PositiveSeq
 	if pos == 0 || l.Status.SealSeq > pos {
@@ -378,17 +361,7 @@ func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
 	return nil
 }
 
-func prepareTemperatureRecorded(st *state, p Principal, rec *Record, l *Lot) error {
-	if p.Org == l.Holder || (l.Transit != nil && l.Transit.Carrier != "" && p.Org == l.Transit.Carrier) {
-		return nil
-	}
-	return forbid("only the holder or the carrier of lot %s records its temperature", l.TraceCode)
-}
-
 func prepareSiteTested(st *state, p Principal, rec *Record, _ *Lot) error {
-	if p.Role != RoleLab {
-		return forbid("only a lab records test results")
-	}
 	if _, err := requireSite(st, "site", rec.Site); err != nil {
 		return err
 	}
@@ -403,10 +376,7 @@ func prepareSiteDisinfected(st *state, p Principal, rec *Record, _ *Lot) error {
 	if err != nil {
 		return err
 	}
-	if p.Role != RoleDisinfector && p.Org != site.Org {
-		return forbid("only a disinfector or the site's org records a site disinfection")
-	}
-	return nil
+	return authorizeSite(p, rec.Kind, site)
 }
 
 func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
@@ -422,20 +392,46 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 	if err != nil {
 		return err
 	}
-	switch target.Kind {
-	case Voided, FindingClosed, TransitOverdue:
-		return rejectf("voids", "a %s record cannot be voided", target.Kind)
-	}
 	var rl recordLots
-	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); KindOf(err) == NotFound || len(rl.Lots) == 0 {
-		return rejectf("voids", "record %d changed no lot; only lot records can be voided", v)
-	} else if err != nil {
+	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); err != nil && KindOf(err) != NotFound {
 		return err
+	}
+	// Authority first: what the key is to the record and to its lots.
+	var s standing
+	if p.Org != "" && target.Actor.Org == p.Org {
+		s |= asRecorder
+	}
+	var regions []string
+	for _, id := range rl.Lots {
+		l, err := st.lot(id)
+		if KindOf(err) == NotFound {
+			continue // created by the record and gone with an earlier void
+		} else if err != nil {
+			return err
+		}
+		ls, rs, err := lotStanding(st, p, l)
+		if err != nil {
+			return err
+		}
+		s |= ls & inJurisdiction
+		regions = append(regions, rs...)
+	}
+	what := fmt.Sprintf("record %d", v)
+	if err := authorize(Voided, p, s, what, slices.Compact(regions)); err != nil {
+		return err
+	}
+	byRegulator := s&inJurisdiction != 0 && p.Role == RoleRegulator
+	switch {
+	case target.Kind == Voided || target.Kind == FindingClosed || target.Kind == TransitOverdue:
+		return rejectf("voids", "a %s record cannot be voided", target.Kind)
+	case len(rl.Lots) == 0:
+		return rejectf("voids", "record %d changed no lot; only lot records can be voided", v)
+	case !byRegulator && target.Kind == Tested && target.Result == "positive":
+		return forbid("a positive result is voided only by a regulator of the region where the goods are; a lab may not void its own positive")
 	}
 	if _, err := st.get(stateKey("voided", string(be64(v)))); err == nil {
 		return &Error{Kind: Conflict, Msg: fmt.Sprintf("record %d is already voided", v)}
 	}
-	regulatorOK := false
 	for _, id := range rl.Lots {
 		var prev lotPrev
 		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
@@ -444,33 +440,57 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 		if prev.Seq != v {
 			return rejectf("voids", "record %d is not the latest record of lot %s (record %d is); only a lot's latest record can be voided", v, id, prev.Seq)
 		}
-		if l, err := st.lot(id); err == nil && p.Role == RoleRegulator && lotVisible(p, l) {
-			regulatorOK = true
-		}
-	}
-	if target.Actor.Org != p.Org && !regulatorOK {
-		return forbid("only the org that recorded %d, or a regulator of its lots, may void it", v)
 	}
 	return nil
 }
 
 func prepareFindingClosed(st *state, p Principal, rec *Record, _ *Lot) error {
-	if p.Role != RoleRegulator {
-		return forbid("only a regulator closes findings")
-	}
 	f, err := st.finding(rec.Finding)
 	if KindOf(err) == NotFound {
 		return rejectf("finding", "no finding %s", rec.Finding)
 	} else if err != nil {
 		return err
 	}
-	if !covers(p.Regions, f.Region) {
-		return forbid("finding %s is in region %s, outside this key's regions", f.ID, f.Region)
+	// A finding is closed by the region it was filed in, or by the region
+	// answerable for its lot now.
+	var s standing
+	regions := []string{f.Region}
+	if p.Role == RoleRegulator && covers(p.Regions, f.Region) {
+		s |= inJurisdiction
+	}
+	if f.Lot != "" {
+		l, err := st.lot(f.Lot)
+		if err != nil && KindOf(err) != NotFound {
+			return err
+		}
+		if l != nil {
+			ls, rs, err := lotStanding(st, p, l)
+			if err != nil {
+				return err
+			}
+			s |= ls & inJurisdiction
+			regions = append(regions, rs...)
+		}
+	}
+	if err := authorize(FindingClosed, p, s, "finding "+f.ID, slices.Compact(regions)); err != nil {
+		return err
 	}
 	if !f.Open {
 		return &Error{Kind: Conflict, Msg: fmt.Sprintf("finding %s is already closed", f.ID)}
 	}
 	return nil
+}
+
+// authorizeSite authorises a site event by what p is to site.
+func authorizeSite(p Principal, kind EventKind, site *Site) error {
+	var s standing
+	if p.Org != "" && p.Org == site.Org {
+		s |= asSiteOrg
+	}
+	if p.Role == RoleRegulator && covers(p.Regions, site.Region) {
+		s |= inJurisdiction
+	}
+	return authorize(kind, p, s, "site "+site.ID, []string{site.Region})
 }
 
 // lotRoots returns the root batches of a lot.

@@ -114,18 +114,19 @@ var kinds = map[EventKind]kindSpec{
 	KeyRevoked:     {check: checkKeyRevoked, prepare: prepareKeyRevoked, apply: applyKeyRevoked, registry: true},
 
 	Declared:            lotKind(checkDeclared, prepareDeclared, applyDeclared),
+	DocumentsAdded:      lotKind(checkDocumentsAdded, prepareNothing, applyNothing),
 	Tested:              lotKind(checkTested, prepareTested, applyTested),
-	Disinfected:         lotKind(checkDisinfected, prepareDisinfected, applyDisinfected),
+	Disinfected:         lotKind(checkDisinfected, prepareNothing, applyDisinfected),
 	Released:            lotKind(checkReleased, prepareReleased, applyReleased),
 	Shipped:             lotKind(checkShipped, prepareShipped, applyShipped),
 	Received:            lotKind(checkReceived, prepareReceived, applyReceived),
 	Transformed:         lotKind(checkTransformed, prepareTransformed, applyTransformed),
-	Sold:                lotKind(checkSold, prepareTakeOut("sell"), applyTakeOut(func(q *LotQuantity) *int64 { return &q.Sold }, true)),
-	Consumed:            lotKind(checkConsumed, prepareTakeOut("consume"), applyTakeOut(func(q *LotQuantity) *int64 { return &q.Consumed }, true)),
-	Destroyed:           lotKind(checkDestroyed, prepareTakeOut("destroy"), applyDestroyed),
+	Sold:                lotKind(checkSold, prepareTakeOut, applyTakeOut(func(q *LotQuantity) *int64 { return &q.Sold }, true)),
+	Consumed:            lotKind(checkConsumed, prepareTakeOut, applyTakeOut(func(q *LotQuantity) *int64 { return &q.Consumed }, true)),
+	Destroyed:           lotKind(checkDestroyed, prepareTakeOut, applyDestroyed),
 	Sealed:              lotKind(checkReason, prepareSealed, applySealed),
 	Unsealed:            lotKind(checkReason, prepareUnsealed, applyUnsealed),
-	TemperatureRecorded: lotKind(checkTemperatureRecorded, prepareTemperatureRecorded, applyTemperatureRecorded),
+	TemperatureRecorded: lotKind(checkTemperatureRecorded, prepareNothing, applyTemperatureRecorded),
 	SiteTested:          lotKind(checkSiteTested, prepareSiteTested, applySiteTested),
 	SiteDisinfected:     lotKind(checkSiteDisinfected, prepareSiteDisinfected, applySiteDisinfected),
 	FindingClosed:       lotKind(checkFindingClosed, prepareFindingClosed, applyFindingClosed),
@@ -137,6 +138,14 @@ var kinds = map[EventKind]kindSpec{
 func lotKind(check func(*Event, *fieldErrors), prepare func(*state, Principal, *Record, *Lot) error, apply func(*lotTx, *Lot, *effects) error) kindSpec {
 	return kindSpec{check: lotCheck(check), prepare: prepareLot(prepare), apply: applyLot(apply)}
 }
+
+// prepareNothing is the prepare of kinds whose authority (authority.go)
+// and shared checks (prepareLot) are all they need.
+func prepareNothing(*state, Principal, *Record, *Lot) error { return nil }
+
+// applyNothing is the apply of kinds whose shared effects (applyLot: the
+// record's documents and indexes) are all they do.
+func applyNothing(*lotTx, *Lot, *effects) error { return nil }
 
 func prepareSystemOnly(*state, Principal, *Record) error {
 	return forbid("only the ledger itself writes this kind")
