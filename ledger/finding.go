@@ -137,6 +137,23 @@ func (lt *lotTx) close(f *Finding, reason string) error {
 	return lt.st.putFinding(&old, f)
 }
 
+// closeOverdue closes the open transit_overdue findings that the sweep
+// opened on lot l for shipment t.
+func (lt *lotTx) closeOverdue(l *Lot, t *Transit, reason string) error {
+	for _, id := range l.Findings {
+		f, err := lt.st.finding(id)
+		if err != nil {
+			return err
+		}
+		if f.Open && f.Rule == RuleTransitOverdue && f.Seq > t.Seq {
+			if err := lt.close(f, reason); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // peek returns lot id as this record has it so far, without marking it
 // changed.
 func (lt *lotTx) peek(id string) (*Lot, error) {

@@ -778,6 +778,14 @@ func applyReceived(lt *lotTx, l *Lot, fx *effects) error {
 			return err
 		}
 	}
+	if t.Overdue && !rec.At.After(t.Deadline) {
+		// The sweep found no receipt by the deadline, but the goods arrived
+		// in time and the receipt was recorded late: the overdue finding
+		// of this shipment was a false alarm.
+		if err := lt.closeOverdue(l, t, fmt.Sprintf("received %s, within the deadline %s; the receipt (record %d) was recorded late", rec.At.Format(time.RFC3339), t.Deadline.Format(time.RFC3339), rec.Seq)); err != nil {
+			return err
+		}
+	}
 	return lt.judgeTemperature(l, rec.TemperatureC, fx)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -299,6 +300,35 @@ func TestSweepFlagsOverdueShipments(t *testing.T) {
 	rc := d.rec(ledger.RoleColdStore, ledger.Event{Kind: ledger.Received, Lot: lot, Site: d.site[ledger.RoleColdStore], Quantity: g(1_000_000)})
 	if len(rc.Findings) != 0 {
 		t.Fatalf("late receipt of a flagged shipment: %+v", rc.Findings)
+	}
+	d.verify()
+}
+
+// A receipt dated within the deadline but recorded after the sweep flagged
+// the shipment closes the overdue finding: the goods arrived in time.
+func TestLateRecordedReceiptClosesTheOverdueFinding(t *testing.T) {
+	d := newDomain(t)
+	lot := d.declare(true)
+	shipped := d.now
+	d.rec(ledger.RoleImporter, ledger.Event{Kind: ledger.Shipped, Lot: lot, ToOrg: d.p[ledger.RoleColdStore].Org, ToSite: d.site[ledger.RoleColdStore], Quantity: g(1_000_000)})
+	d.now = d.now.Add(72 * time.Hour)
+	r, err := d.l.Sweep(context.Background())
+	if err != nil || r == nil || len(r.Findings) != 1 {
+		t.Fatalf("sweep after the deadline: %+v, %v", r, err)
+	}
+	if d.lot(lot).OpenFindings != 1 {
+		t.Fatalf("open findings after the sweep: %d", d.lot(lot).OpenFindings)
+	}
+	rc := ledger.Event{Kind: ledger.Received, At: shipped.Add(20 * time.Hour), Lot: lot, Site: d.site[ledger.RoleColdStore], Quantity: g(1_000_000)}
+	if _, err := d.l.Submit(context.Background(), d.p[ledger.RoleColdStore], rc, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.lot(lot).OpenFindings; n != 0 {
+		t.Fatalf("open findings after a receipt within the deadline: %d", n)
+	}
+	fs, err := d.l.LotFindings(d.p[ledger.RoleRegulator], lot)
+	if err != nil || len(fs) != 1 || fs[0].Open || !strings.Contains(fs[0].ClosedReason, "recorded late") {
+		t.Fatalf("the overdue finding: %+v, %v", fs, err)
 	}
 	d.verify()
 }
