@@ -138,10 +138,7 @@ func (s *server) createKey(c *gin.Context) {
 }
 
 func (s *server) listKeys(c *gin.Context) {
-	if !requireRole(c, ledger.RoleAdmin) {
-		return
-	}
-	keys, err := s.l.Keys()
+	keys, err := s.l.Keys(principal(c))
 	if err != nil {
 		fail(c, err)
 		return

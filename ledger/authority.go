@@ -53,7 +53,7 @@ var grants = map[EventKind][]grant{
 	DocumentsAdded:      {{role: RoleImporter, need: asImporter}},
 	Tested:              {{role: RoleLab}},
 	Disinfected:         {{role: RoleDisinfector}, {need: asHolder}},
-	Released:            {{role: RoleSupervisionWarehouse, need: asCustodian}},
+	Released:            {{role: RoleSupervisionWarehouse}},
 	Shipped:             {{need: asHolder}},
 	Received:            {{need: asReceiver}},
 	Transformed:         {{need: asHolder}},
@@ -102,16 +102,16 @@ func allowed(kind EventKind, role string, s standing) bool {
 func who(kind EventKind) string {
 	var parts []string
 	for _, g := range grants[kind] {
-		var w []string
+		var w string
 		if g.role != "" {
-			w = append(w, "a "+strings.ReplaceAll(g.role, "_", " "))
+			w = "a " + strings.ReplaceAll(g.role, "_", " ")
 		}
 		for _, n := range standingNames {
 			if g.need&n.s != 0 {
-				w = append(w, n.name)
+				w = strings.TrimSpace(w + " " + n.name)
 			}
 		}
-		parts = append(parts, strings.Join(w, " "))
+		parts = append(parts, w)
 	}
 	return strings.Join(parts, ", or ")
 }

@@ -362,8 +362,13 @@ func (l *Ledger) Site(id string) (s *Site, err error) {
 	return s, err
 }
 
-// Keys lists all API keys, without secrets, in creation order.
-func (l *Ledger) Keys() ([]APIKey, error) {
+// Keys lists, in creation order and without secrets, the API keys p may
+// manage: all of them for an admin, the keys a regulator created (directly
+// or through keys it created) for a regulator.
+func (l *Ledger) Keys(p Principal) ([]APIKey, error) {
+	if p.Role != RoleAdmin && p.Role != RoleRegulator {
+		return nil, Errorf(Forbidden, "only admin and regulator keys list keys")
+	}
 	var keys []APIKey
 	err := l.view(func(st *state) error {
 		return st.tx.Scan(stateKey("key", ""), nil, false, func(_, v []byte) error {
@@ -371,8 +376,15 @@ func (l *Ledger) Keys() ([]APIKey, error) {
 			if err := json.Unmarshal(v, &k); err != nil {
 				return Wrap(Tampered, "stored key does not decode", err)
 			}
+			if p.Role == RoleRegulator {
+				if under, err := createdUnder(st, &k, p.Key); err != nil || !under {
+					return err
+				}
+			}
+			var err error
+			k.CreatedBy, err = keyCreator(st, &k)
 			keys = append(keys, k)
-			return nil
+			return err
 		})
 	})
 	slices.SortFunc(keys, func(a, b APIKey) int { return cmp.Compare(a.Seq, b.Seq) })
@@ -394,8 +406,11 @@ func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
 		if rec.Kind != KeyCreated {
 			return Errorf(NotFound, "record %d does not create a key", seq)
 		}
-		k, err = st.apiKey(rec.Key)
-		return err
+		if k, err = st.apiKey(rec.Key); err != nil {
+			return err
+		}
+		k.CreatedBy = rec.Actor.Key
+		return nil
 	})
 	return k, err
 }

@@ -9,13 +9,33 @@ import (
 	"strings"
 )
 
-// Lot returns the lot a trace code or lot id names, if p may see it.
-func (l *Ledger) Lot(p Principal, ref string) (lot *Lot, err error) {
-	err = l.view(func(st *state) error {
-		lot, err = st.visibleLot(p, ref)
+// A LotAnswer is a lot as GET /v1/lots/{ref} shows it: its state and its
+// papers, with whether the asker may open each.
+type LotAnswer struct {
+	*Lot
+	Papers []Paper `json:"papers"`
+}
+
+// Lot returns the lot a trace code or lot id names, with its papers, if p
+// may see it.
+func (l *Ledger) Lot(p Principal, ref string) (*LotAnswer, error) {
+	var out LotAnswer
+	err := l.view(func(st *state) error {
+		lot, err := st.visibleLot(p, ref)
+		if err != nil {
+			return err
+		}
+		out.Lot = lot
+		out.Papers, err = lotPapers(st, p, lot)
 		return err
 	})
-	return lot, err
+	if err != nil {
+		return nil, err
+	}
+	if out.Papers == nil {
+		out.Papers = []Paper{}
+	}
+	return &out, nil
 }
 
 func (st *state) visibleLot(p Principal, ref string) (*Lot, error) {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"crypto/rand"
+	"fmt"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
@@ -89,6 +90,10 @@ type APIKey struct {
 	Revoked    bool     `json:"revoked"`
 	Seq        int64    `json:"seq"`
 	RevokedSeq int64    `json:"revoked_seq,omitempty"`
+	// CreatedBy is the id of the key that created this one ("bootstrap"
+	// for the first admin key). It is read from the key's record, never
+	// stored with the key.
+	CreatedBy string `json:"created_by,omitempty"`
 }
 
 // NewKeySecret returns a new random API key secret and the hex SHA-256 under
@@ -234,8 +239,14 @@ func prepareSiteRegistered(st *state, p Principal, ev *Record) error {
 }
 
 func prepareKeyCreated(st *state, p Principal, ev *Record) error {
-	if p.Role != RoleAdmin {
-		return Errorf(Forbidden, "only an admin key creates keys")
+	switch p.Role {
+	case RoleAdmin:
+	case RoleRegulator:
+		if err := delegable(st, p, ev); err != nil {
+			return err
+		}
+	default:
+		return Errorf(Forbidden, "only an admin key, or a regulator key for its own regions, creates keys")
 	}
 	if ev.Org != "" {
 		org, err := st.org(ev.Org)
@@ -253,14 +264,23 @@ func prepareKeyCreated(st *state, p Principal, ev *Record) error {
 }
 
 func prepareKeyRevoked(st *state, p Principal, ev *Record) error {
-	if p.Role != RoleAdmin {
-		return Errorf(Forbidden, "only an admin key revokes keys")
+	if p.Role != RoleAdmin && p.Role != RoleRegulator {
+		return Errorf(Forbidden, "only an admin key, or a regulator key for the keys it created, revokes keys")
 	}
 	k, err := st.apiKey(ev.Key)
 	if KindOf(err) == NotFound {
 		return Errorf(NotFound, "no key %s", ev.Key)
 	} else if err != nil {
 		return err
+	}
+	if p.Role == RoleRegulator {
+		under, err := createdUnder(st, k, p.Key)
+		if err != nil {
+			return err
+		}
+		if !under {
+			return Errorf(Forbidden, "key %s was not created by this key or by a key it created; a regulator revokes only the keys under it", k.ID)
+		}
 	}
 	if k.Revoked {
 		return &Error{Kind: Conflict, Msg: "key " + ev.Key + " is already revoked"}
@@ -269,6 +289,66 @@ func prepareKeyRevoked(st *state, p Principal, ev *Record) error {
 		return rejectf("key", "a key cannot revoke itself")
 	}
 	return nil
+}
+
+// delegable refuses a key that regulator p may not create: only regulator
+// keys, of a regulator org inside p's regions, for regions inside p's own
+// (a province for its cities and counties, a city for its counties).
+func delegable(st *state, p Principal, ev *Record) error {
+	if ev.Role != RoleRegulator {
+		return &Error{Kind: Forbidden, Msg: "a regulator key creates only regulator keys",
+			Fields: []FieldError{{Field: "role", Message: "must be regulator for a key a regulator creates"}}}
+	}
+	for i, r := range ev.Regions {
+		if !covers(p.Regions, r) {
+			return &Error{Kind: Forbidden, Msg: fmt.Sprintf("region %s is outside this key's regions (%s)", r, strings.Join(p.Regions, ", ")),
+				Fields: []FieldError{{Field: indexField("regions", i), Message: "lies outside the creating key's regions"}}}
+		}
+	}
+	org, err := st.org(ev.Org)
+	if KindOf(err) == NotFound {
+		return rejectf("org", "org %s is not registered", ev.Org)
+	} else if err != nil {
+		return err
+	}
+	if !covers(p.Regions, org.Region) {
+		return &Error{Kind: Forbidden, Msg: fmt.Sprintf("org %s is in region %s, outside this key's regions (%s)", org.USCC, org.Region, strings.Join(p.Regions, ", ")),
+			Fields: []FieldError{{Field: "org", Message: "lies outside the creating key's regions"}}}
+	}
+	return nil
+}
+
+// keyCreator returns the id of the key that created k, from k's record.
+func keyCreator(st *state, k *APIKey) (string, error) {
+	data, err := readRecord(st.tx, k.Seq)
+	if err != nil {
+		return "", err
+	}
+	rec, err := DecodeRecord(data)
+	if err != nil {
+		return "", err
+	}
+	return rec.Actor.Key, nil
+}
+
+// createdUnder reports whether k was created by key id, directly or by a
+// key that id created.
+func createdUnder(st *state, k *APIKey, id string) (bool, error) {
+	for depth := 0; depth < 64; depth++ {
+		creator, err := keyCreator(st, k)
+		if err != nil {
+			return false, err
+		}
+		if creator == id {
+			return true, nil
+		}
+		if k, err = st.apiKey(creator); KindOf(err) == NotFound {
+			return false, nil // bootstrap, or a key of an older ledger
+		} else if err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 func applyOrgRegistered(st *state, rec *Record, fx *effects) error {
@@ -296,7 +376,9 @@ func applyKeyCreated(st *state, rec *Record, fx *effects) error {
 	k := &APIKey{
 		ID: rec.Key, Org: rec.Org, Role: rec.Role, Regions: rec.Regions, Seq: rec.Seq,
 	}
-	fx.registered = k
+	answer := *k
+	answer.CreatedBy = rec.Actor.Key
+	fx.registered = &answer
 	return st.putKey(k)
 }
 

@@ -392,11 +392,17 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 	if err != nil {
 		return err
 	}
+	switch {
+	case target.Kind.IsRegistry():
+		return rejectf("voids", "record %d is a registry record; only lot records can be voided", v)
+	case target.Kind == Voided || target.Kind == FindingClosed || target.Kind == TransitOverdue:
+		return rejectf("voids", "a %s record cannot be voided", target.Kind)
+	}
 	var rl recordLots
 	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); err != nil && KindOf(err) != NotFound {
 		return err
 	}
-	// Authority first: what the key is to the record and to its lots.
+	// Authority before anything about the record's lots: what the key is to the record and to its lots.
 	var s standing
 	if p.Org != "" && target.Actor.Org == p.Org {
 		s |= asRecorder
@@ -422,8 +428,6 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 	}
 	byRegulator := s&inJurisdiction != 0 && p.Role == RoleRegulator
 	switch {
-	case target.Kind == Voided || target.Kind == FindingClosed || target.Kind == TransitOverdue:
-		return rejectf("voids", "a %s record cannot be voided", target.Kind)
 	case len(rl.Lots) == 0:
 		return rejectf("voids", "record %d changed no lot; only lot records can be voided", v)
 	case !byRegulator && target.Kind == Tested && target.Result == "positive":

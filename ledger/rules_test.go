@@ -73,8 +73,9 @@ func newDomain(t *testing.T) *domain {
 		d.p[role], _ = d.l.Authenticate(secret)
 	}
 	d.submit(d.admin, ledger.Event{Kind: ledger.SiteRegistered, Site: "PORT", Org: d.p[ledger.RoleColdStore].Org, Name: "port", Type: "port_yard", Region: "330206"})
-	for _, doc := range []string{ledger.DocQuarantineCertificate, ledger.DocReleaseCertificate} {
-		a, err := d.l.PutAttachment(ctx, d.p[ledger.RoleImporter], "application/pdf", bytes.NewReader([]byte("%PDF-1.4 "+doc)), -1)
+	// Each document is uploaded by the org that issues it.
+	for doc, issuer := range map[string]string{ledger.DocQuarantineCertificate: ledger.RoleImporter, ledger.DocReleaseCertificate: ledger.RoleSupervisionWarehouse} {
+		a, err := d.l.PutAttachment(ctx, d.p[issuer], "application/pdf", bytes.NewReader([]byte("%PDF-1.4 "+doc)), -1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +102,7 @@ func (d *domain) lot(id string) *ledger.Lot {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	return l
+	return l.Lot
 }
 
 func g(n int64) *ledger.Quantity { return &ledger.Quantity{Grams: n} }
