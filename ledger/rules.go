@@ -393,7 +393,7 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 		return err
 	}
 	switch {
-	case target.Kind.IsRegistry():
+	case target.Kind == OrgRegistered || target.Kind == SiteRegistered || target.Kind == KeyCreated || target.Kind == KeyRevoked:
 		return rejectf("voids", "record %d is a registry record; only lot records can be voided", v)
 	case target.Kind == Voided || target.Kind == FindingClosed || target.Kind == TransitOverdue:
 		return rejectf("voids", "a %s record cannot be voided", target.Kind)
