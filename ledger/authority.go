@@ -36,7 +36,7 @@ var standingNames = []struct {
 	name string
 }{
 	{asHolder, "the holder"}, {asReceiver, "the named receiver"}, {asCarrier, "the carrier"},
-	{asCustodian, "the site's org"}, {asImporter, "the importer"}, {asSiteOrg, "the site's org"},
+	{asCustodian, "the site's org"}, {asImporter, "the importer that declared the batch"}, {asSiteOrg, "the site's org"},
 	{asRecorder, "the org that recorded it"}, {inJurisdiction, "of the region where the goods are"},
 }
 
@@ -102,18 +102,32 @@ func allowed(kind EventKind, role string, s standing) bool {
 func who(kind EventKind) string {
 	var parts []string
 	for _, g := range grants[kind] {
-		var w string
-		if g.role != "" {
-			w = "a " + strings.ReplaceAll(g.role, "_", " ")
-		}
+		var need []string
 		for _, n := range standingNames {
 			if g.need&n.s != 0 {
-				w = strings.TrimSpace(w + " " + n.name)
+				need = append(need, n.name)
 			}
+		}
+		w := strings.Join(need, " ")
+		switch {
+		case g.role == "":
+		case g.role == RoleRegulator || w == "":
+			w = strings.TrimSpace(article(g.role) + " " + w)
+		default:
+			w += " (" + article(g.role) + ")"
 		}
 		parts = append(parts, w)
 	}
 	return strings.Join(parts, ", or ")
+}
+
+// article returns a role in words with its indefinite article.
+func article(role string) string {
+	r := strings.ReplaceAll(role, "_", " ")
+	if strings.ContainsRune("aeiou", rune(r[0])) {
+		return "an " + r
+	}
+	return "a " + r
 }
 
 // gate refuses a principal whose role can never record kind, before the

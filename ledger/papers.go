@@ -38,7 +38,11 @@ func (r DocumentRule) allows(role string, kind EventKind) bool {
 func (r DocumentRule) describe() string {
 	by := "any operator"
 	if len(r.Roles) > 0 {
-		by = "a " + strings.ReplaceAll(strings.Join(r.Roles, " or a "), "_", " ")
+		rs := make([]string, len(r.Roles))
+		for i, role := range r.Roles {
+			rs[i] = article(role)
+		}
+		by = strings.Join(rs, " or ")
 	}
 	on := "any record"
 	if len(r.Kinds) > 0 {
