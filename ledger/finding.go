@@ -29,6 +29,7 @@ var RuleText = map[string][2]string{
 	RulePositiveTest:         {"核酸检测阳性", "the lot tested positive for nucleic acid"},
 	RuleSitePositive:         {"货物所在场所环境或从业人员核酸检测阳性", "the lot was at a site whose environment or workers tested positive"},
 	RuleUntestedAfterArrival: {"冷链货物到达新场所后未经核酸检测即流出", "cold-chain goods left a new site without the test required on arrival"},
+	RuleVoidedRecord:         {"监管部门作废了一条较早的记录，其后的出库、销售或加工记录需复核", "a regulator voided an earlier record; the shipments, sales or processing recorded while it counted need review"},
 }
 
 // A Finding is a policy violation the ledger judged while recording an event:

@@ -327,7 +327,10 @@ func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
 	if err != nil {
 		return err
 	}
-	if !liftsSeal(p, sealRegion) {
+	// A positive's seals on its family (就地封存) are lifted by the region
+	// where the positive was found or by the region where the lot lies.
+	local := l.Status.SealSeq == l.Status.PositiveSeq && l.Region != "" && covers(p.Regions, l.Region)
+	if !liftsSeal(p, sealRegion) && !local {
 		return forbid("lot %s was sealed for region %s (record %d); only a regulator of %s or of a region above it lifts the seal (this key covers %s)",
 			l.TraceCode, sealRegion, l.Status.SealSeq, sealRegion, strings.Join(p.Regions, ", "))
 	}
@@ -441,8 +444,14 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
 			return err
 		}
-		if prev.Seq != v {
-			return rejectf("voids", "record %d is not the latest record of lot %s (record %d is); only a lot's latest record can be voided", v, id, prev.Seq)
+		if prev.Seq == v {
+			continue
+		}
+		if !byRegulator {
+			return rejectf("voids", "record %d is not the latest record of lot %s (record %d is); an org voids only its own latest record of a lot, a regulator of the region any record", v, id, prev.Seq)
+		}
+		if err := checkOlderVoid(target, id, prev.Seq); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -985,6 +994,23 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 	var rl recordLots
 	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); err != nil {
 		return err
+	}
+	for _, id := range rl.Lots {
+		var prev lotPrev
+		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
+			return err
+		}
+		if prev.Seq != v {
+			data, err := readRecord(st.tx, v)
+			if err != nil {
+				return err
+			}
+			target, err := DecodeRecord(data)
+			if err != nil {
+				return err
+			}
+			return applyOlderVoid(st, rec, target, rl, fx)
+		}
 	}
 	for _, id := range rl.Lots {
 		var prev lotPrev

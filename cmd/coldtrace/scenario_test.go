@@ -222,8 +222,8 @@ func TestStoriesOverREST(t *testing.T) {
 	if err := r.json("/v1/events", key("sz-lab"), map[string]any{"kind": "tested", "lot": cs, "samples": 12, "scope": []string{"goods", "packaging"}, "result": "negative"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.json("/v1/events", key("hn-regulator"), unseal, nil); err == nil {
-		t.Fatal("Henan's regulator unsealed a lot that never was in Henan")
+	if err := r.json("/v1/events", key("sh-regulator"), unseal, nil); err == nil {
+		t.Fatal("Shanghai's regulator unsealed a lot that is not in Shanghai and whose positive was not found there")
 	}
 	if err := r.json("/v1/events", key("gd-regulator"), unseal, nil); err != nil {
 		t.Fatalf("unseal after disinfection and negative retest: %v", err)
