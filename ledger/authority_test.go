@@ -126,4 +126,3 @@ func TestCoveringPrefixAndLiftsSeal(t *testing.T) {
 		}
 	}
 }
-

@@ -2,10 +2,10 @@ package ledger
 
 import (
 	"crypto/rand"
-	"fmt"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
