@@ -24,11 +24,7 @@ func decodeEvent(dec *json.Decoder) (ledger.Event, error) {
 	if err := dec.Decode(&ev); err != nil {
 		return ev, decodeError(err)
 	}
-	if ev.Kind.IsRegistry() || ev.Kind.IsSystem() {
-		return ev, &ledger.Error{Kind: ledger.Invalid, Msg: "not an event kind",
-			Fields: []ledger.FieldError{{Field: "kind", Message: string(ev.Kind) + " is not recorded through /v1/events"}}}
-	}
-	return ev, nil
+	return ev, ledger.CheckEventKind(ev.Kind)
 }
 
 func (s *server) postEvent(c *gin.Context) {

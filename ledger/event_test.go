@@ -77,7 +77,7 @@ func FuzzEventCheck(f *testing.F) {
 			return
 		}
 		spec, ok := kinds[ev.Kind]
-		if !ok || spec.registry || spec.system {
+		if !ok || spec.door != DoorEvents {
 			return
 		}
 		var fe fieldErrors

@@ -228,10 +228,10 @@ func (l *Ledger) CreateKey(ctx context.Context, p Principal, ev Event, idem stri
 
 // newSubmission checks ev's fields and wraps it for the sequencer.
 func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission, error) {
-	spec, ok := kinds[ev.Kind]
-	if !ok || spec.system {
-		return nil, invalidField("kind", "unknown kind %q", ev.Kind)
+	if err := checkDoor(ev.Kind, atSubmit); err != nil {
+		return nil, err
 	}
+	spec := kinds[ev.Kind]
 	if len(idem) > 255 {
 		return nil, invalidField("Idempotency-Key", "is longer than 255 characters")
 	}
@@ -428,8 +428,8 @@ func (l *Ledger) SubmitBatch(ctx context.Context, batch []Submission) []BatchRes
 			out[i].Err = b.Err
 			continue
 		}
-		if b.Event.Kind == KeyCreated || b.Event.Kind.IsRegistry() {
-			out[i].Err = invalidField("kind", "%s is not recorded through a batch", b.Event.Kind)
+		if err := checkDoor(b.Event.Kind, atBatch); err != nil {
+			out[i].Err = err
 			continue
 		}
 		s, err := l.newSubmission(b.Principal, b.Event, "")

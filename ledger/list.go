@@ -56,23 +56,6 @@ func lotItem(n *lotNode) LotItem {
 		DeclaredAt: n.DeclaredAt, Transit: n.Transit.clone()}
 }
 
-// nodeStatuses is lotStatuses for a node.
-func nodeStatuses(n *lotNode) []string {
-	s := []string{"open"}
-	if n.Closed {
-		s[0] = "closed"
-	}
-	for _, f := range []struct {
-		on   bool
-		word string
-	}{{n.Sealed, "sealed"}, {n.Positive, "positive"}, {n.Cleared, "cleared"}, {n.OpenFindings > 0, "violation"}, {n.Transit != nil, "in_transit"}} {
-		if f.on {
-			s = append(s, f.word)
-		}
-	}
-	return s
-}
-
 func (f *LotFilter) match(n *lotNode) bool {
 	return (f.Code == "" || strings.ReplaceAll(n.TraceCode, "-", "") == f.Code) &&
 		(f.Container == "" || slices.Contains(n.Containers, f.Container)) &&
@@ -80,7 +63,7 @@ func (f *LotFilter) match(n *lotNode) bool {
 		(f.Holder == "" || n.Holder == f.Holder) &&
 		(f.Site == "" || n.Site == f.Site) &&
 		(f.Region == "" || slices.ContainsFunc(n.regions(), func(r string) bool { return strings.HasPrefix(r, f.Region) })) &&
-		(f.Status == "" || slices.Contains(nodeStatuses(n), f.Status))
+		(f.Status == "" || slices.Contains(n.statuses(), f.Status))
 }
 
 // A listScan is one index range a list reads: keys under prefix, the lot
@@ -308,8 +291,8 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 		f.Limit = 1000
 	}
 	if f.Kind != "" {
-		if spec, ok := kinds[f.Kind]; !ok || spec.registry {
-			return nil, -1, invalidField("kind", "unknown event kind %q", f.Kind)
+		if err := checkDoor(f.Kind, atEventFilter); err != nil {
+			return nil, -1, err
 		}
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {

@@ -3,9 +3,7 @@ package ledger
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -54,33 +52,6 @@ type Lot struct {
 	// Orgs lists every org that held the lot, was sent it or recorded an
 	// event about it: the operators who may see it.
 	Orgs []string `json:"orgs"`
-}
-
-// LotQuantity accounts for every gram of a lot:
-// Declared = OnHand + InTransit + Sold + Consumed + Destroyed + Returned +
-// Lost + Split + Transformed.
-type LotQuantity struct {
-	Declared    int64 `json:"declared"`
-	OnHand      int64 `json:"on_hand"`
-	InTransit   int64 `json:"in_transit"`
-	Sold        int64 `json:"sold"`
-	Consumed    int64 `json:"consumed"`
-	Destroyed   int64 `json:"destroyed"`
-	Returned    int64 `json:"returned"`
-	Lost        int64 `json:"lost"`
-	Split       int64 `json:"split"`       // shipped off as child lots
-	Transformed int64 `json:"transformed"` // processed into other lots
-}
-
-// Accounted returns the sum of all buckets except Declared.
-func (q LotQuantity) Accounted() int64 {
-	return q.OnHand + q.InTransit + q.Sold + q.Consumed + q.Destroyed + q.Returned + q.Lost + q.Split + q.Transformed
-}
-
-// Terminal returns the grams that reached an end: sold, consumed, destroyed,
-// returned or recorded lost.
-func (q LotQuantity) Terminal() int64 {
-	return q.Sold + q.Consumed + q.Destroyed + q.Returned + q.Lost
 }
 
 // LotStatus holds the flags of a lot.
@@ -172,20 +143,6 @@ func clonePtr[T any](p *T) *T {
 	}
 	v := *p
 	return &v
-}
-
-// Regions returns every region the lot was ever at or is on its way to.
-func (l *Lot) Regions() []string {
-	var rs []string
-	for _, s := range l.Custody {
-		if !slices.Contains(rs, s.Region) {
-			rs = append(rs, s.Region)
-		}
-	}
-	if l.Transit != nil && !slices.Contains(rs, l.Transit.ToRegion) {
-		rs = append(rs, l.Transit.ToRegion)
-	}
-	return rs
 }
 
 func (l *Lot) addOrg(org string) {
@@ -295,135 +252,6 @@ func NormalizeTraceCode(s string) (string, bool) {
 // code.
 func FormatTraceCode(c string) string { return c[:4] + "-" + c[4:8] + "-" + c[8:] }
 
-// lotTx changes lots within one record's application. It loads each lot once,
-// keeps its state before the record (so that the record can be voided while
-// it is the lot's latest) and, when flushed, writes the lots and brings their
-// index entries in line with the new state.
-type lotTx struct {
-	st      *state
-	rec     *Record
-	lots    map[string]*lotChange
-	order   []string
-	finding int // findings opened so far by rec
-}
-
-type lotChange struct {
-	before []byte // nil for a lot the record creates
-	old    *Lot   // before, decoded (shared: see lotCache)
-	lot    *Lot
-}
-
-func newLotTx(st *state, rec *Record) *lotTx {
-	return &lotTx{st: st, rec: rec, lots: map[string]*lotChange{}}
-}
-
-// get returns lot id for changing: a clone of its state before the record,
-// which lotChange keeps unchanged.
-func (lt *lotTx) get(id string) (*Lot, error) {
-	if c, ok := lt.lots[id]; ok {
-		return c.lot, nil
-	}
-	data, err := lt.st.tx.Get(stateKey("lot", id))
-	if KindOf(err) == NotFound {
-		return nil, Errorf(NotFound, "no lot %s", id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	old, err := lt.st.decodeLot(id, data)
-	if err != nil {
-		return nil, err
-	}
-	l := old.clone()
-	lt.lots[id] = &lotChange{before: data, old: old, lot: l}
-	lt.order = append(lt.order, id)
-	return l, nil
-}
-
-// create adds a new lot.
-func (lt *lotTx) create(l *Lot) {
-	lt.lots[l.ID] = &lotChange{lot: l}
-	lt.order = append(lt.order, l.ID)
-}
-
-// A lotPrev is a lot's state before its latest record.
-type lotPrev struct {
-	Seq    int64           `json:"seq"`
-	Before json.RawMessage `json:"before"` // null when the record created the lot
-}
-
-// encodeLotPrev encodes lotPrev{seq, before} as json.Marshal does (nil
-// before as null), without re-scanning before: it is a stored lot, which
-// json.Marshal wrote compact and escaped (TestEncodeLotPrev).
-func encodeLotPrev(seq int64, before []byte) []byte {
-	if before == nil {
-		before = []byte("null")
-	}
-	b := make([]byte, 0, len(before)+32)
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendInt(b, seq, 10)
-	b = append(b, `,"before":`...)
-	b = append(b, before...)
-	return append(b, '}')
-}
-
-// recordLots lists the lots a record changed and the findings it opened.
-type recordLots struct {
-	Lots     []string `json:"lots"`
-	Findings []string `json:"findings,omitempty"`
-}
-
-// flush writes every changed lot, its before-image and its index entries,
-// and the record's list of lots.
-func (lt *lotTx) flush() error {
-	rl := recordLots{}
-	for _, id := range lt.order {
-		c := lt.lots[id]
-		l := c.lot
-		l.LastSeq = lt.rec.Seq
-		refreshCleared(l)
-		endStayIfEmpty(l, lt.rec.At)
-		data, err := json.Marshal(l)
-		if err != nil {
-			return err
-		}
-		if err := lt.st.reindex(c.old, l); err != nil {
-			return err
-		}
-		if err := lt.st.tx.Set(stateKey("lot", id), data); err != nil {
-			return err
-		}
-		if lt.st.lots != nil {
-			lt.st.lots.add(data, l) // the record is done with l
-		}
-		if err := lt.st.tx.Set(stateKey("lotprev", id), encodeLotPrev(lt.rec.Seq, c.before)); err != nil {
-			return err
-		}
-		if err := lt.st.tx.Set(indexKey("lot-ev", id, be64(lt.rec.Seq)), nil); err != nil {
-			return err
-		}
-		rl.Lots = append(rl.Lots, id)
-	}
-	for i := 0; i < lt.finding; i++ {
-		rl.Findings = append(rl.Findings, findingID(lt.rec.Seq, i))
-	}
-	if len(rl.Lots) == 0 && len(rl.Findings) == 0 {
-		return nil
-	}
-	return lt.st.put(stateKey("rec", string(be64(lt.rec.Seq))), rl)
-}
-
-// endStayIfEmpty ends the open stay of a lot that has nothing left on hand:
-// goods that are all sold, consumed or destroyed are no longer at the site.
-func endStayIfEmpty(l *Lot, at time.Time) {
-	if n := len(l.Custody); n > 0 && l.Custody[n-1].To == nil && l.Quantity.OnHand == 0 {
-		l.Custody[n-1].To = &at
-	}
-}
-
-// refreshCleared sets the cleared flag from the lot's compliance marks.
-func refreshCleared(l *Lot) { l.Status.Cleared = len(l.missingForMarket()) == 0 }
-
 // indexEntries returns the index keys a lot's state puts in the Store.
 func indexEntries(l *Lot) [][]byte {
 	if l == nil {
@@ -466,39 +294,13 @@ func indexEntries(l *Lot) [][]byte {
 		}
 		ks = append(ks, indexKey("stay", s.Site, append(be64(end), id...)))
 	}
-	for _, st := range lotStatuses(l) {
+	for _, st := range l.statuses() {
 		ks = append(ks, indexKey("status", st, id))
 	}
 	if t := l.Transit; t != nil && !t.Overdue {
 		ks = append(ks, indexKey("due", "", append(be64(t.Deadline.UnixMicro()), id...)))
 	}
 	return ks
-}
-
-// lotStatuses lists the status words a lot can be listed by.
-func lotStatuses(l *Lot) []string {
-	var s []string
-	if l.Status.Closed {
-		s = append(s, "closed")
-	} else {
-		s = append(s, "open")
-	}
-	if l.Status.Sealed {
-		s = append(s, "sealed")
-	}
-	if l.Status.Positive {
-		s = append(s, "positive")
-	}
-	if l.Status.Cleared {
-		s = append(s, "cleared")
-	}
-	if l.OpenFindings > 0 {
-		s = append(s, "violation")
-	}
-	if l.Transit != nil {
-		s = append(s, "in_transit")
-	}
-	return s
 }
 
 // codeKey maps a canonical trace code to its lot id: a point lookup, so

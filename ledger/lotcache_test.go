@@ -17,7 +17,7 @@ import (
 func TestLotCache(t *testing.T) {
 	c := lotCache{max: 1 << 20}
 	l := &Lot{ID: "11111111-1111-1111-1111-111111111111", TraceCode: "AAAABBBBCCCC", Root: "r",
-		Custody: []Stay{{Org: "o", Site: "s", Region: "310101"}}, Quantity: LotQuantity{Declared: 5000, OnHand: 5000}}
+		Custody: []Stay{{Org: "o", Site: "s", Region: "310101"}}, Quantity: LotQuantity{Declared: 5000, Outcome: Outcome{OnHand: 5000}}}
 	data, _ := json.Marshal(l)
 	a, err := c.decode(l.ID, data)
 	if err != nil {

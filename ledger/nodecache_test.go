@@ -15,7 +15,7 @@ import (
 func TestNodeCache(t *testing.T) {
 	c := nodeCache{max: 1 << 20}
 	n := &lotNode{ID: "11111111-1111-1111-1111-111111111111", TraceCode: "AAAA-BBBB-CCCC", Root: "r", CreatedBy: Declared,
-		Custody: []Stay{{Org: "o", Site: "s", Region: "310101"}}, Q: LotQuantity{Declared: 5000, OnHand: 5000}}
+		Custody: []Stay{{Org: "o", Site: "s", Region: "310101"}}, Q: LotQuantity{Declared: 5000, Outcome: Outcome{OnHand: 5000}}}
 	data := n.encode()
 	a, err := c.decode(n.ID, data)
 	if err != nil {

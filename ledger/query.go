@@ -23,7 +23,7 @@ func (st *state) visibleLot(p Principal, ref string) (*Lot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !lotVisible(p, lot) {
+	if !lot.visibleTo(p) {
 		return nil, Errorf(Forbidden, "this key may not see lot %s", lot.TraceCode)
 	}
 	return lot, nil

@@ -1,0 +1,251 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The regulator family: sealed and unsealed, voided (a correction) and
+// finding_closed, and transit_overdue, which the ledger writes itself;
+// check, prepare and apply of each.
+
+func checkReason(ev *Event, fe *fieldErrors) {
+	checkText(fe, "reason", ev.Reason, true, 500)
+}
+
+func prepareSealed(st *state, p Principal, rec *Record, l *Lot) error {
+	if err := requireRegulatorOf(p, l, "seal"); err != nil {
+		return err
+	}
+	if l.Status.Sealed {
+		return &Error{Kind: Conflict, Msg: fmt.Sprintf("lot %s is already sealed (%s)", l.TraceCode, l.Status.SealReason)}
+	}
+	return nil
+}
+
+func applySealed(lt *lotTx, l *Lot, fx *effects) error {
+	l.Status.Sealed, l.Status.SealReason, l.Status.SealSeq = true, lt.rec.Reason, lt.rec.Seq
+	return nil
+}
+
+func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
+	if err := requireRegulatorOf(p, l, "unseal"); err != nil {
+		return err
+	}
+	if !l.Status.Sealed {
+		return rejectf("lot", "lot %s is not sealed", l.TraceCode)
+	}
+	pos := l.Status.PositiveSeq
+	if pos == 0 || l.Status.SealSeq > pos {
+		return nil // sealed by hand after any positive: the regulator decides
+	}
+	if l.LastDisinfection == nil || l.LastDisinfection.Seq < pos {
+		return rejectf("lot", "lot %s was sealed after a positive test (record %d) and has not been disinfected since", l.TraceCode, pos)
+	}
+	negative := false
+	for _, root := range l.roots() {
+		err := st.scanIndex("root", root, func(id []byte) error {
+			m, err := st.lot(string(id))
+			if err != nil {
+				return err
+			}
+			if m.LastTest != nil && m.LastTest.Seq > pos && m.LastTest.Result == "negative" {
+				negative = true
+				return ErrStop
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !negative {
+		return rejectf("lot", "lot %s was sealed after a positive test (record %d); its batch needs a negative retest first", l.TraceCode, pos)
+	}
+	return nil
+}
+
+func applyUnsealed(lt *lotTx, l *Lot, fx *effects) error {
+	l.Status.Sealed, l.Status.SealReason, l.Status.SealSeq = false, "", 0
+	return nil
+}
+
+func checkVoided(ev *Event, fe *fieldErrors) {
+	if ev.Voids <= 0 {
+		fe.add("voids", "is required: the seq of the record to void")
+	}
+	checkText(fe, "reason", ev.Reason, true, 500)
+}
+
+func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
+	v := rec.Voids
+	if v >= rec.Seq {
+		return rejectf("voids", "record %d does not exist yet", v)
+	}
+	data, err := readRecord(st.tx, v)
+	if err != nil {
+		return rejectf("voids", "record %d does not exist", v)
+	}
+	target, err := DecodeRecord(data)
+	if err != nil {
+		return err
+	}
+	switch target.Kind {
+	case Voided, FindingClosed, TransitOverdue:
+		return rejectf("voids", "a %s record cannot be voided", target.Kind)
+	}
+	var rl recordLots
+	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); KindOf(err) == NotFound || len(rl.Lots) == 0 {
+		return rejectf("voids", "record %d changed no lot; only lot records can be voided", v)
+	} else if err != nil {
+		return err
+	}
+	if _, err := st.get(stateKey("voided", string(be64(v)))); err == nil {
+		return &Error{Kind: Conflict, Msg: fmt.Sprintf("record %d is already voided", v)}
+	}
+	regulatorOK := false
+	for _, id := range rl.Lots {
+		var prev lotPrev
+		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
+			return err
+		}
+		if prev.Seq != v {
+			return rejectf("voids", "record %d is not the latest record of lot %s (record %d is); only a lot's latest record can be voided", v, id, prev.Seq)
+		}
+		if l, err := st.lot(id); err == nil && p.Role == RoleRegulator && l.visibleTo(p) {
+			regulatorOK = true
+		}
+	}
+	if target.Actor.Org != p.Org && !regulatorOK {
+		return forbid("only the org that recorded %d, or a regulator of its lots, may void it", v)
+	}
+	return nil
+}
+
+// applyVoided undoes a record: every lot it changed goes back to its state
+// before it, and the findings it opened are closed.
+func applyVoided(st *state, rec *Record, fx *effects) error {
+	v := rec.Voids
+	var rl recordLots
+	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); err != nil {
+		return err
+	}
+	for _, id := range rl.Lots {
+		var prev lotPrev
+		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
+			return err
+		}
+		cur, err := st.lot(id)
+		if err != nil {
+			return err
+		}
+		curData, _ := json.Marshal(cur)
+		var before *Lot
+		if string(prev.Before) != "null" {
+			before = new(Lot)
+			if err := json.Unmarshal(prev.Before, before); err != nil {
+				return err
+			}
+		}
+		if err := st.reindex(cur, before); err != nil {
+			return err
+		}
+		if before == nil {
+			err = st.tx.Delete(stateKey("lot", id))
+		} else {
+			err = st.tx.Set(stateKey("lot", id), prev.Before)
+		}
+		if err != nil {
+			return err
+		}
+		next := encodeLotPrev(rec.Seq, curData)
+		if err := st.tx.Set(stateKey("lotprev", id), next); err != nil {
+			return err
+		}
+		if err := st.tx.Set(indexKey("lot-ev", id, be64(rec.Seq)), nil); err != nil {
+			return err
+		}
+	}
+	for _, id := range rl.Findings {
+		f, err := st.finding(id)
+		if err != nil {
+			return err
+		}
+		if !f.Open {
+			continue
+		}
+		old := *f
+		at := rec.At
+		f.Open, f.ClosedSeq, f.ClosedAt, f.ClosedReason = false, rec.Seq, &at, fmt.Sprintf("record %d voided: %s", v, rec.Reason)
+		if err := st.putFinding(&old, f); err != nil {
+			return err
+		}
+	}
+	if err := st.tx.Set(stateKey("voided", string(be64(v))), be64(rec.Seq)); err != nil {
+		return err
+	}
+	if err := st.put(stateKey("rec", string(be64(rec.Seq))), recordLots{Lots: rl.Lots}); err != nil {
+		return err
+	}
+	return indexRecord(st, rec)
+}
+
+func checkFindingClosed(ev *Event, fe *fieldErrors) {
+	if ev.Finding == "" {
+		fe.add("finding", "is required: the id of the finding to close")
+	}
+	checkText(fe, "reason", ev.Reason, true, 500)
+}
+
+func prepareFindingClosed(st *state, p Principal, rec *Record, _ *Lot) error {
+	if p.Role != RoleRegulator {
+		return forbid("only a regulator closes findings")
+	}
+	f, err := st.finding(rec.Finding)
+	if KindOf(err) == NotFound {
+		return rejectf("finding", "no finding %s", rec.Finding)
+	} else if err != nil {
+		return err
+	}
+	if !covers(p.Regions, f.Region) {
+		return forbid("finding %s is in region %s, outside this key's regions", f.ID, f.Region)
+	}
+	if !f.Open {
+		return &Error{Kind: Conflict, Msg: fmt.Sprintf("finding %s is already closed", f.ID)}
+	}
+	return nil
+}
+
+func applyFindingClosed(lt *lotTx, _ *Lot, fx *effects) error {
+	f, err := lt.st.finding(lt.rec.Finding)
+	if err != nil {
+		return err
+	}
+	return lt.close(f, lt.rec.Reason)
+}
+
+func prepareSystemOnly(*state, Principal, *Record) error {
+	return forbid("only the ledger itself writes this kind")
+}
+
+func applyTransitOverdue(lt *lotTx, _ *Lot, fx *effects) error {
+	for _, id := range lt.rec.Lots {
+		l, err := lt.peek(id)
+		if err != nil {
+			return err
+		}
+		if l.Transit == nil || l.Transit.Overdue {
+			continue
+		}
+		if l, err = lt.get(id); err != nil {
+			return err
+		}
+		l.Transit.Overdue = true
+		t := l.Transit
+		if err := lt.open(RuleTransitOverdue, l, fmt.Sprintf("lot %s shipped %s to %s (record %d) was not received by its deadline %s", l.TraceCode, t.Since.Format(time.RFC3339), t.ToSite, t.Seq, t.Deadline.Format(time.RFC3339)), fx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
