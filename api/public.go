@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/language/display"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/ident"
 )
 
 // The public consumer view: GET /t/{code} (an HTML page for a phone),
@@ -243,7 +244,7 @@ func (s *server) publicPage(c *gin.Context, code string) {
 		}
 	case ledger.KindOf(err) == ledger.NotFound:
 		status = http.StatusNotFound
-		if _, ok := ledger.NormalizeTraceCode(code); !ok {
+		if _, ok := ident.NormalizeTraceCode(code); !ok {
 			d.Error = &pageError{Status: status,
 				Title: [2]string{"这不是有效的追溯码", "This is not a valid trace code"},
 				Body: [2]string{"追溯码由 12 位字母和数字组成（例如 K7Q2-9XMD-4HTE）。请核对包装或追溯单上的追溯码，或重新扫描二维码。",

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/ident"
 )
 
 // Lot and site event kinds (API.md, "Recording events").
@@ -161,13 +163,13 @@ func checkProduct(fe *fieldErrors, field string, p *Product, needOrigin bool) {
 		return
 	}
 	checkText(fe, field+".name", p.Name, true, 200)
-	if !ValidHSCode(p.HSCode) {
+	if !ident.ValidHSCode(p.HSCode) {
 		fe.add(field+".hs_code", "is not an HS code (4 to 10 digits, chapter 01-97)")
 	}
 	checkOneOf(fe, field+".category", p.Category, Categories, true)
 	if p.OriginCountry == "" && needOrigin {
 		fe.add(field+".origin_country", "is required (ISO 3166 alpha-2, such as BR)")
-	} else if p.OriginCountry != "" && !ValidCountry(p.OriginCountry) {
+	} else if p.OriginCountry != "" && !ident.ValidCountry(p.OriginCountry) {
 		fe.add(field+".origin_country", "is not an ISO 3166 alpha-2 country code (such as BR, NZ, AR)")
 	}
 	checkText(fe, field+".spec", p.Spec, false, 200)

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+
+	"coldtrace/ledger/ident"
 )
 
 // The goods family: declared (a batch enters the country) and transformed
@@ -13,7 +15,7 @@ import (
 func checkDeclared(ev *Event, fe *fieldErrors) {
 	checkSiteRef(fe, "site", ev.Site)
 	checkProduct(fe, "product", ev.Product, true)
-	if !ValidDeclarationNo(ev.DeclarationNo) {
+	if !ident.ValidDeclarationNo(ev.DeclarationNo) {
 		fe.add("declaration_no", "is not a customs declaration number (18 digits)")
 	}
 	if len(ev.Containers) > 200 {
@@ -21,9 +23,9 @@ func checkDeclared(ev *Event, fe *fieldErrors) {
 	}
 	for i, c := range ev.Containers {
 		f := indexField("containers", i)
-		if !ValidContainer(c.Number) {
+		if !ident.ValidContainer(c.Number) {
 			if len(c.Number) == 11 {
-				if d, ok := ISO6346CheckDigit(c.Number[:10]); ok {
+				if d, ok := ident.ISO6346CheckDigit(c.Number[:10]); ok {
 					fe.add(f+".number", "check digit is %c, want %c (ISO 6346)", c.Number[10], d)
 					continue
 				}
@@ -81,7 +83,7 @@ func applyDeclared(lt *lotTx, _ *Lot, fx *effects) error {
 // newLotRef makes a new lot id and a trace code no lot has.
 func newLotRef(st *state, q Quantity) (CreatedLot, error) {
 	for {
-		code := newTraceCode()
+		code := ident.NewTraceCode()
 		if _, err := st.resolveLot(code); KindOf(err) == NotFound {
 			return CreatedLot{ID: uuid.NewString(), TraceCode: code, Quantity: q}, nil
 		} else if err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/ident"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -78,7 +79,7 @@ func (e *env) reopen() {
 // uscc returns the n-th valid test code.
 func uscc(n int) string {
 	p := fmt.Sprintf("91310000MA%07d", n)
-	c, ok := ledger.USCCCheckChar(p)
+	c, ok := ident.USCCCheckChar(p)
 	if !ok {
 		panic(p)
 	}

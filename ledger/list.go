@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/ident"
 )
 
 // LotStatusWords are the statuses lots can be listed by.
@@ -99,7 +101,7 @@ func decodeCursor(s string) (listCursor, error) {
 // (a prefix, or "" for the key's whole scope) reads for p; nil means every
 // region (admin, no region given).
 func regionScopes(p Principal, region string) ([]string, error) {
-	if region != "" && !ValidRegionPrefix(region) {
+	if region != "" && !ident.ValidRegionPrefix(region) {
 		return nil, invalidField("region", "is not a region prefix (2, 4 or 6 digits)")
 	}
 	if p.Role != RoleRegulator {
@@ -138,7 +140,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 		f.Limit = 1000
 	}
 	if f.Code != "" {
-		c, ok := NormalizeTraceCode(f.Code)
+		c, ok := ident.NormalizeTraceCode(f.Code)
 		if !ok {
 			return nil, "", invalidField("code", "is not a trace code")
 		}
@@ -147,7 +149,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 	if f.Status != "" && !slices.Contains(LotStatusWords, f.Status) {
 		return nil, "", invalidField("status", "unknown status %q (one of %s)", f.Status, strings.Join(LotStatusWords, ", "))
 	}
-	if f.Declaration != "" && !ValidDeclarationNo(f.Declaration) {
+	if f.Declaration != "" && !ident.ValidDeclarationNo(f.Declaration) {
 		return nil, "", invalidField("declaration", "is not a customs declaration number (18 digits)")
 	}
 	if f.Container != "" {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"coldtrace/ledger/ident"
 )
 
 // The moves family: shipped (a whole lot or a split-off child), received,
@@ -11,16 +13,16 @@ import (
 // prepare and apply of each.
 
 func checkShipped(ev *Event, fe *fieldErrors) {
-	if !USCCShapeOK(ev.ToOrg) {
+	if !ident.USCCShapeOK(ev.ToOrg) {
 		fe.add("to_org", "is required (the receiver's unified social credit code)")
 	}
 	checkSiteRef(fe, "to_site", ev.ToSite)
 	checkQuantity(fe, "quantity", ev.Quantity, true)
 	if v := ev.Vehicle; v != nil {
-		if !ValidPlate(v.Plate) {
+		if !ident.ValidPlate(v.Plate) {
 			fe.add("vehicle.plate", "is not a Chinese vehicle plate (such as 沪A12345 or 浙AD12345)")
 		}
-		if v.Carrier != "" && !USCCShapeOK(v.Carrier) {
+		if v.Carrier != "" && !ident.USCCShapeOK(v.Carrier) {
 			fe.add("vehicle.carrier", "is not a unified social credit code")
 		}
 	}

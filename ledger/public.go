@@ -1,6 +1,10 @@
 package ledger
 
-import "time"
+import (
+	"time"
+
+	"coldtrace/ledger/ident"
+)
 
 // A PublicLot is what anyone who holds a trace code may see of its lot: what
 // a shopper needs to judge the goods on a stall (product, origin, importer,
@@ -67,7 +71,7 @@ const (
 // accepted, so that only a code someone was given opens a lot. Returns
 // NotFound for a code no lot has (or that is not a valid trace code).
 func (l *Ledger) PublicLot(code string) (pl *PublicLot, err error) {
-	c, ok := NormalizeTraceCode(code)
+	c, ok := ident.NormalizeTraceCode(code)
 	if !ok {
 		return nil, Errorf(NotFound, "%q is not a valid trace code", code)
 	}

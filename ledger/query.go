@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"coldtrace/ledger/ident"
 )
 
 // Lot returns the lot a trace code or lot id names, if p may see it.
@@ -125,7 +127,7 @@ func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next str
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	if f.Region != "" && !ValidRegionPrefix(f.Region) {
+	if f.Region != "" && !ident.ValidRegionPrefix(f.Region) {
 		return nil, "", invalidField("region", "is not a region prefix (2, 4 or 6 digits)")
 	}
 	var scans []struct{ index, value string }

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"coldtrace/ledger/ident"
 )
 
 // Roles an org may have (DOMAIN.md), plus admin, which only keys have.
@@ -125,12 +127,12 @@ func checkOrgRegistered(ev *Event, fe *fieldErrors) {
 	switch {
 	case ev.USCC == "":
 		fe.add("uscc", "is required")
-	case !USCCShapeOK(ev.USCC):
+	case !ident.USCCShapeOK(ev.USCC):
 		fe.add("uscc", "is not a unified social credit code (18 characters of 0-9 and A-Y without I, O, S, V, Z; characters 3-8 the region)")
-	case ValidUSCC(ev.USCC) && ev.USCCOverride != "":
+	case ident.ValidUSCC(ev.USCC) && ev.USCCOverride != "":
 		fe.add("uscc_override", "is only for codes whose check character fails; this one passes")
-	case !ValidUSCC(ev.USCC) && ev.USCCOverride == "":
-		want, _ := USCCCheckChar(ev.USCC[:17])
+	case !ident.ValidUSCC(ev.USCC) && ev.USCCOverride == "":
+		want, _ := ident.USCCCheckChar(ev.USCC[:17])
 		fe.add("uscc", "check character is %c, want %c (GB 32100); register a legally issued code that fails the check with uscc_override giving the reason", ev.USCC[17], want)
 	}
 	checkText(fe, "uscc_override", ev.USCCOverride, false, 500)
@@ -146,7 +148,7 @@ func checkOrgRegistered(ev *Event, fe *fieldErrors) {
 			fe.add(indexField("roles", i), "repeats %q", r)
 		}
 	}
-	if !ValidRegion(ev.Region) {
+	if !ident.ValidRegion(ev.Region) {
 		fe.add("region", "is not a 6-digit GB/T 2260 region code")
 	}
 }
@@ -155,14 +157,14 @@ func checkSiteRegistered(ev *Event, fe *fieldErrors) {
 	if !siteIDPattern.MatchString(ev.Site) {
 		fe.add("id", "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
-	if !USCCShapeOK(ev.Org) {
+	if !ident.USCCShapeOK(ev.Org) {
 		fe.add("org", "is not a unified social credit code")
 	}
 	checkText(fe, "name", ev.Name, true, 200)
 	if !slices.Contains(SiteTypes, ev.Type) {
 		fe.add("type", "unknown site type %q (one of %s)", ev.Type, strings.Join(SiteTypes, ", "))
 	}
-	if !ValidRegion(ev.Region) {
+	if !ident.ValidRegion(ev.Region) {
 		fe.add("region", "is not a 6-digit GB/T 2260 region code")
 	}
 	checkText(fe, "address", ev.Address, false, 300)
@@ -175,7 +177,7 @@ func checkKeyCreated(ev *Event, fe *fieldErrors) {
 	if ev.Role != RoleAdmin && ev.Org == "" {
 		fe.add("org", "is required for a %s key", ev.Role)
 	}
-	if ev.Org != "" && !USCCShapeOK(ev.Org) {
+	if ev.Org != "" && !ident.USCCShapeOK(ev.Org) {
 		fe.add("org", "is not a unified social credit code")
 	}
 	if ev.Role == RoleRegulator && len(ev.Regions) == 0 {
@@ -185,7 +187,7 @@ func checkKeyCreated(ev *Event, fe *fieldErrors) {
 		fe.add("regions", "only regulator keys are scoped to regions")
 	}
 	for i, r := range ev.Regions {
-		if !ValidRegionPrefix(r) {
+		if !ident.ValidRegionPrefix(r) {
 			fe.add(indexField("regions", i), "is not a region prefix (2, 4 or 6 digits of a GB/T 2260 code)")
 		}
 	}

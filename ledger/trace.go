@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"time"
+
+	"coldtrace/ledger/ident"
 )
 
 // MaxAnswerLots caps the lots of one trace, recall or closure answer; a
@@ -294,7 +296,7 @@ func (st *state) resolveLotID(ref string) (string, error) {
 		}
 		return ref, nil
 	}
-	code, ok := NormalizeTraceCode(ref)
+	code, ok := ident.NormalizeTraceCode(ref)
 	if !ok {
 		return "", Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
