@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/language/display"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
 
@@ -73,7 +74,7 @@ func (s *server) publicURL(c *gin.Context, code string) (string, error) {
 		host := c.Request.Host
 		for _, r := range host {
 			if r < 0x21 || r > 0x7e {
-				return "", ledger.Errorf(ledger.Invalid, "the Host header is not ASCII; set a public URL (COLDTRACE_PUBLIC_URL)")
+				return "", fault.Errorf(fault.Invalid, "the Host header is not ASCII; set a public URL (COLDTRACE_PUBLIC_URL)")
 			}
 		}
 		scheme := "http"
@@ -99,7 +100,7 @@ func (s *server) publicLot(c *gin.Context) {
 		s.publicPage(c, code)
 		return
 	default:
-		fail(c, ledger.Errorf(ledger.NotFound, "no such path: /t/{trace code}, .json or .png"))
+		fail(c, fault.Errorf(fault.NotFound, "no such path: /t/{trace code}, .json or .png"))
 		return
 	}
 	pl, err := s.l.PublicLot(code)
@@ -149,11 +150,11 @@ func (jsonRender) WriteContentType(w http.ResponseWriter) {
 func qrPNG(text string) ([]byte, error) {
 	code, err := qr.EncodeText(text, qr.Medium)
 	if err != nil {
-		return nil, ledger.Wrap(ledger.Internal, "encoding the QR code", err)
+		return nil, fault.Wrap(fault.Internal, "encoding the QR code", err)
 	}
 	var buf bytes.Buffer
 	if err := code.WriteAsPNG(qr.NewQrCodeImgConfig(8, 4), &buf); err != nil {
-		return nil, ledger.Wrap(ledger.Internal, "rendering the QR code", err)
+		return nil, fault.Wrap(fault.Internal, "rendering the QR code", err)
 	}
 	return buf.Bytes(), nil
 }
@@ -242,7 +243,7 @@ func (s *server) publicPage(c *gin.Context, code string) {
 		if pl.Disinfection != nil {
 			d.DisAt = chinaDate(pl.Disinfection.At)
 		}
-	case ledger.KindOf(err) == ledger.NotFound:
+	case fault.KindOf(err) == fault.NotFound:
 		status = http.StatusNotFound
 		if _, ok := ident.NormalizeTraceCode(code); !ok {
 			d.Error = &pageError{Status: status,
@@ -257,7 +258,7 @@ func (s *server) publicPage(c *gin.Context, code string) {
 		}
 	default:
 		status = http.StatusServiceUnavailable
-		if ledger.KindOf(err) != ledger.Unavailable {
+		if fault.KindOf(err) != fault.Unavailable {
 			status = http.StatusInternalServerError
 			s.log.ErrorContext(c.Request.Context(), "public page", "code", code, "err", err)
 		}
@@ -269,7 +270,7 @@ func (s *server) publicPage(c *gin.Context, code string) {
 	var buf bytes.Buffer
 	if err := publicTemplate.Execute(&buf, d); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "rendering the public page", "err", err)
-		fail(c, ledger.Wrap(ledger.Internal, "template", err))
+		fail(c, fault.Wrap(fault.Internal, "template", err))
 		return
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
 
@@ -104,83 +105,83 @@ type Output struct {
 	Quantity Quantity `json:"quantity"`
 }
 
-func checkQuantity(fe *fieldErrors, field string, q *Quantity, required bool) {
+func checkQuantity(fe *fault.Fields, field string, q *Quantity, required bool) {
 	switch {
 	case q == nil:
 		if required {
-			fe.add(field, "is required (an object with integer grams)")
+			fe.Add(field, "is required (an object with integer grams)")
 		}
 	case q.Grams <= 0:
-		fe.add(field+".grams", "must be a whole number of grams above 0")
+		fe.Add(field+".grams", "must be a whole number of grams above 0")
 	case q.Grams > 1e12:
-		fe.add(field+".grams", "is more than 1,000,000 tonnes")
+		fe.Add(field+".grams", "is more than 1,000,000 tonnes")
 	case q.Pieces < 0:
-		fe.add(field+".pieces", "must not be negative")
+		fe.Add(field+".pieces", "must not be negative")
 	}
 }
 
-func checkOneOf(fe *fieldErrors, field, v string, set []string, required bool) {
+func checkOneOf(fe *fault.Fields, field, v string, set []string, required bool) {
 	if v == "" {
 		if required {
-			fe.add(field, "is required (one of %s)", strings.Join(set, ", "))
+			fe.Add(field, "is required (one of %s)", strings.Join(set, ", "))
 		}
 		return
 	}
 	if !slices.Contains(set, v) {
-		fe.add(field, "unknown value %q (one of %s)", v, strings.Join(set, ", "))
+		fe.Add(field, "unknown value %q (one of %s)", v, strings.Join(set, ", "))
 	}
 }
 
-func checkSet(fe *fieldErrors, field string, vs []string, set []string, required bool) {
+func checkSet(fe *fault.Fields, field string, vs []string, set []string, required bool) {
 	if len(vs) == 0 && required {
-		fe.add(field, "is required (a list of %s)", strings.Join(set, ", "))
+		fe.Add(field, "is required (a list of %s)", strings.Join(set, ", "))
 	}
 	for i, v := range vs {
 		checkOneOf(fe, indexField(field, i), v, set, true)
 		if slices.Index(vs, v) != i {
-			fe.add(indexField(field, i), "repeats %q", v)
+			fe.Add(indexField(field, i), "repeats %q", v)
 		}
 	}
 }
 
-func checkTemp(fe *fieldErrors, field string, t *float64) {
+func checkTemp(fe *fault.Fields, field string, t *float64) {
 	if t != nil && (math.IsNaN(*t) || *t < -80 || *t > 80) {
-		fe.add(field, "must be a temperature in °C between -80 and 80")
+		fe.Add(field, "must be a temperature in °C between -80 and 80")
 	}
 }
 
-func checkSiteRef(fe *fieldErrors, field, id string) {
+func checkSiteRef(fe *fault.Fields, field, id string) {
 	if id == "" {
-		fe.add(field, "is required (a site id)")
+		fe.Add(field, "is required (a site id)")
 	} else if !siteIDPattern.MatchString(id) {
-		fe.add(field, "is not a site id")
+		fe.Add(field, "is not a site id")
 	}
 }
 
-func checkProduct(fe *fieldErrors, field string, p *Product, needOrigin bool) {
+func checkProduct(fe *fault.Fields, field string, p *Product, needOrigin bool) {
 	if p == nil {
-		fe.add(field, "is required")
+		fe.Add(field, "is required")
 		return
 	}
 	checkText(fe, field+".name", p.Name, true, 200)
 	if !ident.ValidHSCode(p.HSCode) {
-		fe.add(field+".hs_code", "is not an HS code (4 to 10 digits, chapter 01-97)")
+		fe.Add(field+".hs_code", "is not an HS code (4 to 10 digits, chapter 01-97)")
 	}
 	checkOneOf(fe, field+".category", p.Category, Categories, true)
 	if p.OriginCountry == "" && needOrigin {
-		fe.add(field+".origin_country", "is required (ISO 3166 alpha-2, such as BR)")
+		fe.Add(field+".origin_country", "is required (ISO 3166 alpha-2, such as BR)")
 	} else if p.OriginCountry != "" && !ident.ValidCountry(p.OriginCountry) {
-		fe.add(field+".origin_country", "is not an ISO 3166 alpha-2 country code (such as BR, NZ, AR)")
+		fe.Add(field+".origin_country", "is not an ISO 3166 alpha-2 country code (such as BR, NZ, AR)")
 	}
 	checkText(fe, field+".spec", p.Spec, false, 200)
 	checkText(fe, field+".producer", p.Producer, false, 200)
 	if p.ProductionDate != "" {
 		if _, err := time.Parse(time.DateOnly, p.ProductionDate); err != nil {
-			fe.add(field+".production_date", "must be a date as YYYY-MM-DD")
+			fe.Add(field+".production_date", "must be a date as YYYY-MM-DD")
 		}
 	}
 	if p.ShelfLifeDays < 0 || p.ShelfLifeDays > 3650 {
-		fe.add(field+".shelf_life_days", "must be between 0 and 3650")
+		fe.Add(field+".shelf_life_days", "must be between 0 and 3650")
 	}
 	checkTemp(fe, field+".max_temp_c", p.MaxTempC)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"coldtrace/ledger/fault"
 )
 
 // FuzzEventCheck feeds arbitrary JSON through the event decoder and the
@@ -27,7 +29,7 @@ func FuzzEventCheck(f *testing.F) {
 		if !ok || spec.door != DoorEvents {
 			return
 		}
-		var fe fieldErrors
+		var fe fault.Fields
 		spec.check(&ev, &fe)
 		for _, e := range fe {
 			if e.Field == "" || e.Message == "" {

@@ -3,6 +3,8 @@ package ledger
 import (
 	"fmt"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // Finding rules: the policy the ledger judges. A record that breaks one is
@@ -54,8 +56,8 @@ func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }
 func (st *state) finding(id string) (*Finding, error) {
 	var f Finding
 	if err := st.getJSON(stateKey("finding", id), &f); err != nil {
-		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no finding %s", id)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, fault.Errorf(fault.NotFound, "no finding %s", id)
 		}
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
 
@@ -12,25 +13,25 @@ import (
 // (processing turns input lots into new products); check, prepare and
 // apply of each.
 
-func checkDeclared(ev *Event, fe *fieldErrors) {
+func checkDeclared(ev *Event, fe *fault.Fields) {
 	checkSiteRef(fe, "site", ev.Site)
 	checkProduct(fe, "product", ev.Product, true)
 	if !ident.ValidDeclarationNo(ev.DeclarationNo) {
-		fe.add("declaration_no", "is not a customs declaration number (18 digits)")
+		fe.Add("declaration_no", "is not a customs declaration number (18 digits)")
 	}
 	if len(ev.Containers) > 200 {
-		fe.add("containers", "lists more than 200 containers")
+		fe.Add("containers", "lists more than 200 containers")
 	}
 	for i, c := range ev.Containers {
 		f := indexField("containers", i)
 		if !ident.ValidContainer(c.Number) {
 			if len(c.Number) == 11 {
 				if d, ok := ident.ISO6346CheckDigit(c.Number[:10]); ok {
-					fe.add(f+".number", "check digit is %c, want %c (ISO 6346)", c.Number[10], d)
+					fe.Add(f+".number", "check digit is %c, want %c (ISO 6346)", c.Number[10], d)
 					continue
 				}
 			}
-			fe.add(f+".number", "is not an ISO 6346 container number (4 letters ending in U, J or Z, 6 digits and a check digit)")
+			fe.Add(f+".number", "is not an ISO 6346 container number (4 letters ending in U, J or Z, 6 digits and a check digit)")
 		}
 		checkText(fe, f+".seal", c.Seal, false, 40)
 	}
@@ -84,7 +85,7 @@ func applyDeclared(lt *lotTx, _ *Lot, fx *effects) error {
 func newLotRef(st *state, q Quantity) (CreatedLot, error) {
 	for {
 		code := ident.NewTraceCode()
-		if _, err := st.resolveLot(code); KindOf(err) == NotFound {
+		if _, err := st.resolveLot(code); fault.KindOf(err) == fault.NotFound {
 			return CreatedLot{ID: uuid.NewString(), TraceCode: code, Quantity: q}, nil
 		} else if err != nil {
 			return CreatedLot{}, err
@@ -101,20 +102,20 @@ func withDefaultTemp(p Product) Product {
 	return p
 }
 
-func checkTransformed(ev *Event, fe *fieldErrors) {
+func checkTransformed(ev *Event, fe *fault.Fields) {
 	checkSiteRef(fe, "site", ev.Site)
 	if len(ev.Inputs) == 0 || len(ev.Inputs) > 100 {
-		fe.add("inputs", "must list 1 to 100 input lots")
+		fe.Add("inputs", "must list 1 to 100 input lots")
 	}
 	for i, in := range ev.Inputs {
 		f := indexField("inputs", i)
 		if in.Lot == "" {
-			fe.add(f+".lot", "is required")
+			fe.Add(f+".lot", "is required")
 		}
 		checkQuantity(fe, f+".quantity", &in.Quantity, true)
 	}
 	if len(ev.Outputs) == 0 || len(ev.Outputs) > 100 {
-		fe.add("outputs", "must list 1 to 100 products")
+		fe.Add("outputs", "must list 1 to 100 products")
 	}
 	for i, out := range ev.Outputs {
 		f := indexField("outputs", i)
@@ -129,21 +130,21 @@ func prepareTransformed(st *state, p Principal, rec *Record, _ *Lot) error {
 		return err
 	}
 	if site.Org != p.Org {
-		return rejectf("site", "site %s belongs to %s, not to the processor", site.ID, site.Org)
+		return fault.Rejectf("site", "site %s belongs to %s, not to the processor", site.ID, site.Org)
 	}
 	var first *Lot
 	for i := range rec.Inputs {
 		in := &rec.Inputs[i]
 		f := indexField("inputs", i)
 		l, err := st.resolveLot(in.Lot)
-		if KindOf(err) == NotFound {
-			return rejectf(f+".lot", "no lot %s", in.Lot)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.Rejectf(f+".lot", "no lot %s", in.Lot)
 		} else if err != nil {
 			return err
 		}
 		in.Lot = l.ID
 		if slices.IndexFunc(rec.Inputs[:i], func(o LotAmount) bool { return o.Lot == l.ID }) >= 0 {
-			return invalidField(f+".lot", "lists lot %s twice", l.TraceCode)
+			return fault.InvalidField(f+".lot", "lists lot %s twice", l.TraceCode)
 		}
 		if err := requireHolder(p, l, "process"); err != nil {
 			return err

@@ -6,20 +6,22 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // The inspections family: tested, disinfected, released and
 // temperature_recorded about a lot, site_tested and site_disinfected about
 // a site; check, prepare and apply of each.
 
-func checkTested(ev *Event, fe *fieldErrors) {
+func checkTested(ev *Event, fe *fault.Fields) {
 	if ev.Samples <= 0 || ev.Samples > 100000 {
-		fe.add("samples", "must be the number of samples taken, at least 1")
+		fe.Add("samples", "must be the number of samples taken, at least 1")
 	}
 	checkSet(fe, "scope", ev.Scope, TestScopes, true)
 	checkOneOf(fe, "result", ev.Result, TestResults, true)
 	if ev.RetestOf < 0 {
-		fe.add("retest_of", "must be the seq of an earlier tested record")
+		fe.Add("retest_of", "must be the seq of an earlier tested record")
 	}
 }
 
@@ -30,13 +32,13 @@ func prepareTested(st *state, p Principal, rec *Record, l *Lot) error {
 	if rec.RetestOf != 0 {
 		data, err := readRecord(st.tx, rec.RetestOf)
 		if err != nil || rec.RetestOf >= rec.Seq {
-			return rejectf("retest_of", "record %d does not exist", rec.RetestOf)
+			return fault.Rejectf("retest_of", "record %d does not exist", rec.RetestOf)
 		}
 		var r struct {
 			Kind EventKind `json:"kind"`
 		}
 		if json.Unmarshal(data, &r) != nil || r.Kind != Tested {
-			return rejectf("retest_of", "record %d is not a test", rec.RetestOf)
+			return fault.Rejectf("retest_of", "record %d is not a test", rec.RetestOf)
 		}
 	}
 	return nil
@@ -77,7 +79,7 @@ func applyTested(lt *lotTx, l *Lot, fx *effects) error {
 	return nil
 }
 
-func checkDisinfected(ev *Event, fe *fieldErrors) {
+func checkDisinfected(ev *Event, fe *fault.Fields) {
 	checkSet(fe, "scope", ev.Scope, DisinfectionScopes, true)
 	checkText(fe, "agent", ev.Agent, true, 100)
 }
@@ -94,9 +96,9 @@ func applyDisinfected(lt *lotTx, l *Lot, fx *effects) error {
 	return nil
 }
 
-func checkReleased(ev *Event, fe *fieldErrors) {
+func checkReleased(ev *Event, fe *fault.Fields) {
 	if !slices.ContainsFunc(ev.Attachments, func(a AttachmentRef) bool { return a.Type == DocReleaseCertificate }) {
-		fe.add("attachments", "a release needs its release certificate: an attachment of type %s", DocReleaseCertificate)
+		fe.Add("attachments", "a release needs its release certificate: an attachment of type %s", DocReleaseCertificate)
 	}
 }
 
@@ -105,7 +107,7 @@ func prepareReleased(st *state, p Principal, rec *Record, l *Lot) error {
 		return forbid("only a supervision warehouse releases lots")
 	}
 	if l.Site == "" {
-		return rejectf("lot", "lot %s is in transit; it is released where it is stored", l.TraceCode)
+		return fault.Rejectf("lot", "lot %s is in transit; it is released where it is stored", l.TraceCode)
 	}
 	site, err := st.site(l.Site)
 	if err != nil {
@@ -115,7 +117,7 @@ func prepareReleased(st *state, p Principal, rec *Record, l *Lot) error {
 		return forbid("lot %s is at %s, which is neither this warehouse's site nor a port yard", l.TraceCode, l.Site)
 	}
 	if l.Release != nil {
-		return &Error{Kind: Conflict, Msg: fmt.Sprintf("lot %s was already released by record %d", l.TraceCode, l.Release.Seq)}
+		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("lot %s was already released by record %d", l.TraceCode, l.Release.Seq)}
 	}
 	return nil
 }
@@ -125,23 +127,23 @@ func applyReleased(lt *lotTx, l *Lot, fx *effects) error {
 	return nil
 }
 
-func checkTemperatureRecorded(ev *Event, fe *fieldErrors) {
+func checkTemperatureRecorded(ev *Event, fe *fault.Fields) {
 	if ev.MinC == nil {
-		fe.add("min_c", "is required")
+		fe.Add("min_c", "is required")
 	}
 	if ev.MaxC == nil {
-		fe.add("max_c", "is required")
+		fe.Add("max_c", "is required")
 	}
 	checkTemp(fe, "min_c", ev.MinC)
 	checkTemp(fe, "max_c", ev.MaxC)
 	if ev.MinC != nil && ev.MaxC != nil && *ev.MinC > *ev.MaxC {
-		fe.add("min_c", "is above max_c")
+		fe.Add("min_c", "is above max_c")
 	}
 	if ev.Readings <= 0 {
-		fe.add("readings", "must be the number of readings, at least 1")
+		fe.Add("readings", "must be the number of readings, at least 1")
 	}
 	if !slices.ContainsFunc(ev.Attachments, func(a AttachmentRef) bool { return a.Type == DocTemperatureLog }) {
-		fe.add("attachments", "a temperature record needs its raw log: an attachment of type %s", DocTemperatureLog)
+		fe.Add("attachments", "a temperature record needs its raw log: an attachment of type %s", DocTemperatureLog)
 	}
 }
 
@@ -156,20 +158,20 @@ func applyTemperatureRecorded(lt *lotTx, l *Lot, fx *effects) error {
 	return lt.judgeTemperature(l, lt.rec.MaxC, fx)
 }
 
-func checkSiteTested(ev *Event, fe *fieldErrors) {
+func checkSiteTested(ev *Event, fe *fault.Fields) {
 	checkSiteRef(fe, "site", ev.Site)
 	checkSet(fe, "scope", ev.Scope, SiteTestScopes, true)
 	if ev.Samples <= 0 || ev.Samples > 100000 {
-		fe.add("samples", "must be the number of samples taken, at least 1")
+		fe.Add("samples", "must be the number of samples taken, at least 1")
 	}
 	switch {
 	case ev.Positives == nil:
-		fe.add("positives", "is required (0 when every sample was negative)")
+		fe.Add("positives", "is required (0 when every sample was negative)")
 	case *ev.Positives < 0 || *ev.Positives > ev.Samples:
-		fe.add("positives", "must be between 0 and samples")
+		fe.Add("positives", "must be between 0 and samples")
 	}
 	if ev.WindowDays < 0 || ev.WindowDays > 90 {
-		fe.add("window_days", "must be between 1 and 90")
+		fe.Add("window_days", "must be between 1 and 90")
 	}
 }
 
@@ -235,7 +237,7 @@ func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 	return nil
 }
 
-func checkSiteDisinfected(ev *Event, fe *fieldErrors) {
+func checkSiteDisinfected(ev *Event, fe *fault.Fields) {
 	checkSiteRef(fe, "site", ev.Site)
 	checkSet(fe, "scope", ev.Scope, DisinfectionScopes, false)
 	checkText(fe, "agent", ev.Agent, true, 100)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // The kind table and what every kind shares. Each kind's rules live with
@@ -47,7 +49,7 @@ type kindSpec struct {
 	// kind, at, note and attachments.
 	fields []string
 	// check validates fields that need no state. It must not change ev.
-	check func(ev *Event, fe *fieldErrors)
+	check func(ev *Event, fe *fault.Fields)
 	// prepare validates rec's event against current state for principal p
 	// and normalises it (resolving references, assigning ids, filling
 	// created_lots). Nothing is written: an error rejects only this
@@ -84,11 +86,11 @@ var kinds = map[EventKind]kindSpec{
 	Unsealed:            lotKind(checkReason, prepareUnsealed, applyUnsealed, "lot", "reason"),
 	FindingClosed:       lotKind(checkFindingClosed, prepareFindingClosed, applyFindingClosed, "finding", "reason"),
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
-	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fieldErrors) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
+	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
 }
 
 // lotKind assembles the spec of a lot or site event kind.
-func lotKind(check func(*Event, *fieldErrors), prepare func(*state, Principal, *Record, *Lot) error, apply func(*lotTx, *Lot, *effects) error, fields ...string) kindSpec {
+func lotKind(check func(*Event, *fault.Fields), prepare func(*state, Principal, *Record, *Lot) error, apply func(*lotTx, *Lot, *effects) error, fields ...string) kindSpec {
 	return kindSpec{door: DoorEvents, fields: fields, check: lotCheck(check, fields...), prepare: prepareLot(prepare), apply: applyLot(apply)}
 }
 
@@ -119,20 +121,20 @@ func checkDoor(k EventKind, e entrance) error {
 	switch e {
 	case atEventsEndpoint:
 		if d == DoorRegistry || d == DoorSystem {
-			return &Error{Kind: Invalid, Msg: "not an event kind",
-				Fields: []FieldError{{Field: "kind", Message: string(k) + " is not recorded through /v1/events"}}}
+			return &fault.Error{Kind: fault.Invalid, Msg: "not an event kind",
+				Fields: []fault.FieldError{{Field: "kind", Message: string(k) + " is not recorded through /v1/events"}}}
 		}
 	case atSubmit:
 		if d == 0 || d == DoorSystem {
-			return invalidField("kind", "unknown kind %q", k)
+			return fault.InvalidField("kind", "unknown kind %q", k)
 		}
 	case atBatch:
 		if d == DoorRegistry {
-			return invalidField("kind", "%s is not recorded through a batch", k)
+			return fault.InvalidField("kind", "%s is not recorded through a batch", k)
 		}
 	case atEventFilter:
 		if d == 0 || d == DoorRegistry {
-			return invalidField("kind", "unknown event kind %q", k)
+			return fault.InvalidField("kind", "unknown event kind %q", k)
 		}
 	}
 	return nil
@@ -148,7 +150,7 @@ func CheckEventKind(k EventKind) error { return checkDoor(k, atEventsEndpoint) }
 func applyRecord(tx Tx, lots *lotCache, rec *Record) (*effects, error) {
 	spec, ok := kinds[rec.Kind]
 	if !ok {
-		return nil, Errorf(Tampered, "record %d has unknown kind %q", rec.Seq, rec.Kind)
+		return nil, fault.Errorf(fault.Tampered, "record %d has unknown kind %q", rec.Seq, rec.Kind)
 	}
 	fx := &effects{}
 	st := &state{tx: tx, lots: lots}
@@ -173,7 +175,7 @@ func LotEventKinds() []EventKind {
 
 // checkOnlyFields adds an error for every field ev sets that is not one of
 // fields (its kind's).
-func checkOnlyFields(ev *Event, fields []string, fe *fieldErrors) {
+func checkOnlyFields(ev *Event, fields []string, fe *fault.Fields) {
 	allowed := map[string]bool{"kind": true, "at": true, "note": true, "attachments": true}
 	for _, f := range fields {
 		allowed[f] = true
@@ -183,20 +185,20 @@ func checkOnlyFields(ev *Event, fields []string, fe *fieldErrors) {
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		if !allowed[name] && !v.Field(i).IsZero() {
-			fe.add(name, "is not a field of a %s event", ev.Kind)
+			fe.Add(name, "is not a field of a %s event", ev.Kind)
 		}
 	}
 }
 
 // lotCheck wraps a kind's own field checks with the checks every lot event
 // shares; fields are the kind's fields.
-func lotCheck(own func(ev *Event, fe *fieldErrors), fields ...string) func(ev *Event, fe *fieldErrors) {
-	return func(ev *Event, fe *fieldErrors) {
+func lotCheck(own func(ev *Event, fe *fault.Fields), fields ...string) func(ev *Event, fe *fault.Fields) {
+	return func(ev *Event, fe *fault.Fields) {
 		checkOnlyFields(ev, fields, fe)
 		checkText(fe, "note", ev.Note, false, 1000)
 		checkAttachmentRefs(fe, ev.Attachments)
 		if slices.Contains(fields, "lot") && ev.Lot == "" {
-			fe.add("lot", "is required (a trace code or lot id)")
+			fe.Add("lot", "is required (a trace code or lot id)")
 		}
 		if own != nil {
 			own(ev, fe)
@@ -219,17 +221,17 @@ func prepareLot(own func(st *state, p Principal, rec *Record, l *Lot) error) fun
 		if rec.Lot != "" {
 			var err error
 			if l, err = st.resolveLot(rec.Lot); err != nil {
-				if KindOf(err) == NotFound {
-					return &Error{Kind: Rejected, Msg: err.(*Error).Msg, Fields: []FieldError{{Field: "lot", Message: "no such lot"}}}
+				if fault.KindOf(err) == fault.NotFound {
+					return &fault.Error{Kind: fault.Rejected, Msg: err.(*fault.Error).Msg, Fields: []fault.FieldError{{Field: "lot", Message: "no such lot"}}}
 				}
 				return err
 			}
 			rec.Lot = l.ID
 			if l.terminal() {
-				return rejectf("lot", "lot %s is finished: every gram was sold, consumed, destroyed, returned, split off or lost", l.TraceCode)
+				return fault.Rejectf("lot", "lot %s is finished: every gram was sold, consumed, destroyed, returned, split off or lost", l.TraceCode)
 			}
 			if rec.At.Before(l.CreatedAt) {
-				return rejectf("at", "is before lot %s was created (%s)", l.TraceCode, l.CreatedAt.Format(time.RFC3339))
+				return fault.Rejectf("at", "is before lot %s was created (%s)", l.TraceCode, l.CreatedAt.Format(time.RFC3339))
 			}
 		}
 		return own(st, p, rec, l)
@@ -293,21 +295,21 @@ func indexRecord(st *state, rec *Record) error {
 	return nil
 }
 
-func forbid(format string, args ...any) error { return Errorf(Forbidden, format, args...) }
+func forbid(format string, args ...any) error { return fault.Errorf(fault.Forbidden, format, args...) }
 
 // requireSite returns the site id names, rejecting an unknown one.
 func requireSite(st *state, field, id string) (*Site, error) {
 	s, err := st.site(id)
-	if KindOf(err) == NotFound {
-		return nil, rejectf(field, "site %s is not registered", id)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Rejectf(field, "site %s is not registered", id)
 	}
 	return s, err
 }
 
 func requireOrg(st *state, field, uscc string) (*Org, error) {
 	o, err := st.org(uscc)
-	if KindOf(err) == NotFound {
-		return nil, rejectf(field, "org %s is not registered", uscc)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Rejectf(field, "org %s is not registered", uscc)
 	}
 	return o, err
 }
@@ -321,7 +323,7 @@ func requireHolder(p Principal, l *Lot, what string) error {
 
 func requireOnHand(l *Lot, field string, grams int64) error {
 	if grams > l.Quantity.OnHand {
-		return rejectf(field, "lot %s has %d g on hand, not %d g", l.TraceCode, l.Quantity.OnHand, grams)
+		return fault.Rejectf(field, "lot %s has %d g on hand, not %d g", l.TraceCode, l.Quantity.OnHand, grams)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
 
@@ -92,7 +93,7 @@ func decodeCursor(s string) (listCursor, error) {
 		err = json.Unmarshal(data, &c)
 	}
 	if err != nil || c.Scan < 0 {
-		return c, invalidField("cursor", "is not a cursor this server gave")
+		return c, fault.InvalidField("cursor", "is not a cursor this server gave")
 	}
 	return c, nil
 }
@@ -102,7 +103,7 @@ func decodeCursor(s string) (listCursor, error) {
 // region (admin, no region given).
 func regionScopes(p Principal, region string) ([]string, error) {
 	if region != "" && !ident.ValidRegionPrefix(region) {
-		return nil, invalidField("region", "is not a region prefix (2, 4 or 6 digits)")
+		return nil, fault.InvalidField("region", "is not a region prefix (2, 4 or 6 digits)")
 	}
 	if p.Role != RoleRegulator {
 		if region == "" {
@@ -120,7 +121,7 @@ func regionScopes(p Principal, region string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, Errorf(Forbidden, "region %s is outside this key's regions (%s)", region, strings.Join(p.Regions, ", "))
+		return nil, fault.Errorf(fault.Forbidden, "region %s is outside this key's regions (%s)", region, strings.Join(p.Regions, ", "))
 	}
 	// Drop prefixes covered by others, so that no lot is listed twice.
 	slices.Sort(out)
@@ -142,15 +143,15 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 	if f.Code != "" {
 		c, ok := ident.NormalizeTraceCode(f.Code)
 		if !ok {
-			return nil, "", invalidField("code", "is not a trace code")
+			return nil, "", fault.InvalidField("code", "is not a trace code")
 		}
 		f.Code = c
 	}
 	if f.Status != "" && !slices.Contains(LotStatusWords, f.Status) {
-		return nil, "", invalidField("status", "unknown status %q (one of %s)", f.Status, strings.Join(LotStatusWords, ", "))
+		return nil, "", fault.InvalidField("status", "unknown status %q (one of %s)", f.Status, strings.Join(LotStatusWords, ", "))
 	}
 	if f.Declaration != "" && !ident.ValidDeclarationNo(f.Declaration) {
-		return nil, "", invalidField("declaration", "is not a customs declaration number (18 digits)")
+		return nil, "", fault.InvalidField("declaration", "is not a customs declaration number (18 digits)")
 	}
 	if f.Container != "" {
 		f.Container = strings.ToUpper(f.Container)
@@ -194,7 +195,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 			return nil, "", err
 		}
 		if cur.Scan >= len(scans) {
-			return nil, "", invalidField("cursor", "does not belong to this filter")
+			return nil, "", fault.InvalidField("cursor", "does not belong to this filter")
 		}
 	}
 	out = []LotItem{}
@@ -298,7 +299,7 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 		}
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		return nil, -1, invalidField("to", "must be after from")
+		return nil, -1, fault.InvalidField("to", "must be after from")
 	}
 	out = []json.RawMessage{}
 	err = l.query(func(st *state) error {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
 
@@ -292,8 +293,8 @@ func (st *state) replaceKeys(oldKs, newKs [][]byte, value []byte) error {
 // lot reads a lot by id.
 func (st *state) lot(id string) (*Lot, error) {
 	data, err := st.tx.Get(stateKey("lot", id))
-	if KindOf(err) == NotFound {
-		return nil, Errorf(NotFound, "no lot %s", id)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Errorf(fault.NotFound, "no lot %s", id)
 	}
 	if err != nil {
 		return nil, err
@@ -318,11 +319,11 @@ func (st *state) resolveLot(ref string) (*Lot, error) {
 	}
 	code, ok := ident.NormalizeTraceCode(ref)
 	if !ok {
-		return nil, Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
+		return nil, fault.Errorf(fault.NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
 	id, err := st.tx.Get(codeKey(code))
-	if KindOf(err) == NotFound {
-		return nil, Errorf(NotFound, "no lot has trace code %s", ref)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Errorf(fault.NotFound, "no lot has trace code %s", ref)
 	}
 	if err != nil {
 		return nil, err

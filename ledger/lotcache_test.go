@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // TestLotCache checks that the sequencer's lot cache answers what decoding
@@ -51,7 +53,7 @@ func TestLotCache(t *testing.T) {
 		t.Fatalf("the old bytes answered %+v", got.Quantity)
 	}
 
-	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); KindOf(err) != Tampered {
+	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); fault.KindOf(err) != fault.Tampered {
 		t.Fatalf("a lot stored under another lot's id: %v, want Tampered", err)
 	}
 

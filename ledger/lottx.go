@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // lotTx changes lots within one record's application. It loads each lot once,
@@ -38,8 +40,8 @@ func (lt *lotTx) get(id string) (*Lot, error) {
 		return c.lot, nil
 	}
 	data, err := lt.st.tx.Get(stateKey("lot", id))
-	if KindOf(err) == NotFound {
-		return nil, Errorf(NotFound, "no lot %s", id)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Errorf(fault.NotFound, "no lot %s", id)
 	}
 	if err != nil {
 		return nil, err

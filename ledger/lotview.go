@@ -3,6 +3,8 @@ package ledger
 import (
 	"slices"
 	"strings"
+
+	"coldtrace/ledger/fault"
 )
 
 // What a Lot (the full state) and a lotNode (its compact view for queries)
@@ -107,7 +109,7 @@ func (n *lotNode) statuses() []string {
 // canSeeLot is visibleTo by lot id; a missing lot is seen by nobody.
 func canSeeLot(st *state, p Principal, lotID string) (bool, error) {
 	l, err := st.lot(lotID)
-	if KindOf(err) == NotFound {
+	if fault.KindOf(err) == fault.NotFound {
 		return false, nil
 	}
 	if err != nil {

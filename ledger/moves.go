@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
 
@@ -12,23 +13,23 @@ import (
 // and the grams that leave for good, sold, consumed and destroyed; check,
 // prepare and apply of each.
 
-func checkShipped(ev *Event, fe *fieldErrors) {
+func checkShipped(ev *Event, fe *fault.Fields) {
 	if !ident.USCCShapeOK(ev.ToOrg) {
-		fe.add("to_org", "is required (the receiver's unified social credit code)")
+		fe.Add("to_org", "is required (the receiver's unified social credit code)")
 	}
 	checkSiteRef(fe, "to_site", ev.ToSite)
 	checkQuantity(fe, "quantity", ev.Quantity, true)
 	if v := ev.Vehicle; v != nil {
 		if !ident.ValidPlate(v.Plate) {
-			fe.add("vehicle.plate", "is not a Chinese vehicle plate (such as 沪A12345 or 浙AD12345)")
+			fe.Add("vehicle.plate", "is not a Chinese vehicle plate (such as 沪A12345 or 浙AD12345)")
 		}
 		if v.Carrier != "" && !ident.USCCShapeOK(v.Carrier) {
-			fe.add("vehicle.carrier", "is not a unified social credit code")
+			fe.Add("vehicle.carrier", "is not a unified social credit code")
 		}
 	}
 	checkTemp(fe, "temperature_c", ev.TemperatureC)
 	if ev.Deadline != nil && !ev.At.IsZero() && !ev.Deadline.After(ev.At) {
-		fe.add("deadline", "must be after at")
+		fe.Add("deadline", "must be after at")
 	}
 }
 
@@ -47,7 +48,7 @@ func prepareShipped(st *state, p Principal, rec *Record, l *Lot) error {
 		return err
 	}
 	if to.Org != rec.ToOrg {
-		return rejectf("to_site", "site %s belongs to %s, not to_org %s", to.ID, to.Org, rec.ToOrg)
+		return fault.Rejectf("to_site", "site %s belongs to %s, not to_org %s", to.ID, to.Org, rec.ToOrg)
 	}
 	if rec.Vehicle != nil && rec.Vehicle.Carrier != "" {
 		if _, err := requireOrg(st, "vehicle.carrier", rec.Vehicle.Carrier); err != nil {
@@ -58,7 +59,7 @@ func prepareShipped(st *state, p Principal, rec *Record, l *Lot) error {
 		d := rec.At.Add(DefaultTransitDeadline)
 		rec.Deadline = &d
 	} else if !rec.Deadline.After(rec.At) {
-		return invalidField("deadline", "must be after at")
+		return fault.InvalidField("deadline", "must be after at")
 	}
 	if rec.Quantity.Grams < l.Quantity.OnHand {
 		c, err := newLotRef(st, *rec.Quantity)
@@ -132,7 +133,7 @@ func inherit(parent *Lot, c CreatedLot, rec *Record) *Lot {
 	}
 }
 
-func checkReceived(ev *Event, fe *fieldErrors) {
+func checkReceived(ev *Event, fe *fault.Fields) {
 	checkSiteRef(fe, "site", ev.Site)
 	checkQuantity(fe, "quantity", ev.Quantity, true)
 	checkTemp(fe, "temperature_c", ev.TemperatureC)
@@ -140,7 +141,7 @@ func checkReceived(ev *Event, fe *fieldErrors) {
 
 func prepareReceived(st *state, p Principal, rec *Record, l *Lot) error {
 	if l.Transit == nil {
-		return rejectf("lot", "lot %s is not in transit", l.TraceCode)
+		return fault.Rejectf("lot", "lot %s is not in transit", l.TraceCode)
 	}
 	if p.Org != l.Transit.ToOrg {
 		return forbid("lot %s was shipped to %s; only that org receives it", l.TraceCode, l.Transit.ToOrg)
@@ -150,10 +151,10 @@ func prepareReceived(st *state, p Principal, rec *Record, l *Lot) error {
 		return err
 	}
 	if site.Org != p.Org {
-		return rejectf("site", "site %s belongs to %s, not to the receiver", site.ID, site.Org)
+		return fault.Rejectf("site", "site %s belongs to %s, not to the receiver", site.ID, site.Org)
 	}
 	if rec.Quantity.Grams > l.Transit.Quantity {
-		return rejectf("quantity.grams", "%d g received but only %d g were shipped", rec.Quantity.Grams, l.Transit.Quantity)
+		return fault.Rejectf("quantity.grams", "%d g received but only %d g were shipped", rec.Quantity.Grams, l.Transit.Quantity)
 	}
 	return nil
 }
@@ -191,12 +192,12 @@ func applyReceived(lt *lotTx, l *Lot, fx *effects) error {
 	return lt.judgeTemperature(l, rec.TemperatureC, fx)
 }
 
-func checkSold(ev *Event, fe *fieldErrors) {
+func checkSold(ev *Event, fe *fault.Fields) {
 	checkQuantity(fe, "quantity", ev.Quantity, true)
 	checkOneOf(fe, "channel", ev.Channel, SaleChannels, true)
 }
 
-func checkConsumed(ev *Event, fe *fieldErrors) {
+func checkConsumed(ev *Event, fe *fault.Fields) {
 	checkQuantity(fe, "quantity", ev.Quantity, true)
 }
 
@@ -221,7 +222,7 @@ func applyTakeOut(bucket func(q *LotQuantity) *int64, toMarket bool) func(lt *lo
 	}
 }
 
-func checkDestroyed(ev *Event, fe *fieldErrors) {
+func checkDestroyed(ev *Event, fe *fault.Fields) {
 	checkQuantity(fe, "quantity", ev.Quantity, true)
 	checkOneOf(fe, "method", ev.Method, DestroyMethods, true)
 	checkText(fe, "order", ev.Order, false, 200)

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // The query side keeps two compact views of the lots, derived in the same
@@ -226,7 +228,7 @@ func (st *state) derive(old, l *Lot) error {
 	var prev, next *lotNode
 	if old != nil {
 		n, err := st.node(old.ID)
-		if err != nil && KindOf(err) != NotFound {
+		if err != nil && fault.KindOf(err) != fault.NotFound {
 			return err
 		}
 		prev = n
@@ -280,7 +282,7 @@ func (st *state) derive(old, l *Lot) error {
 		}
 		if at.IsZero() {
 			root, err := st.node(r)
-			if err != nil && KindOf(err) != NotFound {
+			if err != nil && fault.KindOf(err) != fault.NotFound {
 				return err
 			}
 			if root != nil {
@@ -288,7 +290,7 @@ func (st *state) derive(old, l *Lot) error {
 			}
 		}
 		s, err := st.rootSummary(at, r)
-		if KindOf(err) == NotFound {
+		if fault.KindOf(err) == fault.NotFound {
 			s, err = &rootSummary{Root: r}, nil
 		}
 		if err != nil {
@@ -312,8 +314,8 @@ func (st *state) derive(old, l *Lot) error {
 func (st *state) node(id string) (*lotNode, error) {
 	data, err := st.tx.Get(stateKey("node", id))
 	if err != nil {
-		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no lot %s", id)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, fault.Errorf(fault.NotFound, "no lot %s", id)
 		}
 		return nil, err
 	}
@@ -341,8 +343,8 @@ func rsumKey(declaredAt time.Time, root string) []byte {
 func (st *state) rootSummary(declaredAt time.Time, root string) (*rootSummary, error) {
 	data, err := st.tx.Get(rsumKey(declaredAt, root))
 	if err != nil {
-		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no batch %s", root)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, fault.Errorf(fault.NotFound, "no batch %s", root)
 		}
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"coldtrace/ledger/fault"
 )
 
 // TestNodeCache checks that the node cache answers exactly what decoding
@@ -36,7 +38,7 @@ func TestNodeCache(t *testing.T) {
 	if b.Q.OnHand != 4000 || b.Q.Sold != 1000 {
 		t.Fatalf("a changed node answered %+v from the cache", b.Q)
 	}
-	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); KindOf(err) != Tampered {
+	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); fault.KindOf(err) != fault.Tampered {
 		t.Fatalf("a node stored under another lot's id: %v, want Tampered", err)
 	}
 	for i := 0; i < 4*c.max/b.size(); i++ {

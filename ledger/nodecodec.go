@@ -3,6 +3,8 @@ package ledger
 import (
 	"encoding/binary"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // The binary encodings of a lotNode (s/node/, s/fam/) and a rootSummary
@@ -228,7 +230,7 @@ func (n *lotNode) encode() []byte {
 func decodeNode(data []byte) (*lotNode, error) {
 	r := newRbuf(data)
 	if r.uint() != nodeVersion {
-		return nil, Errorf(Tampered, "stored lot node has an unknown version")
+		return nil, fault.Errorf(fault.Tampered, "stored lot node has an unknown version")
 	}
 	n := &lotNode{}
 	n.ID = r.str()
@@ -306,7 +308,7 @@ func decodeNode(data []byte) (*lotNode, error) {
 	n.DocumentCount = r.int()
 	n.Pieces = r.int()
 	if r.bad || len(r.b) != 0 {
-		return nil, Errorf(Tampered, "stored lot node does not decode")
+		return nil, fault.Errorf(fault.Tampered, "stored lot node does not decode")
 	}
 	n.raw = r.all
 	return n, nil
@@ -341,7 +343,7 @@ func (s *rootSummary) encode() []byte {
 func decodeSummary(data []byte) (*rootSummary, error) {
 	r := newRbuf(data)
 	if r.uint() != summaryVersion {
-		return nil, Errorf(Tampered, "stored batch summary has an unknown version")
+		return nil, fault.Errorf(fault.Tampered, "stored batch summary has an unknown version")
 	}
 	s := &rootSummary{}
 	s.Root, s.TraceCode, s.Declaration, s.Product, s.Category, s.Importer = r.str(), r.str(), r.str(), r.str(), r.str(), r.str()
@@ -361,7 +363,7 @@ func decodeSummary(data []byte) (*rootSummary, error) {
 	s.SealedLots = r.int()
 	s.Unfinished = r.int()
 	if r.bad || len(r.b) != 0 {
-		return nil, Errorf(Tampered, "stored batch summary does not decode")
+		return nil, fault.Errorf(fault.Tampered, "stored batch summary does not decode")
 	}
 	return s, nil
 }

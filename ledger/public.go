@@ -3,6 +3,7 @@ package ledger
 import (
 	"time"
 
+	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
 
@@ -73,7 +74,7 @@ const (
 func (l *Ledger) PublicLot(code string) (pl *PublicLot, err error) {
 	c, ok := ident.NormalizeTraceCode(code)
 	if !ok {
-		return nil, Errorf(NotFound, "%q is not a valid trace code", code)
+		return nil, fault.Errorf(fault.NotFound, "%q is not a valid trace code", code)
 	}
 	err = l.view(func(st *state) error {
 		lot, err := st.resolveLot(c)
@@ -84,7 +85,7 @@ func (l *Ledger) PublicLot(code string) (pl *PublicLot, err error) {
 		name := ""
 		if o, err := st.org(importer); err == nil {
 			name = o.Name
-		} else if KindOf(err) != NotFound {
+		} else if fault.KindOf(err) != fault.NotFound {
 			return err
 		}
 		pl = publicView(lot, name)

@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // The regulator family: sealed and unsealed, voided (a correction) and
 // finding_closed, and transit_overdue, which the ledger writes itself;
 // check, prepare and apply of each.
 
-func checkReason(ev *Event, fe *fieldErrors) {
+func checkReason(ev *Event, fe *fault.Fields) {
 	checkText(fe, "reason", ev.Reason, true, 500)
 }
 
@@ -19,7 +21,7 @@ func prepareSealed(st *state, p Principal, rec *Record, l *Lot) error {
 		return err
 	}
 	if l.Status.Sealed {
-		return &Error{Kind: Conflict, Msg: fmt.Sprintf("lot %s is already sealed (%s)", l.TraceCode, l.Status.SealReason)}
+		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("lot %s is already sealed (%s)", l.TraceCode, l.Status.SealReason)}
 	}
 	return nil
 }
@@ -34,14 +36,14 @@ func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
 		return err
 	}
 	if !l.Status.Sealed {
-		return rejectf("lot", "lot %s is not sealed", l.TraceCode)
+		return fault.Rejectf("lot", "lot %s is not sealed", l.TraceCode)
 	}
 	pos := l.Status.PositiveSeq
 	if pos == 0 || l.Status.SealSeq > pos {
 		return nil // sealed by hand after any positive: the regulator decides
 	}
 	if l.LastDisinfection == nil || l.LastDisinfection.Seq < pos {
-		return rejectf("lot", "lot %s was sealed after a positive test (record %d) and has not been disinfected since", l.TraceCode, pos)
+		return fault.Rejectf("lot", "lot %s was sealed after a positive test (record %d) and has not been disinfected since", l.TraceCode, pos)
 	}
 	negative := false
 	for _, root := range l.roots() {
@@ -61,7 +63,7 @@ func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
 		}
 	}
 	if !negative {
-		return rejectf("lot", "lot %s was sealed after a positive test (record %d); its batch needs a negative retest first", l.TraceCode, pos)
+		return fault.Rejectf("lot", "lot %s was sealed after a positive test (record %d); its batch needs a negative retest first", l.TraceCode, pos)
 	}
 	return nil
 }
@@ -71,9 +73,9 @@ func applyUnsealed(lt *lotTx, l *Lot, fx *effects) error {
 	return nil
 }
 
-func checkVoided(ev *Event, fe *fieldErrors) {
+func checkVoided(ev *Event, fe *fault.Fields) {
 	if ev.Voids <= 0 {
-		fe.add("voids", "is required: the seq of the record to void")
+		fe.Add("voids", "is required: the seq of the record to void")
 	}
 	checkText(fe, "reason", ev.Reason, true, 500)
 }
@@ -81,11 +83,11 @@ func checkVoided(ev *Event, fe *fieldErrors) {
 func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 	v := rec.Voids
 	if v >= rec.Seq {
-		return rejectf("voids", "record %d does not exist yet", v)
+		return fault.Rejectf("voids", "record %d does not exist yet", v)
 	}
 	data, err := readRecord(st.tx, v)
 	if err != nil {
-		return rejectf("voids", "record %d does not exist", v)
+		return fault.Rejectf("voids", "record %d does not exist", v)
 	}
 	target, err := DecodeRecord(data)
 	if err != nil {
@@ -93,16 +95,16 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 	}
 	switch target.Kind {
 	case Voided, FindingClosed, TransitOverdue:
-		return rejectf("voids", "a %s record cannot be voided", target.Kind)
+		return fault.Rejectf("voids", "a %s record cannot be voided", target.Kind)
 	}
 	var rl recordLots
-	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); KindOf(err) == NotFound || len(rl.Lots) == 0 {
-		return rejectf("voids", "record %d changed no lot; only lot records can be voided", v)
+	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); fault.KindOf(err) == fault.NotFound || len(rl.Lots) == 0 {
+		return fault.Rejectf("voids", "record %d changed no lot; only lot records can be voided", v)
 	} else if err != nil {
 		return err
 	}
 	if _, err := st.get(stateKey("voided", string(be64(v)))); err == nil {
-		return &Error{Kind: Conflict, Msg: fmt.Sprintf("record %d is already voided", v)}
+		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("record %d is already voided", v)}
 	}
 	regulatorOK := false
 	for _, id := range rl.Lots {
@@ -111,7 +113,7 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 			return err
 		}
 		if prev.Seq != v {
-			return rejectf("voids", "record %d is not the latest record of lot %s (record %d is); only a lot's latest record can be voided", v, id, prev.Seq)
+			return fault.Rejectf("voids", "record %d is not the latest record of lot %s (record %d is); only a lot's latest record can be voided", v, id, prev.Seq)
 		}
 		if l, err := st.lot(id); err == nil && p.Role == RoleRegulator && l.visibleTo(p) {
 			regulatorOK = true
@@ -191,9 +193,9 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 	return indexRecord(st, rec)
 }
 
-func checkFindingClosed(ev *Event, fe *fieldErrors) {
+func checkFindingClosed(ev *Event, fe *fault.Fields) {
 	if ev.Finding == "" {
-		fe.add("finding", "is required: the id of the finding to close")
+		fe.Add("finding", "is required: the id of the finding to close")
 	}
 	checkText(fe, "reason", ev.Reason, true, 500)
 }
@@ -203,8 +205,8 @@ func prepareFindingClosed(st *state, p Principal, rec *Record, _ *Lot) error {
 		return forbid("only a regulator closes findings")
 	}
 	f, err := st.finding(rec.Finding)
-	if KindOf(err) == NotFound {
-		return rejectf("finding", "no finding %s", rec.Finding)
+	if fault.KindOf(err) == fault.NotFound {
+		return fault.Rejectf("finding", "no finding %s", rec.Finding)
 	} else if err != nil {
 		return err
 	}
@@ -212,7 +214,7 @@ func prepareFindingClosed(st *state, p Principal, rec *Record, _ *Lot) error {
 		return forbid("finding %s is in region %s, outside this key's regions", f.ID, f.Region)
 	}
 	if !f.Open {
-		return &Error{Kind: Conflict, Msg: fmt.Sprintf("finding %s is already closed", f.ID)}
+		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("finding %s is already closed", f.ID)}
 	}
 	return nil
 }

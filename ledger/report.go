@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // A ReportFilter selects the root batches of a closure report: those whose
@@ -129,10 +131,10 @@ const MaxReportReasons = 20
 // regulators for their regions, admins for any; operators may not.
 func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, error) {
 	if p.Role != RoleAdmin && p.Role != RoleRegulator {
-		return nil, Errorf(Forbidden, "closure reports are for regulators and admins")
+		return nil, fault.Errorf(fault.Forbidden, "closure reports are for regulators and admins")
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		return nil, invalidField("to", "must be after from")
+		return nil, fault.InvalidField("to", "must be after from")
 	}
 	scopes, err := regionScopes(p, f.Region)
 	if err != nil {
@@ -181,7 +183,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 				sfx := k[len(base):]
 				i := bytes.IndexByte(sfx, 0)
 				if i < 0 || len(sfx) < i+9 {
-					return Errorf(Tampered, "bad root-region index entry")
+					return fault.Errorf(fault.Tampered, "bad root-region index entry")
 				}
 				at := int64(beUint(sfx[i+1 : i+9]))
 				if at < from || at >= to {
@@ -299,7 +301,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 		err = st.getSorted(findingPrefix, fkeys, 16, func(i int, v []byte) error {
 			var f Finding
 			if err := json.Unmarshal(v, &f); err != nil {
-				return Wrap(Tampered, "stored finding does not decode", err)
+				return fault.Wrap(fault.Tampered, "stored finding does not decode", err)
 			}
 			nm.findings[string(fkeys[i][len(findingPrefix):])] = &f
 			return nil
@@ -396,7 +398,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 	found := 0
 	err := st.scanPrefixes(stateKey("rsum", ""), keys, 16, func(i int, _, v []byte) error {
 		if i != found {
-			return Errorf(NotFound, "no batch summary %x", keys[found])
+			return fault.Errorf(fault.NotFound, "no batch summary %x", keys[found])
 		}
 		s, err := decodeSummary(v)
 		if err != nil {
@@ -407,7 +409,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 		return nil
 	})
 	if err == nil && found < len(keys) {
-		err = Errorf(NotFound, "no batch summary %x", keys[found])
+		err = fault.Errorf(fault.NotFound, "no batch summary %x", keys[found])
 	}
 	return err
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"coldtrace/ledger/fault"
 )
 
 // state gives typed access to the derived state in a transaction.
@@ -27,7 +29,7 @@ func (st *state) getJSON(k []byte, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return Wrap(Tampered, "stored state does not decode", fmt.Errorf("%s: %w", k, err))
+		return fault.Wrap(fault.Tampered, "stored state does not decode", fmt.Errorf("%s: %w", k, err))
 	}
 	return nil
 }
@@ -49,8 +51,8 @@ func (st *state) putKey(k *APIKey) error {
 func (st *state) org(uscc string) (*Org, error) {
 	var o Org
 	if err := st.getJSON(stateKey("org", uscc), &o); err != nil {
-		if KindOf(err) == NotFound {
-			return nil, &Error{Kind: NotFound, Msg: "no org " + uscc}
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, &fault.Error{Kind: fault.NotFound, Msg: "no org " + uscc}
 		}
 		return nil, err
 	}
@@ -60,8 +62,8 @@ func (st *state) org(uscc string) (*Org, error) {
 func (st *state) site(id string) (*Site, error) {
 	var s Site
 	if err := st.getJSON(stateKey("site", id), &s); err != nil {
-		if KindOf(err) == NotFound {
-			return nil, &Error{Kind: NotFound, Msg: "no site " + id}
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, &fault.Error{Kind: fault.NotFound, Msg: "no site " + id}
 		}
 		return nil, err
 	}
@@ -71,8 +73,8 @@ func (st *state) site(id string) (*Site, error) {
 func (st *state) apiKey(id string) (*APIKey, error) {
 	var k APIKey
 	if err := st.getJSON(stateKey("key", id), &k); err != nil {
-		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no key %s", id)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, fault.Errorf(fault.NotFound, "no key %s", id)
 		}
 		return nil, err
 	}
