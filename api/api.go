@@ -16,6 +16,7 @@ import (
 
 	"coldtrace/api/report"
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 //go:embed openapi.yaml
@@ -80,7 +81,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	r.ContextWithFallback = true
 	m := newMetrics(opts.Registry, l)
 	r.Use(s.recovery, m.middleware, s.accessLog, s.limitBody)
-	r.NoRoute(func(c *gin.Context) { fail(c, ledger.Errorf(ledger.NotFound, "no such path")) })
+	r.NoRoute(func(c *gin.Context) { fail(c, fault.Errorf(fault.NotFound, "no such path")) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: c.Request.Method + " is not allowed here"})
 	})
@@ -138,7 +139,7 @@ func (s *server) recovery(c *gin.Context) {
 				panic(v)
 			}
 			s.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", v)
-			fail(c, ledger.Errorf(ledger.Internal, "panic"))
+			fail(c, fault.Errorf(fault.Internal, "panic"))
 		}
 	}()
 	c.Next()

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // rawBodyKey holds the request body as the server received it, before
@@ -72,7 +73,7 @@ func (b limitedBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		err = ledger.Errorf(ledger.TooLarge, "the upload is larger than the limit of %d bytes", maxErr.Limit)
+		err = fault.Errorf(fault.TooLarge, "the upload is larger than the limit of %d bytes", maxErr.Limit)
 	}
 	return n, err
 }
@@ -82,7 +83,7 @@ func (b limitedBody) Read(p []byte) (int, error) {
 // The bytes are streamed to the blob store as they arrive.
 func (s *server) uploadAttachment(c *gin.Context) {
 	if n := c.Request.ContentLength; n > s.maxUploadBytes() {
-		fail(c, ledger.Errorf(ledger.TooLarge, "the upload (%d bytes) is larger than the limit of %d bytes", n, s.maxUploadBytes()))
+		fail(c, fault.Errorf(fault.TooLarge, "the upload (%d bytes) is larger than the limit of %d bytes", n, s.maxUploadBytes()))
 		return
 	}
 	body := s.uploadBody(c)
@@ -118,7 +119,7 @@ func (s *server) uploadMultipart(c *gin.Context, body io.Reader, boundary string
 			return nil, fileError("is required: send the attachment as the multipart field \"file\"")
 		}
 		if err != nil {
-			if ledger.KindOf(err) == ledger.TooLarge {
+			if fault.KindOf(err) == fault.TooLarge {
 				return nil, err
 			}
 			return nil, fileError("the multipart body does not parse: " + err.Error())
@@ -136,19 +137,18 @@ func (s *server) uploadMultipart(c *gin.Context, body io.Reader, boundary string
 }
 
 func fileError(msg string) error {
-	return &ledger.Error{Kind: ledger.Invalid, Msg: "invalid field file",
-		Fields: []ledger.FieldError{{Field: "file", Message: msg}}}
+	return fault.BadField("invalid field file", "file", msg)
 }
 
 // renameFields reports the ledger's "Content-Type" and "body" problems of a
 // multipart upload on the form field that carried them.
 func renameFields(err error, field string) error {
-	var le *ledger.Error
+	var le *fault.Error
 	if !errors.As(err, &le) || len(le.Fields) == 0 {
 		return err
 	}
 	out := *le
-	out.Fields = make([]ledger.FieldError, len(le.Fields))
+	out.Fields = make([]fault.FieldError, len(le.Fields))
 	for i, f := range le.Fields {
 		switch f.Field {
 		case "Content-Type":
@@ -206,7 +206,7 @@ func (s *server) getAttachment(c *gin.Context) {
 	if _, err := io.Copy(c.Writer, rc); err != nil {
 		// The status line is gone: break the connection so that the client
 		// cannot take a broken or altered download for a whole one.
-		s.log.Error("attachment download failed", "sha256", att.SHA256, "kind", ledger.KindOf(err).String(), "err", err)
+		s.log.Error("attachment download failed", "sha256", att.SHA256, "kind", fault.KindOf(err).String(), "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -233,6 +233,6 @@ func (s *server) blobsReady(c *gin.Context) bool {
 	if err == nil {
 		return true
 	}
-	fail(c, ledger.Wrap(ledger.Unavailable, "the blob store cannot be reached: attachment uploads and downloads answer 503 until it is back", err))
+	fail(c, fault.Wrap(fault.Unavailable, "the blob store cannot be reached: attachment uploads and downloads answer 503 until it is back", err))
 	return false
 }

@@ -19,6 +19,7 @@ import (
 
 	"coldtrace/api"
 	"coldtrace/ledger"
+	"coldtrace/ledger/ident"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -32,7 +33,7 @@ type env struct {
 }
 
 func uscc(first17 string) string {
-	c, ok := ledger.USCCCheckChar(first17)
+	c, ok := ident.USCCCheckChar(first17)
 	if !ok {
 		panic("bad USCC stem " + first17)
 	}

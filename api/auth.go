@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 const principalKey = "coldtrace.principal"
@@ -23,12 +24,12 @@ func (s *server) authenticate(c *gin.Context) {
 	secret, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || secret == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="coldtrace"`)
-		fail(c, ledger.Errorf(ledger.Unauthenticated, "send an API key as 'Authorization: Bearer <key>'"))
+		fail(c, fault.Errorf(fault.Unauthenticated, "send an API key as 'Authorization: Bearer <key>'"))
 		return
 	}
 	p, err := s.l.Authenticate(strings.TrimSpace(secret))
 	if err != nil {
-		if ledger.KindOf(err) == ledger.Unauthenticated {
+		if fault.KindOf(err) == fault.Unauthenticated {
 			c.Header("WWW-Authenticate", `Bearer realm="coldtrace", error="invalid_token"`)
 		}
 		fail(c, err)
@@ -59,7 +60,7 @@ func requireRole(c *gin.Context, roles ...string) bool {
 			return true
 		}
 	}
-	fail(c, ledger.Errorf(ledger.Forbidden, "a %s key may not do this (needs %s)", p.Role, strings.Join(roles, " or ")))
+	fail(c, fault.Errorf(fault.Forbidden, "a %s key may not do this (needs %s)", p.Role, strings.Join(roles, " or ")))
 	return false
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // decodeJSON reads the request body as exactly one JSON value into v,
@@ -33,8 +33,7 @@ func decodeJSON(c *gin.Context, v any) error {
 // Content-Type.
 func checkJSONContentType(c *gin.Context) error {
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
-		return &ledger.Error{Kind: ledger.Invalid, Msg: "the body must be application/json",
-			Fields: []ledger.FieldError{{Field: "Content-Type", Message: "must be application/json, is " + ct}}}
+		return fault.BadField("the body must be application/json", "Content-Type", "must be application/json, is "+ct)
 	}
 	return nil
 }
@@ -42,8 +41,7 @@ func checkJSONContentType(c *gin.Context) error {
 // expectEOF fails if dec has more than the one value it decoded.
 func expectEOF(dec *json.Decoder) error {
 	if _, err := dec.Token(); err != io.EOF {
-		return &ledger.Error{Kind: ledger.Invalid, Msg: "the body must hold one JSON object",
-			Fields: []ledger.FieldError{{Field: "", Message: "unexpected data after the JSON object"}}}
+		return fault.BadField("the body must hold one JSON object", "", "unexpected data after the JSON object")
 	}
 	return nil
 }
@@ -59,7 +57,7 @@ func decodeError(err error) error {
 	field, msg := "", err.Error()
 	switch {
 	case errors.As(err, &maxErr):
-		return ledger.Errorf(ledger.TooLarge, "the body is larger than %d bytes", maxErr.Limit)
+		return fault.Errorf(fault.TooLarge, "the body is larger than %d bytes", maxErr.Limit)
 	case errors.As(err, &typeErr):
 		field = typeErr.Field
 		msg = "must be " + jsonTypeName(typeErr.Type.Kind().String()) + ", not " + typeErr.Value
@@ -77,8 +75,7 @@ func decodeError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		msg = "the body ends in the middle of the JSON"
 	}
-	return &ledger.Error{Kind: ledger.Invalid, Msg: "the body does not decode",
-		Fields: []ledger.FieldError{{Field: field, Message: msg}}}
+	return fault.BadField("the body does not decode", field, msg)
 }
 
 func jsonTypeName(goKind string) string {

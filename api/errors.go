@@ -7,31 +7,31 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // A problem is an RFC 9457 problem document.
 type problem struct {
-	Type   string              `json:"type"`
-	Title  string              `json:"title"`
-	Status int                 `json:"status"`
-	Detail string              `json:"detail,omitempty"`
-	Code   string              `json:"code"`
-	Errors []ledger.FieldError `json:"errors,omitempty"`
+	Type   string             `json:"type"`
+	Title  string             `json:"title"`
+	Status int                `json:"status"`
+	Detail string             `json:"detail,omitempty"`
+	Code   string             `json:"code"`
+	Errors []fault.FieldError `json:"errors,omitempty"`
 }
 
 // statusOf is the one table from ledger error kinds to HTTP statuses.
-var statusOf = map[ledger.Kind]int{
-	ledger.Internal:        http.StatusInternalServerError,
-	ledger.NotFound:        http.StatusNotFound,
-	ledger.Invalid:         http.StatusBadRequest,
-	ledger.Conflict:        http.StatusConflict,
-	ledger.Forbidden:       http.StatusForbidden,
-	ledger.Rejected:        http.StatusUnprocessableEntity,
-	ledger.Unavailable:     http.StatusServiceUnavailable,
-	ledger.Tampered:        http.StatusInternalServerError,
-	ledger.Unauthenticated: http.StatusUnauthorized,
-	ledger.TooLarge:        http.StatusRequestEntityTooLarge,
+var statusOf = map[fault.Kind]int{
+	fault.Internal:        http.StatusInternalServerError,
+	fault.NotFound:        http.StatusNotFound,
+	fault.Invalid:         http.StatusBadRequest,
+	fault.Conflict:        http.StatusConflict,
+	fault.Forbidden:       http.StatusForbidden,
+	fault.Rejected:        http.StatusUnprocessableEntity,
+	fault.Unavailable:     http.StatusServiceUnavailable,
+	fault.Tampered:        http.StatusInternalServerError,
+	fault.Unauthenticated: http.StatusUnauthorized,
+	fault.TooLarge:        http.StatusRequestEntityTooLarge,
 }
 
 // codeRateLimited is the problem code of a 429, which no ledger kind maps to.
@@ -46,7 +46,7 @@ func fail(c *gin.Context, err error) {
 		slog.Default().ErrorContext(c.Request.Context(), "request failed",
 			"method", c.Request.Method, "path", c.Request.URL.Path, "kind", p.Code, "err", err)
 	}
-	if ledger.KindOf(err) == ledger.Unavailable {
+	if fault.KindOf(err) == fault.Unavailable {
 		c.Header("Retry-After", "5")
 	}
 	writeProblem(c, p)
@@ -54,14 +54,14 @@ func fail(c *gin.Context, err error) {
 
 // problemOf translates err into its problem document.
 func problemOf(err error) problem {
-	kind := ledger.KindOf(err)
+	kind := fault.KindOf(err)
 	status := statusOf[kind]
 	p := problem{Status: status, Code: kind.String(), Title: http.StatusText(status), Type: "urn:coldtrace:problem:" + kind.String()}
-	var le *ledger.Error
+	var le *fault.Error
 	if errors.As(err, &le) {
 		p.Detail, p.Errors = le.Msg, le.Fields
 	}
-	if kind == ledger.Internal {
+	if kind == fault.Internal {
 		p.Detail = "Internal error."
 	}
 	return p

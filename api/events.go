@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // maxBatchLines bounds the events of one POST /v1/events/batch.
@@ -24,11 +25,7 @@ func decodeEvent(dec *json.Decoder) (ledger.Event, error) {
 	if err := dec.Decode(&ev); err != nil {
 		return ev, decodeError(err)
 	}
-	if ev.Kind.IsRegistry() || ev.Kind.IsSystem() {
-		return ev, &ledger.Error{Kind: ledger.Invalid, Msg: "not an event kind",
-			Fields: []ledger.FieldError{{Field: "kind", Message: string(ev.Kind) + " is not recorded through /v1/events"}}}
-	}
-	return ev, nil
+	return ev, ledger.CheckEventKind(ev.Kind)
 }
 
 func (s *server) postEvent(c *gin.Context) {
@@ -67,7 +64,7 @@ func (s *server) postBatch(c *gin.Context) {
 			continue
 		}
 		if len(batch) == maxBatchLines {
-			fail(c, ledger.Errorf(ledger.TooLarge, "a batch holds at most %d events", maxBatchLines))
+			fail(c, fault.Errorf(fault.TooLarge, "a batch holds at most %d events", maxBatchLines))
 			return
 		}
 		dec := json.NewDecoder(bytes.NewReader(line))
@@ -80,10 +77,10 @@ func (s *server) postBatch(c *gin.Context) {
 	if err := sc.Err(); err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) || errors.Is(err, bufio.ErrTooLong) {
-			fail(c, ledger.Errorf(ledger.TooLarge, "the batch, or one of its lines, is too large"))
+			fail(c, fault.Errorf(fault.TooLarge, "the batch, or one of its lines, is too large"))
 			return
 		}
-		fail(c, ledger.Wrap(ledger.Invalid, "the batch could not be read", err))
+		fail(c, fault.Wrap(fault.Invalid, "the batch could not be read", err))
 		return
 	}
 	results := s.l.SubmitBatch(c.Request.Context(), batch)
@@ -101,7 +98,7 @@ func (s *server) postBatch(c *gin.Context) {
 func (s *server) getEvent(c *gin.Context) {
 	seq, err := strconv.ParseInt(c.Param("seq"), 10, 64)
 	if err != nil || seq < 0 {
-		fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "bad seq", Fields: []ledger.FieldError{{Field: "seq", Message: "must be a whole number"}}})
+		fail(c, fault.BadField("bad seq", "seq", "must be a whole number"))
 		return
 	}
 	data, voidedBy, err := s.l.Event(principal(c), seq)
@@ -159,14 +156,14 @@ func (s *server) listFindings(c *gin.Context) {
 	if v := c.Query("open"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "bad open", Fields: []ledger.FieldError{{Field: "open", Message: "must be true or false"}}})
+			fail(c, fault.BadField("bad open", "open", "must be true or false"))
 			return
 		}
 		f.Open = &b
 	}
 	if f.Rule != "" {
 		if _, ok := ledger.RuleText[f.Rule]; !ok {
-			fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "unknown rule", Fields: []ledger.FieldError{{Field: "rule", Message: "unknown rule " + strconv.Quote(f.Rule)}}})
+			fail(c, fault.BadField("unknown rule", "rule", "unknown rule "+strconv.Quote(f.Rule)))
 			return
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"coldtrace/api"
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
+	"coldtrace/ledger/ident"
 )
 
 const adminSecret = fixtures.TestAdminSecret
@@ -242,6 +243,6 @@ func checkAgainstSpec(t *testing.T, req *http.Request, reqBody []byte, resp *htt
 // testUSCC returns the n-th valid test code.
 func testUSCC(n int) string {
 	p := fmt.Sprintf("91330106MA%07d", n)
-	c, _ := ledger.USCCCheckChar(p)
+	c, _ := ident.USCCCheckChar(p)
 	return p + string(c)
 }

@@ -9,6 +9,7 @@ import (
 
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // TestWriteJSONMatchesEncodingJSON checks that writeJSON (goccy/go-json)
@@ -58,7 +59,7 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 		for _, p := range principals {
 			for _, dir := range []string{ledger.TraceDown, ledger.TraceUp, ledger.TraceBoth} {
 				tr, err := tl.L.Trace(p, root, dir, ledger.MaxAnswerLots)
-				if ledger.KindOf(err) == ledger.Forbidden {
+				if fault.KindOf(err) == fault.Forbidden {
 					continue
 				}
 				if err != nil {

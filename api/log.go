@@ -9,6 +9,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // maxRecordsPerCall bounds one /v1/log/records answer.
@@ -22,8 +23,7 @@ func int64Param(c *gin.Context, name string, def int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, &ledger.Error{Kind: ledger.Invalid, Msg: "bad query parameter " + name,
-			Fields: []ledger.FieldError{{Field: name, Message: "must be a whole number of at least 0"}}}
+		return 0, fault.BadField("bad query parameter "+name, name, "must be a whole number of at least 0")
 	}
 	return n, nil
 }
@@ -66,16 +66,13 @@ func (s *server) records(c *gin.Context) {
 	}
 	switch {
 	case start > size:
-		fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "start is beyond the log",
-			Fields: []ledger.FieldError{{Field: "start", Message: "must be at most the tree size " + strconv.FormatInt(size, 10)}}})
+		fail(c, fault.BadField("start is beyond the log", "start", "must be at most the tree size "+strconv.FormatInt(size, 10)))
 		return
 	case end < start || end > size:
-		fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "bad end",
-			Fields: []ledger.FieldError{{Field: "end", Message: "must be between start and the tree size " + strconv.FormatInt(size, 10)}}})
+		fail(c, fault.BadField("bad end", "end", "must be between start and the tree size "+strconv.FormatInt(size, 10)))
 		return
 	case end-start > maxRecordsPerCall:
-		fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "range too large",
-			Fields: []ledger.FieldError{{Field: "end", Message: "at most " + strconv.Itoa(maxRecordsPerCall) + " records per call"}}})
+		fail(c, fault.BadField("range too large", "end", "at most "+strconv.Itoa(maxRecordsPerCall)+" records per call"))
 		return
 	}
 	c.Header("Content-Type", "application/x-ndjson")
@@ -115,8 +112,7 @@ type inclusionResponse struct {
 func (s *server) inclusionProof(c *gin.Context) {
 	seq, err := int64Param(c, "seq", -1)
 	if err == nil && seq < 0 {
-		err = &ledger.Error{Kind: ledger.Invalid, Msg: "seq is required",
-			Fields: []ledger.FieldError{{Field: "seq", Message: "is required"}}}
+		err = fault.BadField("seq is required", "seq", "is required")
 	}
 	var size int64
 	if err == nil {

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/text/language/display"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
 )
 
 // The public consumer view: GET /t/{code} (an HTML page for a phone),
@@ -72,7 +74,7 @@ func (s *server) publicURL(c *gin.Context, code string) (string, error) {
 		host := c.Request.Host
 		for _, r := range host {
 			if r < 0x21 || r > 0x7e {
-				return "", ledger.Errorf(ledger.Invalid, "the Host header is not ASCII; set a public URL (COLDTRACE_PUBLIC_URL)")
+				return "", fault.Errorf(fault.Invalid, "the Host header is not ASCII; set a public URL (COLDTRACE_PUBLIC_URL)")
 			}
 		}
 		scheme := "http"
@@ -98,7 +100,7 @@ func (s *server) publicLot(c *gin.Context) {
 		s.publicPage(c, code)
 		return
 	default:
-		fail(c, ledger.Errorf(ledger.NotFound, "no such path: /t/{trace code}, .json or .png"))
+		fail(c, fault.Errorf(fault.NotFound, "no such path: /t/{trace code}, .json or .png"))
 		return
 	}
 	pl, err := s.l.PublicLot(code)
@@ -148,11 +150,11 @@ func (jsonRender) WriteContentType(w http.ResponseWriter) {
 func qrPNG(text string) ([]byte, error) {
 	code, err := qr.EncodeText(text, qr.Medium)
 	if err != nil {
-		return nil, ledger.Wrap(ledger.Internal, "encoding the QR code", err)
+		return nil, fault.Wrap(fault.Internal, "encoding the QR code", err)
 	}
 	var buf bytes.Buffer
 	if err := code.WriteAsPNG(qr.NewQrCodeImgConfig(8, 4), &buf); err != nil {
-		return nil, ledger.Wrap(ledger.Internal, "rendering the QR code", err)
+		return nil, fault.Wrap(fault.Internal, "rendering the QR code", err)
 	}
 	return buf.Bytes(), nil
 }
@@ -241,9 +243,9 @@ func (s *server) publicPage(c *gin.Context, code string) {
 		if pl.Disinfection != nil {
 			d.DisAt = chinaDate(pl.Disinfection.At)
 		}
-	case ledger.KindOf(err) == ledger.NotFound:
+	case fault.KindOf(err) == fault.NotFound:
 		status = http.StatusNotFound
-		if _, ok := ledger.NormalizeTraceCode(code); !ok {
+		if _, ok := ident.NormalizeTraceCode(code); !ok {
 			d.Error = &pageError{Status: status,
 				Title: [2]string{"这不是有效的追溯码", "This is not a valid trace code"},
 				Body: [2]string{"追溯码由 12 位字母和数字组成（例如 K7Q2-9XMD-4HTE）。请核对包装或追溯单上的追溯码，或重新扫描二维码。",
@@ -256,7 +258,7 @@ func (s *server) publicPage(c *gin.Context, code string) {
 		}
 	default:
 		status = http.StatusServiceUnavailable
-		if ledger.KindOf(err) != ledger.Unavailable {
+		if fault.KindOf(err) != fault.Unavailable {
 			status = http.StatusInternalServerError
 			s.log.ErrorContext(c.Request.Context(), "public page", "code", code, "err", err)
 		}
@@ -268,7 +270,7 @@ func (s *server) publicPage(c *gin.Context, code string) {
 	var buf bytes.Buffer
 	if err := publicTemplate.Execute(&buf, d); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "rendering the public page", "err", err)
-		fail(c, ledger.Wrap(ledger.Internal, "template", err))
+		fail(c, fault.Wrap(fault.Internal, "template", err))
 		return
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // queryRoutes adds the regulator's questions: lists, trace, recall, closure
@@ -23,7 +24,7 @@ func (s *server) queryRoutes(g *gin.RouterGroup) {
 }
 
 func invalidParam(name, msg string) error {
-	return &ledger.Error{Kind: ledger.Invalid, Msg: "bad query parameter " + name, Fields: []ledger.FieldError{{Field: name, Message: msg}}}
+	return fault.BadField("bad query parameter "+name, name, msg)
 }
 
 // chinaTime is UTC+8: a bare date in a query is a day in China.

@@ -10,6 +10,7 @@ import (
 
 	"coldtrace/api/report"
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // closureReport answers GET /v1/reports/closure in the format asked for.
@@ -33,7 +34,7 @@ func (s *server) closureReport(c *gin.Context) {
 		// Check the font before the work, so that a missing font is a
 		// clear 503 and not a broken download.
 		if font, err = s.font.Data(); err != nil {
-			fail(c, ledger.Wrap(ledger.Unavailable, err.Error(), err))
+			fail(c, fault.Wrap(fault.Unavailable, err.Error(), err))
 			return
 		}
 	}
@@ -59,7 +60,7 @@ func (s *server) closureReport(c *gin.Context) {
 		err = report.PDF(&buf, rep, font)
 	}
 	if err != nil {
-		fail(c, ledger.Wrap(ledger.Internal, "the report could not be written", err))
+		fail(c, fault.Wrap(fault.Internal, "the report could not be written", err))
 		return
 	}
 	c.Header("Content-Disposition", `attachment; filename="`+report.FileName(rep, format)+`"`)

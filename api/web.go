@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // The web console (/ui/) and its static files: plain HTML, CSS and
@@ -74,7 +75,7 @@ func (s *server) uiFile(c *gin.Context) {
 	}
 	etag, ok := uiETags()[path.Clean(p)]
 	if !ok {
-		fail(c, ledger.Errorf(ledger.NotFound, "no such file in the console"))
+		fail(c, fault.Errorf(fault.NotFound, "no such file in the console"))
 		return
 	}
 	pageHeaders(c)
@@ -107,7 +108,7 @@ func (s *server) me(c *gin.Context) {
 	if p.Org != "" {
 		if o, err := s.l.Org(p.Org); err == nil {
 			resp.OrgName = o.Name
-		} else if ledger.KindOf(err) != ledger.NotFound {
+		} else if fault.KindOf(err) != fault.NotFound {
 			fail(c, err)
 			return
 		}

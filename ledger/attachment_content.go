@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"coldtrace/ledger/fault"
 )
 
 // sniffLen is how many leading bytes PutAttachment reads before it contacts
@@ -23,17 +25,17 @@ const sniffLen = 512
 // the UTF-8 charset.
 func normalizeContentType(declared string) (string, error) {
 	if strings.TrimSpace(declared) == "" {
-		return "", invalidField("Content-Type", "is required: one of %s", strings.Join(AttachmentContentTypes, ", "))
+		return "", fault.InvalidField("Content-Type", "is required: one of %s", strings.Join(AttachmentContentTypes, ", "))
 	}
 	mt, params, err := mime.ParseMediaType(declared)
 	if err != nil {
-		return "", invalidField("Content-Type", "is not a media type: %v", err)
+		return "", fault.InvalidField("Content-Type", "is not a media type: %v", err)
 	}
 	if !slices.Contains(AttachmentContentTypes, mt) {
-		return "", invalidField("Content-Type", "%s is not accepted; one of %s", mt, strings.Join(AttachmentContentTypes, ", "))
+		return "", fault.InvalidField("Content-Type", "%s is not accepted; one of %s", mt, strings.Join(AttachmentContentTypes, ", "))
 	}
 	if cs, ok := params["charset"]; ok && mt == TypeCSV && !strings.EqualFold(cs, "utf-8") {
-		return "", invalidField("Content-Type", "a CSV must be UTF-8, not %s", cs)
+		return "", fault.InvalidField("Content-Type", "a CSV must be UTF-8, not %s", cs)
 	}
 	return mt, nil
 }
@@ -51,13 +53,13 @@ var magic = map[string][]byte{
 func sniff(ct string, head []byte) error {
 	if m, ok := magic[ct]; ok {
 		if !bytes.HasPrefix(head, m) {
-			return invalidField("body", "does not match its declared type %s (it does not start with the %s signature)", ct, ct)
+			return fault.InvalidField("body", "does not match its declared type %s (it does not start with the %s signature)", ct, ct)
 		}
 		return nil
 	}
 	var t textCheck
 	if err := t.write(head); err != nil {
-		return invalidField("body", "is not %s: %v", ct, err)
+		return fault.InvalidField("body", "is not %s: %v", ct, err)
 	}
 	return nil
 }
@@ -175,11 +177,11 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		u.n += int64(n)
 		if u.n > u.max {
-			return u.fail(Errorf(TooLarge, "the attachment is larger than the limit of %d bytes", u.max))
+			return u.fail(fault.Errorf(fault.TooLarge, "the attachment is larger than the limit of %d bytes", u.max))
 		}
 		if u.text != nil {
 			if terr := u.text.write(p[:n]); terr != nil {
-				return u.fail(invalidField("body", "is not %s: %v", u.ct, terr))
+				return u.fail(fault.InvalidField("body", "is not %s: %v", u.ct, terr))
 			}
 		}
 		u.h.Write(p[:n])
@@ -189,11 +191,11 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 	}
 	if err == io.EOF || (u.size >= 0 && u.n == u.size) {
 		if u.size >= 0 && u.n < u.size {
-			return u.fail(invalidField("body", "ended after %d of the %d bytes announced", u.n, u.size))
+			return u.fail(fault.InvalidField("body", "ended after %d of the %d bytes announced", u.n, u.size))
 		}
 		if u.text != nil {
 			if terr := u.text.close(); terr != nil {
-				return u.fail(invalidField("body", "is not %s: %v", u.ct, terr))
+				return u.fail(fault.InvalidField("body", "is not %s: %v", u.ct, terr))
 			}
 		}
 		u.done = true
@@ -206,12 +208,12 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 
 // readError classifies a failure to read an upload's body.
 func readError(err error) error {
-	var le *Error
+	var le *fault.Error
 	switch {
 	case errors.As(err, &le):
 		return err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return Wrap(Unavailable, "the upload was cancelled", err)
+		return fault.Wrap(fault.Unavailable, "the upload was cancelled", err)
 	}
-	return Wrap(Invalid, "the upload body could not be read", err)
+	return fault.Wrap(fault.Invalid, "the upload body could not be read", err)
 }

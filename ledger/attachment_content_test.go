@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"unicode/utf8"
+
+	"coldtrace/ledger/fault"
 )
 
 func TestNormalizeContentType(t *testing.T) {
@@ -44,7 +46,7 @@ func TestNormalizeContentType(t *testing.T) {
 }
 
 func fieldOf(err error) string {
-	var e *Error
+	var e *fault.Error
 	if errors.As(err, &e) && len(e.Fields) > 0 {
 		return e.Fields[0].Field
 	}
@@ -172,13 +174,13 @@ func TestUploadReader(t *testing.T) {
 	})
 	t.Run("TooLarge", func(t *testing.T) {
 		u := newUploadReader(bytes.NewReader(make([]byte, 101)), TypePDF, -1, 100)
-		if _, err := read(u); KindOf(err) != TooLarge || KindOf(u.err) != TooLarge {
+		if _, err := read(u); fault.KindOf(err) != fault.TooLarge || fault.KindOf(u.err) != fault.TooLarge {
 			t.Fatalf("err = %v, want TooLarge", err)
 		}
 	})
 	t.Run("ShortBody", func(t *testing.T) {
 		u := newUploadReader(bytes.NewReader(data), TypeCSV, 100, 1000)
-		if _, err := read(u); KindOf(err) != Invalid || u.done {
+		if _, err := read(u); fault.KindOf(err) != fault.Invalid || u.done {
 			t.Fatalf("err = %v, done %v; want Invalid", err, u.done)
 		}
 	})
@@ -186,7 +188,7 @@ func TestUploadReader(t *testing.T) {
 		bad := []byte("a,b\n\xe4\xb8")
 		for _, size := range []int64{-1, int64(len(bad))} {
 			u := newUploadReader(bytes.NewReader(bad), TypeCSV, size, 1000)
-			if _, err := read(u); KindOf(err) != Invalid || fieldOf(err) != "body" || u.done {
+			if _, err := read(u); fault.KindOf(err) != fault.Invalid || fieldOf(err) != "body" || u.done {
 				t.Fatalf("size %d: err = %v, done %v; want Invalid body", size, err, u.done)
 			}
 		}
@@ -194,7 +196,7 @@ func TestUploadReader(t *testing.T) {
 	t.Run("ReadErrorsAreKept", func(t *testing.T) {
 		boom := errors.New("connection reset")
 		u := newUploadReader(iotest.ErrReader(boom), TypePDF, -1, 1000)
-		if _, err := read(u); !errors.Is(err, boom) || KindOf(err) != Invalid {
+		if _, err := read(u); !errors.Is(err, boom) || fault.KindOf(err) != fault.Invalid {
 			t.Fatalf("err = %v, want Invalid wrapping the read error", err)
 		}
 	})
@@ -215,7 +217,7 @@ func TestCheckAttachmentRefs(t *testing.T) {
 		{[]AttachmentRef{{good, DocTestReport}, {good, DocTestReport}}, []string{"attachments[1]"}},
 		{make([]AttachmentRef, maxAttachmentRefs+1), []string{"attachments"}},
 	} {
-		var fe fieldErrors
+		var fe fault.Fields
 		checkAttachmentRefs(&fe, c.refs)
 		var got []string
 		for _, f := range fe {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"coldtrace/ledger/fault"
 )
 
 // Document types: what an attachment is to the record that references it.
@@ -115,27 +117,27 @@ func ValidSHA256(s string) bool {
 // checkAttachmentRefs validates the shape of a record's attachment
 // references, naming offending fields attachments[i].sha256 and
 // attachments[i].type.
-func checkAttachmentRefs(fe *fieldErrors, refs []AttachmentRef) {
+func checkAttachmentRefs(fe *fault.Fields, refs []AttachmentRef) {
 	if len(refs) > maxAttachmentRefs {
-		fe.add("attachments", "has %d entries, at most %d are allowed", len(refs), maxAttachmentRefs)
+		fe.Add("attachments", "has %d entries, at most %d are allowed", len(refs), maxAttachmentRefs)
 		return
 	}
 	for i, r := range refs {
 		f := indexField("attachments", i)
 		switch {
 		case r.SHA256 == "":
-			fe.add(f+".sha256", "is required")
+			fe.Add(f+".sha256", "is required")
 		case !ValidSHA256(r.SHA256):
-			fe.add(f+".sha256", "is not a SHA-256 (64 lowercase hexadecimal digits)")
+			fe.Add(f+".sha256", "is not a SHA-256 (64 lowercase hexadecimal digits)")
 		}
 		switch {
 		case r.Type == "":
-			fe.add(f+".type", "is required")
+			fe.Add(f+".type", "is required")
 		case !slices.Contains(DocumentTypes, r.Type):
-			fe.add(f+".type", "unknown document type %q (one of %s)", r.Type, strings.Join(DocumentTypes, ", "))
+			fe.Add(f+".type", "unknown document type %q (one of %s)", r.Type, strings.Join(DocumentTypes, ", "))
 		}
 		if slices.Index(refs, r) != i {
-			fe.add(f, "repeats attachments[%d]", slices.Index(refs, r))
+			fe.Add(f, "repeats attachments[%d]", slices.Index(refs, r))
 		}
 	}
 }
@@ -162,7 +164,7 @@ func (l *Ledger) MaxAttachmentBytes() int64 { return l.att.max }
 
 func (l *Ledger) blobs() (Blobs, error) {
 	if l.att.blobs == nil {
-		return nil, Errorf(Unavailable, "no blob store is configured; attachments cannot be stored")
+		return nil, fault.Errorf(fault.Unavailable, "no blob store is configured; attachments cannot be stored")
 	}
 	return l.att.blobs, nil
 }
@@ -182,8 +184,8 @@ func (l *Ledger) BlobsHealthy(ctx context.Context) error {
 // unavailable makes sure an error of the object store reaches clients as
 // Unavailable (retry later), keeping more specific kinds it already has.
 func unavailable(err error) error {
-	if KindOf(err) == Internal {
-		return Wrap(Unavailable, "the blob store failed", err)
+	if fault.KindOf(err) == fault.Internal {
+		return fault.Wrap(fault.Unavailable, "the blob store failed", err)
 	}
 	return err
 }
@@ -224,7 +226,7 @@ func (l *Ledger) PutAttachment(ctx context.Context, p Principal, contentType str
 	}
 	head = head[:n]
 	if n == 0 {
-		return nil, invalidField("body", "is empty; an attachment needs content")
+		return nil, fault.InvalidField("body", "is empty; an attachment needs content")
 	}
 	if err := sniff(ct, head); err != nil {
 		return nil, err
@@ -246,13 +248,13 @@ func (l *Ledger) PutAttachment(ctx context.Context, p Principal, contentType str
 	if err != nil {
 		l.discard(name)
 		if ctx.Err() != nil {
-			return nil, Wrap(Unavailable, "the upload was cancelled", err)
+			return nil, fault.Wrap(fault.Unavailable, "the upload was cancelled", err)
 		}
 		return nil, unavailable(err)
 	}
 	if !up.done {
 		l.discard(name)
-		return nil, Errorf(Internal, "the blob store stopped reading the upload after %d bytes", up.n)
+		return nil, fault.Errorf(fault.Internal, "the blob store stopped reading the upload after %d bytes", up.n)
 	}
 	sha := hex.EncodeToString(up.h.Sum(nil))
 	att, dup, err := l.recordUpload(p, sha, up.n, ct, name)
@@ -263,7 +265,7 @@ func (l *Ledger) PutAttachment(ctx context.Context, p Principal, contentType str
 }
 
 func (l *Ledger) tooLarge() error {
-	return Errorf(TooLarge, "the attachment is larger than the limit of %d bytes", l.att.max)
+	return fault.Errorf(fault.TooLarge, "the attachment is larger than the limit of %d bytes", l.att.max)
 }
 
 // recordUpload writes the upload record of the bytes stored under object,
@@ -292,13 +294,13 @@ func (l *Ledger) recordUpload(p Principal, sha string, size int64, ct, object st
 			dup = true
 			att = new(Attachment)
 			if err := json.Unmarshal(v, att); err != nil {
-				return Wrap(Tampered, "stored upload record does not decode", err)
+				return fault.Wrap(fault.Tampered, "stored upload record does not decode", err)
 			}
 			if att.uploadedBy(p) {
 				return nil
 			}
 			att.Uploaders = append(att.Uploaders, me)
-		case KindOf(err) == NotFound:
+		case fault.KindOf(err) == fault.NotFound:
 			att = &Attachment{SHA256: sha, Size: size, ContentType: ct, UploadedAt: now, Object: object, Uploaders: []Uploader{me}}
 		default:
 			return err
@@ -339,7 +341,7 @@ func (l *Ledger) discard(name string) {
 // means a lot that was in one of its regions.
 func (l *Ledger) Attachment(p Principal, sha string) (*Attachment, error) {
 	if !ValidSHA256(sha) {
-		return nil, invalidField("sha256", "is not a SHA-256 (64 lowercase hexadecimal digits)")
+		return nil, fault.InvalidField("sha256", "is not a SHA-256 (64 lowercase hexadecimal digits)")
 	}
 	var att *Attachment
 	err := l.view(func(st *state) error {
@@ -352,7 +354,7 @@ func (l *Ledger) Attachment(p Principal, sha string) (*Attachment, error) {
 			return err
 		}
 		if !ok {
-			return Errorf(Forbidden, "this key may not read attachment %s: its org did not upload it and it is not among the papers of a lot the key may see", sha)
+			return fault.Errorf(fault.Forbidden, "this key may not read attachment %s: its org did not upload it and it is not among the papers of a lot the key may see", sha)
 		}
 		return nil
 	})
@@ -365,8 +367,8 @@ func (l *Ledger) Attachment(p Principal, sha string) (*Attachment, error) {
 func (st *state) attachment(sha string) (*Attachment, error) {
 	var a Attachment
 	if err := st.getJSON(attachmentKey(sha), &a); err != nil {
-		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no attachment with SHA-256 %s was uploaded", sha)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, fault.Errorf(fault.NotFound, "no attachment with SHA-256 %s was uploaded", sha)
 		}
 		return nil, err
 	}
@@ -389,15 +391,15 @@ func (l *Ledger) OpenAttachment(ctx context.Context, p Principal, sha string) (*
 		return nil, nil, err
 	}
 	rc, info, err := blobs.Get(ctx, att.Object)
-	if KindOf(err) == NotFound {
-		return nil, nil, Errorf(Tampered, "attachment %s is recorded but its object is missing from the blob store", sha)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, nil, fault.Errorf(fault.Tampered, "attachment %s is recorded but its object is missing from the blob store", sha)
 	}
 	if err != nil {
 		return nil, nil, unavailable(err)
 	}
 	if info.Size != att.Size {
 		rc.Close()
-		return nil, nil, Errorf(Tampered, "attachment %s has %d bytes in the blob store, %d were uploaded", sha, info.Size, att.Size)
+		return nil, nil, fault.Errorf(fault.Tampered, "attachment %s has %d bytes in the blob store, %d were uploaded", sha, info.Size, att.Size)
 	}
 	return att, &verifyingReader{rc: rc, h: sha256.New(), want: sha}, nil
 }
@@ -434,7 +436,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if err == io.EOF {
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-			return n, Errorf(Tampered, "attachment %s was altered in the blob store: its bytes hash to %s", v.want, got)
+			return n, fault.Errorf(fault.Tampered, "attachment %s was altered in the blob store: its bytes hash to %s", v.want, got)
 		}
 	} else if err != nil {
 		err = unavailable(err)

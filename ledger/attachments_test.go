@@ -14,6 +14,7 @@ import (
 	"testing/iotest"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 	"coldtrace/storage/s3blob"
@@ -133,7 +134,7 @@ func TestDuplicateUploadAddsUploader(t *testing.T) {
 	if _, err := f.l.PutAttachment(ctx, importer, "text/csv", bytes.NewReader(data), -1); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.l.OpenAttachment(ctx, lab, hexSHA(data)); ledger.KindOf(err) != ledger.Forbidden {
+	if _, _, err := f.l.OpenAttachment(ctx, lab, hexSHA(data)); fault.KindOf(err) != fault.Forbidden {
 		t.Fatalf("a lab that did not upload it read it: %v", err)
 	}
 	att, err := f.l.PutAttachment(ctx, lab, "text/csv; charset=utf-8", bytes.NewReader(data), int64(len(data)))
@@ -167,39 +168,39 @@ func TestAttachmentReaders(t *testing.T) {
 	for _, c := range []struct {
 		who  string
 		p    ledger.Principal
-		want ledger.Kind
+		want fault.Kind
 	}{
-		{"the uploading key", importer, ledger.Internal},
-		{"another key of the uploading org", importer2, ledger.Internal},
-		{"an admin key", admin, ledger.Internal},
-		{"a regulator key, no lot of its regions referencing it", regulator, ledger.Forbidden},
-		{"a lab of another org", lab, ledger.Forbidden},
-		{"a retailer of another org", retailer, ledger.Forbidden},
+		{"the uploading key", importer, fault.Internal},
+		{"another key of the uploading org", importer2, fault.Internal},
+		{"an admin key", admin, fault.Internal},
+		{"a regulator key, no lot of its regions referencing it", regulator, fault.Forbidden},
+		{"a lab of another org", lab, fault.Forbidden},
+		{"a retailer of another org", retailer, fault.Forbidden},
 	} {
 		_, rc, err := f.l.OpenAttachment(ctx, c.p, att.SHA256)
-		if c.want == ledger.Internal {
+		if c.want == fault.Internal {
 			if err != nil {
 				t.Errorf("%s may not read: %v", c.who, err)
 				continue
 			}
 			rc.Close()
-		} else if ledger.KindOf(err) != c.want {
+		} else if fault.KindOf(err) != c.want {
 			t.Errorf("%s: %v, want %v", c.who, err, c.want)
 		}
-		if _, err := f.l.Attachment(c.p, att.SHA256); (err == nil) != (c.want == ledger.Internal) {
+		if _, err := f.l.Attachment(c.p, att.SHA256); (err == nil) != (c.want == fault.Internal) {
 			t.Errorf("Attachment for %s: %v", c.who, err)
 		}
 	}
-	if _, _, err := f.l.OpenAttachment(ctx, admin, strings.Repeat("0", 64)); ledger.KindOf(err) != ledger.NotFound {
+	if _, _, err := f.l.OpenAttachment(ctx, admin, strings.Repeat("0", 64)); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("an unknown hash: %v, want NotFound", err)
 	}
-	if _, _, err := f.l.OpenAttachment(ctx, admin, "xyz"); ledger.KindOf(err) != ledger.Invalid {
+	if _, _, err := f.l.OpenAttachment(ctx, admin, "xyz"); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("a malformed hash: %v, want Invalid", err)
 	}
 	if _, err := f.l.AttachmentURL(ctx, importer, att.SHA256, 0); !errors.Is(err, ledger.ErrNotSupported) {
 		t.Errorf("AttachmentURL on a folder: %v, want ErrNotSupported", err)
 	}
-	if _, err := f.l.AttachmentURL(ctx, lab, att.SHA256, 0); ledger.KindOf(err) != ledger.Forbidden {
+	if _, err := f.l.AttachmentURL(ctx, lab, att.SHA256, 0); fault.KindOf(err) != fault.Forbidden {
 		t.Errorf("AttachmentURL for a stranger: %v, want Forbidden", err)
 	}
 }
@@ -215,27 +216,27 @@ func TestRefusedUploadsStoreNothing(t *testing.T) {
 		ct    string
 		body  io.Reader
 		size  int64
-		kind  ledger.Kind
+		kind  fault.Kind
 		field string
 	}{
-		{"no type", "", bytes.NewReader(pdf(100)), 100, ledger.Invalid, "Content-Type"},
-		{"a type not allowed", "application/zip", bytes.NewReader(pdf(100)), 100, ledger.Invalid, "Content-Type"},
-		{"PNG declared, PDF sent", "image/png", bytes.NewReader(pdf(100)), 100, ledger.Invalid, "body"},
-		{"JPEG declared, text sent", "image/jpeg", strings.NewReader("a,b\n"), 4, ledger.Invalid, "body"},
-		{"CSV declared, PNG sent", "text/csv", bytes.NewReader([]byte("\x89PNG\r\n\x1a\n")), 8, ledger.Invalid, "body"},
-		{"CSV with a NUL after the first bytes", "text/csv", io.MultiReader(strings.NewReader(strings.Repeat("a,b\n", 200)), strings.NewReader("\x00")), -1, ledger.Invalid, "body"},
-		{"empty", "application/pdf", strings.NewReader(""), 0, ledger.Invalid, "body"},
-		{"too large, size known", "application/pdf", bytes.NewReader(pdf(1001)), 1001, ledger.TooLarge, ""},
-		{"too large, size unknown", "application/pdf", bytes.NewReader(pdf(1001)), -1, ledger.TooLarge, ""},
-		{"body breaks", "application/pdf", io.MultiReader(bytes.NewReader(pdf(600)), iotest.ErrReader(boom)), -1, ledger.Invalid, ""},
-		{"body shorter than announced", "application/pdf", bytes.NewReader(pdf(600)), 900, ledger.Invalid, "body"},
+		{"no type", "", bytes.NewReader(pdf(100)), 100, fault.Invalid, "Content-Type"},
+		{"a type not allowed", "application/zip", bytes.NewReader(pdf(100)), 100, fault.Invalid, "Content-Type"},
+		{"PNG declared, PDF sent", "image/png", bytes.NewReader(pdf(100)), 100, fault.Invalid, "body"},
+		{"JPEG declared, text sent", "image/jpeg", strings.NewReader("a,b\n"), 4, fault.Invalid, "body"},
+		{"CSV declared, PNG sent", "text/csv", bytes.NewReader([]byte("\x89PNG\r\n\x1a\n")), 8, fault.Invalid, "body"},
+		{"CSV with a NUL after the first bytes", "text/csv", io.MultiReader(strings.NewReader(strings.Repeat("a,b\n", 200)), strings.NewReader("\x00")), -1, fault.Invalid, "body"},
+		{"empty", "application/pdf", strings.NewReader(""), 0, fault.Invalid, "body"},
+		{"too large, size known", "application/pdf", bytes.NewReader(pdf(1001)), 1001, fault.TooLarge, ""},
+		{"too large, size unknown", "application/pdf", bytes.NewReader(pdf(1001)), -1, fault.TooLarge, ""},
+		{"body breaks", "application/pdf", io.MultiReader(bytes.NewReader(pdf(600)), iotest.ErrReader(boom)), -1, fault.Invalid, ""},
+		{"body shorter than announced", "application/pdf", bytes.NewReader(pdf(600)), 900, fault.Invalid, "body"},
 	} {
 		_, err := f.l.PutAttachment(ctx, importer, c.ct, c.body, c.size)
-		if ledger.KindOf(err) != c.kind {
+		if fault.KindOf(err) != c.kind {
 			t.Errorf("%s: %v, want %v", c.name, err, c.kind)
 			continue
 		}
-		var le *ledger.Error
+		var le *fault.Error
 		if c.field != "" && (!errors.As(err, &le) || len(le.Fields) == 0 || le.Fields[0].Field != c.field) {
 			t.Errorf("%s: %v does not name field %s", c.name, err, c.field)
 		}
@@ -270,7 +271,7 @@ func TestNoBlobStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if _, err := l.PutAttachment(context.Background(), admin, "application/pdf", bytes.NewReader(pdf(10)), 10); ledger.KindOf(err) != ledger.Unavailable {
+	if _, err := l.PutAttachment(context.Background(), admin, "application/pdf", bytes.NewReader(pdf(10)), 10); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("PutAttachment without a blob store: %v, want Unavailable", err)
 	}
 	if err := l.BlobsHealthy(context.Background()); err != nil {
@@ -292,8 +293,8 @@ func TestCheckDocuments(t *testing.T) {
 		t.Errorf("a reference to an uploaded attachment: %v", err)
 	}
 	err := ledger.CheckDocuments(f.store, lab, ledger.Tested, []ledger.AttachmentRef{{SHA256: known, Type: ledger.DocTestReport}, {SHA256: unknown, Type: ledger.DocOther}})
-	var le *ledger.Error
-	if ledger.KindOf(err) != ledger.Rejected || !errors.As(err, &le) || len(le.Fields) != 1 || le.Fields[0].Field != "attachments[1].sha256" {
+	var le *fault.Error
+	if fault.KindOf(err) != fault.Rejected || !errors.As(err, &le) || len(le.Fields) != 1 || le.Fields[0].Field != "attachments[1].sha256" {
 		t.Errorf("a reference to an unknown hash: %v, want Rejected naming attachments[1].sha256", err)
 	}
 }
@@ -318,17 +319,17 @@ func TestOpenDetectsAlteredObject(t *testing.T) {
 	}
 	_, err = io.ReadAll(rc)
 	rc.Close()
-	if ledger.KindOf(err) != ledger.Tampered {
+	if fault.KindOf(err) != fault.Tampered {
 		t.Errorf("reading altered bytes: %v, want Tampered", err)
 	}
 	if err := os.WriteFile(path, data[:100], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.l.OpenAttachment(ctx, importer, att.SHA256); ledger.KindOf(err) != ledger.Tampered {
+	if _, _, err := f.l.OpenAttachment(ctx, importer, att.SHA256); fault.KindOf(err) != fault.Tampered {
 		t.Errorf("opening a truncated object: %v, want Tampered", err)
 	}
 	os.Remove(path)
-	if _, _, err := f.l.OpenAttachment(ctx, importer, att.SHA256); ledger.KindOf(err) != ledger.Tampered {
+	if _, _, err := f.l.OpenAttachment(ctx, importer, att.SHA256); fault.KindOf(err) != fault.Tampered {
 		t.Errorf("opening a missing object: %v, want Tampered", err)
 	}
 }
@@ -378,7 +379,7 @@ func TestVerifyAttachments(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err = ledger.VerifyAttachments(ctx, f.store, f.blobs, nil)
-	if ledger.KindOf(err) != ledger.Tampered {
+	if fault.KindOf(err) != fault.Tampered {
 		t.Fatalf("VerifyAttachments of a damaged store: %v, want Tampered", err)
 	}
 	want := map[string]struct {
@@ -426,20 +427,20 @@ func TestObjectStoreOutage(t *testing.T) {
 	ref := []ledger.AttachmentRef{{SHA256: att.SHA256, Type: ledger.DocQuarantineCertificate}}
 
 	m.Stop(t)
-	if err := f.l.BlobsHealthy(ctx); ledger.KindOf(err) != ledger.Unavailable {
+	if err := f.l.BlobsHealthy(ctx); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("BlobsHealthy while down: %v", err)
 	}
 	other := pdf(41_000)
-	if _, err := f.l.PutAttachment(ctx, importer, "application/pdf", bytes.NewReader(other), -1); ledger.KindOf(err) != ledger.Unavailable {
+	if _, err := f.l.PutAttachment(ctx, importer, "application/pdf", bytes.NewReader(other), -1); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("PutAttachment while down: %v, want Unavailable", err)
 	}
-	if _, _, err := f.l.OpenAttachment(ctx, importer, att.SHA256); ledger.KindOf(err) != ledger.Unavailable {
+	if _, _, err := f.l.OpenAttachment(ctx, importer, att.SHA256); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("OpenAttachment while down: %v, want Unavailable", err)
 	}
 	if err := ledger.CheckDocuments(f.store, importer, ledger.Declared, ref); err != nil {
 		t.Errorf("a reference to an existing attachment while the store is down: %v", err)
 	}
-	if _, err := f.l.Attachment(importer, hexSHA(other)); ledger.KindOf(err) != ledger.NotFound {
+	if _, err := f.l.Attachment(importer, hexSHA(other)); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("the upload that failed during the outage was recorded: %v", err)
 	}
 

@@ -8,7 +8,7 @@ import (
 
 // Who may say what. Every lot and site event is authorised here, in one
 // place, before anything about the lot's state is checked or revealed: a key
-// that may not act on a lot gets a Forbidden error, never a rejection that
+// that may not act on a lot gets a fault.Forbidden error, never a rejection that
 // tells it the lot's quantities or status.
 //
 // An event is allowed when one of its kind's grants matches: the key's role
@@ -258,3 +258,15 @@ func liftsSeal(p Principal, sealRegion string) bool {
 
 // lotWhat names a lot in an authority refusal.
 func lotWhat(l *Lot) string { return fmt.Sprintf("lot %s", l.TraceCode) }
+
+// authorizeSite authorises a site event by what p is to site.
+func authorizeSite(p Principal, kind EventKind, site *Site) error {
+	var s standing
+	if p.Org != "" && p.Org == site.Org {
+		s |= asSiteOrg
+	}
+	if p.Role == RoleRegulator && covers(p.Regions, site.Region) {
+		s |= inJurisdiction
+	}
+	return authorize(kind, p, s, "site "+site.ID, []string{site.Region})
+}

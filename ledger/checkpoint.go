@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 // A Checkpoint is the body of a C2SP tlog-checkpoint: the log's origin, the
@@ -160,14 +162,14 @@ func signCheckpoint(signer note.Signer, c Checkpoint) ([]byte, error) {
 func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
 	n, err := note.Open(msg, note.VerifierList(v))
 	if err != nil {
-		return Checkpoint{}, Wrap(Tampered, "checkpoint signature does not verify", err)
+		return Checkpoint{}, fault.Wrap(fault.Tampered, "checkpoint signature does not verify", err)
 	}
 	c, err := ParseCheckpoint(n.Text)
 	if err != nil {
-		return Checkpoint{}, Wrap(Tampered, "checkpoint does not parse", err)
+		return Checkpoint{}, fault.Wrap(fault.Tampered, "checkpoint does not parse", err)
 	}
 	if c.Origin != v.Name() {
-		return Checkpoint{}, Errorf(Tampered, "checkpoint origin %q is not the key's name %q", c.Origin, v.Name())
+		return Checkpoint{}, fault.Errorf(fault.Tampered, "checkpoint origin %q is not the key's name %q", c.Origin, v.Name())
 	}
 	return c, nil
 }

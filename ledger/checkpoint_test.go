@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 func TestCheckpointRoundTrip(t *testing.T) {
@@ -100,7 +102,7 @@ func TestKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenCheckpoint(msg, other.Verifier); KindOf(err) != Tampered {
+	if _, err := OpenCheckpoint(msg, other.Verifier); fault.KindOf(err) != fault.Tampered {
 		t.Fatalf("opening with another key of the same name: %v, want Tampered", err)
 	}
 }

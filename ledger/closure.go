@@ -42,31 +42,9 @@ type Accounting struct {
 	OpenFindings int64 `json:"open_findings"`
 }
 
-// Outcome is where grams are: still held, on the road, or gone for good.
-type Outcome struct {
-	OnHand    int64 `json:"on_hand"`
-	InTransit int64 `json:"in_transit"`
-	Sold      int64 `json:"sold"`
-	Consumed  int64 `json:"consumed"`
-	Destroyed int64 `json:"destroyed"`
-	Returned  int64 `json:"returned"`
-	Lost      int64 `json:"lost"`
-}
-
-// add adds a lot's quantities.
-func (o *Outcome) add(q LotQuantity) {
-	o.OnHand += q.OnHand
-	o.InTransit += q.InTransit
-	o.Sold += q.Sold
-	o.Consumed += q.Consumed
-	o.Destroyed += q.Destroyed
-	o.Returned += q.Returned
-	o.Lost += q.Lost
-}
-
 func (a *Accounting) add(n *lotNode) {
 	a.Lots++
-	a.Outcome.add(n.Q)
+	a.Outcome.add(n.Q.Outcome, 1)
 	a.Processed += n.Q.Transformed
 	if n.CreatedBy == Transformed {
 		a.Produced += n.Q.Declared

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"coldtrace/ledger/fault"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ func checkOlderVoid(target *Record, lot string, latest int64) error {
 	if slices.Contains(olderVoidable, target.Kind) {
 		return nil
 	}
-	return rejectf("voids", "record %d (%s) is not the latest record of lot %s (record %d is); a %s is voided only as a lot's latest record: void the later records first, newest first%s",
+	return fault.Rejectf("voids", "record %d (%s) is not the latest record of lot %s (record %d is); a %s is voided only as a lot's latest record: void the later records first, newest first%s",
 		target.Seq, target.Kind, lot, latest, target.Kind, map[bool]string{true: ", or lift the seal with an unseal", false: ""}[target.Kind == Sealed || target.Kind == Unsealed])
 }
 
@@ -50,7 +51,7 @@ func applyOlderVoid(st *state, rec, target *Record, rl recordLots, fx *effects) 
 		if err != nil {
 			return err
 		}
-		for _, r := range lotRoots(l) {
+		for _, r := range l.roots() {
 			roots[r] = true
 		}
 	}
@@ -231,4 +232,24 @@ func (lt *lotTx) flagDependents(target, rec *Record, fx *effects) error {
 	}
 	return lt.open(RuleVoidedRecord, l, fmt.Sprintf("record %d (%s) of lot %s was voided by record %d (%s); these later records were made while it counted and need review: %s",
 		target.Seq, target.Kind, l.TraceCode, rec.Seq, rec.Reason, strings.Join(later, ", ")), fx)
+}
+
+// voidsOlder reports whether record v, which changed the lots of rl, is no
+// longer the latest record of one of them, and returns it then.
+func voidsOlder(st *state, v int64, rl recordLots) (bool, *Record, error) {
+	for _, id := range rl.Lots {
+		var prev lotPrev
+		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
+			return false, nil, err
+		}
+		if prev.Seq != v {
+			data, err := readRecord(st.tx, v)
+			if err != nil {
+				return false, nil, err
+			}
+			target, err := DecodeRecord(data)
+			return err == nil, target, err
+		}
+	}
+	return false, nil, nil
 }

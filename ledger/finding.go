@@ -2,8 +2,9 @@ package ledger
 
 import (
 	"fmt"
-	"slices"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // Finding rules: the policy the ledger judges. A record that breaks one is
@@ -56,8 +57,8 @@ func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }
 func (st *state) finding(id string) (*Finding, error) {
 	var f Finding
 	if err := st.getJSON(stateKey("finding", id), &f); err != nil {
-		if KindOf(err) == NotFound {
-			return nil, Errorf(NotFound, "no finding %s", id)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, fault.Errorf(fault.NotFound, "no finding %s", id)
 		}
 		return nil, err
 	}
@@ -90,111 +91,4 @@ func (st *state) putFinding(old, f *Finding) error {
 		}
 	}
 	return st.put(stateKey("finding", f.ID), f)
-}
-
-// open opens a finding of rule about lot l (at its current site, or site if
-// given) and returns it.
-func (lt *lotTx) open(rule string, l *Lot, detail string, fx *effects) error {
-	f := &Finding{
-		ID: findingID(lt.rec.Seq, lt.finding), Rule: rule, Seq: lt.rec.Seq, Open: true,
-		OpenedAt: lt.rec.At, Detail: detail,
-	}
-	lt.finding++
-	if l != nil {
-		f.Lot, f.TraceCode, f.Site, f.Region, f.Org = l.ID, l.TraceCode, l.Site, l.Region, l.Holder
-		if f.Site == "" && l.Transit != nil {
-			f.Site, f.Region = l.Transit.FromSite, l.Transit.FromRegion
-		}
-		l.Findings = append(l.Findings, f.ID)
-		l.OpenFindings++
-	}
-	fx.findings = append(fx.findings, *f)
-	return lt.st.putFinding(nil, f)
-}
-
-// openAtSite opens a finding about a site, not a lot.
-func (lt *lotTx) openAtSite(rule string, site *Site, detail string, fx *effects) error {
-	f := &Finding{
-		ID: findingID(lt.rec.Seq, lt.finding), Rule: rule, Seq: lt.rec.Seq, Open: true,
-		OpenedAt: lt.rec.At, Detail: detail, Site: site.ID, Region: site.Region, Org: site.Org,
-	}
-	lt.finding++
-	fx.findings = append(fx.findings, *f)
-	return lt.st.putFinding(nil, f)
-}
-
-// close closes finding f with the record's reason.
-func (lt *lotTx) close(f *Finding, reason string) error {
-	old := *f
-	at := lt.rec.At
-	f.Open, f.ClosedSeq, f.ClosedAt, f.ClosedReason = false, lt.rec.Seq, &at, reason
-	if f.Lot != "" {
-		l, err := lt.get(f.Lot)
-		if err != nil {
-			return err
-		}
-		l.OpenFindings--
-	}
-	return lt.st.putFinding(&old, f)
-}
-
-// closeOverdue closes the open transit_overdue findings that the sweep
-// opened on lot l for shipment t.
-func (lt *lotTx) closeOverdue(l *Lot, t *Transit, reason string) error {
-	for _, id := range l.Findings {
-		f, err := lt.st.finding(id)
-		if err != nil {
-			return err
-		}
-		if f.Open && f.Rule == RuleTransitOverdue && f.Seq > t.Seq {
-			if err := lt.close(f, reason); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// peek returns lot id as this record has it so far, without marking it
-// changed.
-func (lt *lotTx) peek(id string) (*Lot, error) {
-	if c, ok := lt.lots[id]; ok {
-		return c.lot, nil
-	}
-	return lt.st.lot(id)
-}
-
-// refreshClosed recomputes the closed flag of every changed lot and of their
-// ancestors whose flag changes as a result: a lot is closed when it has
-// nothing on hand or in transit, no open finding, and all its children are
-// closed.
-func (lt *lotTx) refreshClosed() error {
-	queue := slices.Clone(lt.order)
-	for len(queue) > 0 {
-		id := queue[0]
-		queue = queue[1:]
-		l, err := lt.peek(id)
-		if err != nil {
-			return err
-		}
-		closed := l.terminal() && l.OpenFindings == 0
-		for _, c := range l.Children {
-			if !closed {
-				break
-			}
-			child, err := lt.peek(c)
-			if err != nil {
-				return err
-			}
-			closed = child.Status.Closed
-		}
-		if closed != l.Status.Closed {
-			if l, err = lt.get(id); err != nil {
-				return err
-			}
-			l.Status.Closed = closed
-			queue = append(queue, l.Parents...)
-		}
-	}
-	return nil
 }

@@ -1,6 +1,8 @@
 package ledger
 
-import "golang.org/x/mod/sumdb/tlog"
+import (
+	"golang.org/x/mod/sumdb/tlog"
+)
 
 // A frontier keeps in memory the hashes of the complete subtrees that make
 // up the committed tree (one per set bit of its size). Appending a record

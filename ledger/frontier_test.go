@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 // mapTx is a Tx over a map, enough for the hashes: Scan is not used.
@@ -14,7 +16,7 @@ type mapTx map[string][]byte
 func (m mapTx) Get(k []byte) ([]byte, error) {
 	v, ok := m[string(k)]
 	if !ok {
-		return nil, Errorf(NotFound, "no key")
+		return nil, fault.Errorf(fault.NotFound, "no key")
 	}
 	return v, nil
 }

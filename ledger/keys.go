@@ -1,6 +1,8 @@
 package ledger
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+)
 
 // The key layout of the Store. Three namespaces:
 //

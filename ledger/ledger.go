@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 // Options tune a Ledger. The zero value is usable.
@@ -154,10 +156,10 @@ func (l *Ledger) loadHead() (*signedHead, error) {
 			return err
 		}
 		if cp.Size != size || cp.Root != root || cp.Origin != l.origin {
-			return Errorf(Tampered, "latest checkpoint (size %d) does not match the stored tree", size)
+			return fault.Errorf(fault.Tampered, "latest checkpoint (size %d) does not match the stored tree", size)
 		}
 		if _, err := tx.Get(recordKey(size)); err == nil {
-			return Errorf(Tampered, "record %d lies beyond the latest checkpoint", size)
+			return fault.Errorf(fault.Tampered, "record %d lies beyond the latest checkpoint", size)
 		}
 		h.size, h.checkpoint, h.note = size, cp, msg
 		return nil
@@ -177,7 +179,7 @@ func (l *Ledger) Close() error {
 }
 
 func (l *Ledger) fail(err error) {
-	e := Wrap(Unavailable, "the ledger stopped accepting writes after a storage failure; restart it", err)
+	e := fault.Wrap(fault.Unavailable, "the ledger stopped accepting writes after a storage failure; restart it", err)
 	l.failed.CompareAndSwap(nil, &e)
 	l.log.Error("commit failed; writes stopped", "err", err)
 }
@@ -199,7 +201,7 @@ func (l *Ledger) Healthy() error { return l.failure() }
 // different event a Conflict.
 func (l *Ledger) Submit(ctx context.Context, p Principal, ev Event, idem string) (*Receipt, error) {
 	if ev.Kind == KeyCreated {
-		return nil, invalidField("kind", "keys are created with CreateKey")
+		return nil, fault.InvalidField("kind", "keys are created with CreateKey")
 	}
 	s, err := l.newSubmission(p, ev, idem)
 	if err != nil {
@@ -228,19 +230,19 @@ func (l *Ledger) CreateKey(ctx context.Context, p Principal, ev Event, idem stri
 
 // newSubmission checks ev's fields and wraps it for the sequencer.
 func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission, error) {
-	spec, ok := kinds[ev.Kind]
-	if !ok || spec.system {
-		return nil, invalidField("kind", "unknown kind %q", ev.Kind)
+	if err := checkDoor(ev.Kind, atSubmit); err != nil {
+		return nil, err
 	}
+	spec := kinds[ev.Kind]
 	if len(idem) > 255 {
-		return nil, invalidField("Idempotency-Key", "is longer than 255 characters")
+		return nil, fault.InvalidField("Idempotency-Key", "is longer than 255 characters")
 	}
-	var fe fieldErrors
+	var fe fault.Fields
 	spec.check(&ev, &fe)
 	if !ev.At.IsZero() && ev.At.After(l.now().Add(maxSkew)) {
-		fe.add("at", "is in the future")
+		fe.Add("at", "is in the future")
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return nil, err
 	}
 	ev.At = ev.At.UTC()
@@ -269,9 +271,9 @@ func (l *Ledger) send(ctx context.Context, s *submission) error {
 	case l.subs <- s:
 		return nil
 	case <-ctx.Done():
-		return Wrap(Unavailable, "request cancelled before it was queued", ctx.Err())
+		return fault.Wrap(fault.Unavailable, "request cancelled before it was queued", ctx.Err())
 	case <-l.quit:
-		return Errorf(Unavailable, "the ledger is shutting down")
+		return fault.Errorf(fault.Unavailable, "the ledger is shutting down")
 	}
 }
 
@@ -287,7 +289,7 @@ func (l *Ledger) wait(s *submission) result {
 		case r := <-s.done:
 			return r
 		default:
-			return result{err: Errorf(Unavailable, "the ledger shut down before committing this event")}
+			return result{err: fault.Errorf(fault.Unavailable, "the ledger shut down before committing this event")}
 		}
 	}
 }
@@ -299,7 +301,7 @@ const MinBootstrapKeyLen = 20
 // secret. It fails with Conflict on a ledger that has any record.
 func (l *Ledger) Bootstrap(ctx context.Context, secret string) (*Receipt, error) {
 	if len(secret) < MinBootstrapKeyLen {
-		return nil, invalidField("COLDTRACE_BOOTSTRAP_ADMIN_KEY", "must be at least %d characters", MinBootstrapKeyLen)
+		return nil, fault.InvalidField("COLDTRACE_BOOTSTRAP_ADMIN_KEY", "must be at least %d characters", MinBootstrapKeyLen)
 	}
 	ev := Event{Kind: KeyCreated, Role: RoleAdmin}
 	return l.enqueue(ctx, &submission{ev: ev, bootstrap: true, keyHash: secretHash(secret)})
@@ -323,8 +325,8 @@ func (l *Ledger) Authenticate(secret string) (Principal, error) {
 	err := l.store.View(func(tx Tx) error {
 		st := &state{tx: tx}
 		id, err := st.get(keyHashKey(hash))
-		if KindOf(err) == NotFound {
-			return Errorf(Unauthenticated, "unknown API key")
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.Errorf(fault.Unauthenticated, "unknown API key")
 		} else if err != nil {
 			return err
 		}
@@ -333,7 +335,7 @@ func (l *Ledger) Authenticate(secret string) (Principal, error) {
 			return err
 		}
 		if k.Revoked {
-			return Errorf(Unauthenticated, "this API key was revoked")
+			return fault.Errorf(fault.Unauthenticated, "this API key was revoked")
 		}
 		p = Principal{Key: k.ID, Org: k.Org, Role: k.Role, Regions: k.Regions}
 		return nil
@@ -367,14 +369,14 @@ func (l *Ledger) Site(id string) (s *Site, err error) {
 // or through keys it created) for a regulator.
 func (l *Ledger) Keys(p Principal) ([]APIKey, error) {
 	if p.Role != RoleAdmin && p.Role != RoleRegulator {
-		return nil, Errorf(Forbidden, "only admin and regulator keys list keys")
+		return nil, fault.Errorf(fault.Forbidden, "only admin and regulator keys list keys")
 	}
 	var keys []APIKey
 	err := l.view(func(st *state) error {
 		return st.tx.Scan(stateKey("key", ""), nil, false, func(_, v []byte) error {
 			var k APIKey
 			if err := json.Unmarshal(v, &k); err != nil {
-				return Wrap(Tampered, "stored key does not decode", err)
+				return fault.Wrap(fault.Tampered, "stored key does not decode", err)
 			}
 			if p.Role == RoleRegulator {
 				if under, err := createdUnder(st, &k, p.Key); err != nil || !under {
@@ -404,7 +406,7 @@ func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
 			return err
 		}
 		if rec.Kind != KeyCreated {
-			return Errorf(NotFound, "record %d does not create a key", seq)
+			return fault.Errorf(fault.NotFound, "record %d does not create a key", seq)
 		}
 		if k, err = st.apiKey(rec.Key); err != nil {
 			return err
@@ -443,8 +445,8 @@ func (l *Ledger) SubmitBatch(ctx context.Context, batch []Submission) []BatchRes
 			out[i].Err = b.Err
 			continue
 		}
-		if b.Event.Kind == KeyCreated || b.Event.Kind.IsRegistry() {
-			out[i].Err = invalidField("kind", "%s is not recorded through a batch", b.Event.Kind)
+		if err := checkDoor(b.Event.Kind, atBatch); err != nil {
+			out[i].Err = err
 			continue
 		}
 		s, err := l.newSubmission(b.Principal, b.Event, "")

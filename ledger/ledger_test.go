@@ -14,6 +14,8 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -78,7 +80,7 @@ func (e *env) reopen() {
 // uscc returns the n-th valid test code.
 func uscc(n int) string {
 	p := fmt.Sprintf("91310000MA%07d", n)
-	c, ok := ledger.USCCCheckChar(p)
+	c, ok := ident.USCCCheckChar(p)
 	if !ok {
 		panic(p)
 	}
@@ -135,7 +137,7 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("Authenticate = %+v, %v", p, err)
 	}
 	// An importer key may not register orgs.
-	if _, err := e.l.Submit(ctx, p, orgEvent(2), ""); ledger.KindOf(err) != ledger.Forbidden {
+	if _, err := e.l.Submit(ctx, p, orgEvent(2), ""); fault.KindOf(err) != fault.Forbidden {
 		t.Fatalf("importer registering an org: %v, want Forbidden", err)
 	}
 	k, err := e.l.KeyOfRecord(kr.Seq)
@@ -143,16 +145,16 @@ func TestRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.submit(e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: k.ID})
-	if _, err := e.l.Authenticate(secret); ledger.KindOf(err) != ledger.Unauthenticated {
+	if _, err := e.l.Authenticate(secret); fault.KindOf(err) != fault.Unauthenticated {
 		t.Fatalf("revoked key authenticates: %v", err)
 	}
-	if _, err := e.l.Submit(ctx, e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: k.ID}, ""); ledger.KindOf(err) != ledger.Conflict {
+	if _, err := e.l.Submit(ctx, e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: k.ID}, ""); fault.KindOf(err) != fault.Conflict {
 		t.Fatalf("revoking twice: %v, want Conflict", err)
 	}
-	if _, err := e.l.Submit(ctx, e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: e.admin.Key}, ""); ledger.KindOf(err) != ledger.Rejected {
+	if _, err := e.l.Submit(ctx, e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: e.admin.Key}, ""); fault.KindOf(err) != fault.Rejected {
 		t.Fatalf("admin revoking itself: %v, want Rejected", err)
 	}
-	if _, err := e.l.Authenticate("nope"); ledger.KindOf(err) != ledger.Unauthenticated {
+	if _, err := e.l.Authenticate("nope"); fault.KindOf(err) != fault.Unauthenticated {
 		t.Fatalf("unknown key: %v", err)
 	}
 	e.verify()
@@ -201,7 +203,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 		if f, ok := <-failures; ok {
 			t.Fatalf("round %d: %s", round, f)
 		}
-		if _, err := e.l.Authenticate(secret); ledger.KindOf(err) != ledger.Unauthenticated {
+		if _, err := e.l.Authenticate(secret); fault.KindOf(err) != fault.Unauthenticated {
 			t.Fatalf("round %d: revoked key: %v", round, err)
 		}
 	}
@@ -219,21 +221,21 @@ func TestRejectionsChangeNothing(t *testing.T) {
 	}
 	cases := []struct {
 		ev    ledger.Event
-		kind  ledger.Kind
+		kind  fault.Kind
 		field string
 	}{
-		{bad, ledger.Invalid, "uscc"},
-		{func() ledger.Event { ev := orgEvent(3); ev.Region = "990000"; return ev }(), ledger.Invalid, "region"},
-		{func() ledger.Event { ev := orgEvent(3); ev.Roles = []string{"pirate"}; return ev }(), ledger.Invalid, "roles[0]"},
-		{func() ledger.Event { ev := orgEvent(3); ev.Name = ""; return ev }(), ledger.Invalid, "name"},
-		{orgEvent(1), ledger.Conflict, "uscc"},
-		{ledger.Event{Kind: ledger.SiteRegistered, Site: "S1", Org: uscc(9), Name: "x", Type: "cold_store", Region: "310115"}, ledger.Rejected, "org"},
-		{ledger.Event{Kind: ledger.SiteRegistered, Site: "bad id!", Org: uscc(1), Name: "x", Type: "igloo", Region: "310115"}, ledger.Invalid, "id"},
-		{ledger.Event{Kind: "teleported"}, ledger.Invalid, "kind"},
+		{bad, fault.Invalid, "uscc"},
+		{func() ledger.Event { ev := orgEvent(3); ev.Region = "990000"; return ev }(), fault.Invalid, "region"},
+		{func() ledger.Event { ev := orgEvent(3); ev.Roles = []string{"pirate"}; return ev }(), fault.Invalid, "roles[0]"},
+		{func() ledger.Event { ev := orgEvent(3); ev.Name = ""; return ev }(), fault.Invalid, "name"},
+		{orgEvent(1), fault.Conflict, "uscc"},
+		{ledger.Event{Kind: ledger.SiteRegistered, Site: "S1", Org: uscc(9), Name: "x", Type: "cold_store", Region: "310115"}, fault.Rejected, "org"},
+		{ledger.Event{Kind: ledger.SiteRegistered, Site: "bad id!", Org: uscc(1), Name: "x", Type: "igloo", Region: "310115"}, fault.Invalid, "id"},
+		{ledger.Event{Kind: "teleported"}, fault.Invalid, "kind"},
 	}
 	for _, c := range cases {
 		_, err := e.l.Submit(ctx, e.admin, c.ev, "")
-		var le *ledger.Error
+		var le *fault.Error
 		if !errors.As(err, &le) || le.Kind != c.kind {
 			t.Errorf("%s %+v: got %v, want %v", c.ev.Kind, c.ev, err, c.kind)
 			continue
@@ -317,7 +319,7 @@ func TestIdempotency(t *testing.T) {
 	if err != nil || !r2.Replayed || r2.Seq != r1.Seq || r2.ID != r1.ID || r2.Checkpoint != r1.Checkpoint {
 		t.Fatalf("retry: %+v, %v; want the first receipt %+v replayed", r2, err, r1)
 	}
-	if _, err := e.l.Submit(ctx, e.admin, orgEvent(2), "req-1"); ledger.KindOf(err) != ledger.Conflict {
+	if _, err := e.l.Submit(ctx, e.admin, orgEvent(2), "req-1"); fault.KindOf(err) != fault.Conflict {
 		t.Fatalf("same key, other body: %v, want Conflict", err)
 	}
 	// Concurrent retries of one request land in one record.
@@ -395,10 +397,10 @@ func TestProofsCheckWithStockTlog(t *testing.T) {
 	if err != nil || cp.Size != n {
 		t.Fatalf("checkpoint %+v, %v", cp, err)
 	}
-	if _, err := e.l.ProveInclusion(n, n); ledger.KindOf(err) != ledger.Invalid {
+	if _, err := e.l.ProveInclusion(n, n); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("proof of a record beyond the tree: %v", err)
 	}
-	if _, err := e.l.ProveInclusion(0, n+1); ledger.KindOf(err) != ledger.Invalid {
+	if _, err := e.l.ProveInclusion(0, n+1); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("proof in a tree larger than the log: %v", err)
 	}
 }
@@ -487,7 +489,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 			scratch, _ := badgerkv.Open("", badgerkv.Options{InMemory: true})
 			defer scratch.Close()
 			_, err := ledger.Verify(context.Background(), e.store, scratch, e.key, nil)
-			if ledger.KindOf(err) != ledger.Tampered || !strings.Contains(err.Error(), c.want) {
+			if fault.KindOf(err) != fault.Tampered || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Verify = %v, want Tampered naming %q", err, c.want)
 			}
 		})
@@ -516,7 +518,7 @@ func TestOpenRefusesAlteredTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if _, err := ledger.New(store, e.key, ledger.Options{}); ledger.KindOf(err) != ledger.Tampered {
+	if _, err := ledger.New(store, e.key, ledger.Options{}); fault.KindOf(err) != fault.Tampered {
 		t.Fatalf("New on an altered tree: %v, want Tampered", err)
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
 )
 
 // LotStatusWords are the statuses lots can be listed by.
@@ -56,23 +59,6 @@ func lotItem(n *lotNode) LotItem {
 		DeclaredAt: n.DeclaredAt, Transit: n.Transit.clone()}
 }
 
-// nodeStatuses is lotStatuses for a node.
-func nodeStatuses(n *lotNode) []string {
-	s := []string{"open"}
-	if n.Closed {
-		s[0] = "closed"
-	}
-	for _, f := range []struct {
-		on   bool
-		word string
-	}{{n.Sealed, "sealed"}, {n.Positive, "positive"}, {n.Cleared, "cleared"}, {n.OpenFindings > 0, "violation"}, {n.Transit != nil, "in_transit"}} {
-		if f.on {
-			s = append(s, f.word)
-		}
-	}
-	return s
-}
-
 func (f *LotFilter) match(n *lotNode) bool {
 	return (f.Code == "" || strings.ReplaceAll(n.TraceCode, "-", "") == f.Code) &&
 		(f.Container == "" || slices.Contains(n.Containers, f.Container)) &&
@@ -80,7 +66,7 @@ func (f *LotFilter) match(n *lotNode) bool {
 		(f.Holder == "" || n.Holder == f.Holder) &&
 		(f.Site == "" || n.Site == f.Site) &&
 		(f.Region == "" || slices.ContainsFunc(n.regions(), func(r string) bool { return strings.HasPrefix(r, f.Region) })) &&
-		(f.Status == "" || slices.Contains(nodeStatuses(n), f.Status))
+		(f.Status == "" || slices.Contains(n.statuses(), f.Status))
 }
 
 // A listScan is one index range a list reads: keys under prefix, the lot
@@ -107,7 +93,7 @@ func decodeCursor(s string) (listCursor, error) {
 		err = json.Unmarshal(data, &c)
 	}
 	if err != nil || c.Scan < 0 {
-		return c, invalidField("cursor", "is not a cursor this server gave")
+		return c, fault.InvalidField("cursor", "is not a cursor this server gave")
 	}
 	return c, nil
 }
@@ -116,8 +102,8 @@ func decodeCursor(s string) (listCursor, error) {
 // (a prefix, or "" for the key's whole scope) reads for p; nil means every
 // region (admin, no region given).
 func regionScopes(p Principal, region string) ([]string, error) {
-	if region != "" && !ValidRegionPrefix(region) {
-		return nil, invalidField("region", "is not a region prefix (2, 4 or 6 digits)")
+	if region != "" && !ident.ValidRegionPrefix(region) {
+		return nil, fault.InvalidField("region", "is not a region prefix (2, 4 or 6 digits)")
 	}
 	if p.Role != RoleRegulator {
 		if region == "" {
@@ -135,7 +121,7 @@ func regionScopes(p Principal, region string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, Errorf(Forbidden, "region %s is outside this key's regions (%s)", region, strings.Join(p.Regions, ", "))
+		return nil, fault.Errorf(fault.Forbidden, "region %s is outside this key's regions (%s)", region, strings.Join(p.Regions, ", "))
 	}
 	// Drop prefixes covered by others, so that no lot is listed twice.
 	slices.Sort(out)
@@ -155,17 +141,17 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 		f.Limit = 1000
 	}
 	if f.Code != "" {
-		c, ok := NormalizeTraceCode(f.Code)
+		c, ok := ident.NormalizeTraceCode(f.Code)
 		if !ok {
-			return nil, "", invalidField("code", "is not a trace code")
+			return nil, "", fault.InvalidField("code", "is not a trace code")
 		}
 		f.Code = c
 	}
 	if f.Status != "" && !slices.Contains(LotStatusWords, f.Status) {
-		return nil, "", invalidField("status", "unknown status %q (one of %s)", f.Status, strings.Join(LotStatusWords, ", "))
+		return nil, "", fault.InvalidField("status", "unknown status %q (one of %s)", f.Status, strings.Join(LotStatusWords, ", "))
 	}
-	if f.Declaration != "" && !ValidDeclarationNo(f.Declaration) {
-		return nil, "", invalidField("declaration", "is not a customs declaration number (18 digits)")
+	if f.Declaration != "" && !ident.ValidDeclarationNo(f.Declaration) {
+		return nil, "", fault.InvalidField("declaration", "is not a customs declaration number (18 digits)")
 	}
 	if f.Container != "" {
 		f.Container = strings.ToUpper(f.Container)
@@ -209,7 +195,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 			return nil, "", err
 		}
 		if cur.Scan >= len(scans) {
-			return nil, "", invalidField("cursor", "does not belong to this filter")
+			return nil, "", fault.InvalidField("cursor", "does not belong to this filter")
 		}
 	}
 	out = []LotItem{}
@@ -308,12 +294,12 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 		f.Limit = 1000
 	}
 	if f.Kind != "" {
-		if spec, ok := kinds[f.Kind]; !ok || spec.registry {
-			return nil, -1, invalidField("kind", "unknown event kind %q", f.Kind)
+		if err := checkDoor(f.Kind, atEventFilter); err != nil {
+			return nil, -1, err
 		}
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		return nil, -1, invalidField("to", "must be after from")
+		return nil, -1, fault.InvalidField("to", "must be after from")
 	}
 	out = []json.RawMessage{}
 	err = l.query(func(st *state) error {

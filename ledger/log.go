@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 // treeSize returns the size of the tree of the latest signed checkpoint, which
@@ -30,13 +32,13 @@ func hashReader(tx Tx) tlog.HashReader {
 		for i, idx := range indexes {
 			v, err := tx.Get(hashKey(idx))
 			if err != nil {
-				if KindOf(err) == NotFound {
-					return nil, Errorf(Tampered, "stored hash %d is missing", idx)
+				if fault.KindOf(err) == fault.NotFound {
+					return nil, fault.Errorf(fault.Tampered, "stored hash %d is missing", idx)
 				}
 				return nil, err
 			}
 			if len(v) != tlog.HashSize {
-				return nil, Errorf(Tampered, "stored hash %d has %d bytes", idx, len(v))
+				return nil, fault.Errorf(fault.Tampered, "stored hash %d has %d bytes", idx, len(v))
 			}
 			copy(out[i][:], v)
 		}
@@ -68,8 +70,8 @@ func appendRecord(tx Tx, seq int64, data []byte, g *groupHashes) error {
 // readRecord returns the stored bytes of record seq.
 func readRecord(tx Tx, seq int64) ([]byte, error) {
 	v, err := tx.Get(recordKey(seq))
-	if KindOf(err) == NotFound {
-		return nil, Errorf(NotFound, "no record %d", seq)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Errorf(fault.NotFound, "no record %d", seq)
 	}
 	return v, err
 }

@@ -2,12 +2,12 @@ package ledger
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
 )
 
 // A Lot is a quantity of one product with one trace code and one holder at a
@@ -54,33 +54,6 @@ type Lot struct {
 	// Orgs lists every org that held the lot, was sent it or recorded an
 	// event about it: the operators who may see it.
 	Orgs []string `json:"orgs"`
-}
-
-// LotQuantity accounts for every gram of a lot:
-// Declared = OnHand + InTransit + Sold + Consumed + Destroyed + Returned +
-// Lost + Split + Transformed.
-type LotQuantity struct {
-	Declared    int64 `json:"declared"`
-	OnHand      int64 `json:"on_hand"`
-	InTransit   int64 `json:"in_transit"`
-	Sold        int64 `json:"sold"`
-	Consumed    int64 `json:"consumed"`
-	Destroyed   int64 `json:"destroyed"`
-	Returned    int64 `json:"returned"`
-	Lost        int64 `json:"lost"`
-	Split       int64 `json:"split"`       // shipped off as child lots
-	Transformed int64 `json:"transformed"` // processed into other lots
-}
-
-// Accounted returns the sum of all buckets except Declared.
-func (q LotQuantity) Accounted() int64 {
-	return q.OnHand + q.InTransit + q.Sold + q.Consumed + q.Destroyed + q.Returned + q.Lost + q.Split + q.Transformed
-}
-
-// Terminal returns the grams that reached an end: sold, consumed, destroyed,
-// returned or recorded lost.
-func (q LotQuantity) Terminal() int64 {
-	return q.Sold + q.Consumed + q.Destroyed + q.Returned + q.Lost
 }
 
 // LotStatus holds the flags of a lot.
@@ -174,20 +147,6 @@ func clonePtr[T any](p *T) *T {
 	return &v
 }
 
-// Regions returns every region the lot was ever at or is on its way to.
-func (l *Lot) Regions() []string {
-	var rs []string
-	for _, s := range l.Custody {
-		if !slices.Contains(rs, s.Region) {
-			rs = append(rs, s.Region)
-		}
-	}
-	if l.Transit != nil && !slices.Contains(rs, l.Transit.ToRegion) {
-		rs = append(rs, l.Transit.ToRegion)
-	}
-	return rs
-}
-
 func (l *Lot) addOrg(org string) {
 	if org != "" && !slices.Contains(l.Orgs, org) {
 		l.Orgs = append(l.Orgs, org)
@@ -235,195 +194,6 @@ func (l *Lot) maxTempC() (float64, bool) {
 	return t, ok
 }
 
-// Trace codes: 12 characters of Crockford's base 32 (no I, L, O, U), the
-// last a Luhn mod 32 check character, shown in groups of four
-// (K7Q2-9XMD-4HTE). They are short enough to read aloud and type, and a
-// single mistyped character or swapped neighbour pair is caught.
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-// luhn32 returns the Luhn mod 32 check character of s (Crockford digits).
-func luhn32(s string) byte {
-	factor, sum := 2, 0
-	for i := len(s) - 1; i >= 0; i-- {
-		v := strings.IndexByte(crockford, s[i]) * factor
-		sum += v/32 + v%32
-		factor = 3 - factor
-	}
-	return crockford[(32-sum%32)%32]
-}
-
-// newTraceCode returns a random trace code.
-func newTraceCode() string {
-	var b [11]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	for i := range b {
-		b[i] = crockford[b[i]%32]
-	}
-	s := string(b[:]) + string(luhn32(string(b[:])))
-	return s[:4] + "-" + s[4:8] + "-" + s[8:]
-}
-
-// NormalizeTraceCode returns the canonical 12-character form of a trace code
-// as a person may type it (any case, with or without hyphens or spaces, I and
-// L for 1, O for 0), and false if it is not a valid code.
-func NormalizeTraceCode(s string) (string, bool) {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		switch {
-		case r == '-' || r == ' ':
-			continue
-		case r == 'I' || r == 'L':
-			r = '1'
-		case r == 'O':
-			r = '0'
-		}
-		if r > 127 || strings.IndexByte(crockford, byte(r)) < 0 {
-			return "", false
-		}
-		b.WriteRune(r)
-	}
-	c := b.String()
-	if len(c) != 12 || luhn32(c[:11]) != c[11] {
-		return "", false
-	}
-	return c, true
-}
-
-// FormatTraceCode returns the display form (groups of four) of a canonical
-// code.
-func FormatTraceCode(c string) string { return c[:4] + "-" + c[4:8] + "-" + c[8:] }
-
-// lotTx changes lots within one record's application. It loads each lot once,
-// keeps its state before the record (so that the record can be voided while
-// it is the lot's latest) and, when flushed, writes the lots and brings their
-// index entries in line with the new state.
-type lotTx struct {
-	st      *state
-	rec     *Record
-	lots    map[string]*lotChange
-	order   []string
-	finding int // findings opened so far by rec
-}
-
-type lotChange struct {
-	before []byte // nil for a lot the record creates
-	old    *Lot   // before, decoded (shared: see lotCache)
-	lot    *Lot
-}
-
-func newLotTx(st *state, rec *Record) *lotTx {
-	return &lotTx{st: st, rec: rec, lots: map[string]*lotChange{}}
-}
-
-// get returns lot id for changing: a clone of its state before the record,
-// which lotChange keeps unchanged.
-func (lt *lotTx) get(id string) (*Lot, error) {
-	if c, ok := lt.lots[id]; ok {
-		return c.lot, nil
-	}
-	data, err := lt.st.tx.Get(stateKey("lot", id))
-	if KindOf(err) == NotFound {
-		return nil, Errorf(NotFound, "no lot %s", id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	old, err := lt.st.decodeLot(id, data)
-	if err != nil {
-		return nil, err
-	}
-	l := old.clone()
-	lt.lots[id] = &lotChange{before: data, old: old, lot: l}
-	lt.order = append(lt.order, id)
-	return l, nil
-}
-
-// create adds a new lot.
-func (lt *lotTx) create(l *Lot) {
-	lt.lots[l.ID] = &lotChange{lot: l}
-	lt.order = append(lt.order, l.ID)
-}
-
-// A lotPrev is a lot's state before its latest record.
-type lotPrev struct {
-	Seq    int64           `json:"seq"`
-	Before json.RawMessage `json:"before"` // null when the record created the lot
-}
-
-// encodeLotPrev encodes lotPrev{seq, before} as json.Marshal does (nil
-// before as null), without re-scanning before: it is a stored lot, which
-// json.Marshal wrote compact and escaped (TestEncodeLotPrev).
-func encodeLotPrev(seq int64, before []byte) []byte {
-	if before == nil {
-		before = []byte("null")
-	}
-	b := make([]byte, 0, len(before)+32)
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendInt(b, seq, 10)
-	b = append(b, `,"before":`...)
-	b = append(b, before...)
-	return append(b, '}')
-}
-
-// recordLots lists the lots a record changed and the findings it opened.
-type recordLots struct {
-	Lots     []string `json:"lots"`
-	Findings []string `json:"findings,omitempty"`
-}
-
-// flush writes every changed lot, its before-image and its index entries,
-// and the record's list of lots.
-func (lt *lotTx) flush() error {
-	rl := recordLots{}
-	for _, id := range lt.order {
-		c := lt.lots[id]
-		l := c.lot
-		l.LastSeq = lt.rec.Seq
-		refreshCleared(l)
-		endStayIfEmpty(l, lt.rec.At)
-		data, err := json.Marshal(l)
-		if err != nil {
-			return err
-		}
-		if err := lt.st.reindex(c.old, l); err != nil {
-			return err
-		}
-		if err := lt.st.tx.Set(stateKey("lot", id), data); err != nil {
-			return err
-		}
-		if lt.st.lots != nil {
-			lt.st.lots.add(data, l) // the record is done with l
-		}
-		if err := lt.st.tx.Set(stateKey("lotprev", id), encodeLotPrev(lt.rec.Seq, c.before)); err != nil {
-			return err
-		}
-		if err := lt.st.tx.Set(indexKey("lot-ev", id, be64(lt.rec.Seq)), nil); err != nil {
-			return err
-		}
-		rl.Lots = append(rl.Lots, id)
-	}
-	for i := 0; i < lt.finding; i++ {
-		rl.Findings = append(rl.Findings, findingID(lt.rec.Seq, i))
-	}
-	if len(rl.Lots) == 0 && len(rl.Findings) == 0 {
-		return nil
-	}
-	return lt.st.put(stateKey("rec", string(be64(lt.rec.Seq))), rl)
-}
-
-// endStayIfEmpty ends the open stay of a lot that has nothing left on hand:
-// goods that are all sold, consumed or destroyed are no longer at the site.
-func endStayIfEmpty(l *Lot, at time.Time) {
-	if n := len(l.Custody); n > 0 && l.Custody[n-1].To == nil && l.Quantity.OnHand == 0 {
-		l.Custody[n-1].To = &at
-	}
-}
-
-// refreshCleared sets the cleared flag from the lot's compliance marks.
-func refreshCleared(l *Lot) { l.Status.Cleared = len(l.missingForMarket()) == 0 }
-
 // indexEntries returns the index keys a lot's state puts in the Store.
 func indexEntries(l *Lot) [][]byte {
 	if l == nil {
@@ -466,39 +236,13 @@ func indexEntries(l *Lot) [][]byte {
 		}
 		ks = append(ks, indexKey("stay", s.Site, append(be64(end), id...)))
 	}
-	for _, st := range lotStatuses(l) {
+	for _, st := range l.statuses() {
 		ks = append(ks, indexKey("status", st, id))
 	}
 	if t := l.Transit; t != nil && !t.Overdue {
 		ks = append(ks, indexKey("due", "", append(be64(t.Deadline.UnixMicro()), id...)))
 	}
 	return ks
-}
-
-// lotStatuses lists the status words a lot can be listed by.
-func lotStatuses(l *Lot) []string {
-	var s []string
-	if l.Status.Closed {
-		s = append(s, "closed")
-	} else {
-		s = append(s, "open")
-	}
-	if l.Status.Sealed {
-		s = append(s, "sealed")
-	}
-	if l.Status.Positive {
-		s = append(s, "positive")
-	}
-	if l.Status.Cleared {
-		s = append(s, "cleared")
-	}
-	if l.OpenFindings > 0 {
-		s = append(s, "violation")
-	}
-	if l.Transit != nil {
-		s = append(s, "in_transit")
-	}
-	return s
 }
 
 // codeKey maps a canonical trace code to its lot id: a point lookup, so
@@ -509,12 +253,12 @@ func codeKey(code string) []byte { return stateKey("code", code) }
 func (st *state) reindex(old, l *Lot) error {
 	switch {
 	case old == nil && l != nil:
-		code, _ := NormalizeTraceCode(l.TraceCode)
+		code, _ := ident.NormalizeTraceCode(l.TraceCode)
 		if err := st.tx.Set(codeKey(code), []byte(l.ID)); err != nil {
 			return err
 		}
 	case old != nil && l == nil:
-		code, _ := NormalizeTraceCode(old.TraceCode)
+		code, _ := ident.NormalizeTraceCode(old.TraceCode)
 		if err := st.tx.Delete(codeKey(code)); err != nil {
 			return err
 		}
@@ -549,8 +293,8 @@ func (st *state) replaceKeys(oldKs, newKs [][]byte, value []byte) error {
 // lot reads a lot by id.
 func (st *state) lot(id string) (*Lot, error) {
 	data, err := st.tx.Get(stateKey("lot", id))
-	if KindOf(err) == NotFound {
-		return nil, Errorf(NotFound, "no lot %s", id)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Errorf(fault.NotFound, "no lot %s", id)
 	}
 	if err != nil {
 		return nil, err
@@ -573,13 +317,13 @@ func (st *state) resolveLot(ref string) (*Lot, error) {
 	if len(ref) == 36 && strings.Count(ref, "-") == 4 {
 		return st.lot(ref)
 	}
-	code, ok := NormalizeTraceCode(ref)
+	code, ok := ident.NormalizeTraceCode(ref)
 	if !ok {
-		return nil, Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
+		return nil, fault.Errorf(fault.NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
 	id, err := st.tx.Get(codeKey(code))
-	if KindOf(err) == NotFound {
-		return nil, Errorf(NotFound, "no lot has trace code %s", ref)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Errorf(fault.NotFound, "no lot has trace code %s", ref)
 	}
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package ledger
 
-import "slices"
+import (
+	"slices"
+)
 
 // LotFindings returns the findings opened about a lot, newest first, if p
 // may see the lot.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"coldtrace/ledger/fault"
 )
 
 // A lotCache keeps the sequencer's decoded lots, keyed by lot id, so that
@@ -90,10 +92,10 @@ func (c *lotCache) limit() int {
 func decodeLot(id string, data []byte) (*Lot, error) {
 	l := new(Lot)
 	if err := json.Unmarshal(data, l); err != nil {
-		return nil, Wrap(Tampered, "stored lot does not decode", fmt.Errorf("lot %s: %w", id, err))
+		return nil, fault.Wrap(fault.Tampered, "stored lot does not decode", fmt.Errorf("lot %s: %w", id, err))
 	}
 	if l.ID != id {
-		return nil, Errorf(Tampered, "stored lot %s names lot %s", id, l.ID)
+		return nil, fault.Errorf(fault.Tampered, "stored lot %s names lot %s", id, l.ID)
 	}
 	return l, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // TestLotCache checks that the sequencer's lot cache answers what decoding
@@ -17,7 +19,7 @@ import (
 func TestLotCache(t *testing.T) {
 	c := lotCache{max: 1 << 20}
 	l := &Lot{ID: "11111111-1111-1111-1111-111111111111", TraceCode: "AAAABBBBCCCC", Root: "r",
-		Custody: []Stay{{Org: "o", Site: "s", Region: "310101"}}, Quantity: LotQuantity{Declared: 5000, OnHand: 5000}}
+		Custody: []Stay{{Org: "o", Site: "s", Region: "310101"}}, Quantity: LotQuantity{Declared: 5000, Outcome: Outcome{OnHand: 5000}}}
 	data, _ := json.Marshal(l)
 	a, err := c.decode(l.ID, data)
 	if err != nil {
@@ -51,7 +53,7 @@ func TestLotCache(t *testing.T) {
 		t.Fatalf("the old bytes answered %+v", got.Quantity)
 	}
 
-	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); KindOf(err) != Tampered {
+	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); fault.KindOf(err) != fault.Tampered {
 		t.Fatalf("a lot stored under another lot's id: %v, want Tampered", err)
 	}
 

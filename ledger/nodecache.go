@@ -1,6 +1,10 @@
 package ledger
 
-import "sync"
+import (
+	"sync"
+
+	"coldtrace/ledger/fault"
+)
 
 // A nodeCache keeps decoded lot nodes for the queries (trace, recall,
 // closure, reports, lists), keyed by lot id. It is not a second source of
@@ -45,7 +49,7 @@ func (c *nodeCache) decode(id string, data []byte) (*lotNode, error) {
 		return nil, err
 	}
 	if n.ID != id {
-		return nil, Errorf(Tampered, "stored lot node %s names lot %s", id, n.ID)
+		return nil, fault.Errorf(fault.Tampered, "stored lot node %s names lot %s", id, n.ID)
 	}
 	c.mu.Lock()
 	c.nodes.put(id, n, c.limit())

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"coldtrace/ledger/fault"
 )
 
 // TestNodeCache checks that the node cache answers exactly what decoding
@@ -15,7 +17,7 @@ import (
 func TestNodeCache(t *testing.T) {
 	c := nodeCache{max: 1 << 20}
 	n := &lotNode{ID: "11111111-1111-1111-1111-111111111111", TraceCode: "AAAA-BBBB-CCCC", Root: "r", CreatedBy: Declared,
-		Custody: []Stay{{Org: "o", Site: "s", Region: "310101"}}, Q: LotQuantity{Declared: 5000, OnHand: 5000}}
+		Custody: []Stay{{Org: "o", Site: "s", Region: "310101"}}, Q: LotQuantity{Declared: 5000, Outcome: Outcome{OnHand: 5000}}}
 	data := n.encode()
 	a, err := c.decode(n.ID, data)
 	if err != nil {
@@ -36,7 +38,7 @@ func TestNodeCache(t *testing.T) {
 	if b.Q.OnHand != 4000 || b.Q.Sold != 1000 {
 		t.Fatalf("a changed node answered %+v from the cache", b.Q)
 	}
-	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); KindOf(err) != Tampered {
+	if _, err := c.decode("22222222-2222-2222-2222-222222222222", data); fault.KindOf(err) != fault.Tampered {
 		t.Fatalf("a node stored under another lot's id: %v, want Tampered", err)
 	}
 	for i := 0; i < 4*c.max/b.size(); i++ {

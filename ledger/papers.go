@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"coldtrace/ledger/fault"
 	"slices"
 	"strings"
 	"time"
@@ -61,16 +62,16 @@ func checkDocuments(st *state, p Principal, rec *Record) error {
 	for i, ref := range rec.Attachments {
 		f := indexField("attachments", i)
 		a, err := st.attachment(ref.SHA256)
-		if KindOf(err) == NotFound {
-			return rejectf(f+".sha256", "no attachment with SHA-256 %s was uploaded; upload it first (POST /v1/attachments)", ref.SHA256)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.Rejectf(f+".sha256", "no attachment with SHA-256 %s was uploaded; upload it first (POST /v1/attachments)", ref.SHA256)
 		} else if err != nil {
 			return err
 		}
 		if !a.uploadedBy(p) {
-			return rejectf(f+".sha256", "attachment %s was not uploaded by this key's org; a record cites only documents its own org uploaded", ref.SHA256)
+			return fault.Rejectf(f+".sha256", "attachment %s was not uploaded by this key's org; a record cites only documents its own org uploaded", ref.SHA256)
 		}
 		if r := DocumentRules[ref.Type]; !r.allows(p.Role, rec.Kind) {
-			return rejectf(f+".type", "a %s %s; not by a %s on %s", ref.Type, r.describe(), p.Role, rec.Kind)
+			return fault.Rejectf(f+".type", "a %s %s; not by a %s on %s", ref.Type, r.describe(), p.Role, rec.Kind)
 		}
 	}
 	return nil
@@ -152,7 +153,7 @@ func lotPapers(st *state, p Principal, l *Lot) ([]Paper, error) {
 // isVoided reports whether record seq was voided.
 func (st *state) isVoided(seq int64) (bool, error) {
 	_, err := st.get(stateKey("voided", string(be64(seq))))
-	if KindOf(err) == NotFound {
+	if fault.KindOf(err) == fault.NotFound {
 		return false, nil
 	}
 	return err == nil, err
@@ -162,7 +163,7 @@ func (st *state) isVoided(seq int64) (bool, error) {
 // nobody.
 func canReadSHA(st *state, p Principal, sha string) (bool, error) {
 	a, err := st.attachment(sha)
-	if KindOf(err) == NotFound {
+	if fault.KindOf(err) == fault.NotFound {
 		return false, nil
 	} else if err != nil {
 		return false, err
@@ -236,7 +237,7 @@ func familyVisible(st *state, p Principal, id string, since int64) (bool, error)
 	queue, seen := []string{id}, map[string]bool{id: true}
 	for len(queue) > 0 {
 		l, err := st.lot(queue[0])
-		if KindOf(err) == NotFound {
+		if fault.KindOf(err) == fault.NotFound {
 			queue = queue[1:]
 			continue
 		} else if err != nil {
@@ -246,7 +247,7 @@ func familyVisible(st *state, p Principal, id string, since int64) (bool, error)
 		if l.ID != id && l.CreatedSeq <= since {
 			continue
 		}
-		if lotVisible(p, l) {
+		if l.visibleTo(p) {
 			return true, nil
 		}
 		for _, c := range l.Children {

@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 // SignedCheckpoint returns the latest signed checkpoint note, or NotFound on
@@ -9,7 +11,7 @@ import (
 func (l *Ledger) SignedCheckpoint() ([]byte, Checkpoint, error) {
 	h := l.head.Load()
 	if h.size == 0 {
-		return nil, Checkpoint{}, Errorf(NotFound, "the log is empty")
+		return nil, Checkpoint{}, fault.Errorf(fault.NotFound, "the log is empty")
 	}
 	return h.note, h.checkpoint, nil
 }
@@ -18,12 +20,12 @@ func (l *Ledger) SignedCheckpoint() ([]byte, Checkpoint, error) {
 // ledger signed one at that size (it signs one per commit).
 func (l *Ledger) SignedCheckpointAt(size int64) (msg []byte, err error) {
 	if size > l.Size() {
-		return nil, Errorf(NotFound, "no checkpoint was signed at size %d", size)
+		return nil, fault.Errorf(fault.NotFound, "no checkpoint was signed at size %d", size)
 	}
 	err = l.store.View(func(tx Tx) error {
 		msg, err = tx.Get(checkpointKey(size))
-		if KindOf(err) == NotFound {
-			return Errorf(NotFound, "no checkpoint was signed at size %d", size)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.Errorf(fault.NotFound, "no checkpoint was signed at size %d", size)
 		}
 		return err
 	})
@@ -33,7 +35,7 @@ func (l *Ledger) SignedCheckpointAt(size int64) (msg []byte, err error) {
 // Record returns the stored bytes of record seq.
 func (l *Ledger) Record(seq int64) (data []byte, err error) {
 	if seq >= l.Size() {
-		return nil, Errorf(NotFound, "no record %d", seq)
+		return nil, fault.Errorf(fault.NotFound, "no record %d", seq)
 	}
 	err = l.store.View(func(tx Tx) error {
 		data, err = readRecord(tx, seq)
@@ -76,7 +78,7 @@ func (l *Ledger) ProveInclusion(seq, size int64) (*InclusionProof, error) {
 		return nil, err
 	}
 	if seq < 0 || seq >= size {
-		return nil, invalidField("seq", "must be at least 0 and below size %d", size)
+		return nil, fault.InvalidField("seq", "must be at least 0 and below size %d", size)
 	}
 	p := &InclusionProof{Seq: seq, Size: size}
 	err := l.store.View(func(tx Tx) error {
@@ -110,10 +112,10 @@ type ConsistencyProof struct {
 // to (0 < from <= to <= Size()).
 func (l *Ledger) ProveConsistency(from, to int64) (*ConsistencyProof, error) {
 	if n := l.Size(); to <= 0 || to > n {
-		return nil, invalidField("to", "must be above 0 and at most the tree size %d", n)
+		return nil, fault.InvalidField("to", "must be above 0 and at most the tree size %d", n)
 	}
 	if from <= 0 || from > to {
-		return nil, invalidField("from", "must be above 0 and at most to (%d)", to)
+		return nil, fault.InvalidField("from", "must be above 0 and at most to (%d)", to)
 	}
 	p := &ConsistencyProof{From: from, To: to}
 	err := l.store.View(func(tx Tx) error {
@@ -133,7 +135,7 @@ func (l *Ledger) ProveConsistency(from, to int64) (*ConsistencyProof, error) {
 
 func (l *Ledger) checkSize(size int64) error {
 	if n := l.Size(); size <= 0 || size > n {
-		return invalidField("size", "must be above 0 and at most the tree size %d", n)
+		return fault.InvalidField("size", "must be above 0 and at most the tree size %d", n)
 	}
 	return nil
 }

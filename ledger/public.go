@@ -1,6 +1,11 @@
 package ledger
 
-import "time"
+import (
+	"time"
+
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
+)
 
 // A PublicLot is what anyone who holds a trace code may see of its lot: what
 // a shopper needs to judge the goods on a stall (product, origin, importer,
@@ -67,9 +72,9 @@ const (
 // accepted, so that only a code someone was given opens a lot. Returns
 // NotFound for a code no lot has (or that is not a valid trace code).
 func (l *Ledger) PublicLot(code string) (pl *PublicLot, err error) {
-	c, ok := NormalizeTraceCode(code)
+	c, ok := ident.NormalizeTraceCode(code)
 	if !ok {
-		return nil, Errorf(NotFound, "%q is not a valid trace code", code)
+		return nil, fault.Errorf(fault.NotFound, "%q is not a valid trace code", code)
 	}
 	err = l.view(func(st *state) error {
 		lot, err := st.resolveLot(c)
@@ -80,7 +85,7 @@ func (l *Ledger) PublicLot(code string) (pl *PublicLot, err error) {
 		name := ""
 		if o, err := st.org(importer); err == nil {
 			name = o.Name
-		} else if KindOf(err) != NotFound {
+		} else if fault.KindOf(err) != fault.NotFound {
 			return err
 		}
 		pl = publicView(lot, name)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // publicStory records a cleared batch and a partial shipment of it to a
@@ -127,7 +128,7 @@ func TestPublicLot(t *testing.T) {
 		typo = root[:len(root)-1] + "1"
 	}
 	for _, ref := range []string{"", "nope", "ABCD-EFGH-JKMN", lot.ID, typo} {
-		if _, err := f.l.PublicLot(ref); ledger.KindOf(err) != ledger.NotFound {
+		if _, err := f.l.PublicLot(ref); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("PublicLot(%q) = %v, want NotFound", ref, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 	"coldtrace/storage/badgerkv"
 )
 
@@ -130,7 +131,7 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.check(t)
-	if _, err := d.l.Trace(d.admin, ship.CreatedLots[0].TraceCode, ledger.TraceUp, 0); ledger.KindOf(err) != ledger.NotFound {
+	if _, err := d.l.Trace(d.admin, ship.CreatedLots[0].TraceCode, ledger.TraceUp, 0); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("the voided shipment's lot still traces: %v", err)
 	}
 }
@@ -149,14 +150,14 @@ type countingTx struct {
 
 func (t *countingTx) Set(k, v []byte) error {
 	if t.n++; t.n > t.max {
-		return ledger.Wrap(ledger.Internal, "test transaction full", ledger.ErrTxnFull)
+		return fault.Wrap(fault.Internal, "test transaction full", ledger.ErrTxnFull)
 	}
 	return t.Tx.Set(k, v)
 }
 
 func (t *countingTx) Delete(k []byte) error {
 	if t.n++; t.n > t.max {
-		return ledger.Wrap(ledger.Internal, "test transaction full", ledger.ErrTxnFull)
+		return fault.Wrap(fault.Internal, "test transaction full", ledger.ErrTxnFull)
 	}
 	return t.Tx.Delete(k)
 }
@@ -304,10 +305,10 @@ func TestQueriesDuringWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, li := range lots {
-			if _, err := e.l.Trace(e.admin, li.ID, ledger.TraceBoth, 0); err != nil && ledger.KindOf(err) != ledger.NotFound {
+			if _, err := e.l.Trace(e.admin, li.ID, ledger.TraceBoth, 0); err != nil && fault.KindOf(err) != fault.NotFound {
 				readErr = err
 			}
-			if _, err := e.l.Recall(e.admin, li.ID); err != nil && ledger.KindOf(err) != ledger.NotFound {
+			if _, err := e.l.Recall(e.admin, li.ID); err != nil && fault.KindOf(err) != fault.NotFound {
 				readErr = err
 			}
 			reads++

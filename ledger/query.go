@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
 )
 
 // A LotAnswer is a lot as GET /v1/lots/{ref} shows it: its state and its
@@ -43,8 +46,8 @@ func (st *state) visibleLot(p Principal, ref string) (*Lot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !lotVisible(p, lot) {
-		return nil, Errorf(Forbidden, "this key may not see lot %s", lot.TraceCode)
+	if !lot.visibleTo(p) {
+		return nil, fault.Errorf(fault.Forbidden, "this key may not see lot %s", lot.TraceCode)
 	}
 	return lot, nil
 }
@@ -88,7 +91,7 @@ func (l *Ledger) LotEvents(p Principal, ref string) (*LotRecords, error) {
 // regulators of the site's region and the site's org.
 func (l *Ledger) Event(p Principal, seq int64) (data []byte, voidedBy int64, err error) {
 	if seq >= l.Size() {
-		return nil, 0, Errorf(NotFound, "no record %d", seq)
+		return nil, 0, fault.Errorf(fault.NotFound, "no record %d", seq)
 	}
 	err = l.view(func(st *state) error {
 		if data, err = readRecord(st.tx, seq); err != nil {
@@ -104,7 +107,7 @@ func (l *Ledger) Event(p Principal, seq int64) (data []byte, voidedBy int64, err
 		if ok, err := st.recordVisible(p, rec); err != nil || ok {
 			return err
 		}
-		return Errorf(Forbidden, "this key may not see record %d", seq)
+		return fault.Errorf(fault.Forbidden, "this key may not see record %d", seq)
 	})
 	return data, voidedBy, err
 }
@@ -114,7 +117,7 @@ func (st *state) recordVisible(p Principal, rec *Record) (bool, error) {
 		return true, nil
 	}
 	var rl recordLots
-	if err := st.getJSON(stateKey("rec", string(be64(rec.Seq))), &rl); err != nil && KindOf(err) != NotFound {
+	if err := st.getJSON(stateKey("rec", string(be64(rec.Seq))), &rl); err != nil && fault.KindOf(err) != fault.NotFound {
 		return false, err
 	}
 	for _, id := range rl.Lots {
@@ -145,8 +148,8 @@ func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next str
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	if f.Region != "" && !ValidRegionPrefix(f.Region) {
-		return nil, "", invalidField("region", "is not a region prefix (2, 4 or 6 digits)")
+	if f.Region != "" && !ident.ValidRegionPrefix(f.Region) {
+		return nil, "", fault.InvalidField("region", "is not a region prefix (2, 4 or 6 digits)")
 	}
 	var scans []struct{ index, value string }
 	switch {
@@ -155,7 +158,7 @@ func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next str
 	case p.Role == RoleRegulator:
 		if f.Region != "" {
 			if !covers(p.Regions, f.Region) && !slices.ContainsFunc(p.Regions, func(r string) bool { return strings.HasPrefix(r, f.Region) }) {
-				return nil, "", Errorf(Forbidden, "region %s is outside this key's regions (%s)", f.Region, strings.Join(p.Regions, ", "))
+				return nil, "", fault.Errorf(fault.Forbidden, "region %s is outside this key's regions (%s)", f.Region, strings.Join(p.Regions, ", "))
 			}
 		}
 		for _, r := range p.Regions {

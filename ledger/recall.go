@@ -56,16 +56,10 @@ type RecallLot struct {
 	Site      string     `json:"site"`
 	Region    string     `json:"region"`
 	Since     *time.Time `json:"since,omitempty"` // at the current site
-	OnHand    int64      `json:"on_hand"`
-	InTransit int64      `json:"in_transit"`
-	Sold      int64      `json:"sold"`
-	Consumed  int64      `json:"consumed"`
-	Destroyed int64      `json:"destroyed"`
-	Returned  int64      `json:"returned"`
-	Lost      int64      `json:"lost"`
-	Sealed    bool       `json:"sealed"`
-	Positive  bool       `json:"positive"`
-	Transit   *Transit   `json:"transit,omitempty"`
+	Outcome
+	Sealed   bool     `json:"sealed"`
+	Positive bool     `json:"positive"`
+	Transit  *Transit `json:"transit,omitempty"`
 	// Outflows says where the sold, consumed, destroyed, returned and lost
 	// grams left the lot: at which site, in whose hands.
 	Outflows []Outflow `json:"outflows"`
@@ -74,14 +68,10 @@ type RecallLot struct {
 // An Outflow is what left a lot for good at one site (empty: lost in
 // transit) in one org's hands.
 type Outflow struct {
-	Site      string `json:"site"`
-	Org       string `json:"org"`
-	Region    string `json:"region"`
-	Sold      int64  `json:"sold"`
-	Consumed  int64  `json:"consumed"`
-	Destroyed int64  `json:"destroyed"`
-	Returned  int64  `json:"returned"`
-	Lost      int64  `json:"lost"`
+	Site   string `json:"site"`
+	Org    string `json:"org"`
+	Region string `json:"region"`
+	Gone
 }
 
 // A RecallSite is a site that held lots of the family, from the first
@@ -195,14 +185,13 @@ func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 				continue
 			}
 			rl := RecallLot{ID: n.ID, TraceCode: n.TraceCode, Product: n.Product, Holder: n.Holder, Site: n.Site, Region: n.Region,
-				OnHand: n.Q.OnHand, InTransit: n.Q.InTransit, Sold: n.Q.Sold, Consumed: n.Q.Consumed, Destroyed: n.Q.Destroyed,
-				Returned: n.Q.Returned, Lost: n.Q.Lost, Sealed: n.Sealed, Positive: n.Positive, Transit: n.Transit.clone(), Outflows: []Outflow{}}
+				Outcome: n.Q.Outcome, Sealed: n.Sealed, Positive: n.Positive, Transit: n.Transit.clone(), Outflows: []Outflow{}}
 			if c := len(n.Custody); c > 0 && n.Custody[c-1].To == nil {
 				since := n.Custody[c-1].From
 				rl.Since = &since
 			}
 			for _, o := range n.Out {
-				rl.Outflows = append(rl.Outflows, Outflow(o))
+				rl.Outflows = append(rl.Outflows, o)
 				if o.Region != "" && regionOK(o.Region) {
 					rp := part(o.Region)
 					rp.Sold += o.Sold
@@ -214,7 +203,7 @@ func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 			out.Lots = append(out.Lots, rl)
 			t := &out.Totals
 			t.Lots++
-			t.Outcome.add(n.Q)
+			t.Outcome.add(n.Q.Outcome, 1)
 			if n.Region != "" && regionOK(n.Region) && n.Q.OnHand > 0 {
 				rp := part(n.Region)
 				rp.Lots = append(rp.Lots, n.ID)

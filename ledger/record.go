@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // An EventKind names what a record states.
@@ -124,10 +126,10 @@ func DecodeRecord(data []byte) (*Record, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return nil, Wrap(Tampered, "record does not decode", err)
+		return nil, fault.Wrap(fault.Tampered, "record does not decode", err)
 	}
 	if dec.More() {
-		return nil, Errorf(Tampered, "trailing data after record")
+		return nil, fault.Errorf(fault.Tampered, "trailing data after record")
 	}
 	return &r, nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -68,7 +70,7 @@ func TestDecodeRecordRejects(t *testing.T) {
 	for _, s := range []string{
 		``, `{`, `[]`, `{"seq":1,"bogus":2}`, `{"seq":1} {"seq":2}`, `{"seq":"1"}`,
 	} {
-		if _, err := DecodeRecord([]byte(s)); KindOf(err) != Tampered {
+		if _, err := DecodeRecord([]byte(s)); fault.KindOf(err) != fault.Tampered {
 			t.Errorf("DecodeRecord(%s) = %v, want a Tampered error", s, err)
 		}
 	}

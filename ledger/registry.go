@@ -12,6 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
 )
 
 // Roles an org may have (DOMAIN.md), plus admin, which only keys have.
@@ -118,103 +121,103 @@ var (
 
 // checkText validates a free-text field: required or not, valid UTF-8, at
 // most max characters, no control characters.
-func checkText(fe *fieldErrors, field, s string, required bool, max int) {
+func checkText(fe *fault.Fields, field, s string, required bool, max int) {
 	switch {
 	case s == "" && required:
-		fe.add(field, "is required")
+		fe.Add(field, "is required")
 	case !utf8.ValidString(s):
-		fe.add(field, "is not valid UTF-8")
+		fe.Add(field, "is not valid UTF-8")
 	case utf8.RuneCountInString(s) > max:
-		fe.add(field, "is longer than %d characters", max)
+		fe.Add(field, "is longer than %d characters", max)
 	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		fe.add(field, "contains control characters")
+		fe.Add(field, "contains control characters")
 	}
 }
 
-func checkOrgRegistered(ev *Event, fe *fieldErrors) {
+func checkOrgRegistered(ev *Event, fe *fault.Fields) {
 	switch {
 	case ev.USCC == "":
-		fe.add("uscc", "is required")
-	case !USCCShapeOK(ev.USCC):
-		fe.add("uscc", "is not a unified social credit code (18 characters of 0-9 and A-Y without I, O, S, V, Z; characters 3-8 the region)")
-	case ValidUSCC(ev.USCC) && ev.USCCOverride != "":
-		fe.add("uscc_override", "is only for codes whose check character fails; this one passes")
-	case !ValidUSCC(ev.USCC) && ev.USCCOverride == "":
-		want, _ := USCCCheckChar(ev.USCC[:17])
-		fe.add("uscc", "check character is %c, want %c (GB 32100); register a legally issued code that fails the check with uscc_override giving the reason", ev.USCC[17], want)
+		fe.Add("uscc", "is required")
+	case !ident.USCCShapeOK(ev.USCC):
+		fe.Add("uscc", "is not a unified social credit code (18 characters of 0-9 and A-Y without I, O, S, V, Z; characters 3-8 the region)")
+	case ident.ValidUSCC(ev.USCC) && ev.USCCOverride != "":
+		fe.Add("uscc_override", "is only for codes whose check character fails; this one passes")
+	case !ident.ValidUSCC(ev.USCC) && ev.USCCOverride == "":
+		want, _ := ident.USCCCheckChar(ev.USCC[:17])
+		fe.Add("uscc", "check character is %c, want %c (GB 32100); register a legally issued code that fails the check with uscc_override giving the reason", ev.USCC[17], want)
 	}
 	checkText(fe, "uscc_override", ev.USCCOverride, false, 500)
 	checkText(fe, "name", ev.Name, true, 200)
 	if len(ev.Roles) == 0 {
-		fe.add("roles", "is required")
+		fe.Add("roles", "is required")
 	}
 	for i, r := range ev.Roles {
 		if !slices.Contains(OrgRoles, r) {
-			fe.add(indexField("roles", i), "unknown role %q (one of %s)", r, strings.Join(OrgRoles, ", "))
+			fe.Add(indexField("roles", i), "unknown role %q (one of %s)", r, strings.Join(OrgRoles, ", "))
 		}
 		if slices.Index(ev.Roles, r) != i {
-			fe.add(indexField("roles", i), "repeats %q", r)
+			fe.Add(indexField("roles", i), "repeats %q", r)
 		}
 	}
-	if !ValidRegion(ev.Region) {
-		fe.add("region", "is not a 6-digit GB/T 2260 region code")
+	if !ident.ValidRegion(ev.Region) {
+		fe.Add("region", "is not a 6-digit GB/T 2260 region code")
 	}
 }
 
-func checkSiteRegistered(ev *Event, fe *fieldErrors) {
+func checkSiteRegistered(ev *Event, fe *fault.Fields) {
 	if !siteIDPattern.MatchString(ev.Site) {
-		fe.add("id", "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+		fe.Add("id", "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
-	if !USCCShapeOK(ev.Org) {
-		fe.add("org", "is not a unified social credit code")
+	if !ident.USCCShapeOK(ev.Org) {
+		fe.Add("org", "is not a unified social credit code")
 	}
 	checkText(fe, "name", ev.Name, true, 200)
 	if !slices.Contains(SiteTypes, ev.Type) {
-		fe.add("type", "unknown site type %q (one of %s)", ev.Type, strings.Join(SiteTypes, ", "))
+		fe.Add("type", "unknown site type %q (one of %s)", ev.Type, strings.Join(SiteTypes, ", "))
 	}
-	if !ValidRegion(ev.Region) {
-		fe.add("region", "is not a 6-digit GB/T 2260 region code")
+	if !ident.ValidRegion(ev.Region) {
+		fe.Add("region", "is not a 6-digit GB/T 2260 region code")
 	}
 	checkText(fe, "address", ev.Address, false, 300)
 }
 
-func checkKeyCreated(ev *Event, fe *fieldErrors) {
+func checkKeyCreated(ev *Event, fe *fault.Fields) {
 	if ev.Role != RoleAdmin && !slices.Contains(OrgRoles, ev.Role) {
-		fe.add("role", "unknown role %q", ev.Role)
+		fe.Add("role", "unknown role %q", ev.Role)
 	}
 	if ev.Role != RoleAdmin && ev.Org == "" {
-		fe.add("org", "is required for a %s key", ev.Role)
+		fe.Add("org", "is required for a %s key", ev.Role)
 	}
-	if ev.Org != "" && !USCCShapeOK(ev.Org) {
-		fe.add("org", "is not a unified social credit code")
+	if ev.Org != "" && !ident.USCCShapeOK(ev.Org) {
+		fe.Add("org", "is not a unified social credit code")
 	}
 	if ev.Role == RoleRegulator && len(ev.Regions) == 0 {
-		fe.add("regions", "a regulator key needs at least one region prefix")
+		fe.Add("regions", "a regulator key needs at least one region prefix")
 	}
 	if ev.Role != RoleRegulator && len(ev.Regions) > 0 {
-		fe.add("regions", "only regulator keys are scoped to regions")
+		fe.Add("regions", "only regulator keys are scoped to regions")
 	}
 	for i, r := range ev.Regions {
-		if !ValidRegionPrefix(r) {
-			fe.add(indexField("regions", i), "is not a region prefix (2, 4 or 6 digits of a GB/T 2260 code)")
+		if !ident.ValidRegionPrefix(r) {
+			fe.Add(indexField("regions", i), "is not a region prefix (2, 4 or 6 digits of a GB/T 2260 code)")
 		}
 	}
 }
 
-func checkKeyRevoked(ev *Event, fe *fieldErrors) {
+func checkKeyRevoked(ev *Event, fe *fault.Fields) {
 	if ev.Key == "" {
-		fe.add("key", "is required")
+		fe.Add("key", "is required")
 	}
 }
 
 func prepareOrgRegistered(st *state, p Principal, ev *Record) error {
 	if p.Role != RoleAdmin {
-		return Errorf(Forbidden, "only an admin key registers orgs")
+		return fault.Errorf(fault.Forbidden, "only an admin key registers orgs")
 	}
 	if _, err := st.org(ev.USCC); err == nil {
-		return &Error{Kind: Conflict, Msg: "org " + ev.USCC + " is already registered",
-			Fields: []FieldError{{Field: "uscc", Message: "is already registered"}}}
-	} else if KindOf(err) != NotFound {
+		return &fault.Error{Kind: fault.Conflict, Msg: "org " + ev.USCC + " is already registered",
+			Fields: []fault.FieldError{{Field: "uscc", Message: "is already registered"}}}
+	} else if fault.KindOf(err) != fault.NotFound {
 		return err
 	}
 	return nil
@@ -222,17 +225,17 @@ func prepareOrgRegistered(st *state, p Principal, ev *Record) error {
 
 func prepareSiteRegistered(st *state, p Principal, ev *Record) error {
 	if p.Role != RoleAdmin {
-		return Errorf(Forbidden, "only an admin key registers sites")
+		return fault.Errorf(fault.Forbidden, "only an admin key registers sites")
 	}
-	if _, err := st.org(ev.Org); KindOf(err) == NotFound {
-		return rejectf("org", "org %s is not registered", ev.Org)
+	if _, err := st.org(ev.Org); fault.KindOf(err) == fault.NotFound {
+		return fault.Rejectf("org", "org %s is not registered", ev.Org)
 	} else if err != nil {
 		return err
 	}
 	if _, err := st.site(ev.Site); err == nil {
-		return &Error{Kind: Conflict, Msg: "site " + ev.Site + " is already registered",
-			Fields: []FieldError{{Field: "id", Message: "is already registered"}}}
-	} else if KindOf(err) != NotFound {
+		return &fault.Error{Kind: fault.Conflict, Msg: "site " + ev.Site + " is already registered",
+			Fields: []fault.FieldError{{Field: "id", Message: "is already registered"}}}
+	} else if fault.KindOf(err) != fault.NotFound {
 		return err
 	}
 	return nil
@@ -246,17 +249,17 @@ func prepareKeyCreated(st *state, p Principal, ev *Record) error {
 			return err
 		}
 	default:
-		return Errorf(Forbidden, "only an admin key, or a regulator key for its own regions, creates keys")
+		return fault.Errorf(fault.Forbidden, "only an admin key, or a regulator key for its own regions, creates keys")
 	}
 	if ev.Org != "" {
 		org, err := st.org(ev.Org)
-		if KindOf(err) == NotFound {
-			return rejectf("org", "org %s is not registered", ev.Org)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.Rejectf("org", "org %s is not registered", ev.Org)
 		} else if err != nil {
 			return err
 		}
 		if ev.Role != RoleAdmin && !org.HasRole(ev.Role) {
-			return rejectf("role", "org %s is not registered as %s", ev.Org, ev.Role)
+			return fault.Rejectf("role", "org %s is not registered as %s", ev.Org, ev.Role)
 		}
 	}
 	ev.Key = uuid.NewString()
@@ -265,11 +268,11 @@ func prepareKeyCreated(st *state, p Principal, ev *Record) error {
 
 func prepareKeyRevoked(st *state, p Principal, ev *Record) error {
 	if p.Role != RoleAdmin && p.Role != RoleRegulator {
-		return Errorf(Forbidden, "only an admin key, or a regulator key for the keys it created, revokes keys")
+		return fault.Errorf(fault.Forbidden, "only an admin key, or a regulator key for the keys it created, revokes keys")
 	}
 	k, err := st.apiKey(ev.Key)
-	if KindOf(err) == NotFound {
-		return Errorf(NotFound, "no key %s", ev.Key)
+	if fault.KindOf(err) == fault.NotFound {
+		return fault.Errorf(fault.NotFound, "no key %s", ev.Key)
 	} else if err != nil {
 		return err
 	}
@@ -279,14 +282,14 @@ func prepareKeyRevoked(st *state, p Principal, ev *Record) error {
 			return err
 		}
 		if !under {
-			return Errorf(Forbidden, "key %s was not created by this key or by a key it created; a regulator revokes only the keys under it", k.ID)
+			return fault.Errorf(fault.Forbidden, "key %s was not created by this key or by a key it created; a regulator revokes only the keys under it", k.ID)
 		}
 	}
 	if k.Revoked {
-		return &Error{Kind: Conflict, Msg: "key " + ev.Key + " is already revoked"}
+		return &fault.Error{Kind: fault.Conflict, Msg: "key " + ev.Key + " is already revoked"}
 	}
 	if k.ID == p.Key {
-		return rejectf("key", "a key cannot revoke itself")
+		return fault.Rejectf("key", "a key cannot revoke itself")
 	}
 	return nil
 }
@@ -296,24 +299,24 @@ func prepareKeyRevoked(st *state, p Principal, ev *Record) error {
 // (a province for its cities and counties, a city for its counties).
 func delegable(st *state, p Principal, ev *Record) error {
 	if ev.Role != RoleRegulator {
-		return &Error{Kind: Forbidden, Msg: "a regulator key creates only regulator keys",
-			Fields: []FieldError{{Field: "role", Message: "must be regulator for a key a regulator creates"}}}
+		return &fault.Error{Kind: fault.Forbidden, Msg: "a regulator key creates only regulator keys",
+			Fields: []fault.FieldError{{Field: "role", Message: "must be regulator for a key a regulator creates"}}}
 	}
 	for i, r := range ev.Regions {
 		if !covers(p.Regions, r) {
-			return &Error{Kind: Forbidden, Msg: fmt.Sprintf("region %s is outside this key's regions (%s)", r, strings.Join(p.Regions, ", ")),
-				Fields: []FieldError{{Field: indexField("regions", i), Message: "lies outside the creating key's regions"}}}
+			return &fault.Error{Kind: fault.Forbidden, Msg: fmt.Sprintf("region %s is outside this key's regions (%s)", r, strings.Join(p.Regions, ", ")),
+				Fields: []fault.FieldError{{Field: indexField("regions", i), Message: "lies outside the creating key's regions"}}}
 		}
 	}
 	org, err := st.org(ev.Org)
-	if KindOf(err) == NotFound {
-		return rejectf("org", "org %s is not registered", ev.Org)
+	if fault.KindOf(err) == fault.NotFound {
+		return fault.Rejectf("org", "org %s is not registered", ev.Org)
 	} else if err != nil {
 		return err
 	}
 	if !covers(p.Regions, org.Region) {
-		return &Error{Kind: Forbidden, Msg: fmt.Sprintf("org %s is in region %s, outside this key's regions (%s)", org.USCC, org.Region, strings.Join(p.Regions, ", ")),
-			Fields: []FieldError{{Field: "org", Message: "lies outside the creating key's regions"}}}
+		return &fault.Error{Kind: fault.Forbidden, Msg: fmt.Sprintf("org %s is in region %s, outside this key's regions (%s)", org.USCC, org.Region, strings.Join(p.Regions, ", ")),
+			Fields: []fault.FieldError{{Field: "org", Message: "lies outside the creating key's regions"}}}
 	}
 	return nil
 }
@@ -342,7 +345,7 @@ func createdUnder(st *state, k *APIKey, id string) (bool, error) {
 		if creator == id {
 			return true, nil
 		}
-		if k, err = st.apiKey(creator); KindOf(err) == NotFound {
+		if k, err = st.apiKey(creator); fault.KindOf(err) == fault.NotFound {
 			return false, nil // bootstrap, or a key of an older ledger
 		} else if err != nil {
 			return false, err

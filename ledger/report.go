@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // A ReportFilter selects the root batches of a closure report: those whose
@@ -38,20 +40,14 @@ type ClosureReport struct {
 
 // ReportTotals sums batches; quantities are over each batch's whole family.
 type ReportTotals struct {
-	Batches      int64 `json:"batches"`
-	Closed       int64 `json:"closed"`
-	Open         int64 `json:"open"`
-	Violation    int64 `json:"violation"`
-	Lots         int64 `json:"lots"`
-	Declared     int64 `json:"declared"`
-	Produced     int64 `json:"produced"`
-	OnHand       int64 `json:"on_hand"`
-	InTransit    int64 `json:"in_transit"`
-	Sold         int64 `json:"sold"`
-	Consumed     int64 `json:"consumed"`
-	Destroyed    int64 `json:"destroyed"`
-	Returned     int64 `json:"returned"`
-	Lost         int64 `json:"lost"`
+	Batches   int64 `json:"batches"`
+	Closed    int64 `json:"closed"`
+	Open      int64 `json:"open"`
+	Violation int64 `json:"violation"`
+	Lots      int64 `json:"lots"`
+	Declared  int64 `json:"declared"`
+	Produced  int64 `json:"produced"`
+	Outcome
 	Processed    int64 `json:"processed"`
 	OpenFindings int64 `json:"open_findings"`
 }
@@ -69,13 +65,7 @@ func (t *ReportTotals) add(b *ReportBatch) {
 	t.Lots += b.Lots
 	t.Declared += b.Declared
 	t.Produced += b.Produced
-	t.OnHand += b.OnHand
-	t.InTransit += b.InTransit
-	t.Sold += b.Sold
-	t.Consumed += b.Consumed
-	t.Destroyed += b.Destroyed
-	t.Returned += b.Returned
-	t.Lost += b.Lost
+	t.Outcome.add(b.Outcome, 1)
 	t.Processed += b.Processed
 	t.OpenFindings += b.OpenFindings
 }
@@ -90,30 +80,24 @@ type RegionTotals struct {
 
 // A ReportBatch is one root batch of a report.
 type ReportBatch struct {
-	Root         string    `json:"root"`
-	TraceCode    string    `json:"trace_code"`
-	Declaration  string    `json:"declaration_no"`
-	Product      string    `json:"product"`
-	Category     string    `json:"category"`
-	Importer     string    `json:"importer"`
-	DeclaredAt   time.Time `json:"declared_at"`
-	Region       string    `json:"region"`  // where it was declared
-	Regions      []string  `json:"regions"` // every region of the scope its family was in
-	Status       string    `json:"status"`
-	Lots         int64     `json:"lots"`
-	Declared     int64     `json:"declared"`
-	Produced     int64     `json:"produced"`
-	OnHand       int64     `json:"on_hand"`
-	InTransit    int64     `json:"in_transit"`
-	Sold         int64     `json:"sold"`
-	Consumed     int64     `json:"consumed"`
-	Destroyed    int64     `json:"destroyed"`
-	Returned     int64     `json:"returned"`
-	Lost         int64     `json:"lost"`
-	Processed    int64     `json:"processed"`
-	OpenFindings int64     `json:"open_findings"`
-	Positive     bool      `json:"positive"`
-	Reasons      []Reason  `json:"reasons"`
+	Root        string    `json:"root"`
+	TraceCode   string    `json:"trace_code"`
+	Declaration string    `json:"declaration_no"`
+	Product     string    `json:"product"`
+	Category    string    `json:"category"`
+	Importer    string    `json:"importer"`
+	DeclaredAt  time.Time `json:"declared_at"`
+	Region      string    `json:"region"`  // where it was declared
+	Regions     []string  `json:"regions"` // every region of the scope its family was in
+	Status      string    `json:"status"`
+	Lots        int64     `json:"lots"`
+	Declared    int64     `json:"declared"`
+	Produced    int64     `json:"produced"`
+	Outcome
+	Processed    int64    `json:"processed"`
+	OpenFindings int64    `json:"open_findings"`
+	Positive     bool     `json:"positive"`
+	Reasons      []Reason `json:"reasons"`
 	// MoreReasons counts the reasons left out beyond MaxReportReasons.
 	MoreReasons int `json:"more_reasons,omitempty"`
 }
@@ -147,10 +131,10 @@ const MaxReportReasons = 20
 // regulators for their regions, admins for any; operators may not.
 func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, error) {
 	if !p.readsAll() && p.Role != RoleRegulator {
-		return nil, Errorf(Forbidden, "closure reports are for regulators, auditors and admins")
+		return nil, fault.Errorf(fault.Forbidden, "closure reports are for regulators, auditors and admins")
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		return nil, invalidField("to", "must be after from")
+		return nil, fault.InvalidField("to", "must be after from")
 	}
 	scopes, err := regionScopes(p, f.Region)
 	if err != nil {
@@ -199,7 +183,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 				sfx := k[len(base):]
 				i := bytes.IndexByte(sfx, 0)
 				if i < 0 || len(sfx) < i+9 {
-					return Errorf(Tampered, "bad root-region index entry")
+					return fault.Errorf(fault.Tampered, "bad root-region index entry")
 				}
 				at := int64(beUint(sfx[i+1 : i+9]))
 				if at < from || at >= to {
@@ -317,7 +301,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 		err = st.getSorted(findingPrefix, fkeys, 16, func(i int, v []byte) error {
 			var f Finding
 			if err := json.Unmarshal(v, &f); err != nil {
-				return Wrap(Tampered, "stored finding does not decode", err)
+				return fault.Wrap(fault.Tampered, "stored finding does not decode", err)
 			}
 			nm.findings[string(fkeys[i][len(findingPrefix):])] = &f
 			return nil
@@ -346,8 +330,8 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 func batchRow(s *rootSummary) *ReportBatch {
 	return &ReportBatch{Root: s.Root, TraceCode: s.TraceCode, Declaration: s.Declaration, Product: s.Product, Category: s.Category,
 		Importer: s.Importer, DeclaredAt: s.DeclaredAt, Region: s.Region, Status: s.status(), Lots: s.Lots,
-		Declared: rootDeclared(s), Produced: s.Produced, OnHand: s.Q.OnHand, InTransit: s.Q.InTransit, Sold: s.Q.Sold,
-		Consumed: s.Q.Consumed, Destroyed: s.Q.Destroyed, Returned: s.Q.Returned, Lost: s.Q.Lost, Processed: s.Q.Transformed,
+		Declared: rootDeclared(s), Produced: s.Produced, Outcome: s.Q.Outcome,
+		Processed:    s.Q.Transformed,
 		OpenFindings: s.OpenFindings, Positive: s.PositiveLots > 0, Regions: []string{}}
 }
 
@@ -414,7 +398,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 	found := 0
 	err := st.scanPrefixes(stateKey("rsum", ""), keys, 16, func(i int, _, v []byte) error {
 		if i != found {
-			return Errorf(NotFound, "no batch summary %x", keys[found])
+			return fault.Errorf(fault.NotFound, "no batch summary %x", keys[found])
 		}
 		s, err := decodeSummary(v)
 		if err != nil {
@@ -425,7 +409,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 		return nil
 	})
 	if err == nil && found < len(keys) {
-		err = Errorf(NotFound, "no batch summary %x", keys[found])
+		err = fault.Errorf(fault.NotFound, "no batch summary %x", keys[found])
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -250,7 +251,7 @@ func TestPositiveSealsTheWholeBatch(t *testing.T) {
 	}
 	// Unsealing b needs a disinfection of b and a negative retest of the batch.
 	_, err := d.l.Submit(context.Background(), d.p[ledger.RoleRegulator], ledger.Event{Kind: ledger.Unsealed, Lot: b, Reason: "x", At: d.now}, "")
-	if ledger.KindOf(err) != ledger.Rejected {
+	if fault.KindOf(err) != fault.Rejected {
 		t.Fatalf("unseal without retest: %v", err)
 	}
 	d.rec(ledger.RoleDisinfector, ledger.Event{Kind: ledger.Disinfected, Lot: b, Scope: []string{"each_piece"}, Agent: "含氯"})
@@ -365,10 +366,10 @@ func TestVoidRestoresTheLots(t *testing.T) {
 	if after.Quantity != before.Quantity || len(after.Children) != 0 {
 		t.Fatalf("after void: %+v children %v; before %+v", after.Quantity, after.Children, before.Quantity)
 	}
-	if _, err := d.l.Lot(d.admin, child); ledger.KindOf(err) != ledger.NotFound {
+	if _, err := d.l.Lot(d.admin, child); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("the child of a voided split still exists: %v", err)
 	}
-	if _, err := d.l.Lot(d.admin, r.CreatedLots[0].TraceCode); ledger.KindOf(err) != ledger.NotFound {
+	if _, err := d.l.Lot(d.admin, r.CreatedLots[0].TraceCode); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("the child's trace code still resolves: %v", err)
 	}
 	// Only the latest record of a lot can be voided, once.
@@ -376,17 +377,17 @@ func TestVoidRestoresTheLots(t *testing.T) {
 	d.rec(ledger.RoleImporter, ledger.Event{Kind: ledger.Sold, Lot: root, Quantity: g(1000), Channel: "retail"})
 	for _, c := range []struct {
 		voids int64
-		kind  ledger.Kind
+		kind  fault.Kind
 		who   string
 	}{
-		{sale.Seq, ledger.Rejected, ledger.RoleImporter}, // not the latest
-		{r.Seq, ledger.Conflict, ledger.RoleImporter},    // already voided
-		{sale.Seq + 1, ledger.Forbidden, ledger.RoleLab}, // another org
-		{1, ledger.Rejected, ledger.RoleImporter},        // a registry record
-		{99999, ledger.Rejected, ledger.RoleImporter},    // no such record
+		{sale.Seq, fault.Rejected, ledger.RoleImporter}, // not the latest
+		{r.Seq, fault.Conflict, ledger.RoleImporter},    // already voided
+		{sale.Seq + 1, fault.Forbidden, ledger.RoleLab}, // another org
+		{1, fault.Rejected, ledger.RoleImporter},        // a registry record
+		{99999, fault.Rejected, ledger.RoleImporter},    // no such record
 	} {
 		_, err := d.l.Submit(context.Background(), d.p[c.who], ledger.Event{Kind: ledger.Voided, Voids: c.voids, Reason: "x", At: d.now}, "")
-		if ledger.KindOf(err) != c.kind {
+		if fault.KindOf(err) != c.kind {
 			t.Errorf("void %d by %s: %v, want %v", c.voids, c.who, err, c.kind)
 		}
 	}
@@ -421,7 +422,7 @@ func TestTransformAccountsAndInherits(t *testing.T) {
 	_, err := d.l.Submit(context.Background(), d.p[ledger.RoleProcessor], ledger.Event{Kind: ledger.Transformed, At: d.now, Site: d.site[ledger.RoleProcessor],
 		Inputs:  []ledger.LotAmount{{Lot: b, Quantity: ledger.Quantity{Grams: 500_001}}},
 		Outputs: []ledger.Output{{Product: ledger.Product{Name: "x", HSCode: "1602329100", Category: ledger.CategoryFrozen}, Quantity: ledger.Quantity{Grams: 1}}}}, "")
-	if ledger.KindOf(err) != ledger.Rejected {
+	if fault.KindOf(err) != fault.Rejected {
 		t.Fatalf("transforming more than on hand: %v", err)
 	}
 	d.verify()

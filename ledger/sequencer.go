@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 // A submission is one request waiting for the sequencer.
@@ -273,7 +275,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			return
 		}
 		if errors.Is(err, errAbort) {
-			group[bad].done <- result{err: Errorf(Internal, "the ledger could not apply this event")}
+			group[bad].done <- result{err: fault.Errorf(fault.Internal, "the ledger could not apply this event")}
 			group = append(group[:bad:bad], group[bad+1:]...)
 			if len(group) == 0 {
 				return
@@ -335,7 +337,7 @@ func (l *Ledger) prepare(st *state, s *submission, seq int64) (*Record, error) {
 	switch {
 	case s.bootstrap:
 		if seq != 0 {
-			return nil, Errorf(Conflict, "the ledger is not empty; bootstrap only creates the first admin key")
+			return nil, fault.Errorf(fault.Conflict, "the ledger is not empty; bootstrap only creates the first admin key")
 		}
 		rec.Actor = Actor{Key: "bootstrap"}
 		rec.Key = uuid.NewString()
@@ -374,12 +376,12 @@ func idemKey(keyID, idem string) []byte {
 }
 
 func idemConflict() error {
-	return Errorf(Conflict, "this Idempotency-Key was used with a different request")
+	return fault.Errorf(fault.Conflict, "this Idempotency-Key was used with a different request")
 }
 
 func replayIdem(tx Tx, k []byte, bodyHash [32]byte) (*Receipt, error) {
 	v, err := tx.Get(k)
-	if KindOf(err) == NotFound {
+	if fault.KindOf(err) == fault.NotFound {
 		return nil, nil
 	}
 	if err != nil {
@@ -390,7 +392,7 @@ func replayIdem(tx Tx, k []byte, bodyHash [32]byte) (*Receipt, error) {
 	}
 	var r Receipt
 	if err := json.Unmarshal(v[32:], &r); err != nil {
-		return nil, Wrap(Tampered, "stored receipt does not decode", err)
+		return nil, fault.Wrap(fault.Tampered, "stored receipt does not decode", err)
 	}
 	r.Replayed = true
 	return &r, nil

@@ -1,6 +1,8 @@
 package ledger
 
-import "errors"
+import (
+	"errors"
+)
 
 // A Store is the ordered key-value store the ledger keeps everything in: the
 // records, the stored Merkle hashes, the signed checkpoints, the derived state

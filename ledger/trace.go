@@ -2,6 +2,9 @@ package ledger
 
 import (
 	"time"
+
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
 )
 
 // MaxAnswerLots caps the lots of one trace, recall or closure answer; a
@@ -164,7 +167,7 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 		direction = TraceBoth
 	case TraceUp, TraceDown, TraceBoth:
 	default:
-		return nil, invalidField("direction", "must be up, down or both")
+		return nil, fault.InvalidField("direction", "must be up, down or both")
 	}
 	if limit <= 0 || limit > MaxAnswerLots {
 		limit = MaxAnswerLots
@@ -277,7 +280,7 @@ func (st *state) visibleNode(p Principal, ref string) (*lotNode, error) {
 		return nil, err
 	}
 	if !n.visibleTo(p) {
-		return nil, Errorf(Forbidden, "this key may not see lot %s", n.TraceCode)
+		return nil, fault.Errorf(fault.Forbidden, "this key may not see lot %s", n.TraceCode)
 	}
 	return n, nil
 }
@@ -287,20 +290,20 @@ func (st *state) visibleNode(p Principal, ref string) (*lotNode, error) {
 func (st *state) resolveLotID(ref string) (string, error) {
 	if len(ref) == 36 {
 		if _, err := st.tx.Get(stateKey("node", ref)); err != nil {
-			if KindOf(err) == NotFound {
-				return "", Errorf(NotFound, "no lot %s", ref)
+			if fault.KindOf(err) == fault.NotFound {
+				return "", fault.Errorf(fault.NotFound, "no lot %s", ref)
 			}
 			return "", err
 		}
 		return ref, nil
 	}
-	code, ok := NormalizeTraceCode(ref)
+	code, ok := ident.NormalizeTraceCode(ref)
 	if !ok {
-		return "", Errorf(NotFound, "%q is neither a lot id nor a valid trace code", ref)
+		return "", fault.Errorf(fault.NotFound, "%q is neither a lot id nor a valid trace code", ref)
 	}
 	id, err := st.tx.Get(codeKey(code)) // lot.go
-	if KindOf(err) == NotFound {
-		return "", Errorf(NotFound, "no lot has trace code %s", ref)
+	if fault.KindOf(err) == fault.NotFound {
+		return "", fault.Errorf(fault.NotFound, "no lot has trace code %s", ref)
 	}
 	return string(id), err
 }

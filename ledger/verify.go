@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/fault"
 )
 
 // A VerifyReport says what Verify checked.
@@ -49,7 +51,7 @@ func Verify(ctx context.Context, store, scratch Store, verifier *LogKey, progres
 }
 
 func badRecord(seq int64, format string, args ...any) error {
-	return Errorf(Tampered, "record %d: %s", seq, fmt.Sprintf(format, args...))
+	return fault.Errorf(fault.Tampered, "record %d: %s", seq, fmt.Sprintf(format, args...))
 }
 
 // verifyLog recomputes the tree from the record bytes alone, compares every
@@ -79,14 +81,14 @@ func verifyLog(ctx context.Context, tx Tx, size int64, key *LogKey, rep *VerifyR
 		}
 		cp, err := OpenCheckpoint(msg, key.Verifier)
 		if err != nil {
-			return Errorf(Tampered, "checkpoint at size %d: %v", n, err)
+			return fault.Errorf(fault.Tampered, "checkpoint at size %d: %v", n, err)
 		}
 		root, err := tlog.TreeHash(n, hr)
 		if err != nil {
 			return err
 		}
 		if cp.Size != n || cp.Root != root {
-			return Errorf(Tampered, "checkpoint at size %d: signed root differs from the root the records give; a record below index %d was altered", n, n)
+			return fault.Errorf(fault.Tampered, "checkpoint at size %d: signed root differs from the root the records give; a record below index %d was altered", n, n)
 		}
 		rep.Checkpoints++
 		return nil
@@ -95,7 +97,7 @@ func verifyLog(ctx context.Context, tx Tx, size int64, key *LogKey, rep *VerifyR
 	err := tx.Scan(prefixRecord, nil, false, func(k, v []byte) error {
 		if got := int64(beUint(k[len(prefixRecord):])); got != seq {
 			if got >= size {
-				return Errorf(Tampered, "record %d lies beyond the signed tree of size %d", got, size)
+				return fault.Errorf(fault.Tampered, "record %d lies beyond the signed tree of size %d", got, size)
 			}
 			return badRecord(seq, "missing")
 		}
@@ -152,7 +154,7 @@ func verifyLog(ctx context.Context, tx Tx, size int64, key *LogKey, rep *VerifyR
 		return badRecord(seq, "missing (the signed tree has %d records)", size)
 	}
 	if len(cps) > 0 {
-		return Errorf(Tampered, "checkpoint at size %d lies beyond the log", cps[0])
+		return fault.Errorf(fault.Tampered, "checkpoint at size %d lies beyond the log", cps[0])
 	}
 	progress("log", size, size)
 	return nil
@@ -204,14 +206,14 @@ func compareState(ctx context.Context, tx Tx, scratch Store, rep *VerifyReport, 
 		var n int64
 		err := tx.Scan(prefixState, nil, false, func(k, v []byte) error {
 			want, err := stx.Get(k)
-			if KindOf(err) == NotFound {
-				return Errorf(Tampered, "state entry %q is not derived from any record", k)
+			if fault.KindOf(err) == fault.NotFound {
+				return fault.Errorf(fault.Tampered, "state entry %q is not derived from any record", k)
 			}
 			if err != nil {
 				return err
 			}
 			if !bytes.Equal(want, v) {
-				return Errorf(Tampered, "state entry %q differs from the state the records give", k)
+				return fault.Errorf(fault.Tampered, "state entry %q differs from the state the records give", k)
 			}
 			n++
 			if n%65536 == 0 {
@@ -228,8 +230,8 @@ func compareState(ctx context.Context, tx Tx, scratch Store, rep *VerifyReport, 
 		// Every replayed entry must be stored too (the scan above matched
 		// stored entries to replayed ones, not the other way round).
 		if err := stx.Scan(prefixState, nil, false, func(k, _ []byte) error {
-			if _, err := tx.Get(k); KindOf(err) == NotFound {
-				return Errorf(Tampered, "state entry %q that the records give is missing", k)
+			if _, err := tx.Get(k); fault.KindOf(err) == fault.NotFound {
+				return fault.Errorf(fault.Tampered, "state entry %q that the records give is missing", k)
 			} else if err != nil {
 				return err
 			}

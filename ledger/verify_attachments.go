@@ -11,6 +11,8 @@ import (
 	"io"
 	"maps"
 	"slices"
+
+	"coldtrace/ledger/fault"
 )
 
 // An AttachmentProblem is one attachment that VerifyAttachments found wrong.
@@ -112,7 +114,7 @@ func VerifyAttachments(ctx context.Context, store Store, blobs Blobs, progress P
 		return cmp.Or(cmp.Compare(sa, sb), cmp.Compare(a.SHA256, b.SHA256))
 	})
 	if len(uploads) > 0 && blobs == nil {
-		return rep, Errorf(Unavailable, "%d attachments are recorded but no blob store was given to check them", len(uploads))
+		return rep, fault.Errorf(fault.Unavailable, "%d attachments are recorded but no blob store was given to check them", len(uploads))
 	}
 	for i, a := range uploads {
 		progress("attachments", int64(i), int64(len(uploads)))
@@ -126,7 +128,7 @@ func VerifyAttachments(ctx context.Context, store Store, blobs Blobs, progress P
 	}
 	progress("attachments", int64(len(uploads)), int64(len(uploads)))
 	if len(rep.Problems) > 0 {
-		return rep, Errorf(Tampered, "%d attachment problem(s); the first: %s", len(rep.Problems), rep.Problems[0])
+		return rep, fault.Errorf(fault.Tampered, "%d attachment problem(s); the first: %s", len(rep.Problems), rep.Problems[0])
 	}
 	return rep, nil
 }
@@ -138,7 +140,7 @@ func checkObject(ctx context.Context, blobs Blobs, a *Attachment, rep *Attachmen
 		return "", err
 	}
 	rc, _, err := blobs.Get(ctx, a.Object)
-	if KindOf(err) == NotFound {
+	if fault.KindOf(err) == fault.NotFound {
 		return fmt.Sprintf("its object %s is missing from the blob store", a.Object), nil
 	}
 	if err != nil {

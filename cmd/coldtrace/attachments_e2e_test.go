@@ -1,9 +1,5 @@
 package main_test
 
-// End-to-end tests of attachments: the real coldtrace binary, serving over
-// real HTTP, storing in a real MinIO server (or the default blob folder),
-// started by the package's shared harness (e2e_test.go).
-
 import (
 	"bytes"
 	"context"
@@ -21,9 +17,13 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"coldtrace/ledger"
+	"coldtrace/ledger/ident"
 	"coldtrace/storage/storagetest"
 )
+
+// End-to-end tests of attachments: the real coldtrace binary, serving over
+// real HTTP, storing in a real MinIO server (or the default blob folder),
+// started by the package's shared harness (e2e_test.go).
 
 // attS3Env is the environment that points serve and verify at m.
 func attS3Env(m *storagetest.MinIO, bucket string) []string {
@@ -68,7 +68,7 @@ func attPDF(n int, seed byte) []byte {
 }
 
 func uscc17(stem string) string {
-	c, _ := ledger.USCCCheckChar(stem)
+	c, _ := ident.USCCCheckChar(stem)
 	return stem + string(c)
 }
 

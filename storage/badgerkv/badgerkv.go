@@ -22,6 +22,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 var _ ledger.Store = (*Store)(nil)
@@ -61,7 +62,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	db, err := badger.OpenManaged(bo)
 	if err != nil {
-		return nil, ledger.Wrap(ledger.Unavailable, "cannot open the database", err)
+		return nil, fault.Wrap(fault.Unavailable, "cannot open the database", err)
 	}
 	s := &Store{db: db, inMemory: opts.InMemory, readers: map[uint64]int{}}
 	s.committed.Store(db.MaxVersion())
@@ -180,25 +181,25 @@ func (t tx) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) error)
 
 // errKeyNotFound is every missing key's error: lookups of keys that are not
 // there are common (is this org new?) and need not format a message each.
-var errKeyNotFound = ledger.Errorf(ledger.NotFound, "key not found")
+var errKeyNotFound = fault.Errorf(fault.NotFound, "key not found")
 
 // translate maps badger's errors to ledger errors; ledger errors and nil pass
 // through.
 func translate(err error) error {
-	var le *ledger.Error
+	var le *fault.Error
 	switch {
 	case err == nil, errors.As(err, &le):
 		return err
 	case errors.Is(err, badger.ErrKeyNotFound):
 		return errKeyNotFound
 	case errors.Is(err, badger.ErrReadOnlyTxn):
-		return ledger.Errorf(ledger.Forbidden, "write in a read-only transaction")
+		return fault.Errorf(fault.Forbidden, "write in a read-only transaction")
 	case errors.Is(err, badger.ErrTxnTooBig):
-		return ledger.Wrap(ledger.Internal, "transaction too big", fmt.Errorf("%w: %w", ledger.ErrTxnFull, err))
+		return fault.Wrap(fault.Internal, "transaction too big", fmt.Errorf("%w: %w", ledger.ErrTxnFull, err))
 	case errors.Is(err, badger.ErrDBClosed):
-		return ledger.Wrap(ledger.Unavailable, "the database is closed", err)
+		return fault.Wrap(fault.Unavailable, "the database is closed", err)
 	default:
-		return ledger.Wrap(ledger.Unavailable, "storage failure", err)
+		return fault.Wrap(fault.Unavailable, "storage failure", err)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 var _ ledger.Blobs = (*Blobs)(nil)
@@ -43,7 +44,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._/-]*$`)
 func (b *Blobs) path(name string) (string, error) {
 	if !namePattern.MatchString(name) || strings.Contains(name, "..") || strings.Contains(name, "//") ||
 		strings.HasSuffix(name, "/") || strings.HasPrefix(name, ".tmp") {
-		return "", ledger.Errorf(ledger.Invalid, "bad object name %q", name)
+		return "", fault.Errorf(fault.Invalid, "bad object name %q", name)
 	}
 	return filepath.Join(b.root, filepath.FromSlash(name)), nil
 }
@@ -73,7 +74,7 @@ func (b *Blobs) Put(ctx context.Context, name string, r io.Reader, size int64, _
 		return err // the reader's error, unchanged, or a translated write error
 	}
 	if size >= 0 && n != size {
-		return ledger.Errorf(ledger.Invalid, "the object has %d bytes, %d were announced", n, size)
+		return fault.Errorf(fault.Invalid, "the object has %d bytes, %d were announced", n, size)
 	}
 	if err := f.Sync(); err != nil {
 		return translate(err)
@@ -149,21 +150,21 @@ func (b *Blobs) Health(context.Context) error {
 		return translate(err)
 	}
 	if !fi.IsDir() {
-		return ledger.Errorf(ledger.Unavailable, "blob folder %s is not a directory", b.root)
+		return fault.Errorf(fault.Unavailable, "blob folder %s is not a directory", b.root)
 	}
 	return nil
 }
 
 // translate maps file-system errors to ledger errors.
 func translate(err error) error {
-	var le *ledger.Error
+	var le *fault.Error
 	switch {
 	case err == nil, errors.As(err, &le):
 		return err
 	case errors.Is(err, fs.ErrNotExist):
-		return ledger.Wrap(ledger.NotFound, "no such object", err)
+		return fault.Wrap(fault.NotFound, "no such object", err)
 	default:
-		return ledger.Wrap(ledger.Unavailable, "the blob folder failed", err)
+		return fault.Wrap(fault.Unavailable, "the blob folder failed", err)
 	}
 }
 
@@ -188,7 +189,7 @@ type ctxReader struct {
 
 func (c ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
-		return 0, ledger.Wrap(ledger.Unavailable, "the upload was cancelled", err)
+		return 0, fault.Wrap(fault.Unavailable, "the upload was cancelled", err)
 	}
 	return c.r.Read(p)
 }

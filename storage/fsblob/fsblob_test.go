@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 	"coldtrace/storage/fsblob"
 	"coldtrace/storage/storagetest"
 )
@@ -23,7 +24,7 @@ func TestNamesStayInsideTheRoot(t *testing.T) {
 	b := fsblob.New(filepath.Join(root, "blobs"))
 	for _, name := range []string{"../x", "a/../../x", "/etc/passwd", "", "a//b", ".tmp/x", "a/"} {
 		err := b.Put(context.Background(), name, bytes.NewReader([]byte("x")), 1, "text/csv")
-		if ledger.KindOf(err) != ledger.Invalid {
+		if fault.KindOf(err) != fault.Invalid {
 			t.Errorf("Put(%q) = %v, want Invalid", name, err)
 		}
 	}

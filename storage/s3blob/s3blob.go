@@ -22,6 +22,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 var _ ledger.Blobs = (*Blobs)(nil)
@@ -58,10 +59,10 @@ const healthTimeout = 3 * time.Second
 // contact the server.
 func New(opts Options) (*Blobs, error) {
 	if opts.Endpoint == "" || opts.Bucket == "" {
-		return nil, ledger.Errorf(ledger.Invalid, "s3blob: the endpoint and the bucket are required")
+		return nil, fault.Errorf(fault.Invalid, "s3blob: the endpoint and the bucket are required")
 	}
 	if opts.AccessKey == "" || opts.SecretKey == "" {
-		return nil, ledger.Errorf(ledger.Invalid, "s3blob: the access key and the secret key are required")
+		return nil, fault.Errorf(fault.Invalid, "s3blob: the access key and the secret key are required")
 	}
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
@@ -79,7 +80,7 @@ func New(opts Options) (*Blobs, error) {
 		MaxRetries: 3,
 	})
 	if err != nil {
-		return nil, ledger.Wrap(ledger.Invalid, "s3blob: bad configuration", err)
+		return nil, fault.Wrap(fault.Invalid, "s3blob: bad configuration", err)
 	}
 	scheme := "http"
 	if opts.Secure {
@@ -145,7 +146,7 @@ func (b *Blobs) Put(ctx context.Context, name string, r io.Reader, size int64, c
 	}
 	if size >= 0 && info.Size != size {
 		_ = b.c.RemoveObject(context.WithoutCancel(ctx), b.bucket, name, minio.RemoveObjectOptions{})
-		return ledger.Errorf(ledger.Invalid, "the object has %d bytes, %d were announced", info.Size, size)
+		return fault.Errorf(fault.Invalid, "the object has %d bytes, %d were announced", info.Size, size)
 	}
 	return nil
 }
@@ -212,7 +213,7 @@ func (b *Blobs) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	err := b.c.RemoveObject(ctx, b.bucket, name, minio.RemoveObjectOptions{})
-	if err != nil && ledger.KindOf(b.translate(err, name)) != ledger.NotFound {
+	if err != nil && fault.KindOf(b.translate(err, name)) != fault.NotFound {
 		return b.translate(err, name)
 	}
 	return nil
@@ -241,27 +242,27 @@ func (b *Blobs) Health(ctx context.Context) error {
 // object means the store cannot serve now: the next call checks the bucket
 // again.
 func (b *Blobs) translate(err error, name string) error {
-	var le *ledger.Error
+	var le *fault.Error
 	if err == nil || errors.As(err, &le) {
 		return err
 	}
 	resp := minio.ToErrorResponse(err)
 	switch resp.Code {
 	case "NoSuchKey":
-		return ledger.Wrap(ledger.NotFound, "no object "+name+" in "+b.desc, err)
+		return fault.Wrap(fault.NotFound, "no object "+name+" in "+b.desc, err)
 	case "NoSuchBucket":
 		b.ready.Store(false)
 		if name != "" {
-			return ledger.Wrap(ledger.NotFound, "no object "+name+" in "+b.desc+" (the bucket is missing)", err)
+			return fault.Wrap(fault.NotFound, "no object "+name+" in "+b.desc+" (the bucket is missing)", err)
 		}
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
-		return ledger.Wrap(ledger.Unavailable, "the object store ("+b.desc+") refuses coldtrace's credentials", err)
+		return fault.Wrap(fault.Unavailable, "the object store ("+b.desc+") refuses coldtrace's credentials", err)
 	}
 	if errors.Is(err, context.Canceled) {
-		return ledger.Wrap(ledger.Unavailable, "the request was cancelled", err)
+		return fault.Wrap(fault.Unavailable, "the request was cancelled", err)
 	}
 	b.ready.Store(false)
-	return ledger.Wrap(ledger.Unavailable, "the object store ("+b.desc+") is unavailable", err)
+	return fault.Wrap(fault.Unavailable, "the object store ("+b.desc+") is unavailable", err)
 }
 
 // A trackedReader keeps the first error of the reader given to Put, so that

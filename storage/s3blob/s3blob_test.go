@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 	"coldtrace/storage/s3blob"
 	"coldtrace/storage/storagetest"
 )
@@ -48,7 +49,7 @@ func TestBadCredentialsAreUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Health(context.Background()); ledger.KindOf(err) != ledger.Unavailable {
+	if err := b.Health(context.Background()); fault.KindOf(err) != fault.Unavailable {
 		t.Fatalf("Health with wrong credentials: %v, want Unavailable", err)
 	}
 }
@@ -59,7 +60,7 @@ func TestConfigurationIsChecked(t *testing.T) {
 		{Endpoint: "127.0.0.1:1", AccessKey: "a", SecretKey: "b"},
 		{Endpoint: "127.0.0.1:1", Bucket: "c"},
 	} {
-		if _, err := s3blob.New(o); ledger.KindOf(err) != ledger.Invalid {
+		if _, err := s3blob.New(o); fault.KindOf(err) != fault.Invalid {
 			t.Errorf("New(%+v) = %v, want Invalid", o, err)
 		}
 	}
@@ -77,19 +78,19 @@ func TestOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Stop(t)
-	if err := b.Health(ctx); ledger.KindOf(err) != ledger.Unavailable {
+	if err := b.Health(ctx); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("Health while down: %v, want Unavailable", err)
 	}
-	if err := b.Put(ctx, "att/new", bytes.NewReader(data), int64(len(data)), "application/pdf"); ledger.KindOf(err) != ledger.Unavailable {
+	if err := b.Put(ctx, "att/new", bytes.NewReader(data), int64(len(data)), "application/pdf"); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("Put while down: %v, want Unavailable", err)
 	}
-	if err := b.Put(ctx, "att/new", bytes.NewReader(data), -1, "application/pdf"); ledger.KindOf(err) != ledger.Unavailable {
+	if err := b.Put(ctx, "att/new", bytes.NewReader(data), -1, "application/pdf"); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("Put of unknown size while down: %v, want Unavailable", err)
 	}
-	if _, _, err := b.Get(ctx, "att/kept"); ledger.KindOf(err) != ledger.Unavailable {
+	if _, _, err := b.Get(ctx, "att/kept"); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("Get while down: %v, want Unavailable", err)
 	}
-	if _, err := b.Stat(ctx, "att/kept"); ledger.KindOf(err) != ledger.Unavailable {
+	if _, err := b.Stat(ctx, "att/kept"); fault.KindOf(err) != fault.Unavailable {
 		t.Errorf("Stat while down: %v, want Unavailable", err)
 	}
 	m.Start(t)
@@ -105,7 +106,7 @@ func TestOutage(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatal("the object changed across the outage")
 	}
-	if _, err := b.Stat(ctx, "att/new"); ledger.KindOf(err) != ledger.NotFound {
+	if _, err := b.Stat(ctx, "att/new"); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("a Put that failed during the outage left an object: %v", err)
 	}
 }

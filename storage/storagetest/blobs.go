@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // BlobsOpener opens a Blobs for a test. Each call may return the same store;
@@ -123,10 +124,10 @@ func TestBlobs(t *testing.T, o BlobsOpener) {
 	t.Run("Missing", func(t *testing.T) {
 		b := o.Open(t)
 		name := newName("missing")
-		if _, _, err := b.Get(ctx, name); ledger.KindOf(err) != ledger.NotFound {
+		if _, _, err := b.Get(ctx, name); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("Get of a missing object: %v, want NotFound", err)
 		}
-		if _, err := b.Stat(ctx, name); ledger.KindOf(err) != ledger.NotFound {
+		if _, err := b.Stat(ctx, name); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("Stat of a missing object: %v, want NotFound", err)
 		}
 		if err := b.Delete(ctx, name); err != nil {
@@ -142,10 +143,10 @@ func TestBlobs(t *testing.T, o BlobsOpener) {
 		if err := b.Delete(ctx, name); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
-		if _, err := b.Stat(ctx, name); ledger.KindOf(err) != ledger.NotFound {
+		if _, err := b.Stat(ctx, name); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("Stat after Delete: %v, want NotFound", err)
 		}
-		if _, _, err := b.Get(ctx, name); ledger.KindOf(err) != ledger.NotFound {
+		if _, _, err := b.Get(ctx, name); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("Get after Delete: %v, want NotFound", err)
 		}
 	})
@@ -168,7 +169,7 @@ func TestBlobs(t *testing.T, o BlobsOpener) {
 			if !errors.Is(err, boom) {
 				t.Errorf("%s: Put with a failing reader returned %v, want the reader's error", c.name, err)
 			}
-			if _, err := b.Stat(ctx, name); ledger.KindOf(err) != ledger.NotFound {
+			if _, err := b.Stat(ctx, name); fault.KindOf(err) != fault.NotFound {
 				t.Errorf("%s: after a failed Put, Stat says %v, want NotFound", c.name, err)
 			}
 		}
@@ -180,7 +181,7 @@ func TestBlobs(t *testing.T, o BlobsOpener) {
 		if err == nil {
 			t.Fatal("Put of 50 bytes announced as 100 succeeded")
 		}
-		if _, err := b.Stat(ctx, name); ledger.KindOf(err) != ledger.NotFound {
+		if _, err := b.Stat(ctx, name); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("after a short Put, Stat says %v, want NotFound", err)
 		}
 	})
@@ -192,7 +193,7 @@ func TestBlobs(t *testing.T, o BlobsOpener) {
 		if err := b.Put(cctx, name, bytes.NewReader([]byte("x")), 1, "text/csv"); err == nil {
 			t.Fatal("Put with a cancelled context succeeded")
 		}
-		if _, err := b.Stat(ctx, name); ledger.KindOf(err) != ledger.NotFound {
+		if _, err := b.Stat(ctx, name); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("after a cancelled Put, Stat says %v, want NotFound", err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 )
 
 // StoreOpener opens a Store for a test. Reopen, when not nil, closes the
@@ -27,7 +28,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 			_, err := tx.Get([]byte("nope"))
 			return err
 		})
-		if ledger.KindOf(err) != ledger.NotFound {
+		if fault.KindOf(err) != fault.NotFound {
 			t.Fatalf("Get of a missing key: %v, want NotFound", err)
 		}
 	})
@@ -114,7 +115,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 			if err != nil || string(v) != "old" {
 				return fmt.Errorf("view saw k = %q (%v) after a later commit, want old", v, err)
 			}
-			if _, err := tx.Get([]byte("k2")); ledger.KindOf(err) != ledger.NotFound {
+			if _, err := tx.Get([]byte("k2")); fault.KindOf(err) != fault.NotFound {
 				return fmt.Errorf("view saw k2 written after it began: %v", err)
 			}
 			return nil
@@ -239,7 +240,7 @@ func get(t *testing.T, s ledger.Store, k string) string {
 		v, err = tx.Get([]byte(k))
 		return err
 	})
-	if ledger.KindOf(err) == ledger.NotFound {
+	if fault.KindOf(err) == fault.NotFound {
 		return ""
 	}
 	if err != nil {

@@ -1,4 +1,10 @@
-package ledger
+// Package fault holds the error kinds of coldtrace: an Error carries a Kind
+// (NotFound, Invalid, Conflict, Forbidden, Rejected, Unavailable, Tampered,
+// ...), a message safe to show to a client, the offending fields and a
+// cause that is only logged. The centre and its adapters build errors with
+// the constructors here; api maps each Kind to an HTTP status in one table.
+// It imports only the standard library.
+package fault
 
 import (
 	"errors"
@@ -96,15 +102,16 @@ func KindOf(err error) Kind {
 	return Internal
 }
 
-// fieldErrors collects field problems of one request.
-type fieldErrors []FieldError
+// Fields collects the field problems of one request.
+type Fields []FieldError
 
-func (fe *fieldErrors) add(field, format string, args ...any) {
+// Add adds a problem with field.
+func (fe *Fields) Add(field, format string, args ...any) {
 	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-// err returns nil when no problem was added, else an Invalid error.
-func (fe fieldErrors) err() error {
+// Err returns nil when no problem was added, else an Invalid error.
+func (fe Fields) Err() error {
 	if len(fe) == 0 {
 		return nil
 	}
@@ -115,15 +122,22 @@ func (fe fieldErrors) err() error {
 	return &Error{Kind: Invalid, Msg: msg, Fields: fe}
 }
 
-// invalidField returns an Invalid error naming one field.
-func invalidField(field, format string, args ...any) error {
-	var fe fieldErrors
-	fe.add(field, format, args...)
-	return fe.err()
+// InvalidField returns an Invalid error naming one field, with the message
+// "invalid field <field>".
+func InvalidField(field, format string, args ...any) error {
+	var fe Fields
+	fe.Add(field, format, args...)
+	return fe.Err()
 }
 
-// rejectf returns a Rejected error naming the field that breaks an invariant.
-func rejectf(field, format string, args ...any) error {
+// BadField returns an Invalid error with its own client message msg and one
+// field problem.
+func BadField(msg, field, problem string) *Error {
+	return &Error{Kind: Invalid, Msg: msg, Fields: []FieldError{{Field: field, Message: problem}}}
+}
+
+// Rejectf returns a Rejected error naming the field that breaks an invariant.
+func Rejectf(field, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	e := &Error{Kind: Rejected, Msg: msg}
 	if field != "" {

@@ -1,11 +1,9 @@
-package ledger
+package ident
 
 import (
+	"crypto/rand"
 	"strings"
 )
-
-// The identifiers users type. No maintained Go library validates them; the
-// rules are in the GB and ISO standards cited at each function.
 
 const usccCharset = "0123456789ABCDEFGHJKLMNPQRTUWXY" // GB 32100: 31 characters, no I O Z S V
 
@@ -192,3 +190,63 @@ func ValidCountry(c string) bool {
 	}
 	return strings.Contains(iso3166, c)
 }
+
+// Trace codes: 12 characters of Crockford's base 32 (no I, L, O, U), the
+// last a Luhn mod 32 check character, shown in groups of four
+// (K7Q2-9XMD-4HTE). They are short enough to read aloud and type, and a
+// single mistyped character or swapped neighbour pair is caught.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// luhn32 returns the Luhn mod 32 check character of s (Crockford digits).
+func luhn32(s string) byte {
+	factor, sum := 2, 0
+	for i := len(s) - 1; i >= 0; i-- {
+		v := strings.IndexByte(crockford, s[i]) * factor
+		sum += v/32 + v%32
+		factor = 3 - factor
+	}
+	return crockford[(32-sum%32)%32]
+}
+
+// NewTraceCode returns a random trace code.
+func NewTraceCode() string {
+	var b [11]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	for i := range b {
+		b[i] = crockford[b[i]%32]
+	}
+	s := string(b[:]) + string(luhn32(string(b[:])))
+	return s[:4] + "-" + s[4:8] + "-" + s[8:]
+}
+
+// NormalizeTraceCode returns the canonical 12-character form of a trace code
+// as a person may type it (any case, with or without hyphens or spaces, I and
+// L for 1, O for 0), and false if it is not a valid code.
+func NormalizeTraceCode(s string) (string, bool) {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		switch {
+		case r == '-' || r == ' ':
+			continue
+		case r == 'I' || r == 'L':
+			r = '1'
+		case r == 'O':
+			r = '0'
+		}
+		if r > 127 || strings.IndexByte(crockford, byte(r)) < 0 {
+			return "", false
+		}
+		b.WriteRune(r)
+	}
+	c := b.String()
+	if len(c) != 12 || luhn32(c[:11]) != c[11] {
+		return "", false
+	}
+	return c, true
+}
+
+// FormatTraceCode returns the display form (groups of four) of a canonical
+// code.
+func FormatTraceCode(c string) string { return c[:4] + "-" + c[4:8] + "-" + c[8:] }

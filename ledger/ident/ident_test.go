@@ -1,6 +1,8 @@
-package ledger
+package ident
 
-import "testing"
+import (
+	"testing"
+)
 
 // Vectors computed with python-stdnum 1.18 (Debian python3-stdnum: cn.uscc,
 // iso6346), an implementation independent of ours.

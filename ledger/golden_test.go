@@ -1,0 +1,216 @@
+package ledger_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"coldtrace/fixtures"
+	"coldtrace/ledger"
+	"coldtrace/storage/badgerkv"
+	"coldtrace/storage/fsblob"
+)
+
+// goldenPath holds a data directory written by the code before the layout
+// refactor (issue 11): every key/value pair of the badger store, the signing
+// key, the attachments and the JSON answers of a few queries on it. It is a
+// compatibility contract: a data directory written before must open after.
+const goldenPath = "testdata/golden-datadir.json.gz"
+
+var updateGolden = flag.Bool("update-golden", false, "rewrite "+goldenPath+" from the current code (only when the on-disk format changes on purpose)")
+
+// goldenDir is the file at goldenPath.
+type goldenDir struct {
+	Key     string            `json:"key"`     // the note signing key text
+	Demo    *fixtures.Demo    `json:"demo"`    // what the demo recorded
+	Pairs   [][2][]byte       `json:"pairs"`   // the store, in key order
+	Blobs   map[string][]byte `json:"blobs"`   // attachment objects by name
+	Answers map[string][]byte `json:"answers"` // query name -> JSON answer
+}
+
+// goldenQueries are the queries whose answers the golden file keeps. None of
+// them depends on the time it is asked at.
+func goldenQueries(t *testing.T, l *ledger.Ledger, admin ledger.Principal, d *fixtures.Demo) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	put := func(name string, v any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = b
+	}
+	for story, code := range map[string]string{"happy": d.Happy, "positive": d.Positive, "violation": d.Violation} {
+		lot, err := l.Lot(admin, code)
+		put("lot/"+story, lot, err)
+		pub, err := l.PublicLot(code)
+		put("public/"+story, pub, err)
+		up, err := l.Trace(admin, code, "up", 100)
+		put("trace-up/"+story, up, err)
+		down, err := l.Trace(admin, code, "down", 100)
+		put("trace-down/"+story, down, err)
+		rec, err := l.Recall(admin, code)
+		put("recall/"+story, rec, err)
+		cl, err := l.Closure(admin, code)
+		put("closure/"+story, cl, err)
+		evs, err := l.LotEvents(admin, code)
+		put("events/"+story, evs, err)
+	}
+	return out
+}
+
+// TestGoldenDataDir loads the data directory written by the code before the
+// refactor into a fresh store, runs what `coldtrace verify` runs on it, and
+// asks the golden queries.
+func TestGoldenDataDir(t *testing.T) {
+	if *updateGolden {
+		writeGolden(t)
+	}
+	g := readGolden(t)
+	dir := t.TempDir()
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Update(func(tx ledger.Tx) error {
+		for _, p := range g.Pairs {
+			if err := tx.Set(p[0], p[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	blobs := fsblob.New(filepath.Join(dir, "blobs"))
+	for name, data := range g.Blobs {
+		if err := blobs.Put(context.Background(), name, bytes.NewReader(data), int64(len(data)), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, err := ledger.ParseKey(g.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// What `coldtrace verify` runs.
+	scratch, err := badgerkv.Open("", badgerkv.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scratch.Close()
+	rep, err := ledger.Verify(context.Background(), store, scratch, key, nil)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if rep.Size == 0 || rep.Checkpoints == 0 || rep.StateKeys == 0 {
+		t.Fatalf("verify checked nothing: %+v", rep)
+	}
+	arep, err := ledger.VerifyAttachments(context.Background(), store, blobs, nil)
+	if err != nil {
+		t.Fatalf("verify attachments: %v (%v)", err, arep.Problems)
+	}
+	if arep.Checked == 0 {
+		t.Fatal("no attachment checked")
+	}
+
+	l, err := ledger.New(store, key, ledger.Options{Blobs: blobs, SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := l.Size(); got != rep.Size {
+		t.Errorf("size %d, verify saw %d", got, rep.Size)
+	}
+	admin, err := l.Authenticate(fixtures.TestAdminSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := goldenQueries(t, l, admin, g.Demo)
+	for name, want := range g.Answers {
+		if !bytes.Equal(got[name], want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got[name], want)
+		}
+	}
+	if len(got) != len(g.Answers) {
+		t.Errorf("%d answers, golden has %d", len(got), len(g.Answers))
+	}
+}
+
+func readGolden(t *testing.T) *goldenDir {
+	t.Helper()
+	f, err := os.Open(goldenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g goldenDir
+	if err := json.NewDecoder(zr).Decode(&g); err != nil {
+		t.Fatal(err)
+	}
+	return &g
+}
+
+// writeGolden builds the demo ledger with the current code and writes it to
+// goldenPath.
+func writeGolden(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	e := fixtures.OpenTestLedger(t, ledger.Options{})
+	d, err := fixtures.LoadDemo(ctx, e.L, e.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, err := os.ReadFile(filepath.Join(e.Dir, "log.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := goldenDir{Key: string(bytes.TrimSpace(skey)), Demo: d, Blobs: map[string][]byte{}}
+	g.Answers = goldenQueries(t, e.L, e.Admin, d)
+	if err := e.Store.View(func(tx ledger.Tx) error {
+		return tx.Scan(nil, nil, false, func(k, v []byte) error {
+			g.Pairs = append(g.Pairs, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(e.Dir, "blobs")
+	if err := filepath.WalkDir(root, func(path string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		data, err := os.ReadFile(path)
+		g.Blobs[filepath.ToSlash(rel)] = data
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err := json.NewEncoder(zw).Encode(&g); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(goldenPath, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s: %d pairs, %d blobs, %d bytes", goldenPath, len(g.Pairs), len(g.Blobs), buf.Len())
+}

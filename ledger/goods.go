@@ -1,0 +1,242 @@
+package ledger
+
+import (
+	"slices"
+
+	"github.com/google/uuid"
+
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
+)
+
+// The goods family: declared (a batch enters the country) and transformed
+// (processing turns input lots into new products); check, prepare and
+// apply of each.
+
+func checkDeclared(ev *Event, fe *fault.Fields) {
+	checkSiteRef(fe, "site", ev.Site)
+	checkProduct(fe, "product", ev.Product, true)
+	if !ident.ValidDeclarationNo(ev.DeclarationNo) {
+		fe.Add("declaration_no", "is not a customs declaration number (18 digits)")
+	}
+	if len(ev.Containers) > 200 {
+		fe.Add("containers", "lists more than 200 containers")
+	}
+	for i, c := range ev.Containers {
+		f := indexField("containers", i)
+		if !ident.ValidContainer(c.Number) {
+			if len(c.Number) == 11 {
+				if d, ok := ident.ISO6346CheckDigit(c.Number[:10]); ok {
+					fe.Add(f+".number", "check digit is %c, want %c (ISO 6346)", c.Number[10], d)
+					continue
+				}
+			}
+			fe.Add(f+".number", "is not an ISO 6346 container number (4 letters ending in U, J or Z, 6 digits and a check digit)")
+		}
+		checkText(fe, f+".seal", c.Seal, false, 40)
+	}
+	checkQuantity(fe, "quantity", ev.Quantity, true)
+}
+
+func prepareDeclared(st *state, p Principal, rec *Record, _ *Lot) error {
+	if _, err := requireSite(st, "site", rec.Site); err != nil {
+		return err
+	}
+	prod := withDefaultTemp(*rec.Product)
+	rec.Product = &prod
+	c, err := newLotRef(st, *rec.Quantity)
+	if err != nil {
+		return err
+	}
+	rec.CreatedLots = []CreatedLot{c}
+	return nil
+}
+
+func applyDeclared(lt *lotTx, _ *Lot, fx *effects) error {
+	rec := lt.rec
+	site, err := lt.st.site(rec.Site)
+	if err != nil {
+		return err
+	}
+	c := rec.CreatedLots[0]
+	l := &Lot{
+		ID: c.ID, TraceCode: c.TraceCode, Root: c.ID, Parents: []string{}, Children: []string{},
+		Product: *rec.Product, Pieces: rec.Quantity.Pieces, DeclarationNo: rec.DeclarationNo, Containers: rec.Containers,
+		Importer: rec.Actor.Org, DeclaredAt: rec.At, CreatedAt: rec.At, CreatedSeq: rec.Seq,
+		Quantity:  LotQuantity{Declared: c.Quantity.Grams, Outcome: Outcome{OnHand: c.Quantity.Grams}},
+		Documents: []string{}, Findings: []string{},
+	}
+	lt.newStay(l, rec.Actor.Org, site)
+	l.addDocuments(rec.Attachments)
+	for _, a := range rec.Attachments {
+		if err := lt.st.tx.Set(indexKey("att-lot", a.SHA256, []byte(l.ID)), nil); err != nil {
+			return err
+		}
+	}
+	lt.create(l)
+	fx.lot = l
+	return nil
+}
+
+// newLotRef makes a new lot id and a trace code no lot has.
+func newLotRef(st *state, q Quantity) (CreatedLot, error) {
+	for {
+		code := ident.NewTraceCode()
+		if _, err := st.resolveLot(code); fault.KindOf(err) == fault.NotFound {
+			return CreatedLot{ID: uuid.NewString(), TraceCode: code, Quantity: q}, nil
+		} else if err != nil {
+			return CreatedLot{}, err
+		}
+	}
+}
+
+// withDefaultTemp fills the product's storage limit from its category, so
+// that the record carries the limit the rules applied.
+func withDefaultTemp(p Product) Product {
+	if t, ok := defaultMaxTempC[p.Category]; ok && p.MaxTempC == nil {
+		p.MaxTempC = &t
+	}
+	return p
+}
+
+func checkTransformed(ev *Event, fe *fault.Fields) {
+	checkSiteRef(fe, "site", ev.Site)
+	if len(ev.Inputs) == 0 || len(ev.Inputs) > 100 {
+		fe.Add("inputs", "must list 1 to 100 input lots")
+	}
+	for i, in := range ev.Inputs {
+		f := indexField("inputs", i)
+		if in.Lot == "" {
+			fe.Add(f+".lot", "is required")
+		}
+		checkQuantity(fe, f+".quantity", &in.Quantity, true)
+	}
+	if len(ev.Outputs) == 0 || len(ev.Outputs) > 100 {
+		fe.Add("outputs", "must list 1 to 100 products")
+	}
+	for i, out := range ev.Outputs {
+		f := indexField("outputs", i)
+		checkProduct(fe, f+".product", &out.Product, false)
+		checkQuantity(fe, f+".quantity", &out.Quantity, true)
+	}
+}
+
+func prepareTransformed(st *state, p Principal, rec *Record, _ *Lot) error {
+	site, err := requireSite(st, "site", rec.Site)
+	if err != nil {
+		return err
+	}
+	if site.Org != p.Org {
+		return fault.Rejectf("site", "site %s belongs to %s, not to the processor", site.ID, site.Org)
+	}
+	var first *Lot
+	for i := range rec.Inputs {
+		in := &rec.Inputs[i]
+		f := indexField("inputs", i)
+		l, err := st.resolveLot(in.Lot)
+		if fault.KindOf(err) == fault.NotFound {
+			return fault.Rejectf(f+".lot", "no lot %s", in.Lot)
+		} else if err != nil {
+			return err
+		}
+		in.Lot = l.ID
+		if slices.IndexFunc(rec.Inputs[:i], func(o LotAmount) bool { return o.Lot == l.ID }) >= 0 {
+			return fault.InvalidField(f+".lot", "lists lot %s twice", l.TraceCode)
+		}
+		s, regions, err := lotStanding(st, p, l)
+		if err != nil {
+			return err
+		}
+		if err := authorize(rec.Kind, p, s, lotWhat(l), regions); err != nil {
+			return err
+		}
+		if err := requireOnHand(l, f+".quantity.grams", in.Quantity.Grams); err != nil {
+			return err
+		}
+		if first == nil {
+			first = l
+		}
+	}
+	rec.CreatedLots = nil
+	for i := range rec.Outputs {
+		out := &rec.Outputs[i]
+		if out.Product.OriginCountry == "" {
+			out.Product.OriginCountry = first.Product.OriginCountry
+		}
+		out.Product = withDefaultTemp(out.Product)
+		c, err := newLotRef(st, out.Quantity)
+		if err != nil {
+			return err
+		}
+		rec.CreatedLots = append(rec.CreatedLots, c)
+	}
+	return nil
+}
+
+func applyTransformed(lt *lotTx, _ *Lot, fx *effects) error {
+	rec := lt.rec
+	site, err := lt.st.site(rec.Site)
+	if err != nil {
+		return err
+	}
+	var inputs []*Lot
+	for _, in := range rec.Inputs {
+		l, err := lt.get(in.Lot)
+		if err != nil {
+			return err
+		}
+		l.addOrg(rec.Actor.Org)
+		if err := lt.judgeOutflow(l, false, fx); err != nil {
+			return err
+		}
+		l.Quantity.OnHand -= in.Quantity.Grams
+		l.Quantity.Transformed += in.Quantity.Grams
+		inputs = append(inputs, l)
+	}
+	for i, c := range rec.CreatedLots {
+		out := inherit(inputs[0], c, rec)
+		out.Product = rec.Outputs[i].Product
+		out.Parents, out.Roots = nil, nil
+		for _, in := range inputs {
+			out.Parents = append(out.Parents, in.ID)
+			for _, r := range in.roots() {
+				if !slices.Contains(out.Roots, r) {
+					out.Roots = append(out.Roots, r)
+				}
+			}
+			in.Children = append(in.Children, out.ID)
+			// The product is only as cleared as its least cleared input.
+			out.Documents = slices.DeleteFunc(out.Documents, func(d string) bool { return !slices.Contains(in.Documents, d) })
+			out.LastTest = weakerMark(out.LastTest, in.LastTest)
+			out.LastDisinfection = weakerMark(out.LastDisinfection, in.LastDisinfection)
+			out.Release = weakerMark(out.Release, in.Release)
+			if in.Status.Sealed && !out.Status.Sealed {
+				out.Status.Sealed, out.Status.SealReason, out.Status.SealSeq, out.Status.PositiveSeq = true, in.Status.SealReason, in.Status.SealSeq, in.Status.PositiveSeq
+			}
+			out.Status.Positive = out.Status.Positive || in.Status.Positive
+			for _, o := range in.Orgs {
+				out.addOrg(o)
+			}
+		}
+		if len(out.Roots) == 1 {
+			out.Roots = nil
+		}
+		out.Root = inputs[0].roots()[0]
+		out.Quantity.OnHand = c.Quantity.Grams
+		lt.newStay(out, rec.Actor.Org, site)
+		lt.create(out)
+	}
+	return nil
+}
+
+// weakerMark returns the mark that counts for a product made of two inputs:
+// none if either has none, else the older.
+func weakerMark(a, b *Mark) *Mark {
+	if a == nil || b == nil {
+		return nil
+	}
+	if b.Seq < a.Seq || (b.Result != "" && b.Result != "negative") {
+		return b
+	}
+	return a
+}
