@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +166,236 @@ func (w *demoWorld) delegate(by, org string, regions []string) *client {
 	var k struct{ Key string }
 	w.key(by).do("POST", "/v1/keys", map[string]any{"org": w.org(org), "role": "regulator", "regions": regions}).want(201).JSON(&k)
 	return w.h.client(k.Key)
+}
+
+// TestVoidsAndCorrectionsOverHTTP: a lab may not void its own positive; a
+// regulator of the region where the goods are voids an older record, and
+// the lots' status follows.
+func TestVoidsAndCorrectionsOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	// The demo's positive: Henan's lab found it.
+	var evs struct{ Events []ledger.Record }
+	w.key("hn-regulator").do("GET", "/v1/events?kind=tested&org="+w.org("hn-lab"), nil).want(200).JSON(&evs)
+	var positive *ledger.Record
+	for i := range evs.Events {
+		if evs.Events[i].Result == "positive" {
+			positive = &evs.Events[i]
+		}
+	}
+	if positive == nil {
+		t.Fatal("no positive test by Henan's lab in the demo")
+	}
+	if positive.Region != "410104" {
+		t.Errorf("the positive records region %q, want the cold store's 410104", positive.Region)
+	}
+	before := w.h.l.Size()
+	w.key("hn-lab").do("POST", "/v1/events", map[string]any{"kind": "voided", "voids": positive.Seq, "reason": "样本污染"}).wantProblem(403, "forbidden", "")
+	if w.h.l.Size() != before {
+		t.Fatal("a refused void was recorded")
+	}
+	// The positive batch stays sealed in Guangdong.
+	if !w.lot("gd-regulator", w.demo.Positive).Status.Sealed {
+		t.Fatal("the positive batch is no longer sealed")
+	}
+
+	// A falsified negative test, under later records: the region where the
+	// goods are voids it, and the lot and its child lose the test.
+	t0 := time.Now().Add(-72 * time.Hour).UTC()
+	root, test := w.cleanLotInShanghai(t0)
+	ship := w.event("sh-warehouse", map[string]any{"kind": "shipped", "at": t0.Add(8 * time.Hour).Format(time.RFC3339), "lot": root,
+		"to_org": w.org("zj-market"), "to_site": "ZJ-MKT-GS", "quantity": kgs(4000)})
+	child := ship.CreatedLots[0].TraceCode
+	w.event("zj-market", map[string]any{"kind": "received", "at": t0.Add(12 * time.Hour).Format(time.RFC3339), "lot": child, "site": "ZJ-MKT-GS", "quantity": kgs(4000)})
+	if l := w.lot("sh-regulator", root); !l.Status.Cleared || l.LastTest == nil || l.LastTest.Seq != test {
+		t.Fatalf("the clean lot before the correction: cleared %v, last test %+v", l.Status.Cleared, l.LastTest)
+	}
+	if !w.lot("zj-regulator", child).Status.Cleared {
+		t.Fatal("the child is not cleared before the correction")
+	}
+	// Not the lab (not its latest), not Zhejiang (the test's lot lies in Shanghai).
+	w.key("sh-lab").do("POST", "/v1/events", map[string]any{"kind": "voided", "voids": test, "reason": "x"}).wantProblem(422, "rejected", "voids")
+	w.key("zj-regulator").do("POST", "/v1/events", map[string]any{"kind": "voided", "voids": test, "reason": "x"}).wantProblem(403, "forbidden", "")
+	// A shipment under later records is not voided out of order.
+	w.key("sh-regulator").do("POST", "/v1/events", map[string]any{"kind": "voided", "voids": ship.Seq, "reason": "x"}).wantProblem(422, "rejected", "voids")
+	void := w.event("sh-regulator", map[string]any{"kind": "voided", "voids": test, "reason": "检测报告系伪造"})
+	var findings []string
+	for _, f := range void.Findings {
+		findings = append(findings, f.Rule)
+	}
+	if len(findings) != 1 || findings[0] != ledger.RuleVoidedRecord || !strings.Contains(void.Findings[0].Detail, itoa(ship.Seq)) {
+		t.Errorf("the correction opened %+v, want a voided_record finding naming the shipment %d", void.Findings, ship.Seq)
+	}
+	for name, ref := range map[string]string{"sh-regulator": root, "zj-regulator": child} {
+		l := w.lot(name, ref)
+		if l.Status.Cleared || l.LastTest != nil {
+			t.Errorf("%s after the correction: cleared %v, last test %+v", ref, l.Status.Cleared, l.LastTest)
+		}
+		for _, p := range l.Papers {
+			if p.Type == ledger.DocTestReport {
+				t.Errorf("%s still lists the voided test's report: %+v", ref, p)
+			}
+		}
+	}
+	var hist struct {
+		VoidedBy map[string]int64 `json:"voided_by"`
+	}
+	w.key("sh-regulator").do("GET", "/v1/lots/"+root+"/events", nil).want(200).JSON(&hist)
+	if hist.VoidedBy[itoa(test)] != void.Seq {
+		t.Errorf("the lot's history does not show the void: %v", hist.VoidedBy)
+	}
+	// A new negative test clears the lot again.
+	w.event("sh-lab", map[string]any{"kind": "tested", "lot": root, "samples": 20, "scope": []string{"goods", "packaging"}, "result": "negative",
+		"attachments": []map[string]string{{"sha256": w.upload("sh-lab", "report 78"), "type": "test_report"}}})
+	if !w.lot("sh-regulator", root).Status.Cleared {
+		t.Error("a real negative test after the correction did not clear the lot")
+	}
+	if err := w.h.l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPapersFollowTheGoodsOverHTTP: a record cites only its own org's
+// uploads and only the documents its role issues on its kind; holding goods
+// grants their papers down the family, citing grants nothing.
+func TestPapersFollowTheGoodsOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	happy := w.lot("sh-importer", w.demo.Happy)
+	var cert ledger.Paper
+	for _, p := range happy.Papers {
+		if p.Type == ledger.DocQuarantineCertificate {
+			cert = p
+		}
+	}
+	if cert.SHA256 == "" || cert.Issuer != w.org("sh-importer") || !cert.CanOpen {
+		t.Fatalf("the clean batch's quarantine certificate: %+v", cert)
+	}
+	// The beef balls: made by the processor from a lot three shipments below
+	// the import (port -> warehouse -> Hangzhou cold store -> processor).
+	var lots struct{ Lots []ledger.LotItem }
+	w.key("zj-processor").do("GET", "/v1/lots?holder="+w.org("zj-processor"), nil).want(200).JSON(&lots)
+	var balls string
+	for _, l := range lots.Lots {
+		if strings.Contains(l.Product.Name, "牛肉丸") {
+			balls = l.TraceCode
+		}
+	}
+	if balls == "" {
+		t.Fatalf("the processor holds no beef balls: %+v", lots.Lots)
+	}
+	ballLot := w.lot("zj-processor", balls)
+	found := false
+	for _, p := range ballLot.Papers {
+		if p.SHA256 == cert.SHA256 {
+			found = true
+			if !p.CanOpen || p.Lot != happy.ID {
+				t.Errorf("the balls' inherited certificate: %+v", p)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the beef balls do not list their batch's quarantine certificate: %+v", ballLot.Papers)
+	}
+	w.key("zj-processor").do("GET", "/v1/attachments/"+cert.SHA256, nil).want(200)
+	// An unrelated org may not open it.
+	w.key("sz-importer").do("GET", "/v1/attachments/"+cert.SHA256, nil).wantProblem(403, "forbidden", "")
+
+	// Citing: the Hangzhou market cites the importer's certificate, or its
+	// own PDF as a quarantine certificate, on its sale: both refused.
+	mkt := w.lot("zj-regulator", w.demo.Violation) // 6.8 t at the Hangzhou market
+	before := w.h.l.Size()
+	sale := map[string]any{"kind": "sold", "lot": mkt.TraceCode, "quantity": kgs(100), "channel": "retail"}
+	sale["attachments"] = []map[string]string{{"sha256": cert.SHA256, "type": "other"}}
+	w.key("zj-market").do("POST", "/v1/events", sale).wantProblem(422, "rejected", "attachments[0].sha256")
+	sale["attachments"] = []map[string]string{{"sha256": w.upload("zj-market", "our own certificate"), "type": "quarantine_certificate"}}
+	w.key("zj-market").do("POST", "/v1/events", sale).wantProblem(422, "rejected", "attachments[0].type")
+	if w.h.l.Size() != before {
+		t.Fatal("a refused citation was recorded")
+	}
+	if l := w.lot("zj-regulator", mkt.TraceCode); l.Status.Cleared || slices.Contains(l.Documents, ledger.DocReleaseCertificate) {
+		t.Fatalf("the violation lot became cleared: %+v", l.Status)
+	}
+	// Citing did not grant the market the clean batch's certificate...
+	// except that it holds goods of that batch: the market bought 4 t of
+	// it, so it may open it. Guangdong's supermarket never held any.
+	w.key("zj-market").do("GET", "/v1/attachments/"+cert.SHA256, nil).want(200)
+	w.key("sz-supermarket").do("GET", "/v1/attachments/"+cert.SHA256, nil).wantProblem(403, "forbidden", "")
+	// The importer adds a late paper to its own lot; nobody else may.
+	late := w.upload("sh-importer", "customs declaration, late")
+	w.key("zj-market").do("POST", "/v1/events", map[string]any{"kind": "documents_added", "lot": mkt.TraceCode,
+		"attachments": []map[string]string{{"sha256": late, "type": "customs_declaration"}}}).wantProblem(403, "forbidden", "")
+	w.event("sh-importer", map[string]any{"kind": "documents_added", "lot": mkt.TraceCode,
+		"attachments": []map[string]string{{"sha256": late, "type": "customs_declaration"}}})
+	if l := w.lot("zj-market", mkt.TraceCode); !slices.Contains(l.Documents, ledger.DocCustomsDeclaration) {
+		t.Errorf("documents after documents_added: %v", l.Documents)
+	}
+}
+
+// TestDelegatedKeysOverHTTP: a province gives keys to its cities and
+// counties, never wider, and revokes what it gave; an auditor reads all and
+// writes nothing.
+func TestDelegatedKeysOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	zj := w.key("zj-regulator")
+	gongshu := testUSCC(991) // the Gongshu district's market regulator
+	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": gongshu, "name": "杭州市拱墅区市场监督管理局", "roles": []string{"regulator"}, "region": "330105"}).want(201)
+	var county struct {
+		ID        string
+		Key       string
+		CreatedBy string `json:"created_by"`
+	}
+	zj.do("POST", "/v1/keys", map[string]any{"org": gongshu, "role": "regulator", "regions": []string{"330105"}}).want(201).JSON(&county)
+	var zjKey ledger.APIKey
+	for _, a := range w.demo.Actors {
+		if a.Name == "zj-regulator" {
+			zjKey.ID = a.Principal.Key
+		}
+	}
+	if county.CreatedBy != zjKey.ID {
+		t.Errorf("the county key says it was created by %q, want the province's key %q", county.CreatedBy, zjKey.ID)
+	}
+	// Never wider than its own regions, never another role, never another
+	// province's org.
+	zj.do("POST", "/v1/keys", map[string]any{"org": w.org("zj-regulator"), "role": "regulator", "regions": []string{"31"}}).wantProblem(403, "forbidden", "regions[0]")
+	zj.do("POST", "/v1/keys", map[string]any{"org": w.org("sh-regulator"), "role": "regulator", "regions": []string{"3301"}}).wantProblem(403, "forbidden", "org")
+	zj.do("POST", "/v1/keys", map[string]any{"org": w.org("zj-market"), "role": "retailer"}).wantProblem(403, "forbidden", "role")
+	w.key("zj-market").do("POST", "/v1/keys", map[string]any{"org": w.org("zj-market"), "role": "retailer"}).wantProblem(403, "forbidden", "")
+	// The county key sees its county only: the Hangzhou market (330105),
+	// not the Yuhang plant (330110).
+	ck := w.h.client(county.Key)
+	ck.do("GET", "/v1/lots/"+w.demo.Violation, nil).want(200)
+	var lots struct{ Lots []ledger.LotItem }
+	w.key("zj-regulator").do("GET", "/v1/lots?site=ZJ-XW-PLANT", nil).want(200).JSON(&lots)
+	if len(lots.Lots) == 0 {
+		t.Fatal("no lot at the Yuhang plant")
+	}
+	ck.do("GET", "/v1/lots/"+lots.Lots[0].TraceCode, nil).wantProblem(403, "forbidden", "")
+	// The county makes a key for itself below; the province lists both,
+	// Shanghai none of them.
+	var sub struct{ ID, Key string }
+	ck.do("POST", "/v1/keys", map[string]any{"org": gongshu, "role": "regulator", "regions": []string{"330105"}}).want(201).JSON(&sub)
+	ck.do("POST", "/v1/keys", map[string]any{"org": gongshu, "role": "regulator", "regions": []string{"33"}}).wantProblem(403, "forbidden", "regions[0]")
+	var listed struct{ Keys []ledger.APIKey }
+	zj.do("GET", "/v1/keys", nil).want(200).JSON(&listed)
+	if len(listed.Keys) != 2 || listed.Keys[0].ID != county.ID || listed.Keys[1].ID != sub.ID || listed.Keys[1].CreatedBy != county.ID {
+		t.Errorf("the province lists %+v", listed.Keys)
+	}
+	w.key("sh-regulator").do("GET", "/v1/keys", nil).want(200).JSON(&listed)
+	if len(listed.Keys) != 0 {
+		t.Errorf("Shanghai lists %+v", listed.Keys)
+	}
+	w.key("sh-regulator").do("DELETE", "/v1/keys/"+sub.ID, nil).wantProblem(403, "forbidden", "")
+	zj.do("DELETE", "/v1/keys/"+sub.ID, nil).want(200)
+	w.h.client(sub.Key).do("GET", "/v1/lots/"+w.demo.Violation, nil).want(401)
+
+	// An auditor reads every region and records nothing.
+	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": testUSCC(990), "name": "审计署驻地办", "roles": []string{"auditor"}, "region": "110101"}).want(201)
+	var ak struct{ Key string }
+	w.h.admin.do("POST", "/v1/keys", map[string]any{"org": testUSCC(990), "role": "auditor"}).want(201).JSON(&ak)
+	aud := w.h.client(ak.Key)
+	for _, code := range []string{w.demo.Happy, w.demo.Positive, w.demo.Violation} {
+		aud.do("GET", "/v1/lots/"+code, nil).want(200)
+	}
+	aud.do("GET", "/v1/reports/closure?region=44", nil).want(200)
+	aud.do("POST", "/v1/events", map[string]any{"kind": "sealed", "lot": w.demo.Violation, "reason": "x"}).wantProblem(403, "forbidden", "")
+	aud.do("POST", "/v1/keys", map[string]any{"org": testUSCC(990), "role": "auditor"}).wantProblem(403, "forbidden", "")
 }

@@ -51,7 +51,11 @@ func goldenQueries(t *testing.T, l *ledger.Ledger, admin ledger.Principal, d *fi
 	}
 	for story, code := range map[string]string{"happy": d.Happy, "positive": d.Positive, "violation": d.Violation} {
 		lot, err := l.Lot(admin, code)
-		put("lot/"+story, lot, err)
+		var state *ledger.Lot // the lot's state; its papers came later (issue 12)
+		if lot != nil {
+			state = lot.Lot
+		}
+		put("lot/"+story, state, err)
 		pub, err := l.PublicLot(code)
 		put("public/"+story, pub, err)
 		up, err := l.Trace(admin, code, "up", 100)

@@ -84,6 +84,7 @@ type Paper struct {
 	SHA256  string    `json:"sha256"`
 	Issuer  string    `json:"issuer"` // org
 	Seq     int64     `json:"seq"`
+	Kind    EventKind `json:"kind"`
 	Lot     string    `json:"lot"` // the lot whose record carries it (an ancestor for inherited papers)
 	At      time.Time `json:"at"`
 	CanOpen bool      `json:"can_open"`
@@ -122,7 +123,7 @@ func lotPapers(st *state, p Principal, l *Lot) ([]Paper, error) {
 				return err
 			}
 			for _, a := range rec.Attachments {
-				out = append(out, Paper{Type: a.Type, SHA256: a.SHA256, Issuer: rec.Actor.Org, Seq: seq, Lot: id, At: rec.At})
+				out = append(out, Paper{Type: a.Type, SHA256: a.SHA256, Issuer: rec.Actor.Org, Seq: seq, Kind: rec.Kind, Lot: id, At: rec.At})
 			}
 			return nil
 		})

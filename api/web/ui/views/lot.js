@@ -42,7 +42,7 @@ export async function lotView(code) {
         h('figcaption', null, t('lot.qr')))),
     h('section', { class: 'card', 'aria-labelledby': 'qty-h' }, h('h2', { id: 'qty-h' }, t('lot.quantity')), quantities(lot.quantity || {})),
     findingsSection(findings.findings || []),
-    documentsSection(lot, records),
+    documentsSection(lot),
     graphSection,
     timelineSection(records, voidedBy));
   traceGraph(document.getElementById('graph-slot'), lot, traced).catch(sayError);
@@ -108,20 +108,24 @@ function missingForMarket(lot) {
   return m;
 }
 
-function documentsSection(lot, records) {
-  const docs = [];
-  for (const r of records) {
-    for (const a of r.attachments || []) docs.push({ ...a, seq: r.seq, kind: r.kind, at: r.at });
-  }
+// documentsSection lists the lot's papers as the ledger answers them: its
+// own and those inherited from the lots it came from (索证索票), each with
+// its issuer and record, downloadable where the key may open it.
+function documentsSection(lot) {
+  const docs = lot.papers || [];
   const missing = missingForMarket(lot);
   const list = docs.length === 0
     ? h('p', { class: 'empty' }, t('lot.documents.none'))
     : h('ul', { class: 'docs' }, docs.map((d) => {
-      const btn = h('button', { type: 'button', class: 'button-small', 'aria-label': `${t('lot.download')} ${word('doc', d.type)} ${d.sha256.slice(0, 12)}` }, t('lot.download'));
-      btn.addEventListener('click', () => download('/v1/attachments/' + d.sha256, `${d.type}-${d.sha256.slice(0, 12)}`).catch(sayError));
+      let btn = h('span', { class: 'hint' }, t('lot.documents.locked'));
+      if (d.can_open) {
+        btn = h('button', { type: 'button', class: 'button-small', 'aria-label': `${t('lot.download')} ${word('doc', d.type)} ${d.sha256.slice(0, 12)}` }, t('lot.download'));
+        btn.addEventListener('click', () => download('/v1/attachments/' + d.sha256, `${d.type}-${d.sha256.slice(0, 12)}`).catch(sayError));
+      }
+      const from = d.lot === lot.id ? '' : ` · ${t('lot.documents.from')}`;
       return h('li', null,
         h('span', { class: 'doc-type' }, word('doc', d.type)),
-        h('span', { class: 'doc-meta' }, `${word('kind', d.kind)} #${d.seq} · ${when(d.at)} · `, h('span', { class: 'mono small', title: d.sha256 }, d.sha256.slice(0, 12) + '…')),
+        h('span', { class: 'doc-meta' }, `${word('kind', d.kind)} #${d.seq} · ${d.issuer} · ${when(d.at)}${from} · `, h('span', { class: 'mono small', title: d.sha256 }, d.sha256.slice(0, 12) + '…')),
         btn);
     }));
   return h('section', { class: 'card', 'aria-labelledby': 'doc-h' },
