@@ -56,7 +56,7 @@ var grants = map[EventKind][]grant{
 	Released:            {{role: RoleSupervisionWarehouse}},
 	Shipped:             {{need: asHolder}},
 	Received:            {{need: asReceiver}},
-	Transformed:         {{need: asHolder}},
+	Transformed:         {{role: RoleProcessor, need: asHolder}},
 	Sold:                {{need: asHolder}},
 	Consumed:            {{need: asHolder}},
 	Destroyed:           {{need: asHolder}},

@@ -20,7 +20,7 @@ var allowedCells = map[EventKind][]string{
 	Released:            {"supervision_warehouse/-"},
 	Shipped:             {"*/holder"},
 	Received:            {"*/receiver"},
-	Transformed:         {"*/holder"},
+	Transformed:         {"processor/holder"},
 	Sold:                {"*/holder"},
 	Consumed:            {"*/holder"},
 	Destroyed:           {"*/holder"},

@@ -39,7 +39,11 @@ func checkDeclared(ev *Event, fe *fault.Fields) {
 }
 
 func prepareDeclared(st *state, p Principal, rec *Record, _ *Lot) error {
-	if _, err := requireSite(st, "site", rec.Site); err != nil {
+	site, err := requireSite(st, "site", rec.Site)
+	if err != nil {
+		return err
+	}
+	if err := declarable(st, p, rec, site); err != nil {
 		return err
 	}
 	prod := withDefaultTemp(*rec.Product)
@@ -119,6 +123,19 @@ func checkTransformed(ev *Event, fe *fault.Fields) {
 		checkProduct(fe, f+".product", &out.Product, false)
 		checkQuantity(fe, f+".quantity", &out.Quantity, true)
 	}
+	if ev.AddedGrams < 0 {
+		fe.Add("added_grams", "must not be negative")
+	}
+	var in, out int64
+	for _, i := range ev.Inputs {
+		in += i.Quantity.Grams
+	}
+	for _, o := range ev.Outputs {
+		out += o.Quantity.Grams
+	}
+	if out > in+ev.AddedGrams {
+		fe.Add("outputs", "hold %d g, more than the %d g of inputs and %d g of added ingredients (declare what is added in added_grams)", out, in, ev.AddedGrams)
+	}
 }
 
 func prepareTransformed(st *state, p Principal, rec *Record, _ *Lot) error {
@@ -148,6 +165,12 @@ func prepareTransformed(st *state, p Principal, rec *Record, _ *Lot) error {
 			return err
 		}
 		if err := authorize(rec.Kind, p, s, lotWhat(l), regions); err != nil {
+			return err
+		}
+		if err := stopped(st, rec, l); err != nil {
+			return err
+		}
+		if err := inTime(rec, l); err != nil {
 			return err
 		}
 		if err := requireOnHand(l, f+".quantity.grams", in.Quantity.Grams); err != nil {
@@ -210,6 +233,7 @@ func applyTransformed(lt *lotTx, _ *Lot, fx *effects) error {
 			out.LastTest = weakerMark(out.LastTest, in.LastTest)
 			out.LastDisinfection = weakerMark(out.LastDisinfection, in.LastDisinfection)
 			out.Release = weakerMark(out.Release, in.Release)
+			out.Clearance = weakerClearance(out.Clearance, in.Clearance)
 			if in.Status.Sealed && !out.Status.Sealed {
 				out.Status.Sealed, out.Status.SealReason, out.Status.SealSeq, out.Status.PositiveSeq = true, in.Status.SealReason, in.Status.SealSeq, in.Status.PositiveSeq
 			}

@@ -58,6 +58,9 @@ func applyTested(lt *lotTx, l *Lot, fx *effects) error {
 		return nil
 	}
 	l.Status.Positive = true
+	if err := lt.judgeLate(l, nil, fx); err != nil {
+		return err
+	}
 	if err := lt.open(RulePositiveTest, l, fmt.Sprintf("lot %s tested positive (%d samples, %s); its batch is sealed where it is", l.TraceCode, rec.Samples, strings.Join(rec.Scope, ", ")), fx); err != nil {
 		return err
 	}
@@ -106,6 +109,9 @@ func prepareReleased(st *state, p Principal, rec *Record, l *Lot) error {
 	}
 	site, err := st.site(l.Site)
 	if err != nil {
+		return err
+	}
+	if err := releasable(st, p, l); err != nil {
 		return err
 	}
 	if site.Org != p.Org && site.Type != "port_yard" {
@@ -180,6 +186,9 @@ func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 	}
 	site, err := lt.st.site(rec.Site)
 	if err != nil {
+		return err
+	}
+	if err := lt.judgeLate(nil, site, fx); err != nil {
 		return err
 	}
 	start := rec.At.Add(-time.Duration(rec.WindowDays) * 24 * time.Hour)

@@ -68,10 +68,11 @@ var kinds = map[EventKind]kindSpec{
 	SiteRegistered: {door: DoorRegistry, check: checkSiteRegistered, prepare: prepareSiteRegistered, apply: applySiteRegistered},
 	KeyCreated:     {door: DoorRegistry, check: checkKeyCreated, prepare: prepareKeyCreated, apply: applyKeyCreated},
 	KeyRevoked:     {door: DoorRegistry, check: checkKeyRevoked, prepare: prepareKeyRevoked, apply: applyKeyRevoked},
+	PolicySet:      {door: DoorRegistry, check: checkPolicySet, prepare: preparePolicySet, apply: applyPolicySet},
 
 	Declared:            lotKind(checkDeclared, prepareDeclared, applyDeclared, "site", "product", "declaration_no", "containers", "quantity"),
 	DocumentsAdded:      lotKind(checkDocumentsAdded, prepareNothing, applyNothing, "lot"),
-	Transformed:         lotKind(checkTransformed, prepareTransformed, applyTransformed, "site", "inputs", "outputs"),
+	Transformed:         lotKind(checkTransformed, prepareTransformed, applyTransformed, "site", "inputs", "outputs", "added_grams"),
 	Tested:              lotKind(checkTested, prepareTested, applyTested, "lot", "samples", "scope", "result", "retest_of"),
 	Disinfected:         lotKind(checkDisinfected, prepareNothing, applyDisinfected, "lot", "scope", "agent"),
 	Released:            lotKind(checkReleased, prepareReleased, applyReleased, "lot"),
@@ -80,7 +81,7 @@ var kinds = map[EventKind]kindSpec{
 	SiteDisinfected:     lotKind(checkSiteDisinfected, prepareSiteDisinfected, applySiteDisinfected, "site", "scope", "agent"),
 	Shipped:             lotKind(checkShipped, prepareShipped, applyShipped, "lot", "to_org", "to_site", "quantity", "vehicle", "temperature_c", "deadline"),
 	Received:            lotKind(checkReceived, prepareReceived, applyReceived, "lot", "site", "quantity", "temperature_c"),
-	Sold:                lotKind(checkSold, prepareTakeOut, applyTakeOut(func(q *LotQuantity) *int64 { return &q.Sold }, true), "lot", "quantity", "channel"),
+	Sold:                lotKind(checkSold, prepareTakeOut, applyTakeOut(func(q *LotQuantity) *int64 { return &q.Sold }, true), "lot", "quantity", "channel", "buyer"),
 	Consumed:            lotKind(checkConsumed, prepareTakeOut, applyTakeOut(func(q *LotQuantity) *int64 { return &q.Consumed }, true), "lot", "quantity"),
 	Destroyed:           lotKind(checkDestroyed, prepareTakeOut, applyDestroyed, "lot", "quantity", "method", "order"),
 	Sealed:              lotKind(checkReason, prepareSealed, applySealed, "lot", "reason"),
@@ -240,6 +241,9 @@ func prepareLot(own func(st *state, p Principal, rec *Record, l *Lot) error) fun
 			if rec.At.Before(l.CreatedAt) {
 				return fault.Rejectf("at", "is before lot %s was created (%s)", l.TraceCode, l.CreatedAt.Format(time.RFC3339))
 			}
+			if err := inTime(rec, l); err != nil {
+				return err
+			}
 		}
 		if err := own(st, p, rec, l); err != nil {
 			return err
@@ -278,6 +282,9 @@ func applyLot(own func(lt *lotTx, l *Lot, fx *effects) error) func(st *state, re
 			fx.lot = l
 		}
 		if err := own(lt, l, fx); err != nil {
+			return err
+		}
+		if err := lt.judgeClearance(fx.lot); err != nil {
 			return err
 		}
 		if err := lt.refreshClosed(); err != nil {

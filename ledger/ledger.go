@@ -45,6 +45,9 @@ type Options struct {
 	// MaxAttachmentBytes limits one attachment; DefaultMaxAttachmentBytes
 	// when 0.
 	MaxAttachmentBytes int64
+	// Policy is the policy a new ledger starts under (its bootstrap record
+	// carries it); DefaultPolicy() when nil.
+	Policy *Policy
 }
 
 // A Ledger records events and answers queries about them. It is safe for
@@ -56,6 +59,7 @@ type Ledger struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxBatch int
+	policy   Policy // a new ledger's policy (Options.Policy)
 	att      *attachmentStore
 	nodes    nodeCache // decoded lot nodes for the queries (nodecache.go)
 	lots     lotCache  // decoded lots for the sequencer (lotcache.go)
@@ -99,6 +103,7 @@ func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
 		now:      opts.Now,
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
+		policy:   DefaultPolicy(),
 		att:      newAttachmentStore(opts),
 		subs:     make(chan *submission, 4096),
 		syncq:    make(chan *committedGroup, 64),
@@ -112,6 +117,9 @@ func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
 	}
 	if l.log == nil {
 		l.log = slog.Default()
+	}
+	if opts.Policy != nil {
+		l.policy = *opts.Policy
 	}
 	if l.maxBatch <= 0 {
 		l.maxBatch = 1024
@@ -242,6 +250,9 @@ func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission,
 	if !ev.At.IsZero() && ev.At.After(l.now().Add(maxSkew)) {
 		fe.Add("at", "is in the future")
 	}
+	if !ev.At.IsZero() && ev.At.Before(minEventTime) {
+		fe.Add("at", "is before 2000-01-01: not a time this ledger records")
+	}
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
@@ -303,7 +314,9 @@ func (l *Ledger) Bootstrap(ctx context.Context, secret string) (*Receipt, error)
 	if len(secret) < MinBootstrapKeyLen {
 		return nil, fault.InvalidField("COLDTRACE_BOOTSTRAP_ADMIN_KEY", "must be at least %d characters", MinBootstrapKeyLen)
 	}
-	ev := Event{Kind: KeyCreated, Role: RoleAdmin}
+	// The first record carries the policy the ledger starts under.
+	pol := l.policy
+	ev := Event{Kind: KeyCreated, Role: RoleAdmin, Policy: &pol}
 	return l.enqueue(ctx, &submission{ev: ev, bootstrap: true, keyHash: secretHash(secret)})
 }
 

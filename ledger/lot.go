@@ -44,6 +44,9 @@ type Lot struct {
 	LastTest         *Mark `json:"last_test,omitempty"`
 	LastDisinfection *Mark `json:"last_disinfection,omitempty"`
 	Release          *Mark `json:"release,omitempty"`
+	// Clearance holds the parts of cleared the lot has, by record (policy
+	// version 1).
+	Clearance *Clearance `json:"clearance,omitempty"`
 	// ArrivedSeq is the receipt that brought the lot to its current site;
 	// TestedSinceArrival says whether a test followed it.
 	ArrivedSeq         int64 `json:"arrived_seq,omitempty"`
@@ -127,6 +130,7 @@ func (l *Lot) clone() *Lot {
 	c.LastTest = clonePtr(l.LastTest)
 	c.LastDisinfection = clonePtr(l.LastDisinfection)
 	c.Release = clonePtr(l.Release)
+	c.Clearance = l.Clearance.clone()
 	c.Custody = slices.Clone(l.Custody)
 	for i := range c.Custody {
 		c.Custody[i].To = clonePtr(c.Custody[i].To)
@@ -168,8 +172,19 @@ func (l *Lot) terminal() bool { return l.Quantity.OnHand == 0 && l.Quantity.InTr
 
 // missingForMarket lists what the "四不" rule still needs before the lot may
 // be sold: quarantine certificate, negative test, disinfection, release.
-func (l *Lot) missingForMarket() []string {
+func (l *Lot) missingForMarket(p Policy) []string {
 	var m []string
+	if p.Version >= 1 {
+		for _, part := range p.parts(l.Product.Category) {
+			if l.Clearance.mark(part) == nil {
+				m = append(m, PartText[part][1])
+			}
+		}
+		if l.Status.Positive {
+			m = append(m, "a negative test after the positive")
+		}
+		return m
+	}
 	if !slices.Contains(l.Documents, DocQuarantineCertificate) {
 		m = append(m, "quarantine certificate")
 	}

@@ -123,7 +123,11 @@ func (lt *lotTx) flush() error {
 		c := lt.lots[id]
 		l := c.lot
 		l.LastSeq = lt.rec.Seq
-		refreshCleared(l)
+		pol, err := lt.st.policy()
+		if err != nil {
+			return err
+		}
+		l.Status.Cleared = len(l.missingForMarket(pol)) == 0
 		endStayIfEmpty(l, lt.rec.At)
 		data, err := json.Marshal(l)
 		if err != nil {
@@ -182,7 +186,11 @@ func (lt *lotTx) judgeOutflow(l *Lot, toMarket bool, fx *effects) error {
 		}
 	}
 	if rec.Kind != Destroyed {
-		if missing := l.missingForMarket(); len(missing) > 0 && toMarket {
+		pol, err := lt.st.policy()
+		if err != nil {
+			return err
+		}
+		if missing := l.missingForMarket(pol); len(missing) > 0 && toMarket {
 			if err := lt.open(RuleFourNo, l, fmt.Sprintf("lot %s was %s without: %s", l.TraceCode, rec.Kind, strings.Join(missing, ", ")), fx); err != nil {
 				return err
 			}
@@ -300,4 +308,4 @@ func endStayIfEmpty(l *Lot, at time.Time) {
 }
 
 // refreshCleared sets the cleared flag from the lot's compliance marks.
-func refreshCleared(l *Lot) { l.Status.Cleared = len(l.missingForMarket()) == 0 }
+

@@ -34,6 +34,9 @@ func checkShipped(ev *Event, fe *fault.Fields) {
 }
 
 func prepareShipped(st *state, p Principal, rec *Record, l *Lot) error {
+	if err := stopped(st, rec, l); err != nil {
+		return err
+	}
 	if err := requireOnHand(l, "quantity.grams", rec.Quantity.Grams); err != nil {
 		return err
 	}
@@ -55,6 +58,8 @@ func prepareShipped(st *state, p Principal, rec *Record, l *Lot) error {
 	if rec.Deadline == nil {
 		d := rec.At.Add(DefaultTransitDeadline)
 		rec.Deadline = &d
+	} else if err := transitLimit(st, rec); err != nil {
+		return err
 	} else if !rec.Deadline.After(rec.At) {
 		return fault.InvalidField("deadline", "must be after at")
 	}
@@ -126,7 +131,7 @@ func inherit(parent *Lot, c CreatedLot, rec *Record) *Lot {
 		},
 		Documents: slices.Clone(parent.Documents), Findings: []string{},
 		LastTest: parent.LastTest, LastDisinfection: parent.LastDisinfection, Release: parent.Release,
-		Orgs: slices.Clone(parent.Orgs),
+		Clearance: parent.Clearance.clone(), Orgs: slices.Clone(parent.Orgs),
 	}
 }
 
@@ -194,6 +199,12 @@ func applyReceived(lt *lotTx, l *Lot, fx *effects) error {
 func checkSold(ev *Event, fe *fault.Fields) {
 	checkQuantity(fe, "quantity", ev.Quantity, true)
 	checkOneOf(fe, "channel", ev.Channel, SaleChannels, true)
+	if b := ev.Buyer; b != nil {
+		if !ident.USCCShapeOK(b.USCC) {
+			fe.Add("buyer.uscc", "is not a unified social credit code")
+		}
+		checkText(fe, "buyer.name", b.Name, true, 200)
+	}
 }
 
 func checkConsumed(ev *Event, fe *fault.Fields) {
@@ -201,12 +212,21 @@ func checkConsumed(ev *Event, fe *fault.Fields) {
 }
 
 func prepareTakeOut(st *state, p Principal, rec *Record, l *Lot) error {
-	return requireOnHand(l, "quantity.grams", rec.Quantity.Grams)
+	if err := stopped(st, rec, l); err != nil {
+		return err
+	}
+	if err := requireOnHand(l, "quantity.grams", rec.Quantity.Grams); err != nil {
+		return err
+	}
+	return saleable(st, rec)
 }
 
 func applyTakeOut(bucket func(q *LotQuantity) *int64, toMarket bool) func(lt *lotTx, l *Lot, fx *effects) error {
 	return func(lt *lotTx, l *Lot, fx *effects) error {
 		if err := lt.judgeOutflow(l, toMarket, fx); err != nil {
+			return err
+		}
+		if err := lt.judgeLeftLedger(l, fx); err != nil {
 			return err
 		}
 		g := lt.rec.Quantity.Grams

@@ -88,6 +88,9 @@ type Event struct {
 	Voids         int64       `json:"voids,omitempty"`
 	Finding       string      `json:"finding,omitempty"`
 	Lots          []string    `json:"lots,omitempty"`
+	Buyer         *Buyer      `json:"buyer,omitempty"`
+	AddedGrams    int64       `json:"added_grams,omitempty"`
+	Policy        *Policy     `json:"policy,omitempty"`
 
 	Note string `json:"note,omitempty"`
 	// Attachments are the uploaded documents the event refers to, by hash.
@@ -157,4 +160,10 @@ type Receipt struct {
 type TreeHead struct {
 	Size int64  `json:"size"`
 	Root string `json:"root"`
+}
+
+// A Buyer is who bought goods sold wholesale or for processing.
+type Buyer struct {
+	USCC string `json:"uscc"`
+	Name string `json:"name"`
 }

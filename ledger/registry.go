@@ -382,6 +382,9 @@ func applyKeyCreated(st *state, rec *Record, fx *effects) error {
 	answer := *k
 	answer.CreatedBy = rec.Actor.Key
 	fx.registered = &answer
+	if err := st.setPolicy(rec.Policy); err != nil { // the bootstrap record's
+		return err
+	}
 	return st.putKey(k)
 }
 

@@ -34,7 +34,7 @@ func prepareSealed(st *state, p Principal, rec *Record, l *Lot) error {
 
 func applySealed(lt *lotTx, l *Lot, fx *effects) error {
 	l.Status.Sealed, l.Status.SealReason, l.Status.SealSeq = true, lt.rec.Reason, lt.rec.Seq
-	return nil
+	return lt.judgeLate(l, nil, fx)
 }
 
 func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
@@ -51,6 +51,9 @@ func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
 	if !liftsSeal(p, sealRegion) && !local {
 		return forbid("lot %s was sealed for region %s (record %d); only a regulator of %s or of a region above it lifts the seal (this key covers %s)",
 			l.TraceCode, sealRegion, l.Status.SealSeq, sealRegion, strings.Join(p.Regions, ", "))
+	}
+	if judged, err := liftable(st, l); judged || err != nil {
+		return err
 	}
 	pos := l.Status.PositiveSeq
 	if pos == 0 || l.Status.SealSeq > pos {

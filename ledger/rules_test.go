@@ -27,7 +27,14 @@ type domain struct {
 	start time.Time
 }
 
+// newDomain is a world of one org, site and key per role under the rules
+// before policy version 1 (the rules these tests were written for).
 func newDomain(t *testing.T) *domain {
+	t.Helper()
+	return newDomainUnder(t, ledger.PolicyV0())
+}
+
+func newDomainUnder(t *testing.T, pol ledger.Policy) *domain {
 	t.Helper()
 	d := &domain{env: &env{t: t, dir: t.TempDir()}, p: map[string]ledger.Principal{}, site: map[string]string{}, docs: map[string]ledger.AttachmentRef{}}
 	d.start = time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)
@@ -41,7 +48,7 @@ func newDomain(t *testing.T) *domain {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.l, err = ledger.New(d.store, d.key, ledger.Options{Now: func() time.Time { return d.now },
+	d.l, err = ledger.New(d.store, d.key, ledger.Options{Now: func() time.Time { return d.now }, Policy: &pol,
 		Blobs: fsblob.New(filepath.Join(d.dir, "blobs")), SweepEvery: -1})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 // state gives typed access to the derived state in a transaction.
 type state struct {
 	tx Tx
+	// pol caches the policy in force for this transaction (policy.go).
+	pol *Policy
 	// keysChanged is set when an API key was written: cached principals
 	// must be dropped once the transaction commits.
 	keysChanged bool
