@@ -74,21 +74,23 @@ func (w *demoWorld) lot(name, ref string) lotView {
 
 func kgs(n int64) map[string]any { return map[string]any{"grams": n * 1000} }
 
-// cleanLotInShanghai declares 10 t of beef with its papers, tests,
-// disinfects, takes it into Shanghai's supervision warehouse and releases
-// it: a cleared lot at SH-JGC-MH (region 31). It returns the lot's trace
-// code and the seq of its first negative test.
+// cleanLotInShanghai declares 10 t of beef with its papers, disinfects
+// each piece, takes it into Shanghai's supervision warehouse, tests it there
+// and releases it: a lot cleared by the book at SH-JGC-MH (region 31). It
+// returns the lot's trace code and the seq of the test that counts.
 func (w *demoWorld) cleanLotInShanghai(t0 time.Time) (string, int64) {
 	at := func(h int) string { return t0.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
 	decl := w.event("sh-importer", map[string]any{"kind": "declared", "at": at(0), "site": "SH-YS-PORT", "declaration_no": "224820269000000077",
 		"product":    map[string]any{"name": "冷冻牛腩", "hs_code": "0202300090", "category": "frozen", "origin_country": "AR"},
 		"containers": []map[string]any{{"number": "MSKU9070323"}}, "quantity": kgs(10000),
-		"attachments": []map[string]string{{"sha256": w.upload("sh-importer", "quarantine 77"), "type": "quarantine_certificate"}}})
-	test := w.event("sh-lab", map[string]any{"kind": "tested", "at": at(1), "lot": decl.TraceCode, "samples": 20, "scope": []string{"goods", "packaging"}, "result": "negative",
+		"attachments": []map[string]string{{"sha256": w.upload("sh-importer", "quarantine 77"), "type": "quarantine_certificate"},
+			{"sha256": w.upload("sh-importer", "customs 77"), "type": "customs_declaration"}}})
+	w.event("sh-disinfector", map[string]any{"kind": "disinfected", "at": at(1), "lot": decl.TraceCode, "scope": []string{"outer_packaging", "each_piece"}, "agent": "过氧乙酸",
+		"attachments": []map[string]string{{"sha256": w.upload("sh-disinfector", "disinfection 77"), "type": "disinfection_certificate"}}})
+	w.event("sh-importer", map[string]any{"kind": "shipped", "at": at(2), "lot": decl.TraceCode, "to_org": w.org("sh-warehouse"), "to_site": "SH-JGC-MH", "quantity": kgs(10000)})
+	w.event("sh-warehouse", map[string]any{"kind": "received", "at": at(4), "lot": decl.TraceCode, "site": "SH-JGC-MH", "quantity": kgs(10000)})
+	test := w.event("sh-lab", map[string]any{"kind": "tested", "at": at(5), "lot": decl.TraceCode, "samples": 10, "scope": []string{"goods", "packaging"}, "result": "negative",
 		"attachments": []map[string]string{{"sha256": w.upload("sh-lab", "report 77"), "type": "test_report"}}})
-	w.event("sh-disinfector", map[string]any{"kind": "disinfected", "at": at(2), "lot": decl.TraceCode, "scope": []string{"outer_packaging", "each_piece"}, "agent": "过氧乙酸"})
-	w.event("sh-importer", map[string]any{"kind": "shipped", "at": at(3), "lot": decl.TraceCode, "to_org": w.org("sh-warehouse"), "to_site": "SH-JGC-MH", "quantity": kgs(10000)})
-	w.event("sh-warehouse", map[string]any{"kind": "received", "at": at(5), "lot": decl.TraceCode, "site": "SH-JGC-MH", "quantity": kgs(10000)})
 	w.event("sh-warehouse", map[string]any{"kind": "released", "at": at(6), "lot": decl.TraceCode,
 		"attachments": []map[string]string{{"sha256": w.upload("sh-warehouse", "release 77"), "type": "release_certificate"}}})
 	return decl.TraceCode, test.Seq
@@ -272,7 +274,7 @@ func TestPapersFollowTheGoodsOverHTTP(t *testing.T) {
 	// The beef balls: made by the processor from a lot three shipments below
 	// the import (port -> warehouse -> Hangzhou cold store -> processor).
 	var lots struct{ Lots []ledger.LotItem }
-	w.key("zj-processor").do("GET", "/v1/lots?holder="+w.org("zj-processor"), nil).want(200).JSON(&lots)
+	w.key("zj-processor").do("GET", "/v1/lots?holder="+w.org("zj-market"), nil).want(200).JSON(&lots)
 	var balls string
 	for _, l := range lots.Lots {
 		if strings.Contains(l.Product.Name, "牛肉丸") {
@@ -280,7 +282,7 @@ func TestPapersFollowTheGoodsOverHTTP(t *testing.T) {
 		}
 	}
 	if balls == "" {
-		t.Fatalf("the processor holds no beef balls: %+v", lots.Lots)
+		t.Fatalf("the processor sees no beef balls of its making at the market: %+v", lots.Lots)
 	}
 	ballLot := w.lot("zj-processor", balls)
 	found := false

@@ -39,8 +39,12 @@ func siteTypeOf(role string) string {
 	return "cold_store"
 }
 
+// newWorld starts the world under the rules before policy version 1:
+// authority does not depend on the policy, and no clearance precondition
+// or one-declaration rule masks a cell of the matrix.
 func newWorld(t *testing.T) *world {
-	h := newHarness(t, api.Options{})
+	v0 := ledger.PolicyV0()
+	h := newHarnessUnder(t, api.Options{}, &v0)
 	w := &world{h: h, orgs: map[string]string{}, sites: map[string]string{}, keys: map[string]*client{"admin": h.admin}, docs: map[string]string{}}
 	for i, role := range ledger.OrgRoles {
 		uscc := testUSCC(100 + i)
@@ -222,7 +226,12 @@ func TestAuthorityMatrix(t *testing.T) {
 			return map[string]any{"kind": "transformed", "site": site,
 				"inputs":  []map[string]any{{"lot": heldLot(role, holder), "quantity": qty}},
 				"outputs": []map[string]any{{"product": map[string]any{"name": "牛肉丸", "hs_code": "1602501000", "category": "frozen"}, "quantity": qty}}}
-		}, onlyHolder},
+		}, func(role string, holder bool) int {
+			if role == ledger.RoleProcessor && holder {
+				return 201
+			}
+			return 403
+		}},
 		"sold": {func(role string, holder bool) map[string]any {
 			return map[string]any{"kind": "sold", "lot": heldLot(role, holder), "quantity": qty, "channel": "retail"}
 		}, onlyHolder},

@@ -98,8 +98,15 @@ type harness struct {
 
 func newHarness(t *testing.T, opts api.Options) *harness {
 	t.Helper()
+	return newHarnessUnder(t, opts, nil)
+}
+
+// newHarnessUnder is newHarness with a ledger that starts under policy pol
+// (the default policy when nil).
+func newHarnessUnder(t *testing.T, opts api.Options, pol *ledger.Policy) *harness {
+	t.Helper()
 	loadSpec(t)
-	l := fixtures.OpenTestLedger(t, ledger.Options{}).L
+	l := fixtures.OpenTestLedger(t, ledger.Options{Policy: pol}).L
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

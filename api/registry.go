@@ -168,3 +168,37 @@ func registered[T any](r *ledger.Receipt, read func() (T, error)) (T, error) {
 
 // created answers 201 with v, which carries the seq of its record.
 func created(c *gin.Context, v any) { answer(c, http.StatusCreated, v) }
+
+func (s *server) getPolicy(c *gin.Context) {
+	p, err := s.l.Policy()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	answer(c, http.StatusOK, policyView(p))
+}
+
+// putPolicy records a new policy (admin): the rule values every later
+// record is judged under.
+func (s *server) putPolicy(c *gin.Context) {
+	var p ledger.Policy
+	if err := decodeJSON(c, &p); err != nil {
+		fail(c, err)
+		return
+	}
+	r, ok := s.submit(c, ledger.Event{Kind: ledger.PolicySet, Policy: &p})
+	if !ok {
+		return
+	}
+	answer(c, http.StatusOK, gin.H{"policy": policyView(p), "seq": r.Seq})
+}
+
+// policyView is the policy with the parts of cleared explained.
+func policyView(p ledger.Policy) gin.H {
+	parts := gin.H{}
+	for part, t := range ledger.PartText {
+		parts[part] = gin.H{"zh": t[0], "en": t[1]}
+	}
+	return gin.H{"version": p.Version, "samples": p.Samples, "transit_days": p.TransitDays, "late_hours": p.LateHours,
+		"skew_minutes": p.SkewMinutes, "cleared_parts": p.ClearedParts, "parts": parts}
+}

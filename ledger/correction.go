@@ -107,7 +107,9 @@ func (lt *lotTx) rederiveMarks(id string, v int64, papers bool) error {
 	}
 	refers := func(m *Mark) bool { return m != nil && m.Seq == v }
 	sealedByV := l.Status.SealSeq == v || l.Status.PositiveSeq == v
-	if !refers(l.LastTest) && !refers(l.LastDisinfection) && !refers(l.Release) && !sealedByV && !papers {
+	c := l.Clearance
+	clears := c != nil && (refers(c.Papers) || refers(c.Test) || refers(c.Disinfection) || refers(c.Release))
+	if !refers(l.LastTest) && !refers(l.LastDisinfection) && !refers(l.Release) && !sealedByV && !papers && !clears {
 		return nil
 	}
 	if l, err = lt.get(id); err != nil {
@@ -134,6 +136,20 @@ func (lt *lotTx) rederiveMarks(id string, v int64, papers bool) error {
 		if l.Release, err = lt.st.lastMark(l, Released, l.LastSeq+1); err != nil {
 			return err
 		}
+	}
+	if clears {
+		// A part of cleared that the voided record gave is gone; a later
+		// record of the same kind gives it again.
+		c := l.Clearance.clone()
+		for _, m := range []**Mark{&c.Papers, &c.Test, &c.Disinfection, &c.Release} {
+			if refers(*m) {
+				*m = nil
+			}
+		}
+		if *c == (Clearance{}) {
+			c = nil
+		}
+		l.Clearance = c
 	}
 	if !papers {
 		return nil

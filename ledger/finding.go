@@ -30,6 +30,8 @@ var RuleText = map[string][2]string{
 	RulePositiveTest:         {"核酸检测阳性", "the lot tested positive for nucleic acid"},
 	RuleSitePositive:         {"货物所在场所环境或从业人员核酸检测阳性", "the lot was at a site whose environment or workers tested positive"},
 	RuleUntestedAfterArrival: {"冷链货物到达新场所后未经核酸检测即流出", "cold-chain goods left a new site without the test required on arrival"},
+	RuleLateReport:           {"阳性结果或封存未在规定时限内（2小时）上报", "a positive result or a seal was recorded later than the reporting limit (2 hours)"},
+	RuleLeftLedger:           {"批发或加工销售给未在平台登记的单位，货物脱离追溯链", "goods were sold wholesale or for processing to a business not on the ledger and left the traced chain"},
 	RuleVoidedRecord:         {"监管部门作废了一条较早的记录，其后的出库、销售或加工记录需复核", "a regulator voided an earlier record; the shipments, sales or processing recorded while it counted need review"},
 }
 

@@ -17,6 +17,9 @@ import (
 type LotAnswer struct {
 	*Lot
 	Papers []Paper `json:"papers"`
+	// ClearedParts says which parts of cleared the lot's category needs,
+	// which record meets each and which are missing (policy version 1).
+	ClearedParts []PartStatus `json:"cleared_parts,omitempty"`
 }
 
 // Lot returns the lot a trace code or lot id names, with its papers, if p
@@ -29,7 +32,13 @@ func (l *Ledger) Lot(p Principal, ref string) (*LotAnswer, error) {
 			return err
 		}
 		out.Lot = lot
-		out.Papers, err = lotPapers(st, p, lot)
+		if out.Papers, err = lotPapers(st, p, lot); err != nil {
+			return err
+		}
+		pol, err := st.policy()
+		if err == nil && pol.Version >= 1 {
+			out.ClearedParts = describeParts(pol, lot)
+		}
 		return err
 	})
 	if err != nil {
