@@ -92,6 +92,7 @@ func TestMain(m *testing.M) {
 type harness struct {
 	t     *testing.T
 	l     *ledger.Ledger
+	tl    *fixtures.TestLedger // for Verify
 	srv   *httptest.Server
 	admin *client
 }
@@ -106,14 +107,15 @@ func newHarness(t *testing.T, opts api.Options) *harness {
 func newHarnessUnder(t *testing.T, opts api.Options, pol *ledger.Policy) *harness {
 	t.Helper()
 	loadSpec(t)
-	l := fixtures.OpenTestLedger(t, ledger.Options{Policy: pol}).L
+	tl := fixtures.OpenTestLedger(t, ledger.Options{Policy: pol})
+	l := tl.L
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.RatePerSecond == 0 {
 		opts.RatePerSecond = -1
 	}
-	h := &harness{t: t, l: l, srv: httptest.NewServer(api.New(l, opts))}
+	h := &harness{t: t, l: l, tl: tl, srv: httptest.NewServer(api.New(l, opts))}
 	t.Cleanup(h.srv.Close)
 	h.admin = h.client(adminSecret)
 	return h

@@ -248,3 +248,14 @@ func (lt *lotTx) judgeLeftLedger(l *Lot, fx *effects) error {
 	return lt.open(RuleLeftLedger, l, fmt.Sprintf("%d g of lot %s were sold (%s) to %s (%s), a business not on the ledger (record %d); the goods left the traced chain",
 		rec.Quantity.Grams, l.TraceCode, rec.Channel, rec.Buyer.Name, rec.Buyer.USCC, rec.Seq), fx)
 }
+
+// notTooOld refuses an event dated before 2000-01-01 (policy version 1).
+func notTooOld(st *state, rec *Record) error {
+	if !rec.At.Before(minEventTime) {
+		return nil
+	}
+	if _, v1, err := st.policyV1(); err != nil || !v1 {
+		return err
+	}
+	return fault.InvalidField("at", "is before 2000-01-01: not a time this ledger records")
+}

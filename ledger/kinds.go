@@ -218,6 +218,9 @@ func prepareLot(own func(st *state, p Principal, rec *Record, l *Lot) error) fun
 		if err := gate(rec.Kind, p); err != nil {
 			return err
 		}
+		if err := notTooOld(st, rec); err != nil {
+			return err
+		}
 		var l *Lot
 		if rec.Lot != "" {
 			var err error

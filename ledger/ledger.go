@@ -250,9 +250,7 @@ func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission,
 	if !ev.At.IsZero() && ev.At.After(l.now().Add(maxSkew)) {
 		fe.Add("at", "is in the future")
 	}
-	if !ev.At.IsZero() && ev.At.Before(minEventTime) {
-		fe.Add("at", "is before 2000-01-01: not a time this ledger records")
-	}
+
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}

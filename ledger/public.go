@@ -28,6 +28,17 @@ type PublicLot struct {
 	// Status sums the two flags up for a badge: "sealed" (whatever else
 	// holds), "cleared", or "pending" (not yet cleared for sale).
 	Status string `json:"status"`
+	// Parts lists the parts of cleared and whether each is met (policy
+	// version 1), as the lot's answer does, without records or parties.
+	Parts []PublicPart `json:"parts,omitempty"`
+}
+
+// A PublicPart is one part of cleared, in words.
+type PublicPart struct {
+	Part   string `json:"part"`
+	Met    bool   `json:"met"`
+	Text   string `json:"text"`
+	TextEn string `json:"text_en"`
 }
 
 // A PublicProduct is what the label of the goods says.
@@ -89,6 +100,15 @@ func (l *Ledger) PublicLot(code string) (pl *PublicLot, err error) {
 			return err
 		}
 		pl = publicView(lot, name)
+		pol, err := st.policy()
+		if err != nil {
+			return err
+		}
+		if pol.Version >= 1 {
+			for _, ps := range describeParts(pol, lot) {
+				pl.Parts = append(pl.Parts, PublicPart{Part: ps.Part, Met: ps.Met, Text: ps.Text, TextEn: ps.TextEn})
+			}
+		}
 		return nil
 	})
 	return pl, err

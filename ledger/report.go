@@ -203,7 +203,9 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 		// Each region's entries are in that order already: merge the runs.
 		hits = mergeRuns(hits, func(a, b hit) int {
 			if a.at != b.at {
-				return cmp.Compare(a.at, b.at)
+				// The summaries' keys order times as unsigned big-endian
+				// bytes: a time before 1970 sorts after every later one.
+				return cmp.Compare(uint64(a.at), uint64(b.at))
 			}
 			return cmp.Or(strings.Compare(a.root, b.root), strings.Compare(a.region, b.region))
 		})

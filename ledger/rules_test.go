@@ -434,3 +434,27 @@ func TestTransformAccountsAndInherits(t *testing.T) {
 	}
 	d.verify()
 }
+
+// A ledger written before the time checks holds declarations dated 1969 and
+// 1999; its closure report still answers, with every batch.
+func TestReportOnOldDataWithPre1970Declarations(t *testing.T) {
+	d := newDomain(t) // the rules of such a ledger: no minimum time
+	for _, at := range []time.Time{time.Date(1969, 12, 31, 8, 0, 0, 0, time.UTC), time.Date(1999, 6, 1, 8, 0, 0, 0, time.UTC), d.now} {
+		ev := ledger.Event{Kind: ledger.Declared, At: at, Site: "PORT", DeclarationNo: "310120261000000009",
+			Product:  &ledger.Product{Name: "冷冻鸡爪", HSCode: "0207142200", Category: ledger.CategoryFrozen, OriginCountry: "BR"},
+			Quantity: g(1_000_000)}
+		if _, err := d.l.Submit(context.Background(), d.p[ledger.RoleImporter], ev, ""); err != nil {
+			t.Fatalf("declaration at %s: %v", at, err)
+		}
+	}
+	for _, region := range []string{"", "33", "330206"} {
+		rep, err := d.l.ClosureReport(d.admin, ledger.ReportFilter{Region: region})
+		if err != nil {
+			t.Fatalf("report of region %q: %v", region, err)
+		}
+		if len(rep.Batches) != 3 {
+			t.Errorf("report of region %q lists %d batches, want 3", region, len(rep.Batches))
+		}
+	}
+	d.verify()
+}
