@@ -308,4 +308,3 @@ func endStayIfEmpty(l *Lot, at time.Time) {
 }
 
 // refreshCleared sets the cleared flag from the lot's compliance marks.
-

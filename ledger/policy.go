@@ -247,7 +247,6 @@ func (c *Clearance) clone() *Clearance {
 	return &Clearance{Papers: clonePtr(c.Papers), Test: clonePtr(c.Test), Disinfection: clonePtr(c.Disinfection), Release: clonePtr(c.Release)}
 }
 
-
 // judgeClearance gives lot l the part of cleared that the record being
 // applied meets (policy version 1).
 func (lt *lotTx) judgeClearance(l *Lot) error {
