@@ -91,8 +91,14 @@ func TestClearedByTheBookOverHTTP(t *testing.T) {
 	if pub.Status != "cleared" || len(pub.Parts) != 4 {
 		t.Errorf("the consumer page of the clean lot: %+v", pub)
 	}
+	if page := string(w.h.client("").do("GET", "/t/"+clean, nil).want(200).Body); !strings.Contains(page, "上市放行所需条件") || strings.Contains(page, "check-missing") {
+		t.Errorf("the consumer page of the clean lot does not show its parts all met")
+	}
 	for i, skip := range []string{"papers", "test", "disinfection", "release"} {
 		code := w.clearPath(10+i, skip, t0)
+		if page := string(w.h.client("").do("GET", "/t/"+code, nil).want(200).Body); !strings.Contains(page, "缺少") {
+			t.Errorf("the consumer page of the lot without its %s does not say what is missing", skip)
+		}
 		v := w.clearance("zj-regulator", code)
 		if v.Status.Cleared {
 			t.Errorf("without its %s, the lot is cleared", skip)

@@ -97,9 +97,14 @@ function quantities(q) {
   return table(null, shown.map((b) => t('q.' + b)), [shown.map((b) => kg(q[b]))], 'grid quantities');
 }
 
-// missingForMarket is what the "four no" rule still needs (as the ledger
-// judges it).
+// missingForMarket is what the "four no" rule still needs, as the ledger
+// judges it: the parts of cleared it answers (policy version 1), else the
+// four marks of a ledger under the older rules.
 function missingForMarket(lot) {
+  if (lot.cleared_parts) {
+    const lang = document.documentElement.dataset.lang;
+    return lot.cleared_parts.filter((p) => !p.met).map((p) => (lang === 'en' ? p.text_en : p.text));
+  }
   const m = [];
   if (!(lot.documents || []).includes('quarantine_certificate')) m.push('quarantine certificate');
   if (!lot.last_test || lot.last_test.result !== 'negative' || lot.status?.positive) m.push('negative nucleic-acid test');
