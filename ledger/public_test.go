@@ -160,7 +160,7 @@ func TestPublicLotFields(t *testing.T) {
 		"cleared", "declared_at", "disinfection", "disinfection.at", "importer", "importer.name",
 		"product", "product.best_before", "product.category", "product.name", "product.origin_country",
 		"product.production_date", "product.shelf_life_days", "product.spec",
-		"sealed", "status", "test", "test.at", "test.result", "trace_code",
+		"parts", "sealed", "status", "test", "test.at", "test.result", "trace_code",
 	}
 	var got []string
 	var walk func(prefix string, t reflect.Type)
