@@ -157,10 +157,10 @@ func TestPublicLotPending(t *testing.T) {
 // price, person, site or counterparty below the first station.
 func TestPublicLotFields(t *testing.T) {
 	want := []string{
-		"cleared", "declared_at", "disinfection", "disinfection.at", "importer", "importer.name",
+		"cleared", "declared_at", "disinfection", "disinfection.at", "importer", "importer.name", "parts",
 		"product", "product.best_before", "product.category", "product.name", "product.origin_country",
 		"product.production_date", "product.shelf_life_days", "product.spec",
-		"parts", "sealed", "status", "test", "test.at", "test.result", "trace_code",
+		"sealed", "status", "test", "test.at", "test.result", "trace_code",
 	}
 	var got []string
 	var walk func(prefix string, t reflect.Type)
