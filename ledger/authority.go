@@ -227,11 +227,7 @@ func jurisdiction(st *state, l *Lot) ([]string, error) {
 // recordRegion returns the region a record was made for: the sealing
 // region of a seal, the region of a positive result.
 func recordRegion(st *state, seq int64) (string, error) {
-	data, err := readRecord(st.tx, seq)
-	if err != nil {
-		return "", err
-	}
-	rec, err := DecodeRecord(data)
+	rec, err := st.record(seq)
 	if err != nil {
 		return "", err
 	}

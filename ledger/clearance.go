@@ -46,10 +46,8 @@ func stopped(st *state, rec *Record, l *Lot) error {
 		return nil
 	}
 	by, at, region := "", "", ""
-	if data, err := readRecord(st.tx, l.Status.SealSeq); err == nil {
-		if seal, err := DecodeRecord(data); err == nil {
-			by, at, region = seal.Actor.Org, seal.At.Format(time.RFC3339), seal.Region
-		}
+	if seal, err := st.record(l.Status.SealSeq); err == nil {
+		by, at, region = seal.Actor.Org, seal.At.Format(time.RFC3339), seal.Region
 	}
 	return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("lot %s is sealed (就地封存) by record %d of %s for region %s at %s: %s; only an unseal, or a destruction or return on the regulator's order, moves it",
 		l.TraceCode, l.Status.SealSeq, by, region, at, l.Status.SealReason),

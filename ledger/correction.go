@@ -173,24 +173,9 @@ func (lt *lotTx) rederiveMarks(id string, v int64, papers bool) error {
 // it was made (the weaker mark of several inputs).
 func (st *state) lastMark(l *Lot, kind EventKind, before int64) (*Mark, error) {
 	var found *Mark
-	err := st.scanIndex("lot-ev", l.ID, func(sfx []byte) error {
-		seq := int64(beUint(sfx))
-		if seq >= before {
-			return ErrStop
-		}
-		if voided, err := st.isVoided(seq); err != nil || voided {
-			return err
-		}
-		data, err := readRecord(st.tx, seq)
-		if err != nil {
-			return err
-		}
-		rec, err := DecodeRecord(data)
-		if err != nil {
-			return err
-		}
+	err := st.liveLotRecords(l.ID, before, func(rec *Record) error {
 		if rec.Kind == kind && rec.Lot == l.ID {
-			found = &Mark{Seq: seq, At: rec.At, Result: rec.Result}
+			found = &Mark{Seq: rec.Seq, At: rec.At, Result: rec.Result}
 		}
 		return nil
 	})
@@ -224,22 +209,12 @@ func (lt *lotTx) flagDependents(target, rec *Record, fx *effects) error {
 		return err
 	}
 	var later []string
-	err = lt.st.scanIndex("lot-ev", l.ID, func(sfx []byte) error {
-		seq := int64(beUint(sfx))
-		if seq <= target.Seq || seq >= rec.Seq {
-			return nil
-		}
-		data, err := readRecord(lt.st.tx, seq)
-		if err != nil {
-			return err
-		}
-		r, err := DecodeRecord(data)
-		if err != nil {
-			return err
-		}
+	err = lt.st.liveLotRecords(l.ID, rec.Seq, func(r *Record) error {
 		switch r.Kind {
 		case Shipped, Sold, Consumed, Transformed, Released:
-			later = append(later, fmt.Sprintf("%d (%s)", seq, r.Kind))
+			if r.Seq > target.Seq {
+				later = append(later, fmt.Sprintf("%d (%s)", r.Seq, r.Kind))
+			}
 		}
 		return nil
 	})
@@ -259,11 +234,7 @@ func voidsOlder(st *state, v int64, rl recordLots) (bool, *Record, error) {
 			return false, nil, err
 		}
 		if prev.Seq != v {
-			data, err := readRecord(st.tx, v)
-			if err != nil {
-				return false, nil, err
-			}
-			target, err := DecodeRecord(data)
+			target, err := st.record(v)
 			return err == nil, target, err
 		}
 	}

@@ -106,24 +106,9 @@ func lotPapers(st *state, p Principal, l *Lot) ([]Paper, error) {
 		if err != nil {
 			return err
 		}
-		err = st.scanIndex("lot-ev", id, func(sfx []byte) error {
-			seq := int64(beUint(sfx))
-			if seq >= before {
-				return ErrStop
-			}
-			if voided, err := st.isVoided(seq); err != nil || voided {
-				return err
-			}
-			data, err := readRecord(st.tx, seq)
-			if err != nil {
-				return err
-			}
-			rec, err := DecodeRecord(data)
-			if err != nil {
-				return err
-			}
+		err = st.liveLotRecords(id, before, func(rec *Record) error {
 			for _, a := range rec.Attachments {
-				out = append(out, Paper{Type: a.Type, SHA256: a.SHA256, Issuer: rec.Actor.Org, Seq: seq, Kind: rec.Kind, Lot: id, At: rec.At})
+				out = append(out, Paper{Type: a.Type, SHA256: a.SHA256, Issuer: rec.Actor.Org, Seq: rec.Seq, Kind: rec.Kind, Lot: id, At: rec.At})
 			}
 			return nil
 		})
@@ -207,21 +192,9 @@ func canReadAttachment(st *state, p Principal, a *Attachment) (bool, error) {
 // carries attachment sha, or -1 when none does (all were voided).
 func citedSince(st *state, id, sha string) (int64, error) {
 	since := int64(-1)
-	err := st.scanIndex("lot-ev", id, func(sfx []byte) error {
-		seq := int64(beUint(sfx))
-		if voided, err := st.isVoided(seq); err != nil || voided {
-			return err
-		}
-		data, err := readRecord(st.tx, seq)
-		if err != nil {
-			return err
-		}
-		rec, err := DecodeRecord(data)
-		if err != nil {
-			return err
-		}
+	err := st.liveLotRecords(id, 1<<62, func(rec *Record) error {
 		if slices.ContainsFunc(rec.Attachments, func(r AttachmentRef) bool { return r.SHA256 == sha }) {
-			since = seq
+			since = rec.Seq
 			return ErrStop
 		}
 		return nil
@@ -259,4 +232,32 @@ func familyVisible(st *state, p Principal, id string, since int64) (bool, error)
 		}
 	}
 	return false, nil
+}
+
+// record reads and decodes record seq.
+func (st *state) record(seq int64) (*Record, error) {
+	data, err := readRecord(st.tx, seq)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeRecord(data)
+}
+
+// liveLotRecords calls fn with every record that changed lot id before seq
+// before, in order, leaving out voided ones.
+func (st *state) liveLotRecords(id string, before int64, fn func(rec *Record) error) error {
+	return st.scanIndex("lot-ev", id, func(sfx []byte) error {
+		seq := int64(beUint(sfx))
+		if seq >= before {
+			return ErrStop
+		}
+		if voided, err := st.isVoided(seq); err != nil || voided {
+			return err
+		}
+		rec, err := st.record(seq)
+		if err != nil {
+			return err
+		}
+		return fn(rec)
+	})
 }

@@ -323,11 +323,7 @@ func delegable(st *state, p Principal, ev *Record) error {
 
 // keyCreator returns the id of the key that created k, from k's record.
 func keyCreator(st *state, k *APIKey) (string, error) {
-	data, err := readRecord(st.tx, k.Seq)
-	if err != nil {
-		return "", err
-	}
-	rec, err := DecodeRecord(data)
+	rec, err := st.record(k.Seq)
 	if err != nil {
 		return "", err
 	}
