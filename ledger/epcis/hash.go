@@ -27,9 +27,12 @@ import (
 //   - a sensor report's exception word expands to the GS1 Web Vocabulary
 //     term https://gs1.org/voc/SensorAlertType-<WORD> (epcis2.js writes
 //     https://gs1.org/voc/<WORD>);
-//   - an empty list is left out, as rule 4 says.
-// The tests compare HashID with epcis2.js's eventToHashedId on generated
-// events that avoid these three points.
+//   - an empty list is left out, as rule 4 says (epcis2.js writes
+//     "undefined").
+// epcis2.js 2.7.3 also converts an SSCC EPC URI to a 19-digit Digital Link
+// (the extension digit twice); this package writes the 18-digit SSCC of the
+// Tag Data Standard. The tests compare HashID with epcis2.js's
+// eventToHashedId on generated events that avoid these four points.
 
 // canonicalOrder is the canonical property order after eventType.
 var canonicalOrder = []string{
