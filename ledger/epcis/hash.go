@@ -31,8 +31,10 @@ import (
 //     "undefined").
 // epcis2.js 2.7.3 also converts an SSCC EPC URI to a 19-digit Digital Link
 // (the extension digit twice); this package writes the 18-digit SSCC of the
-// Tag Data Standard. The tests compare HashID with epcis2.js's
-// eventToHashedId on generated events that avoid these four points.
+// Tag Data Standard; and it hashes as a timestamp any string that V8's
+// lenient Date.parse reads as a date ("https://x.example/truck/ZJA12345"),
+// where this package takes only RFC 3339 date-times. The tests compare HashID with epcis2.js's
+// eventToHashedId on generated events that avoid these points.
 
 // canonicalOrder is the canonical property order after eventType.
 var canonicalOrder = []string{

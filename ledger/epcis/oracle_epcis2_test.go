@@ -2,12 +2,13 @@ package epcis
 
 import (
 	"fmt"
+	"os"
 	"testing"
 )
 
 // TestOracleValidatesGeneratedDocuments: every document this package
 // encodes from generated events of all five types, with every optional
-// field, passes epcis2.js's validateEpcisDocument (schema and extension
+// field, and the hand-written testdata/all_types.json pass epcis2.js's validateEpcisDocument (schema and extension
 // checks) as well as our own Decode.
 func TestOracleValidatesGeneratedDocuments(t *testing.T) {
 	docs := map[string][]byte{}
@@ -21,6 +22,11 @@ func TestOracleValidatesGeneratedDocuments(t *testing.T) {
 		}
 		docs[fmt.Sprintf("gen%d", seed)] = doc
 	}
+	all, err := os.ReadFile("testdata/all_types.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs["all_types"] = all
 	for name, v := range oracleValidate(t, docs) {
 		if !v.Success {
 			t.Errorf("%s: epcis2.js rejects it: %v\n%s", name, v.Errors, docs[name])
