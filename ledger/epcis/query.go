@@ -108,6 +108,10 @@ func ParseQuery(v url.Values, ignore ...string) (*Query, error) {
 			if len(list) != 1 {
 				return nil, &ParamError{name, "takes one time"}
 			}
+			// A "+" of an offset sent unescaped arrives as a space.
+			if n := len(val); n > 6 && val[n-6] == ' ' {
+				val = val[:n-6] + "+" + val[n-5:]
+			}
 			t, err := parseTime(val)
 			if err != nil {
 				return nil, &ParamError{name, "must be an RFC 3339 date-time with a time zone"}
