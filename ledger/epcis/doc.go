@@ -13,7 +13,7 @@
 // # Validation
 //
 // Documents are checked against the rules of the standard's JSON Schema
-// (EPCIS 2.0, section 9 and the schema GS1 publishes beside it), written
+// (the JSON Schema GS1 publishes with EPCIS 2.0), written
 // out by hand as Go code in validate.go: required members, the member names
 // each event type allows (anything else must be namespaced, "prefix:name"
 // with the prefix declared in @context, or an absolute IRI), the enumerations

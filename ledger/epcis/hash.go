@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// The CBV 2.0 event hash (CBV 2.0 section 8.9, "EPCIS Event Hash ID"; the
+// The CBV 2.0 event hash (the "EPCIS Event Hash ID" of CBV 2.0; the
 // algorithm is the one described in the README of GS1's reference
 // implementation, epcis-event-hash-generator). The pre-hash string is the
 // event's values in the canonical property order, each "name=value", with
