@@ -15,7 +15,7 @@ DATA     ?= ./data
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO    := $(BIN)/minio
 
-.PHONY: help build run test test-short bench lint fuzz clean clean-bench minio browser-deps report-deps bench-deps
+.PHONY: help build run test test-short bench lint fuzz clean clean-bench minio browser-deps report-deps bench-deps epcis-deps
 
 # Debian packages: the CJK TrueType font that PDF reports embed and
 # poppler-utils that the report tests render PDFs with; PostgreSQL 15, the
@@ -43,7 +43,7 @@ build: ## build bin/coldtrace (trimmed paths, version stamped)
 run: build ## serve on $(ADDR) with data in $(DATA); prints what to open and the keys
 	$(BIN)/coldtrace serve --demo --addr $(ADDR) --data $(DATA)
 
-test: minio browser-deps report-deps ## every test, with the race detector, against real badger, real servers and Debian's chromium
+test: minio browser-deps report-deps epcis-deps ## every test, with the race detector, against real badger, real servers and Debian's chromium
 	$(GO) vet ./...
 	COLDTRACE_MINIO_BIN=$(MINIO) $(GO) test -race -count=1 -timeout 60m ./...
 
@@ -71,6 +71,25 @@ BROWSER_PKGS := chromium fonts-wqy-zenhei zbar-tools
 
 browser-deps: ## install Debian's chromium, a CJK font and zbar-tools when missing
 	@$(call apt_install,$(BROWSER_PKGS))
+
+# GS1's JavaScript EPCIS SDK, the independent validator and event-hash
+# oracle of ledger/epcis and api (npm, into testout/node; never committed).
+# Its dependency "fs" names a placeholder package the registry may not serve:
+# node's own fs module is what epcis2.js loads, so an empty local package
+# stands in. With CI=true a failed install fails the run (so do the tests).
+EPCIS2_VERSION := 2.7.3
+NODE_DIR := $(CURDIR)/testout/node
+
+epcis-deps: $(NODE_DIR)/node_modules/epcis2.js/package.json ## install epcis2.js (the EPCIS oracle of the tests) into testout/node
+
+$(NODE_DIR)/node_modules/epcis2.js/package.json:
+	@mkdir -p $(NODE_DIR)/fs-stub
+	@echo '{"name":"fs","version":"0.0.1-security"}' > $(NODE_DIR)/fs-stub/package.json
+	@echo '{"private":true,"dependencies":{"epcis2.js":"$(EPCIS2_VERSION)"},"overrides":{"fs":"file:./fs-stub"}}' > $(NODE_DIR)/package.json
+	@if ! command -v npm >/dev/null; then $(call apt_install,nodejs npm); fi
+	cd $(NODE_DIR) && npm install --no-audit --no-fund --loglevel=error || { \
+	  if [ "$${CI:-}" = true ]; then echo "FAILED to install epcis2.js" >&2; exit 1; fi; \
+	  echo "could not install epcis2.js: the EPCIS oracle tests will skip" >&2; }
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

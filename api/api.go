@@ -112,6 +112,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/events/:seq", s.getEvent)
 	authed.GET("/lots/:ref", s.getLot)
 	authed.GET("/lots/:ref/events", s.getLotEvents)
+	authed.GET("/lots/:ref/epcis", s.lotEPCIS)
 	authed.GET("/findings", s.listFindings)
 	authed.GET("/policy", s.getPolicy)
 	authed.PUT("/policy", s.putPolicy)
