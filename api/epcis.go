@@ -12,6 +12,7 @@ import (
 
 	"coldtrace/ledger"
 	"coldtrace/ledger/epcis"
+	"coldtrace/ledger/fault"
 )
 
 // GET /v1/lots/{ref}/epcis answers a lot's history (with ?family=true, that
@@ -322,7 +323,7 @@ func (s *server) lotEPCIS(c *gin.Context) {
 				return
 			}
 			if tr.Truncated {
-				fail(c, ledger.Errorf(ledger.Invalid, "the batch has more lots than one answer holds; export its lots one by one"))
+				fail(c, fault.Errorf(fault.Invalid, "the batch has more lots than one answer holds; export its lots one by one"))
 				return
 			}
 			for _, tl := range tr.Lots {
@@ -371,7 +372,7 @@ func (s *server) lotEPCIS(c *gin.Context) {
 	emit := func(ms []epcis.Member) bool {
 		e, err := epcis.NewEvent(epcisPrefixes, ms...)
 		if err != nil {
-			fail(c, ledger.Wrap(ledger.Internal, "an exported event breaks the EPCIS rules", err))
+			fail(c, fault.Wrap(fault.Internal, "an exported event breaks the EPCIS rules", err))
 			return false
 		}
 		events = append(events, e)
@@ -408,7 +409,7 @@ func (s *server) lotEPCIS(c *gin.Context) {
 	doc, err := epcis.Encode(time.Now(), epcis.Header{Prefixes: map[string]string{"ct": VocabNS},
 		InstanceIdentifier: h.Lot.TraceCode}, events)
 	if err != nil {
-		fail(c, ledger.Wrap(ledger.Internal, "encoding the EPCIS document", err))
+		fail(c, fault.Wrap(fault.Internal, "encoding the EPCIS document", err))
 		return
 	}
 	c.Data(http.StatusOK, "application/ld+json", doc)
