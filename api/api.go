@@ -44,6 +44,12 @@ type Options struct {
 	// pages, as printed in their QR codes, e.g. https://trace.example.cn;
 	// the origin of each request when empty. See ValidatePublicURL.
 	PublicURL string
+	// AllowedHosts are the Host values (host or host:port, compared without
+	// case) under which consumer-page URLs are given when PublicURL is
+	// empty; a request with any other Host gets the address it came to.
+	AllowedHosts []string
+	// Limits protect the server from slow and hostile clients.
+	Limits Limits
 }
 
 // server holds what the handlers need.
@@ -52,7 +58,11 @@ type server struct {
 	opts Options
 	log  *slog.Logger
 	lim  *limiter
-	font *report.Font // the CJK font of PDF reports, read on first use
+	// anonLim limits each client address on the endpoints without a key,
+	// authFailLim its failed authentications; nil when disabled.
+	anonLim, authFailLim *limiter
+	limits               Limits
+	font                 *report.Font // the CJK font of PDF reports, read on first use
 }
 
 // New returns the HTTP handler of ledger l.
@@ -72,14 +82,24 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	if opts.PresignTTL <= 0 {
 		opts.PresignTTL = 5 * time.Minute
 	}
-	s := &server{l: l, opts: opts, log: opts.Logger, lim: newLimiter(opts.RatePerSecond, opts.RateBurst), font: &report.Font{}}
+	opts.Limits.defaults()
+	s := &server{l: l, opts: opts, log: opts.Logger, lim: newLimiter(opts.RatePerSecond, opts.RateBurst), font: &report.Font{},
+		anonLim:     newLimiter(opts.Limits.AnonPerSecond, opts.Limits.AnonBurst),
+		authFailLim: newLimiter(opts.Limits.AuthFailPerSecond, opts.Limits.AuthFailBurst),
+		limits:      opts.Limits}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts every proxy by default: trust only the configured ones, so
+	// that X-Forwarded-For cannot choose the address the limits count.
+	if err := r.SetTrustedProxies(opts.Limits.TrustedProxies); err != nil {
+		opts.Logger.Error("bad trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	m := newMetrics(opts.Registry, l)
-	r.Use(s.recovery, m.middleware, s.accessLog, s.limitBody)
+	r.Use(s.recovery, m.middleware, s.accessLog, s.bodyDeadline, s.limitBody)
 	r.NoRoute(func(c *gin.Context) { fail(c, ledger.Errorf(ledger.NotFound, "no such path")) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: c.Request.Method + " is not allowed here"})
@@ -90,13 +110,13 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	r.GET("/metrics", m.handler())
 
 	v1 := r.Group("/v1")
-	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openapiYAML) })
+	v1.GET("/openapi.yaml", s.anonLimit, func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openapiYAML) })
 	logs := v1.Group("/log")
-	logs.GET("/checkpoint", s.checkpoint)
-	logs.GET("/key", s.verifierKey)
+	logs.GET("/checkpoint", s.anonLimit, s.checkpoint)
+	logs.GET("/key", s.anonLimit, s.verifierKey)
 	logs.GET("/records", s.records)
 	logs.GET("/proof/inclusion", s.inclusionProof)
-	logs.GET("/proof/consistency", s.consistencyProof)
+	logs.GET("/proof/consistency", s.anonLimit, s.consistencyProof)
 
 	authed := v1.Group("", s.authenticate, s.rateLimit)
 	authed.POST("/orgs", s.registerOrg)

@@ -49,7 +49,7 @@ func (s *server) maxUploadBytes() int64 {
 // uploadBody returns the request body under the upload limit instead of the
 // JSON one. Reading past the limit fails with a TooLarge ledger error.
 func (s *server) uploadBody(c *gin.Context) io.Reader {
-	return limitedBody{http.MaxBytesReader(c.Writer, rawBody(c), s.maxUploadBytes())}
+	return limitedBody{http.MaxBytesReader(c.Writer, s.rateBody(c, rawBody(c)), s.maxUploadBytes())}
 }
 
 // rawBody returns the request body before limitBody capped it, for handlers

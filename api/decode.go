@@ -57,6 +57,9 @@ func decodeError(err error) error {
 		timeErr   *time.ParseError
 	)
 	field, msg := "", err.Error()
+	if he := (*httpError)(nil); errors.As(err, &he) {
+		return he
+	}
 	switch {
 	case errors.As(err, &maxErr):
 		return ledger.Errorf(ledger.TooLarge, "the body is larger than %d bytes", maxErr.Limit)

@@ -49,11 +49,28 @@ func fail(c *gin.Context, err error) {
 	if ledger.KindOf(err) == ledger.Unavailable {
 		c.Header("Retry-After", "5")
 	}
+	if p.Status == http.StatusRequestTimeout {
+		// The rest of the body is not worth waiting for.
+		c.Header("Connection", "close")
+	}
 	writeProblem(c, p)
 }
 
+// An httpError is a problem of the HTTP exchange itself, which no ledger
+// kind describes (a body that did not arrive in time).
+type httpError struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *httpError) Error() string { return e.Msg }
+
 // problemOf translates err into its problem document.
 func problemOf(err error) problem {
+	if he := (*httpError)(nil); errors.As(err, &he) {
+		return problem{Status: he.Status, Code: he.Code, Title: http.StatusText(he.Status), Detail: he.Msg, Type: "urn:coldtrace:problem:" + he.Code}
+	}
 	kind := ledger.KindOf(err)
 	status := statusOf[kind]
 	p := problem{Status: status, Code: kind.String(), Title: http.StatusText(status), Type: "urn:coldtrace:problem:" + kind.String()}

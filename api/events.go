@@ -56,7 +56,7 @@ func (s *server) postEvent(c *gin.Context) {
 // postBatch records newline-delimited events in order and answers one line
 // per event: its receipt or its problem.
 func (s *server) postBatch(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, rawBody(c), 32*s.opts.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, s.rateBody(c, rawBody(c)), 32*s.opts.MaxBodyBytes)
 	sc := bufio.NewScanner(c.Request.Body)
 	sc.Buffer(make([]byte, 64<<10), int(s.opts.MaxBodyBytes))
 	var batch []ledger.Submission
@@ -79,6 +79,10 @@ func (s *server) postBatch(c *gin.Context) {
 	}
 	if err := sc.Err(); err != nil {
 		var maxErr *http.MaxBytesError
+		if errors.Is(err, errBodyTimeout) {
+			fail(c, err)
+			return
+		}
 		if errors.As(err, &maxErr) || errors.Is(err, bufio.ErrTooLong) {
 			fail(c, ledger.Errorf(ledger.TooLarge, "the batch, or one of its lines, is too large"))
 			return
