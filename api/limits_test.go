@@ -154,7 +154,9 @@ func TestConnectionsPerAddress(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- api.Serve(ctx, ln, h.srv.Config.Handler, api.ServeOptions{Grace: time.Second, MaxConnsPerIP: 2}) }()
+	go func() {
+		done <- api.Serve(ctx, ln, h.srv.Config.Handler, api.ServeOptions{Grace: time.Second, MaxConnsPerIP: 2})
+	}()
 	defer func() { cancel(); <-done }()
 	addr := ln.Addr().String()
 	var held []net.Conn
