@@ -99,7 +99,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	m := newMetrics(opts.Registry, l)
-	r.Use(s.recovery, m.middleware, s.accessLog, s.bodyDeadline, s.limitBody)
+	r.Use(requestID, s.recovery, m.middleware, s.accessLog, s.bodyDeadline, s.limitBody)
 	r.NoRoute(func(c *gin.Context) { fail(c, ledger.Errorf(ledger.NotFound, "no such path")) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: c.Request.Method + " is not allowed here"})
@@ -176,6 +176,7 @@ func (s *server) accessLog(c *gin.Context) {
 	if p, ok := principalOf(c); ok {
 		attrs = append(attrs, slog.String("key", p.Key))
 	}
+	attrs = append(attrs, slog.String("request_id", c.GetString(requestIDKey)))
 	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http", attrs...)
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,12 +22,109 @@ func decodeJSON(c *gin.Context, v any) error {
 	if err := checkJSONContentType(c); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(data, v)
+}
+
+// readBody reads the whole (limited) request body.
+func readBody(c *gin.Context) ([]byte, error) {
+	data, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	return data, nil
+}
+
+// decodeStrict decodes data as exactly one JSON value into v: no unknown
+// fields, no field twice.
+func decodeStrict(data []byte, v any) error {
+	if err := checkDuplicateKeys(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	return expectEOF(dec)
+}
+
+// checkDuplicateKeys refuses JSON in which an object names a member twice:
+// encoding/json keeps the last, and a proxy or an auditor reading the first
+// would see another request than the ledger records. The error names the
+// member by its path (quantity.grams, containers[1].number). Malformed JSON
+// passes: decoding reports it.
+func checkDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		keys   map[string]bool // nil for an array
+		path   string
+		index  int
+		expect bool // an object expects a key next
+	}
+	var stack []*frame
+	child := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		return stack[len(stack)-1].path
+	}
+	var pending string // path of the value that comes next
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.keys != nil && top.expect {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k, _ := tok.(string)
+			p := k
+			if top.path != "" {
+				p = top.path + "." + k
+			}
+			if top.keys[k] {
+				return &ledger.Error{Kind: ledger.Invalid, Msg: "a field appears twice",
+					Fields: []ledger.FieldError{{Field: p, Message: "appears more than once; send each field once"}}}
+			}
+			top.keys[k] = true
+			top.expect = false
+			pending = p
+			continue
+		}
+		if top != nil && top.keys == nil {
+			if d, ok := tok.(json.Delim); ok && d == ']' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			pending = top.path + "[" + strconv.Itoa(top.index) + "]"
+			top.index++
+		}
+		if top != nil && top.keys != nil {
+			top.expect = true // after this value, a key or the end
+		}
+		if top == nil {
+			pending = child()
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				stack = append(stack, &frame{keys: map[string]bool{}, path: pending, expect: true})
+			case '[':
+				stack = append(stack, &frame{path: pending})
+			}
+		}
+	}
 }
 
 // checkJSONContentType accepts a body sent as application/json or without a

@@ -3,8 +3,10 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -24,11 +26,16 @@ func decodeEvent(dec *json.Decoder) (ledger.Event, error) {
 	if err := dec.Decode(&ev); err != nil {
 		return ev, decodeError(err)
 	}
+	return ev, checkEventKind(ev)
+}
+
+// checkEventKind refuses the kinds that are not lot or site events.
+func checkEventKind(ev ledger.Event) error {
 	if ev.Kind.IsRegistry() || ev.Kind.IsSystem() {
-		return ev, &ledger.Error{Kind: ledger.Invalid, Msg: "not an event kind",
+		return &ledger.Error{Kind: ledger.Invalid, Msg: "not an event kind",
 			Fields: []ledger.FieldError{{Field: "kind", Message: string(ev.Kind) + " is not recorded through /v1/events"}}}
 	}
-	return ev, nil
+	return nil
 }
 
 func (s *server) postEvent(c *gin.Context) {
@@ -36,10 +43,17 @@ func (s *server) postEvent(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	dec := json.NewDecoder(c.Request.Body)
-	ev, err := decodeEvent(dec)
+	data, err := readBody(c)
 	if err == nil {
-		err = expectEOF(dec)
+		err = checkDuplicateKeys(data)
+	}
+	var ev ledger.Event
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		ev, err = decodeEvent(dec)
+		if err == nil {
+			err = expectEOF(dec)
+		}
 	}
 	if err != nil {
 		fail(c, err)
@@ -53,11 +67,53 @@ func (s *server) postEvent(c *gin.Context) {
 	answer(c, http.StatusCreated, r)
 }
 
+// A batchLine is one line of POST /v1/events/batch: an event and,
+// optionally, its own Idempotency-Key.
+type batchLine struct {
+	ledger.Event
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// maxBatchKey bounds a batch's Idempotency-Key, which is extended by each
+// line's place to key the line.
+const maxBatchKey = 200
+
+// decodeBatchLine decodes one line of a batch.
+func decodeBatchLine(line []byte) (batchLine, error) {
+	var bl batchLine
+	if err := checkDuplicateKeys(line); err != nil {
+		return bl, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&bl); err != nil {
+		return bl, decodeError(err)
+	}
+	if err := checkEventKind(bl.Event); err != nil {
+		return bl, err
+	}
+	return bl, expectEOF(dec)
+}
+
 // postBatch records newline-delimited events in order and answers one line
 // per event: its receipt or its problem.
+//
+// Idempotency: a line's "idempotency_key" keys it like the header of a
+// single event. The batch's Idempotency-Key header keys every other line by
+// the key and the line's place, bound to the whole body: a retry of the same
+// body replays the receipts of the lines recorded the first time (lines
+// refused then are judged again), and a different body under the same key
+// is a 409 before anything of it is recorded.
 func (s *server) postBatch(c *gin.Context) {
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > maxBatchKey {
+		fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "bad Idempotency-Key",
+			Fields: []ledger.FieldError{{Field: "Idempotency-Key", Message: "is longer than 200 characters"}}})
+		return
+	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, s.rateBody(c, rawBody(c)), 32*s.opts.MaxBodyBytes)
-	sc := bufio.NewScanner(c.Request.Body)
+	whole := sha256.New()
+	sc := bufio.NewScanner(io.TeeReader(c.Request.Body, whole))
 	sc.Buffer(make([]byte, 64<<10), int(s.opts.MaxBodyBytes))
 	var batch []ledger.Submission
 	p := principal(c)
@@ -70,12 +126,13 @@ func (s *server) postBatch(c *gin.Context) {
 			fail(c, ledger.Errorf(ledger.TooLarge, "a batch holds at most %d events", maxBatchLines))
 			return
 		}
-		dec := json.NewDecoder(bytes.NewReader(line))
-		ev, err := decodeEvent(dec)
-		if err == nil {
-			err = expectEOF(dec)
+		bl, err := decodeBatchLine(line)
+		sub := ledger.Submission{Principal: p, Event: bl.Event, Err: err, Idem: bl.IdempotencyKey}
+		if sub.Idem == "" && key != "" {
+			sub.Idem = "batch:" + key + ":" + strconv.Itoa(len(batch))
+			sub.IdemScope = []byte{} // set below, once the whole body is read
 		}
-		batch = append(batch, ledger.Submission{Principal: p, Event: ev, Err: err})
+		batch = append(batch, sub)
 	}
 	if err := sc.Err(); err != nil {
 		var maxErr *http.MaxBytesError
@@ -90,7 +147,25 @@ func (s *server) postBatch(c *gin.Context) {
 		fail(c, ledger.Wrap(ledger.Invalid, "the batch could not be read", err))
 		return
 	}
+	if key != "" {
+		scope := whole.Sum(nil)
+		for i := range batch {
+			if batch[i].IdemScope != nil {
+				batch[i].IdemScope = scope
+			}
+		}
+		if err := s.l.BatchConflict(batch); err != nil {
+			fail(c, err)
+			return
+		}
+	}
 	results := s.l.SubmitBatch(c.Request.Context(), batch)
+	for _, r := range results {
+		if r.Receipt != nil && r.Receipt.Replayed {
+			c.Header("Idempotent-Replayed", "true")
+			break
+		}
+	}
 	c.Header("Content-Type", "application/x-ndjson")
 	c.Status(http.StatusOK)
 	for _, r := range results {

@@ -116,8 +116,8 @@ func checkText(fe *fieldErrors, field, s string, required bool, max int) {
 		fe.add(field, "is not valid UTF-8")
 	case utf8.RuneCountInString(s) > max:
 		fe.add(field, "is longer than %d characters", max)
-	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		fe.add(field, "contains control characters")
+	default:
+		checkVisible(fe, field, s)
 	}
 }
 
@@ -224,6 +224,12 @@ func prepareSiteRegistered(st *state, p Principal, ev *Record) error {
 			Fields: []FieldError{{Field: "id", Message: "is already registered"}}}
 	} else if KindOf(err) != NotFound {
 		return err
+	}
+	if other, err := siteLookalike(st, ev.Site); err != nil {
+		return err
+	} else if other != "" {
+		return &Error{Kind: Conflict, Msg: "site " + ev.Site + " reads like the registered site " + other,
+			Fields: []FieldError{{Field: "id", Message: "reads like the registered site " + other + " (ids differing only in case or trailing punctuation are one id)"}}}
 	}
 	return nil
 }

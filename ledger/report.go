@@ -414,7 +414,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 	found := 0
 	err := st.scanPrefixes(stateKey("rsum", ""), keys, 16, func(i int, _, v []byte) error {
 		if i != found {
-			return Errorf(NotFound, "no batch summary %x", keys[found])
+			return Wrap(NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 		}
 		s, err := decodeSummary(v)
 		if err != nil {
@@ -425,7 +425,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 		return nil
 	})
 	if err == nil && found < len(keys) {
-		err = Errorf(NotFound, "no batch summary %x", keys[found])
+		err = Wrap(NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 	}
 	return err
 }
