@@ -47,9 +47,32 @@ func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return nameTimeField(decodeError(err), data)
 	}
 	return expectEOF(dec)
+}
+
+// nameTimeField names the field of a time that did not parse: encoding/json
+// does not say which field a time came from, so the body is searched for
+// the member that holds the bad value (deadline, at, from, ...).
+func nameTimeField(err error, data []byte) error {
+	var le *ledger.Error
+	if !errors.As(err, &le) || len(le.Fields) != 1 || le.Fields[0].Field != timeFieldUnknown {
+		return err
+	}
+	le.Fields[0].Field = "at"
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return err
+	}
+	var timeErr *time.ParseError
+	if !errors.As(le.Err, &timeErr) {
+		return err
+	}
+	if path, ok := findString(v, "", timeErr.Value); ok {
+		le.Fields[0].Field = path
+	}
+	return err
 }
 
 // checkDuplicateKeys refuses JSON in which an object names a member twice:
@@ -163,13 +186,22 @@ func decodeError(err error) error {
 		return ledger.Errorf(ledger.TooLarge, "the body is larger than %d bytes", maxErr.Limit)
 	case errors.As(err, &typeErr):
 		field = typeErr.Field
-		msg = "must be " + jsonTypeName(typeErr.Type.Kind().String()) + ", not " + typeErr.Value
+		kind := typeErr.Type.Kind().String()
+		msg = "must be " + jsonTypeName(kind) + ", not " + typeErr.Value
+		if strings.HasPrefix(typeErr.Value, "number") && strings.Contains(kind, "int") {
+			msg = "must be a whole number"
+			if field == "grams" || strings.HasSuffix(field, ".grams") {
+				msg = "must be a whole number of grams"
+			}
+		}
 	case errors.As(err, &syntaxErr):
 		msg = "malformed JSON at byte " + strconv.FormatInt(syntaxErr.Offset, 10) + ": " + syntaxErr.Error()
 	case errors.As(err, &timeErr):
 		// encoding/json does not say which field a time came from; "at" is
 		// the only time a request body carries.
-		field, msg = "at", "must be an RFC 3339 time such as 2026-11-25T08:00:00+08:00"
+		// nameTimeField finds the field when the body is at hand.
+		return &ledger.Error{Kind: ledger.Invalid, Msg: "the body does not decode", Err: timeErr,
+			Fields: []ledger.FieldError{{Field: timeFieldUnknown, Message: "must be an RFC 3339 time such as 2026-11-25T08:00:00+08:00"}}}
 	case strings.HasPrefix(msg, "json: unknown field "):
 		field = strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
 		msg = "is not a field of this request"
@@ -180,6 +212,34 @@ func decodeError(err error) error {
 	}
 	return &ledger.Error{Kind: ledger.Invalid, Msg: "the body does not decode",
 		Fields: []ledger.FieldError{{Field: field, Message: msg}}}
+}
+
+// timeFieldUnknown marks a time error whose field nameTimeField looks for.
+const timeFieldUnknown = "\x00time"
+
+// findString returns the path of the first string member of v equal to s.
+func findString(v any, path, s string) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return path, x == s
+	case map[string]any:
+		for k, e := range x {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if got, ok := findString(e, p, s); ok {
+				return got, true
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if got, ok := findString(e, path+"["+strconv.Itoa(i)+"]", s); ok {
+				return got, true
+			}
+		}
+	}
+	return "", false
 }
 
 func jsonTypeName(goKind string) string {

@@ -14,10 +14,10 @@ import (
 
 // A problem is an RFC 9457 problem document.
 type problem struct {
-	Type   string              `json:"type"`
-	Title  string              `json:"title"`
-	Status int                 `json:"status"`
-	Detail string              `json:"detail,omitempty"`
+	Type   string         `json:"type"`
+	Title  string         `json:"title"`
+	Status int            `json:"status"`
+	Detail string         `json:"detail,omitempty"`
 	Code   string         `json:"code"`
 	Errors []fieldProblem `json:"errors,omitempty"`
 	// RequestID names the request in the server's log (X-Request-Id).

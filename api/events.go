@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -54,6 +55,7 @@ func (s *server) postEvent(c *gin.Context) {
 		if err == nil {
 			err = expectEOF(dec)
 		}
+		err = nameTimeField(err, data)
 	}
 	if err != nil {
 		fail(c, err)
@@ -87,7 +89,7 @@ func decodeBatchLine(line []byte) (batchLine, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&bl); err != nil {
-		return bl, decodeError(err)
+		return bl, nameTimeField(decodeError(err), line)
 	}
 	if err := checkEventKind(bl.Event); err != nil {
 		return bl, err
@@ -227,6 +229,10 @@ func (s *server) getLotEvents(c *gin.Context) {
 	answer(c, http.StatusOK, resp)
 }
 
+// findingCursor is the shape of a findings page's next_cursor: a finding
+// id, "<seq>-<n>".
+var findingCursor = regexp.MustCompile(`^[0-9]{1,19}-[0-9]{1,9}$`)
+
 type findingView struct {
 	ledger.Finding
 	Explanation   string `json:"explanation"`
@@ -235,6 +241,10 @@ type findingView struct {
 
 func (s *server) listFindings(c *gin.Context) {
 	f := ledger.FindingFilter{Region: c.Query("region"), Rule: c.Query("rule"), After: c.Query("cursor")}
+	if f.After != "" && !findingCursor.MatchString(f.After) {
+		fail(c, &ledger.Error{Kind: ledger.Invalid, Msg: "bad cursor", Fields: []ledger.FieldError{{Field: "cursor", Message: "is not a cursor this server gave"}}})
+		return
+	}
 	if v := c.Query("open"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

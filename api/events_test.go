@@ -542,3 +542,76 @@ func TestDuplicateKeysRefused(t *testing.T) {
 		t.Fatalf("a body with duplicate keys was recorded: size %d -> %d", size, w.h.l.Size())
 	}
 }
+
+// fieldProblem decodes a problem's first field error with its Chinese.
+func fieldProblem(t *testing.T, r *response, status int, field string) (msg, zh string) {
+	t.Helper()
+	r.wantProblem(status, map[int]string{400: "invalid", 409: "conflict"}[status], field)
+	var p struct {
+		RequestID string `json:"request_id"`
+		Errors    []struct {
+			Field, Message string
+			MessageZH      string `json:"message_zh"`
+		}
+	}
+	r.JSON(&p)
+	if p.RequestID == "" || p.RequestID != r.Header.Get("X-Request-Id") {
+		t.Errorf("problem without the request id %q: %s", r.Header.Get("X-Request-Id"), r.Body)
+	}
+	if p.Errors[0].MessageZH == "" || strings.HasPrefix(p.Errors[0].MessageZH, "字段有误") {
+		t.Errorf("field %s has no Chinese message of its own: %s", field, r.Body)
+	}
+	return p.Errors[0].Message, p.Errors[0].MessageZH
+}
+
+// TestStrictInput: deceptive text, look-alike ids, repeated list entries,
+// foreign cursors and badly typed fields are refused with the field named
+// in English and Chinese, and nothing is recorded.
+func TestStrictInput(t *testing.T) {
+	w := newWorld(t)
+	admin, imp := w.h.admin, w.keys[ledger.RoleImporter]
+	code := w.lotHeldBy(ledger.RoleImporter)
+	size := w.h.l.Size()
+
+	for _, name := range []string{"Good\u202eFood", "A\u200bB", "X\u0085Y", "\u2066Z"} {
+		fieldProblem(t, admin.do("POST", "/v1/orgs", map[string]any{"uscc": testUSCC(9), "name": name, "roles": []string{"importer"}, "region": "330106"}), 400, "name")
+	}
+	admin.do("POST", "/v1/sites", map[string]any{"id": "COLD-9", "org": w.orgs[ledger.RoleImporter], "name": "冷库", "type": "cold_store", "region": "330106"}).want(201)
+	size++
+	for _, id := range []string{"cold-9", "COLD-9.", "Cold-9-"} {
+		fieldProblem(t, admin.do("POST", "/v1/sites", map[string]any{"id": id, "org": w.orgs[ledger.RoleImporter], "name": "冷库", "type": "cold_store", "region": "330106"}), 409, "id")
+	}
+	// 1,000 copies of one region are one region; 2,000 are refused.
+	many := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = "33"
+		}
+		return out
+	}
+	var k struct{ Regions []string }
+	admin.do("POST", "/v1/keys", map[string]any{"org": w.orgs[ledger.RoleRegulator], "role": "regulator", "regions": many(1000)}).want(201).JSON(&k)
+	size++
+	if len(k.Regions) != 1 {
+		t.Errorf("regions stored as %v", k.Regions)
+	}
+	fieldProblem(t, admin.do("POST", "/v1/keys", map[string]any{"org": w.orgs[ledger.RoleRegulator], "role": "regulator", "regions": many(2000)}), 400, "regions")
+
+	fieldProblem(t, admin.do("GET", "/v1/findings?cursor=zzz", nil), 400, "cursor")
+	fieldProblem(t, admin.do("GET", "/v1/lots?cursor=garbage", nil), 400, "cursor")
+
+	msg, zh := fieldProblem(t, imp.do("POST", "/v1/events", map[string]any{"kind": "shipped", "lot": code, "to_org": w.orgs[ledger.RoleColdStore],
+		"to_site": w.sites[ledger.RoleColdStore], "quantity": map[string]any{"grams": 1000}, "deadline": "tomorrow"}), 400, "deadline")
+	if !strings.Contains(msg, "RFC 3339") || !strings.Contains(zh, "RFC 3339") {
+		t.Errorf("bad deadline: %q / %q", msg, zh)
+	}
+	ev := declaredEvent()
+	ev["quantity"] = map[string]any{"grams": 1.5}
+	msg, zh = fieldProblem(t, imp.do("POST", "/v1/events", ev), 400, "quantity.grams")
+	if msg != "must be a whole number of grams" || !strings.Contains(zh, "整数") {
+		t.Errorf("1.5 grams: %q / %q", msg, zh)
+	}
+	if w.h.l.Size() != size {
+		t.Fatalf("refused input was recorded: size %d, want %d", w.h.l.Size(), size)
+	}
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -117,8 +118,13 @@ func (s *server) createKey(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	regions, err := dedupeList("regions", req.Regions, maxListEntries)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	r, secret, err := s.l.CreateKey(c.Request.Context(), principal(c), ledger.Event{Org: req.Org, Role: req.Role,
-		Regions: req.Regions, Note: req.Note}, c.GetHeader("Idempotency-Key"))
+		Regions: regions, Note: req.Note}, c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -171,3 +177,28 @@ func registered[T any](r *ledger.Receipt, read func() (T, error)) (T, error) {
 
 // created answers 201 with v, which carries the seq of its record.
 func created(c *gin.Context, v any) { answer(c, http.StatusCreated, v) }
+
+// maxListEntries bounds the lists of registry requests (a key's regions).
+const maxListEntries = 100
+
+// dedupeList drops repeated entries of a list, keeping the first of each,
+// and refuses a list longer than max after that.
+func dedupeList(field string, list []string, max int) ([]string, error) {
+	if len(list) > 10*max {
+		return nil, &ledger.Error{Kind: ledger.Invalid, Msg: "invalid field " + field,
+			Fields: []ledger.FieldError{{Field: field, Message: "lists at most " + strconv.Itoa(max) + " entries"}}}
+	}
+	seen := make(map[string]bool, len(list))
+	out := list[:0:0]
+	for _, v := range list {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	if len(out) > max {
+		return nil, &ledger.Error{Kind: ledger.Invalid, Msg: "invalid field " + field,
+			Fields: []ledger.FieldError{{Field: field, Message: "lists at most " + strconv.Itoa(max) + " entries"}}}
+	}
+	return out, nil
+}
