@@ -48,6 +48,12 @@ type Options struct {
 	// case) under which consumer-page URLs are given when PublicURL is
 	// empty; a request with any other Host gets the address it came to.
 	AllowedHosts []string
+	// Ready, if set, is asked by /readyz besides the ledger and the blob
+	// store: a non-nil error (a disk under its free-space reserve) fails it.
+	Ready func() error
+	// UploadFits, if set, is asked before an upload of a known size is
+	// read: a non-nil error (the blob disk cannot take it) refuses it.
+	UploadFits func(size int64) error
 	// Limits protect the server from slow and hostile clients.
 	Limits Limits
 }
@@ -143,6 +149,12 @@ func (s *server) ready(c *gin.Context) {
 	if err := s.l.Healthy(); err != nil {
 		fail(c, err)
 		return
+	}
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	if !s.blobsReady(c) {
 		return

@@ -85,6 +85,12 @@ func (s *server) uploadAttachment(c *gin.Context) {
 		fail(c, ledger.Errorf(ledger.TooLarge, "the upload (%d bytes) is larger than the limit of %d bytes", n, s.maxUploadBytes()))
 		return
 	}
+	if n := c.Request.ContentLength; n > 0 && s.opts.UploadFits != nil {
+		if err := s.opts.UploadFits(n); err != nil {
+			fail(c, err)
+			return
+		}
+	}
 	body := s.uploadBody(c)
 	declared := c.GetHeader("Content-Type")
 	var (

@@ -72,6 +72,7 @@ type serveCmd struct {
 	AnonBurst         int           `default:"100" env:"COLDTRACE_ANON_BURST" help:"Burst of requests per client address to the endpoints without a key."`
 	AuthFailRate      float64       `default:"1" env:"COLDTRACE_AUTH_FAIL_RATE" help:"Failed authentications per second per client address (negative: no limit)."`
 	AuthFailBurst     int           `default:"20" env:"COLDTRACE_AUTH_FAIL_BURST" help:"Burst of failed authentications per client address before 429."`
+	MinFree           int64         `default:"1073741824" env:"COLDTRACE_MIN_FREE" help:"Free-space reserve of the data disk in bytes: below it writes answer 503 and /readyz fails, until space returns (0: none)."`
 	TrustedProxies    []string      `env:"COLDTRACE_TRUSTED_PROXIES" help:"Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (default: none)."`
 }
 
@@ -90,7 +91,7 @@ func (o *opened) Close() {
 }
 
 // openLedger opens (creating if needed) the ledger in a data directory.
-func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opts ledger.Options) (*opened, error) {
+func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opts ledger.Options, minFree ...int64) (*opened, error) {
 	if err := os.MkdirAll(d.Data, 0o700); err != nil {
 		return nil, err
 	}
@@ -98,7 +99,11 @@ func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opt
 	if err != nil {
 		return nil, err
 	}
-	store, err := badgerkv.Open(d.dbPath(), badgerkv.Options{Logger: logger})
+	bo := badgerkv.Options{Logger: logger}
+	if len(minFree) > 0 {
+		bo.MinFreeBytes = minFree[0]
+	}
+	store, err := badgerkv.Open(d.dbPath(), bo)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +149,7 @@ func (c *serveCmd) Run() error {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	slog.SetDefault(logger)
 	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger,
-		ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment, SweepEvery: c.SweepEvery})
+		ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment, SweepEvery: c.SweepEvery}, c.MinFree)
 	if err != nil {
 		return err
 	}
@@ -170,6 +175,7 @@ func (c *serveCmd) Run() error {
 	}
 	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst,
 		PublicURL: publicURL, AllowedHosts: c.AllowedHosts,
+		Ready: o.store.SpaceError, UploadFits: c.uploadFits(),
 		Limits: api.Limits{BodyTimeout: c.BodyTimeout, UploadMinRate: c.UploadMinRate,
 			AnonPerSecond: c.AnonRate, AnonBurst: c.AnonBurst, AuthFailPerSecond: c.AuthFailRate, AuthFailBurst: c.AuthFailBurst,
 			TrustedProxies: c.TrustedProxies}})
@@ -195,9 +201,15 @@ func (c *verifyCmd) Run() error {
 	if _, err := os.Stat(c.dbPath()); err != nil {
 		return fmt.Errorf("no ledger in %s: %w", c.Data, err)
 	}
-	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{})
+	// Read-only, so that verify works on a read-only copy and on a full
+	// disk; a data directory whose server did not stop cleanly needs its
+	// logs replayed, which only a writable open does.
+	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{ReadOnly: true})
 	if err != nil {
-		return err
+		var rwErr error
+		if store, rwErr = badgerkv.Open(c.dbPath(), badgerkv.Options{}); rwErr != nil {
+			return fmt.Errorf("%w (read-only: %v)", rwErr, err)
+		}
 	}
 	defer store.Close()
 	scratch, err := badgerkv.Open("", badgerkv.Options{InMemory: true})
@@ -273,5 +285,20 @@ func main() {
 	if err := ctx.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "coldtrace %s: %v\n", ctx.Command(), err)
 		os.Exit(1)
+	}
+}
+
+// uploadFits refuses an upload of size bytes that would leave the data
+// disk under the free-space reserve, when the blobs live on it.
+func (c *serveCmd) uploadFits() func(int64) error {
+	if c.MinFree <= 0 || c.S3Endpoint != "" {
+		return nil
+	}
+	return func(size int64) error {
+		free, err := badgerkv.FreeBytes(c.Data)
+		if err != nil || free-size >= c.MinFree {
+			return nil
+		}
+		return ledger.Errorf(ledger.Unavailable, "the disk cannot take an upload of %d MiB now (%d MiB free, %d MiB kept in reserve)", size>>20, free>>20, c.MinFree>>20)
 	}
 }
