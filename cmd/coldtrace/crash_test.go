@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,5 +341,52 @@ func TestKeysPrintsVerifierKey(t *testing.T) {
 	out, code := runCLI(t, "keys", "--data", dir)
 	if code != 0 || strings.TrimSpace(out) != strings.TrimSpace(served.String()) || !strings.HasPrefix(out, "coldtrace.local/ledger+") {
 		t.Fatalf("keys printed %q (exit %d), server serves %q", out, code, served.String())
+	}
+}
+
+// TestVerifyReadOnlyCopy runs verify on a read-only view of a stopped
+// server's data directory (a read-only bind mount when the test runs as
+// root, else files without write permission): verify opens badger
+// read-only and passes.
+func TestVerifyReadOnlyCopy(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	c := &http.Client{}
+	for i := 1; i <= 10; i++ {
+		if code := call(t, c, "POST", s.URL+"/v1/orgs", adminKey, orgBody(8, i), nil); code != 201 {
+			t.Fatalf("POST /v1/orgs: %d", code)
+		}
+	}
+	s.stop()
+	view := dir
+	if os.Geteuid() == 0 {
+		view = t.TempDir()
+		if out, err := exec.Command("mount", "--bind", dir, view).CombinedOutput(); err != nil {
+			t.Skipf("no bind mount here: %v %s", err, out)
+		}
+		defer exec.Command("umount", view).Run()
+		if out, err := exec.Command("mount", "-o", "remount,ro,bind", view).CombinedOutput(); err != nil {
+			t.Fatalf("remount read-only: %v %s", err, out)
+		}
+		if err := os.WriteFile(filepath.Join(view, "probe"), nil, 0o600); err == nil {
+			t.Fatal("the read-only mount is writable")
+		}
+	} else {
+		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err == nil {
+				os.Chmod(p, info.Mode()&^0o222)
+			}
+			return nil
+		})
+		defer filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err == nil {
+				os.Chmod(p, info.Mode()|0o200)
+			}
+			return nil
+		})
+	}
+	out, code := runCLI(t, "verify", "--data", view)
+	if code != 0 || !strings.HasPrefix(out, "ok: 11 records") {
+		t.Fatalf("verify on a read-only view: exit %d\n%s", code, out)
 	}
 }
