@@ -40,7 +40,7 @@ help: ## show the targets
 build: ## build bin/coldtrace (trimmed paths, version stamped)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/coldtrace ./cmd/coldtrace
 
-run: build ## serve on $(ADDR) with data in $(DATA); prints what to open and the keys
+run: build report-deps ## serve on $(ADDR) with data in $(DATA); prints what to open and the keys (installs the PDF font as test does)
 	$(BIN)/coldtrace serve --demo --addr $(ADDR) --data $(DATA)
 
 test: minio browser-deps report-deps epcis-deps ## every test, with the race detector, against real badger, real servers and Debian's chromium

@@ -45,6 +45,18 @@ type Options struct {
 	// pages, as printed in their QR codes, e.g. https://trace.example.cn;
 	// the origin of each request when empty. See ValidatePublicURL.
 	PublicURL string
+	// AllowedHosts are the Host values (host or host:port, compared without
+	// case) under which consumer-page URLs are given when PublicURL is
+	// empty; a request with any other Host gets the address it came to.
+	AllowedHosts []string
+	// Ready, if set, is asked by /readyz besides the ledger and the blob
+	// store: a non-nil error (a disk under its free-space reserve) fails it.
+	Ready func() error
+	// UploadFits, if set, is asked before an upload of a known size is
+	// read: a non-nil error (the blob disk cannot take it) refuses it.
+	UploadFits func(size int64) error
+	// Limits protect the server from slow and hostile clients.
+	Limits Limits
 }
 
 // server holds what the handlers need.
@@ -53,7 +65,11 @@ type server struct {
 	opts Options
 	log  *slog.Logger
 	lim  *limiter
-	font *report.Font // the CJK font of PDF reports, read on first use
+	// anonLim limits each client address on the endpoints without a key,
+	// authFailLim its failed authentications; nil when disabled.
+	anonLim, authFailLim *limiter
+	limits               Limits
+	font                 *report.Font // the CJK font of PDF reports, read on first use
 }
 
 // New returns the HTTP handler of ledger l.
@@ -73,14 +89,24 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	if opts.PresignTTL <= 0 {
 		opts.PresignTTL = 5 * time.Minute
 	}
-	s := &server{l: l, opts: opts, log: opts.Logger, lim: newLimiter(opts.RatePerSecond, opts.RateBurst), font: &report.Font{}}
+	opts.Limits.defaults()
+	s := &server{l: l, opts: opts, log: opts.Logger, lim: newLimiter(opts.RatePerSecond, opts.RateBurst), font: &report.Font{},
+		anonLim:     newLimiter(opts.Limits.AnonPerSecond, opts.Limits.AnonBurst),
+		authFailLim: newLimiter(opts.Limits.AuthFailPerSecond, opts.Limits.AuthFailBurst),
+		limits:      opts.Limits}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts every proxy by default: trust only the configured ones, so
+	// that X-Forwarded-For cannot choose the address the limits count.
+	if err := r.SetTrustedProxies(opts.Limits.TrustedProxies); err != nil {
+		opts.Logger.Error("bad trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	m := newMetrics(opts.Registry, l)
-	r.Use(s.recovery, m.middleware, s.accessLog, s.limitBody)
+	r.Use(requestID, s.recovery, m.middleware, s.accessLog, s.bodyDeadline, s.limitBody)
 	r.NoRoute(func(c *gin.Context) { fail(c, fault.Errorf(fault.NotFound, "no such path")) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Detail: c.Request.Method + " is not allowed here"})
@@ -91,13 +117,13 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	r.GET("/metrics", m.handler())
 
 	v1 := r.Group("/v1")
-	v1.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openapiYAML) })
+	v1.GET("/openapi.yaml", s.anonLimit, func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openapiYAML) })
 	logs := v1.Group("/log")
-	logs.GET("/checkpoint", s.checkpoint)
-	logs.GET("/key", s.verifierKey)
+	logs.GET("/checkpoint", s.anonLimit, s.checkpoint)
+	logs.GET("/key", s.anonLimit, s.verifierKey)
 	logs.GET("/records", s.records)
 	logs.GET("/proof/inclusion", s.inclusionProof)
-	logs.GET("/proof/consistency", s.consistencyProof)
+	logs.GET("/proof/consistency", s.anonLimit, s.consistencyProof)
 
 	authed := v1.Group("", s.authenticate, s.rateLimit)
 	authed.POST("/orgs", s.registerOrg)
@@ -127,6 +153,12 @@ func (s *server) ready(c *gin.Context) {
 	if err := s.l.Healthy(); err != nil {
 		fail(c, err)
 		return
+	}
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	if !s.blobsReady(c) {
 		return
@@ -160,6 +192,7 @@ func (s *server) accessLog(c *gin.Context) {
 	if p, ok := principalOf(c); ok {
 		attrs = append(attrs, slog.String("key", p.Key))
 	}
+	attrs = append(attrs, slog.String("request_id", c.GetString(requestIDKey)))
 	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http", attrs...)
 }
 

@@ -50,7 +50,7 @@ func (s *server) maxUploadBytes() int64 {
 // uploadBody returns the request body under the upload limit instead of the
 // JSON one. Reading past the limit fails with a TooLarge ledger error.
 func (s *server) uploadBody(c *gin.Context) io.Reader {
-	return limitedBody{http.MaxBytesReader(c.Writer, rawBody(c), s.maxUploadBytes())}
+	return limitedBody{http.MaxBytesReader(c.Writer, s.rateBody(c, rawBody(c)), s.maxUploadBytes())}
 }
 
 // rawBody returns the request body before limitBody capped it, for handlers
@@ -85,6 +85,12 @@ func (s *server) uploadAttachment(c *gin.Context) {
 	if n := c.Request.ContentLength; n > s.maxUploadBytes() {
 		fail(c, fault.Errorf(fault.TooLarge, "the upload (%d bytes) is larger than the limit of %d bytes", n, s.maxUploadBytes()))
 		return
+	}
+	if n := c.Request.ContentLength; n > 0 && s.opts.UploadFits != nil {
+		if err := s.opts.UploadFits(n); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	body := s.uploadBody(c)
 	declared := c.GetHeader("Content-Type")

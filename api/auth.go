@@ -1,15 +1,9 @@
 package api
 
 import (
-	"math"
-	"net/http"
-	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/time/rate"
 
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
@@ -19,10 +13,21 @@ const principalKey = "coldtrace.principal"
 
 // authenticate requires "Authorization: Bearer <key>" and puts the key's
 // principal in the context.
+//
+// Failed authentications spend the client address's budget (authFailLim);
+// an address that has spent it is answered 429 before its key is looked at,
+// so that keys cannot be guessed at speed.
 func (s *server) authenticate(c *gin.Context) {
+	if s.authFailLim != nil {
+		if d := s.authFailLim.wait(c.ClientIP()); d > 0 {
+			tooMany(c, d, "too many failed authentications from this address; retry after the time in Retry-After")
+			return
+		}
+	}
 	h := c.GetHeader("Authorization")
 	secret, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || secret == "" {
+		s.authFailed(c)
 		c.Header("WWW-Authenticate", `Bearer realm="coldtrace"`)
 		fail(c, fault.Errorf(fault.Unauthenticated, "send an API key as 'Authorization: Bearer <key>'"))
 		return
@@ -30,6 +35,7 @@ func (s *server) authenticate(c *gin.Context) {
 	p, err := s.l.Authenticate(strings.TrimSpace(secret))
 	if err != nil {
 		if fault.KindOf(err) == fault.Unauthenticated {
+			s.authFailed(c)
 			c.Header("WWW-Authenticate", `Bearer realm="coldtrace", error="invalid_token"`)
 		}
 		fail(c, err)
@@ -64,40 +70,6 @@ func requireRole(c *gin.Context, roles ...string) bool {
 	return false
 }
 
-// A limiter holds one token bucket per API key.
-type limiter struct {
-	mu      sync.Mutex
-	r       rate.Limit
-	burst   int
-	buckets map[string]*rate.Limiter
-}
-
-func newLimiter(perSecond float64, burst int) *limiter {
-	if perSecond < 0 {
-		return nil
-	}
-	if burst <= 0 {
-		burst = int(math.Ceil(perSecond))
-	}
-	return &limiter{r: rate.Limit(perSecond), burst: burst, buckets: map[string]*rate.Limiter{}}
-}
-
-func (l *limiter) reserve(key string) time.Duration {
-	l.mu.Lock()
-	b, ok := l.buckets[key]
-	if !ok {
-		b = rate.NewLimiter(l.r, l.burst)
-		l.buckets[key] = b
-	}
-	l.mu.Unlock()
-	r := b.Reserve()
-	if d := r.Delay(); d > 0 {
-		r.Cancel()
-		return d
-	}
-	return 0
-}
-
 // rateLimit answers 429 with Retry-After when the caller's key has used up
 // its budget.
 func (s *server) rateLimit(c *gin.Context) {
@@ -106,10 +78,15 @@ func (s *server) rateLimit(c *gin.Context) {
 		return
 	}
 	if d := s.lim.reserve(principal(c).Key); d > 0 {
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
-		writeProblem(c, problem{Status: http.StatusTooManyRequests, Code: codeRateLimited,
-			Detail: "this API key sent too many requests; retry after the time in Retry-After"})
+		tooMany(c, d, "this API key sent too many requests; retry after the time in Retry-After")
 		return
 	}
 	c.Next()
+}
+
+// authFailed spends a token of the client address's authentication budget.
+func (s *server) authFailed(c *gin.Context) {
+	if s.authFailLim != nil {
+		s.authFailLim.spend(c.ClientIP())
+	}
 }

@@ -155,7 +155,7 @@ func serve(b *testing.B, h http.Handler) string {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go api.Serve(ctx, ln, h, time.Second)
+	go api.Serve(ctx, ln, h, api.ServeOptions{Grace: time.Second})
 	b.Cleanup(cancel)
 	return "http://" + ln.Addr().String()
 }

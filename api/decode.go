@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,12 +22,132 @@ func decodeJSON(c *gin.Context, v any) error {
 	if err := checkJSONContentType(c); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	data, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(data, v)
+}
+
+// readBody reads the whole (limited) request body.
+func readBody(c *gin.Context) ([]byte, error) {
+	data, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	return data, nil
+}
+
+// decodeStrict decodes data as exactly one JSON value into v: no unknown
+// fields, no field twice.
+func decodeStrict(data []byte, v any) error {
+	if err := checkDuplicateKeys(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return nameTimeField(decodeError(err), data)
 	}
 	return expectEOF(dec)
+}
+
+// nameTimeField names the field of a time that did not parse: encoding/json
+// does not say which field a time came from, so the body is searched for
+// the member that holds the bad value (deadline, at, from, ...).
+func nameTimeField(err error, data []byte) error {
+	var le *fault.Error
+	if !errors.As(err, &le) || len(le.Fields) != 1 || le.Fields[0].Field != timeFieldUnknown {
+		return err
+	}
+	le.Fields[0].Field = "at"
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return err
+	}
+	var timeErr *time.ParseError
+	if !errors.As(le.Err, &timeErr) {
+		return err
+	}
+	if path, ok := findString(v, "", timeErr.Value); ok {
+		le.Fields[0].Field = path
+	}
+	return err
+}
+
+// checkDuplicateKeys refuses JSON in which an object names a member twice:
+// encoding/json keeps the last, and a proxy or an auditor reading the first
+// would see another request than the ledger records. The error names the
+// member by its path (quantity.grams, containers[1].number). Malformed JSON
+// passes: decoding reports it.
+func checkDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		keys   map[string]bool // nil for an array
+		path   string
+		index  int
+		expect bool // an object expects a key next
+	}
+	var stack []*frame
+	child := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		return stack[len(stack)-1].path
+	}
+	var pending string // path of the value that comes next
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.keys != nil && top.expect {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k, _ := tok.(string)
+			p := k
+			if top.path != "" {
+				p = top.path + "." + k
+			}
+			if top.keys[k] {
+				return &fault.Error{Kind: fault.Invalid, Msg: "a field appears twice",
+					Fields: []fault.FieldError{{Field: p, Message: "appears more than once; send each field once"}}}
+			}
+			top.keys[k] = true
+			top.expect = false
+			pending = p
+			continue
+		}
+		if top != nil && top.keys == nil {
+			if d, ok := tok.(json.Delim); ok && d == ']' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			pending = top.path + "[" + strconv.Itoa(top.index) + "]"
+			top.index++
+		}
+		if top != nil && top.keys != nil {
+			top.expect = true // after this value, a key or the end
+		}
+		if top == nil {
+			pending = child()
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				stack = append(stack, &frame{keys: map[string]bool{}, path: pending, expect: true})
+			case '[':
+				stack = append(stack, &frame{path: pending})
+			}
+		}
+	}
 }
 
 // checkJSONContentType accepts a body sent as application/json or without a
@@ -55,18 +176,30 @@ func decodeError(err error) error {
 		timeErr   *time.ParseError
 	)
 	field, msg := "", err.Error()
+	if he := (*httpError)(nil); errors.As(err, &he) {
+		return he
+	}
 	switch {
 	case errors.As(err, &maxErr):
 		return fault.Errorf(fault.TooLarge, "the body is larger than %d bytes", maxErr.Limit)
 	case errors.As(err, &typeErr):
 		field = typeErr.Field
-		msg = "must be " + jsonTypeName(typeErr.Type.Kind().String()) + ", not " + typeErr.Value
+		kind := typeErr.Type.Kind().String()
+		msg = "must be " + jsonTypeName(kind) + ", not " + typeErr.Value
+		if strings.HasPrefix(typeErr.Value, "number") && strings.Contains(kind, "int") {
+			msg = "must be a whole number"
+			if field == "grams" || strings.HasSuffix(field, ".grams") {
+				msg = "must be a whole number of grams"
+			}
+		}
 	case errors.As(err, &syntaxErr):
 		msg = "malformed JSON at byte " + strconv.FormatInt(syntaxErr.Offset, 10) + ": " + syntaxErr.Error()
 	case errors.As(err, &timeErr):
 		// encoding/json does not say which field a time came from; "at" is
 		// the only time a request body carries.
-		field, msg = "at", "must be an RFC 3339 time such as 2026-11-25T08:00:00+08:00"
+		// nameTimeField finds the field when the body is at hand.
+		return &fault.Error{Kind: fault.Invalid, Msg: "the body does not decode", Err: timeErr,
+			Fields: []fault.FieldError{{Field: timeFieldUnknown, Message: "must be an RFC 3339 time such as 2026-11-25T08:00:00+08:00"}}}
 	case strings.HasPrefix(msg, "json: unknown field "):
 		field = strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
 		msg = "is not a field of this request"
@@ -76,6 +209,34 @@ func decodeError(err error) error {
 		msg = "the body ends in the middle of the JSON"
 	}
 	return fault.BadField("the body does not decode", field, msg)
+}
+
+// timeFieldUnknown marks a time error whose field nameTimeField looks for.
+const timeFieldUnknown = "\x00time"
+
+// findString returns the path of the first string member of v equal to s.
+func findString(v any, path, s string) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return path, x == s
+	case map[string]any:
+		for k, e := range x {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if got, ok := findString(e, p, s); ok {
+				return got, true
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if got, ok := findString(e, path+"["+strconv.Itoa(i)+"]", s); ok {
+				return got, true
+			}
+		}
+	}
+	return "", false
 }
 
 func jsonTypeName(goKind string) string {

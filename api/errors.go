@@ -4,20 +4,42 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"coldtrace/ledger/fault"
 )
 
 // A problem is an RFC 9457 problem document.
 type problem struct {
-	Type   string             `json:"type"`
-	Title  string             `json:"title"`
-	Status int                `json:"status"`
-	Detail string             `json:"detail,omitempty"`
-	Code   string             `json:"code"`
-	Errors []fault.FieldError `json:"errors,omitempty"`
+	Type   string         `json:"type"`
+	Title  string         `json:"title"`
+	Status int            `json:"status"`
+	Detail string         `json:"detail,omitempty"`
+	Code   string         `json:"code"`
+	Errors []fieldProblem `json:"errors,omitempty"`
+	// RequestID names the request in the server's log (X-Request-Id).
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// A fieldProblem is a field error in English and Chinese.
+type fieldProblem struct {
+	Field     string `json:"field"`
+	Message   string `json:"message"`
+	MessageZH string `json:"message_zh"`
+}
+
+func fieldProblems(fes []fault.FieldError) []fieldProblem {
+	if len(fes) == 0 {
+		return nil
+	}
+	out := make([]fieldProblem, len(fes))
+	for i, fe := range fes {
+		out[i] = fieldProblem{Field: fe.Field, Message: fe.Message, MessageZH: messageZH(fe.Message)}
+	}
+	return out
 }
 
 // statusOf is the one table from ledger error kinds to HTTP statuses.
@@ -43,32 +65,54 @@ const codeRateLimited = "rate_limited"
 func fail(c *gin.Context, err error) {
 	p := problemOf(err)
 	if p.Status >= 500 {
-		slog.Default().ErrorContext(c.Request.Context(), "request failed",
+		slog.Default().ErrorContext(c.Request.Context(), "request failed", "request_id", c.GetString(requestIDKey),
 			"method", c.Request.Method, "path", c.Request.URL.Path, "kind", p.Code, "err", err)
 	}
 	if fault.KindOf(err) == fault.Unavailable {
 		c.Header("Retry-After", "5")
 	}
+	if p.Status == http.StatusRequestTimeout {
+		// The rest of the body is not worth waiting for.
+		c.Header("Connection", "close")
+	}
 	writeProblem(c, p)
 }
 
+// An httpError is a problem of the HTTP exchange itself, which no ledger
+// kind describes (a body that did not arrive in time).
+type httpError struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *httpError) Error() string { return e.Msg }
+
 // problemOf translates err into its problem document.
 func problemOf(err error) problem {
+	if he := (*httpError)(nil); errors.As(err, &he) {
+		return problem{Status: he.Status, Code: he.Code, Title: http.StatusText(he.Status), Detail: he.Msg, Type: "urn:coldtrace:problem:" + he.Code}
+	}
 	kind := fault.KindOf(err)
 	status := statusOf[kind]
 	p := problem{Status: status, Code: kind.String(), Title: http.StatusText(status), Type: "urn:coldtrace:problem:" + kind.String()}
 	var le *fault.Error
 	if errors.As(err, &le) {
-		p.Detail, p.Errors = le.Msg, le.Fields
+		p.Detail, p.Errors = le.Msg, fieldProblems(le.Fields)
 	}
-	if kind == fault.Internal {
-		p.Detail = "Internal error."
+	switch kind {
+	case fault.Internal:
+		p.Detail = "Internal error; the server's log has the details under the request_id."
+	case fault.Tampered:
+		// Sizes, hashes and keys of the stored data are for the operators.
+		p.Detail, p.Errors = "Stored data failed an integrity check; the server's log has the details under the request_id.", nil
 	}
 	return p
 }
 
 func writeProblem(c *gin.Context, p problem) {
 	p.Type = "urn:coldtrace:problem:" + p.Code
+	p.RequestID = c.GetString(requestIDKey)
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
@@ -86,4 +130,21 @@ func (r problemRender) Render(w http.ResponseWriter) error {
 
 func (problemRender) WriteContentType(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/problem+json")
+}
+
+const requestIDKey = "coldtrace.request_id"
+
+// requestID names each request: the client's X-Request-Id when it is a
+// short token, else a new one. It is answered in X-Request-Id, logged, and
+// carried by every problem document.
+func requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	}) {
+		id = uuid.NewString()
+	}
+	c.Set(requestIDKey, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
 }

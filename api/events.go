@@ -3,9 +3,12 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -33,10 +36,18 @@ func (s *server) postEvent(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	dec := json.NewDecoder(c.Request.Body)
-	ev, err := decodeEvent(dec)
+	data, err := readBody(c)
 	if err == nil {
-		err = expectEOF(dec)
+		err = checkDuplicateKeys(data)
+	}
+	var ev ledger.Event
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		ev, err = decodeEvent(dec)
+		if err == nil {
+			err = expectEOF(dec)
+		}
+		err = nameTimeField(err, data)
 	}
 	if err != nil {
 		fail(c, err)
@@ -50,11 +61,53 @@ func (s *server) postEvent(c *gin.Context) {
 	answer(c, http.StatusCreated, r)
 }
 
+// A batchLine is one line of POST /v1/events/batch: an event and,
+// optionally, its own Idempotency-Key.
+type batchLine struct {
+	ledger.Event
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// maxBatchKey bounds a batch's Idempotency-Key, which is extended by each
+// line's place to key the line.
+const maxBatchKey = 200
+
+// decodeBatchLine decodes one line of a batch.
+func decodeBatchLine(line []byte) (batchLine, error) {
+	var bl batchLine
+	if err := checkDuplicateKeys(line); err != nil {
+		return bl, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&bl); err != nil {
+		return bl, nameTimeField(decodeError(err), line)
+	}
+	if err := ledger.CheckEventKind(bl.Event.Kind); err != nil {
+		return bl, err
+	}
+	return bl, expectEOF(dec)
+}
+
 // postBatch records newline-delimited events in order and answers one line
 // per event: its receipt or its problem.
+//
+// Idempotency: a line's "idempotency_key" keys it like the header of a
+// single event. The batch's Idempotency-Key header keys every other line by
+// the key and the line's place, bound to the whole body: a retry of the same
+// body replays the receipts of the lines recorded the first time (lines
+// refused then are judged again), and a different body under the same key
+// is a 409 before anything of it is recorded.
 func (s *server) postBatch(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, rawBody(c), 32*s.opts.MaxBodyBytes)
-	sc := bufio.NewScanner(c.Request.Body)
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > maxBatchKey {
+		fail(c, &fault.Error{Kind: fault.Invalid, Msg: "bad Idempotency-Key",
+			Fields: []fault.FieldError{{Field: "Idempotency-Key", Message: "is longer than 200 characters"}}})
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, s.rateBody(c, rawBody(c)), 32*s.opts.MaxBodyBytes)
+	whole := sha256.New()
+	sc := bufio.NewScanner(io.TeeReader(c.Request.Body, whole))
 	sc.Buffer(make([]byte, 64<<10), int(s.opts.MaxBodyBytes))
 	var batch []ledger.Submission
 	p := principal(c)
@@ -67,15 +120,20 @@ func (s *server) postBatch(c *gin.Context) {
 			fail(c, fault.Errorf(fault.TooLarge, "a batch holds at most %d events", maxBatchLines))
 			return
 		}
-		dec := json.NewDecoder(bytes.NewReader(line))
-		ev, err := decodeEvent(dec)
-		if err == nil {
-			err = expectEOF(dec)
+		bl, err := decodeBatchLine(line)
+		sub := ledger.Submission{Principal: p, Event: bl.Event, Err: err, Idem: bl.IdempotencyKey}
+		if sub.Idem == "" && key != "" {
+			sub.Idem = "batch:" + key + ":" + strconv.Itoa(len(batch))
+			sub.IdemScope = []byte{} // set below, once the whole body is read
 		}
-		batch = append(batch, ledger.Submission{Principal: p, Event: ev, Err: err})
+		batch = append(batch, sub)
 	}
 	if err := sc.Err(); err != nil {
 		var maxErr *http.MaxBytesError
+		if errors.Is(err, errBodyTimeout) {
+			fail(c, err)
+			return
+		}
 		if errors.As(err, &maxErr) || errors.Is(err, bufio.ErrTooLong) {
 			fail(c, fault.Errorf(fault.TooLarge, "the batch, or one of its lines, is too large"))
 			return
@@ -83,7 +141,25 @@ func (s *server) postBatch(c *gin.Context) {
 		fail(c, fault.Wrap(fault.Invalid, "the batch could not be read", err))
 		return
 	}
+	if key != "" {
+		scope := whole.Sum(nil)
+		for i := range batch {
+			if batch[i].IdemScope != nil {
+				batch[i].IdemScope = scope
+			}
+		}
+		if err := s.l.BatchConflict(batch); err != nil {
+			fail(c, err)
+			return
+		}
+	}
 	results := s.l.SubmitBatch(c.Request.Context(), batch)
+	for _, r := range results {
+		if r.Receipt != nil && r.Receipt.Replayed {
+			c.Header("Idempotent-Replayed", "true")
+			break
+		}
+	}
 	c.Header("Content-Type", "application/x-ndjson")
 	c.Status(http.StatusOK)
 	for _, r := range results {
@@ -145,6 +221,10 @@ func (s *server) getLotEvents(c *gin.Context) {
 	answer(c, http.StatusOK, resp)
 }
 
+// findingCursor is the shape of a findings page's next_cursor: a finding
+// id, "<seq>-<n>".
+var findingCursor = regexp.MustCompile(`^[0-9]{1,19}-[0-9]{1,9}$`)
+
 type findingView struct {
 	ledger.Finding
 	Explanation   string `json:"explanation"`
@@ -153,6 +233,10 @@ type findingView struct {
 
 func (s *server) listFindings(c *gin.Context) {
 	f := ledger.FindingFilter{Region: c.Query("region"), Rule: c.Query("rule"), After: c.Query("cursor")}
+	if f.After != "" && !findingCursor.MatchString(f.After) {
+		fail(c, &fault.Error{Kind: fault.Invalid, Msg: "bad cursor", Fields: []fault.FieldError{{Field: "cursor", Message: "is not a cursor this server gave"}}})
+		return
+	}
 	if v := c.Query("open"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -495,3 +495,169 @@ func TestBatchOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchIdempotency: a batch retried with its Idempotency-Key replays the
+// recorded lines and records nothing; the same key with another body is a
+// 409 that records nothing; a line's own idempotency_key is the same key as
+// the header of a single event.
+func TestBatchIdempotency(t *testing.T) {
+	w := newWorld(t)
+	code := w.lotHeldBy(ledger.RoleImporter)
+	lab := w.keys[ledger.RoleLab]
+	at := time.Now().Add(time.Minute).UTC().Format(time.RFC3339) // after the lot, within the clock skew allowed
+	lines := []string{
+		`{"kind":"tested","at":"` + at + `","lot":"` + code + `","samples":3,"scope":["goods"],"result":"negative"}`,
+		`{"kind":"sold","lot":"` + code + `","quantity":{"grams":1000},"channel":"nowhere"}`,
+		`{"kind":"tested","at":"` + at + `","lot":"` + code + `","samples":2,"scope":["packaging"],"result":"negative"}`,
+	}
+	body := strings.Join(lines, "\n") + "\n"
+	post := func(body, key string) *response {
+		return lab.do("POST", "/v1/events/batch", body, "Content-Type", "application/x-ndjson", "Idempotency-Key", key)
+	}
+	first := post(body, "b-1").want(200)
+	size := w.h.l.Size()
+	again := post(body, "b-1").want(200)
+	if w.h.l.Size() != size {
+		t.Fatalf("a retried batch was recorded again: size %d -> %d", size, w.h.l.Size())
+	}
+	if again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Error("a replayed batch does not say so")
+	}
+	a, b := strings.Split(strings.TrimSpace(string(first.Body)), "\n"), strings.Split(strings.TrimSpace(string(again.Body)), "\n")
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("answers: %s / %s", first.Body, again.Body)
+	}
+	for _, i := range []int{0, 2} {
+		var r1, r2 ledger.Receipt
+		json.Unmarshal([]byte(a[i]), &r1)
+		json.Unmarshal([]byte(b[i]), &r2)
+		if r1.Seq == 0 || r1.Seq != r2.Seq || r1.ID != r2.ID || r1.Checkpoint != r2.Checkpoint || !r2.Replayed {
+			t.Errorf("line %d: first %s, retry %s", i, a[i], b[i])
+		}
+	}
+	if a[1] != b[1] {
+		t.Errorf("the refused line answers differently: %s / %s", a[1], b[1])
+	}
+	// The same key with another body: 409, nothing recorded.
+	changed := strings.Replace(body, `"samples":3`, `"samples":4`, 1)
+	post(changed, "b-1").wantProblem(409, "conflict", "")
+	post(strings.Join(lines[:1], "\n"), "b-1").wantProblem(409, "conflict", "")
+	if w.h.l.Size() != size {
+		t.Fatalf("a conflicting batch was recorded: size %d -> %d", size, w.h.l.Size())
+	}
+	// Another key records the batch anew.
+	post(body, "b-2").want(200)
+	if w.h.l.Size() != size+2 {
+		t.Fatalf("size %d after a new key, want %d", w.h.l.Size(), size+2)
+	}
+
+	// A line's own key is the key of the single event.
+	size = w.h.l.Size()
+	ev := `{"kind":"tested","at":"` + at + `","lot":"` + code + `","samples":5,"scope":["goods"],"result":"negative"}`
+	keyed := strings.TrimSuffix(ev, "}") + `,"idempotency_key":"line-7"}`
+	out := lab.do("POST", "/v1/events/batch", keyed+"\n", "Content-Type", "application/x-ndjson").want(200)
+	var rb, rs ledger.Receipt
+	json.Unmarshal(out.Body, &rb)
+	single := lab.do("POST", "/v1/events", ev, "Idempotency-Key", "line-7").want(201)
+	single.JSON(&rs)
+	if rb.Seq == 0 || rs.Seq != rb.Seq || !rs.Replayed || w.h.l.Size() != size+1 {
+		t.Fatalf("batch line %s, then the event alone with its key %s; size %d -> %d", out.Body, single.Body, size, w.h.l.Size())
+	}
+	lab.do("POST", "/v1/events", strings.Replace(ev, `"samples":5`, `"samples":6`, 1), "Idempotency-Key", "line-7").wantProblem(409, "conflict", "")
+	// idempotency_key is a member of batch lines only.
+	lab.do("POST", "/v1/events", keyed).wantProblem(400, "invalid", "idempotency_key")
+}
+
+// TestDuplicateKeysRefused: a JSON object naming a member twice is a 400
+// naming it, in single requests and in batch lines, and nothing is recorded.
+func TestDuplicateKeysRefused(t *testing.T) {
+	w := newWorld(t)
+	code := w.lotHeldBy(ledger.RoleImporter)
+	size := w.h.l.Size()
+	w.h.admin.do("POST", "/v1/orgs", `{"uscc":"`+testUSCC(9)+`","name":"a","name":"b","roles":["importer"],"region":"330100"}`).
+		wantProblem(400, "invalid", "name")
+	imp := w.keys[ledger.RoleImporter]
+	imp.do("POST", "/v1/events", `{"kind":"consumed","lot":"`+code+`","quantity":{"grams":1,"grams":1000000}}`).
+		wantProblem(400, "invalid", "quantity.grams")
+	out := imp.do("POST", "/v1/events/batch", `{"kind":"consumed","lot":"`+code+`","lot":"X","quantity":{"grams":1}}`+"\n",
+		"Content-Type", "application/x-ndjson").want(200)
+	if !strings.Contains(string(out.Body), `"field":"lot"`) || !strings.Contains(string(out.Body), `"status":400`) {
+		t.Errorf("batch line with a duplicate key: %s", out.Body)
+	}
+	if w.h.l.Size() != size {
+		t.Fatalf("a body with duplicate keys was recorded: size %d -> %d", size, w.h.l.Size())
+	}
+}
+
+// fieldProblem decodes a problem's first field error with its Chinese.
+func fieldProblem(t *testing.T, r *response, status int, field string) (msg, zh string) {
+	t.Helper()
+	r.wantProblem(status, map[int]string{400: "invalid", 409: "conflict"}[status], field)
+	var p struct {
+		RequestID string `json:"request_id"`
+		Errors    []struct {
+			Field, Message string
+			MessageZH      string `json:"message_zh"`
+		}
+	}
+	r.JSON(&p)
+	if p.RequestID == "" || p.RequestID != r.Header.Get("X-Request-Id") {
+		t.Errorf("problem without the request id %q: %s", r.Header.Get("X-Request-Id"), r.Body)
+	}
+	if p.Errors[0].MessageZH == "" || strings.HasPrefix(p.Errors[0].MessageZH, "字段有误") {
+		t.Errorf("field %s has no Chinese message of its own: %s", field, r.Body)
+	}
+	return p.Errors[0].Message, p.Errors[0].MessageZH
+}
+
+// TestStrictInput: deceptive text, look-alike ids, repeated list entries,
+// foreign cursors and badly typed fields are refused with the field named
+// in English and Chinese, and nothing is recorded.
+func TestStrictInput(t *testing.T) {
+	w := newWorld(t)
+	admin, imp := w.h.admin, w.keys[ledger.RoleImporter]
+	code := w.lotHeldBy(ledger.RoleImporter)
+	size := w.h.l.Size()
+
+	for _, name := range []string{"Good\u202eFood", "A\u200bB", "X\u0085Y", "\u2066Z"} {
+		fieldProblem(t, admin.do("POST", "/v1/orgs", map[string]any{"uscc": testUSCC(9), "name": name, "roles": []string{"importer"}, "region": "330106"}), 400, "name")
+	}
+	admin.do("POST", "/v1/sites", map[string]any{"id": "COLD-9", "org": w.orgs[ledger.RoleImporter], "name": "冷库", "type": "cold_store", "region": "330106"}).want(201)
+	size++
+	for _, id := range []string{"cold-9", "COLD-9.", "Cold-9-"} {
+		fieldProblem(t, admin.do("POST", "/v1/sites", map[string]any{"id": id, "org": w.orgs[ledger.RoleImporter], "name": "冷库", "type": "cold_store", "region": "330106"}), 409, "id")
+	}
+	// 1,000 copies of one region are one region; 2,000 are refused.
+	many := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = "33"
+		}
+		return out
+	}
+	var k struct{ Regions []string }
+	admin.do("POST", "/v1/keys", map[string]any{"org": w.orgs[ledger.RoleRegulator], "role": "regulator", "regions": many(1000)}).want(201).JSON(&k)
+	size++
+	if len(k.Regions) != 1 {
+		t.Errorf("regions stored as %v", k.Regions)
+	}
+	fieldProblem(t, admin.do("POST", "/v1/keys", map[string]any{"org": w.orgs[ledger.RoleRegulator], "role": "regulator", "regions": many(2000)}), 400, "regions")
+
+	fieldProblem(t, admin.do("GET", "/v1/findings?cursor=zzz", nil), 400, "cursor")
+	fieldProblem(t, admin.do("GET", "/v1/lots?cursor=garbage", nil), 400, "cursor")
+
+	msg, zh := fieldProblem(t, imp.do("POST", "/v1/events", map[string]any{"kind": "shipped", "lot": code, "to_org": w.orgs[ledger.RoleColdStore],
+		"to_site": w.sites[ledger.RoleColdStore], "quantity": map[string]any{"grams": 1000}, "deadline": "tomorrow"}), 400, "deadline")
+	if !strings.Contains(msg, "RFC 3339") || !strings.Contains(zh, "RFC 3339") {
+		t.Errorf("bad deadline: %q / %q", msg, zh)
+	}
+	ev := declaredEvent()
+	ev["quantity"] = map[string]any{"grams": 1.5}
+	msg, zh = fieldProblem(t, imp.do("POST", "/v1/events", ev), 400, "quantity.grams")
+	if msg != "must be a whole number of grams" || !strings.Contains(zh, "整数") {
+		t.Errorf("1.5 grams: %q / %q", msg, zh)
+	}
+	if w.h.l.Size() != size {
+		t.Fatalf("refused input was recorded: size %d, want %d", w.h.l.Size(), size)
+	}
+}

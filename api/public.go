@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -63,27 +65,45 @@ func pageHeaders(c *gin.Context) {
 
 // publicRoutes registers /t/{code}, /t/{code}.json and /t/{code}.png.
 func (s *server) publicRoutes(r *gin.Engine) {
-	r.GET("/t/:file", s.publicLot)
+	r.GET("/t/:file", s.anonLimit, s.publicLot)
 }
 
 // publicURL returns the consumer page URL of a trace code: under the
-// configured public base URL, or else the origin the request came to.
+// configured public base URL; else under the request's Host if it is one of
+// AllowedHosts; else under the address the connection came to (the
+// server's own), never under an arbitrary Host a client sent.
 func (s *server) publicURL(c *gin.Context, code string) (string, error) {
 	base := s.opts.PublicURL
 	if base == "" {
-		host := c.Request.Host
-		for _, r := range host {
-			if r < 0x21 || r > 0x7e {
-				return "", fault.Errorf(fault.Invalid, "the Host header is not ASCII; set a public URL (COLDTRACE_PUBLIC_URL)")
-			}
-		}
 		scheme := "http"
 		if c.Request.TLS != nil {
 			scheme = "https"
 		}
-		base = scheme + "://" + host
+		base = scheme + "://" + s.originHost(c)
 	}
 	return base + "/t/" + code, nil
+}
+
+// originHost is the host[:port] of consumer-page URLs when no public URL is
+// set: an allowed Host, else the local address of the connection.
+func (s *server) originHost(c *gin.Context) string {
+	host := strings.ToLower(c.Request.Host)
+	for _, h := range s.opts.AllowedHosts {
+		if host != "" && strings.ToLower(h) == host {
+			return host
+		}
+	}
+	if a, ok := c.Request.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+			ip := ap.Addr().Unmap()
+			if ip.IsUnspecified() {
+				ip = netip.MustParseAddr("127.0.0.1")
+			}
+			return netip.AddrPortFrom(ip, ap.Port()).String()
+		}
+		return a.String()
+	}
+	return "localhost"
 }
 
 func (s *server) publicLot(c *gin.Context) {
@@ -94,6 +114,7 @@ func (s *server) publicLot(c *gin.Context) {
 	}
 	switch format {
 	case "json", "png":
+		c.Header("Vary", "Host")
 		c.Header("X-Content-Type-Options", "nosniff")
 		c.Header("Access-Control-Allow-Origin", "*")
 	case "html":

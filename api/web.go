@@ -58,7 +58,7 @@ func (s *server) webRoutes(r *gin.Engine, authed *gin.RouterGroup) {
 	toUI := func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") }
 	r.GET("/", toUI)
 	r.GET("/ui", toUI)
-	r.GET("/ui/*file", s.uiFile)
+	r.GET("/ui/*file", s.anonLimit, s.uiFile)
 	s.publicRoutes(r)
 	authed.GET("/me", s.me)
 	authed.GET("/lots/:ref/findings", s.lotFindings)

@@ -102,6 +102,9 @@ func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1] // the client sends req.Host, not the header
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -171,6 +174,21 @@ func TestPublicLotOverHTTP(t *testing.T) {
 	}
 	if got, want := decodeQR(t, data), e.srv.URL+"/t/"+st.child; got != want {
 		t.Errorf("QR code reads %q, want %q", got, want)
+	}
+
+	// A Host the client chose never reaches the URL or the QR code: both use
+	// the address the server listens on, and caches are told they vary.
+	for _, f := range []string{".json", ".png"} {
+		r, body := get(t, e.srv.URL+"/t/"+st.cleared+f, "Host", "evil.example")
+		if r.StatusCode != 200 || r.Header.Get("Vary") != "Host" {
+			t.Fatalf("%s with a forged Host: %s Vary %q", f, r.Status, r.Header.Get("Vary"))
+		}
+		if f == ".png" {
+			body = decodeQR(t, []byte(body))
+		}
+		if strings.Contains(body, "evil") || !strings.Contains(body, e.srv.URL+"/t/"+st.cleared) {
+			t.Errorf("%s with Host: evil.example: %s", f, body)
+		}
 	}
 
 	expectProblem(t, "unknown code json", e.do("GET", "/t/ABCD-EFGH-JKMY.json", "", "", nil, nil), 404, "")
@@ -243,6 +261,17 @@ func TestPublicURLOption(t *testing.T) {
 	}
 	if got := decodeQR(t, []byte(body)); got != "https://trace.example.cn/t/"+st.cleared {
 		t.Errorf("QR code with a public URL reads %q", got)
+	}
+	// Without a public URL, an allowed Host is used; another is not.
+	srv2 := httptest.NewServer(api.New(e.l, api.Options{RatePerSecond: -1, AllowedHosts: []string{"Trace.Example.cn:8443"}}))
+	defer srv2.Close()
+	_, body = get(t, srv2.URL+"/t/"+st.cleared+".png", "Host", "trace.example.cn:8443")
+	if got := decodeQR(t, []byte(body)); got != "http://trace.example.cn:8443/t/"+st.cleared {
+		t.Errorf("QR code under an allowed Host reads %q", got)
+	}
+	_, body = get(t, srv2.URL+"/t/"+st.cleared+".json", "Host", "evil.example")
+	if strings.Contains(body, "evil") || !strings.Contains(body, srv2.URL) {
+		t.Errorf("JSON under a Host not allowed: %s", body)
 	}
 	for _, bad := range []string{"trace.example.cn", "ftp://x", "https://例子.cn", "https://x/?a=1", "https://u:p@x"} {
 		if _, err := api.ValidatePublicURL(bad); err == nil {

@@ -438,6 +438,10 @@ type Submission struct {
 	// Err, if set, is a problem the caller found (a line that did not
 	// decode): the event is not submitted and its result carries Err.
 	Err error
+	// Idem, if set, is the line's Idempotency-Key; IdemScope, if set, binds
+	// it to the whole batch (see batch_idem.go).
+	Idem      string
+	IdemScope []byte
 }
 
 // A BatchResult is the outcome of one event of a batch.
@@ -460,11 +464,12 @@ func (l *Ledger) SubmitBatch(ctx context.Context, batch []Submission) []BatchRes
 			out[i].Err = err
 			continue
 		}
-		s, err := l.newSubmission(b.Principal, b.Event, "")
+		s, err := l.newSubmission(b.Principal, b.Event, b.Idem)
 		if err != nil {
 			out[i].Err = err
 			continue
 		}
+		b.bind(s)
 		s.done = make(chan result, 1)
 		subs[i] = s
 	}

@@ -129,8 +129,8 @@ func checkText(fe *fault.Fields, field, s string, required bool, max int) {
 		fe.Add(field, "is not valid UTF-8")
 	case utf8.RuneCountInString(s) > max:
 		fe.Add(field, "is longer than %d characters", max)
-	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		fe.Add(field, "contains control characters")
+	default:
+		checkVisible(fe, field, s)
 	}
 }
 
@@ -237,6 +237,12 @@ func prepareSiteRegistered(st *state, p Principal, ev *Record) error {
 			Fields: []fault.FieldError{{Field: "id", Message: "is already registered"}}}
 	} else if fault.KindOf(err) != fault.NotFound {
 		return err
+	}
+	if other, err := siteLookalike(st, ev.Site); err != nil {
+		return err
+	} else if other != "" {
+		return &fault.Error{Kind: fault.Conflict, Msg: "site " + ev.Site + " reads like the registered site " + other,
+			Fields: []fault.FieldError{{Field: "id", Message: "reads like the registered site " + other + " (ids differing only in case or trailing punctuation are one id)"}}}
 	}
 	return nil
 }

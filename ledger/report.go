@@ -400,7 +400,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 	found := 0
 	err := st.scanPrefixes(stateKey("rsum", ""), keys, 16, func(i int, _, v []byte) error {
 		if i != found {
-			return fault.Errorf(fault.NotFound, "no batch summary %x", keys[found])
+			return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 		}
 		s, err := decodeSummary(v)
 		if err != nil {
@@ -411,7 +411,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 		return nil
 	})
 	if err == nil && found < len(keys) {
-		err = fault.Errorf(fault.NotFound, "no batch summary %x", keys[found])
+		err = fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 	}
 	return err
 }

@@ -283,6 +283,13 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			grow = false
 			continue
 		}
+		if errors.Is(err, ErrRefused) {
+			// Nothing was written nor signed: answer and go on.
+			for _, s := range group {
+				s.done <- result{err: err}
+			}
+			return
+		}
 		if err != nil {
 			// A failed commit leaves the store as it was, but this process
 			// signed a checkpoint it never published. Stop writing so that it

@@ -226,3 +226,59 @@ func TestAttachmentsInDataFolder(t *testing.T) {
 		t.Fatalf("verify of a deleted file: exit %d\n%s", code, out)
 	}
 }
+
+// TestMinIOStoppedMidUpload stops MinIO while an upload streams through the
+// server: the upload answers 503 and stores nothing; once MinIO is back the
+// same upload succeeds and reads back whole, and verify passes.
+func TestMinIOStoppedMidUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	m := storagetest.StartMinIO(t)
+	dir := t.TempDir()
+	env := attS3Env(m, "coldtrace-midupload")
+	s := startServerArgs(t, dir, []string{"--max-attachment", "8388608"}, env...)
+	attWant(t, "readyz", s.do("GET", "/readyz", "", "", nil), 200, "")
+
+	doc := attPDF(6<<20, 7)
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write(doc[:2<<20])
+		time.Sleep(300 * time.Millisecond) // the server is streaming to MinIO
+		m.Stop(t)
+		pw.Write(doc[2<<20:])
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", s.URL+"/v1/attachments", pr)
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/pdf")
+	req.ContentLength = int64(len(doc))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("upload during the outage: %v", err)
+	}
+	attWant(t, "upload cut by the outage", resp, 503, "unavailable")
+
+	m.Start(t)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp := s.do("GET", "/readyz", "", "", nil)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz did not recover after MinIO came back: %s", resp.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	attWant(t, "no attachment from the cut upload", s.do("GET", "/v1/attachments/"+attSHA(doc), adminKey, "", nil), 404, "not_found")
+	attWant(t, "the upload again", s.do("POST", "/v1/attachments", adminKey, "application/pdf", bytes.NewReader(doc)), 201, "")
+	if got := attWant(t, "download", s.do("GET", "/v1/attachments/"+attSHA(doc), adminKey, "", nil), 200, ""); !bytes.Equal(got, doc) {
+		t.Fatal("the attachment uploaded after the outage reads back different")
+	}
+	s.stop()
+	if out, code := runCLIEnv(t, env, "verify", "--data", dir); code != 0 {
+		t.Fatalf("verify after the outage: exit %d\n%s", code, out)
+	}
+}

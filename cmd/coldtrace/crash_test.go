@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,16 +18,27 @@ import (
 	"coldtrace/storage/badgerkv"
 )
 
-// ack is one submission the server answered 201.
+// ack is one write the server acknowledged: a record at seq of kind,
+// whose body holds want (an org's code; "" to check the kind only), or an
+// uploaded attachment (seq -1) with its hash and bytes.
 type ack struct {
 	seq  int64
-	uscc string
+	kind string
+	want string
+	sha  string
+	data []byte
 }
 
+// crashRounds is how many times TestCrashLosesNothingAcknowledged kills the
+// server.
+const crashRounds = 20
+
 // TestCrashLosesNothingAcknowledged kills the server with SIGKILL in the
-// middle of a load of concurrent writers, several times at different points,
-// and checks after each restart that every acknowledged record is there with
-// the bytes read before the crash, and finally that verify passes.
+// middle of a mixed load of concurrent writers (single registry writes,
+// batches of events, attachment uploads), 20 times at different points, and
+// checks after each restart that every acknowledged record is there with
+// the bytes read before the crash, that every acknowledged attachment reads
+// back whole, and that verify passes.
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test in -short mode")
@@ -32,10 +46,14 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	dir := t.TempDir()
 	var acks []ack
 	seen := map[int64][]byte{} // record bytes read while the server ran
-	killAfter := []time.Duration{150 * time.Millisecond, 700 * time.Millisecond, 1500 * time.Millisecond, 40 * time.Millisecond}
-	for round, after := range killAfter {
+	var disinfector string
+	for round := 0; round < crashRounds; round++ {
+		after := []time.Duration{40, 150, 300, 700}[round%4] * time.Millisecond
 		s := startServer(t, dir)
-		got, read := load(t, s, round, after)
+		if round == 0 {
+			disinfector = setupDisinfector(t, s)
+		}
+		got, read := load(t, s, round, after, disinfector)
 		acks = append(acks, got...)
 		for k, v := range read {
 			seen[k] = v
@@ -45,7 +63,14 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		s2 := startServer(t, dir)
 		size := treeSize(t, s2.URL)
 		recs := records(t, s2.URL, 0, size)
+		c := &http.Client{Timeout: 10 * time.Second}
 		for _, a := range acks {
+			if a.seq < 0 {
+				if round == crashRounds-1 || len(acks) < 200 {
+					checkAttachment(t, c, s2.URL, a)
+				}
+				continue
+			}
 			if a.seq >= size {
 				t.Fatalf("acknowledged record %d is gone: tree size after restart %d", a.seq, size)
 			}
@@ -53,8 +78,8 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 				Kind string `json:"kind"`
 				USCC string `json:"uscc"`
 			}
-			if err := json.Unmarshal(recs[a.seq], &r); err != nil || r.Kind != "org_registered" || r.USCC != a.uscc {
-				t.Fatalf("record %d after restart is %s, want the org %s acknowledged before", a.seq, recs[a.seq], a.uscc)
+			if err := json.Unmarshal(recs[a.seq], &r); err != nil || r.Kind != a.kind || (a.want != "" && r.USCC != a.want) {
+				t.Fatalf("record %d after restart is %s, want the %s %s acknowledged before", a.seq, recs[a.seq], a.kind, a.want)
 			}
 		}
 		for seq, b := range seen {
@@ -63,21 +88,63 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 			}
 		}
 		s2.stop()
+		out, code := runCLI(t, "verify", "--data", dir)
+		if code != 0 || !strings.HasPrefix(out, "ok:") {
+			t.Fatalf("verify after round %d: exit %d\n%s", round, code, out)
+		}
 	}
-	if len(acks) == 0 {
-		t.Fatal("no write was acknowledged: the test proved nothing")
+	kinds := map[string]int{}
+	for _, a := range acks {
+		kinds[a.kind]++
 	}
-	out, code := runCLI(t, "verify", "--data", dir)
-	if code != 0 || !strings.HasPrefix(out, "ok:") {
-		t.Fatalf("verify after crashes: exit %d\n%s", code, out)
+	if kinds["org_registered"] == 0 || kinds["site_disinfected"] == 0 || kinds["attachment"] == 0 {
+		t.Fatalf("acknowledged %v: the load did not mix its writes", kinds)
 	}
-	t.Log(strings.TrimSpace(out))
+	t.Logf("acknowledged over %d crashes: %v", crashRounds, kinds)
 }
 
-// load runs 32 writers against s and kills s after the given time. It
-// returns the acknowledged submissions and some record bytes read back while
-// the server ran.
-func load(t *testing.T, s *server, round int, after time.Duration) ([]ack, map[int64][]byte) {
+// setupDisinfector registers a disinfector org with a site and returns its
+// key, for the batches of site_disinfected events.
+func setupDisinfector(t *testing.T, s *server) string {
+	c := &http.Client{}
+	uscc := testUSCC(99, 1)
+	if code := call(t, c, "POST", s.URL+"/v1/orgs", adminKey, map[string]any{"uscc": uscc, "name": "消毒公司",
+		"roles": []string{"disinfector"}, "region": "330106"}, nil); code != 201 {
+		t.Fatalf("org: %d", code)
+	}
+	if code := call(t, c, "POST", s.URL+"/v1/sites", adminKey, map[string]any{"id": "CRASH-1", "org": uscc, "name": "冷库",
+		"type": "cold_store", "region": "330106"}, nil); code != 201 {
+		t.Fatalf("site: %d", code)
+	}
+	var k struct{ Key string }
+	if code := call(t, c, "POST", s.URL+"/v1/keys", adminKey, map[string]any{"org": uscc, "role": "disinfector"}, &k); code != 201 {
+		t.Fatalf("key: %d", code)
+	}
+	return k.Key
+}
+
+// checkAttachment reads an acknowledged attachment back.
+func checkAttachment(t *testing.T, c *http.Client, base string, a ack) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/v1/attachments/"+a.sha, nil)
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(buf.Bytes(), a.data) {
+		t.Fatalf("acknowledged attachment %s after restart: %d, %d bytes (want %d)", a.sha, resp.StatusCode, buf.Len(), len(a.data))
+	}
+}
+
+// load runs 32 writers against s and kills s after the given time: half
+// register orgs one at a time, a quarter send batches of four events, a
+// quarter upload attachments. It returns the acknowledged writes and some
+// record bytes read back while the server ran.
+func load(t *testing.T, s *server, round int, after time.Duration, disinfector string) ([]ack, map[int64][]byte) {
 	var (
 		mu    sync.Mutex
 		acks  []ack
@@ -89,35 +156,84 @@ func load(t *testing.T, s *server, round int, after time.Duration) ([]ack, map[i
 		httpc = &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	)
 	defer tr.CloseIdleConnections()
+	post := func(path, key, ct string, body []byte) (int, []byte, bool) {
+		req, _ := http.NewRequest("POST", s.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", ct)
+		resp, err := httpc.Do(req)
+		if err != nil {
+			return 0, nil, false // the server is gone
+		}
+		var buf bytes.Buffer
+		_, rerr := buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if rerr != nil {
+			return 0, nil, false // cut while answering: not acknowledged
+		}
+		return resp.StatusCode, buf.Bytes(), true
+	}
 	for w := 0; w < 32; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
 				n := int(next.Add(1))
-				body := orgBody(round+1, n)
-				b, _ := json.Marshal(body)
-				req, _ := http.NewRequest("POST", s.URL+"/v1/orgs", bytes.NewReader(b))
-				req.Header.Set("Authorization", "Bearer "+adminKey)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := httpc.Do(req)
-				if err != nil {
-					return // the server is gone
+				var got []ack
+				var code int
+				var ok bool
+				switch w % 4 {
+				case 0, 1:
+					body := orgBody(round+1, n)
+					b, _ := json.Marshal(body)
+					var data []byte
+					if code, data, ok = post("/v1/orgs", adminKey, "application/json", b); ok && code == http.StatusCreated {
+						var org struct {
+							Seq int64 `json:"seq"`
+						}
+						json.Unmarshal(data, &org)
+						got = append(got, ack{seq: org.Seq, kind: "org_registered", want: body["uscc"].(string)})
+					}
+				case 2:
+					var lines []string
+					for i := 0; i < 4; i++ {
+						lines = append(lines, fmt.Sprintf(`{"kind":"site_disinfected","site":"CRASH-1","agent":"chlorine %d-%d-%d"}`, round, n, i))
+					}
+					var data []byte
+					if code, data, ok = post("/v1/events/batch", disinfector, "application/x-ndjson", []byte(strings.Join(lines, "\n"))); ok && code == http.StatusOK {
+						for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+							var r struct {
+								Seq    int64 `json:"seq"`
+								Status int   `json:"status"`
+							}
+							json.Unmarshal(line, &r)
+							if r.Status != 0 {
+								if r.Status != http.StatusServiceUnavailable {
+									t.Errorf("batch line: %s", line)
+								}
+								continue
+							}
+							got = append(got, ack{seq: r.Seq, kind: "site_disinfected"})
+						}
+					}
+				case 3:
+					content := []byte(fmt.Sprintf("time,temperature_c\n2026-11-01T00:00:00Z,-%d.%d\n", round, n))
+					var data []byte
+					if code, data, ok = post("/v1/attachments", adminKey, "text/csv", content); ok && code == http.StatusCreated {
+						var a struct{ SHA256 string }
+						json.Unmarshal(data, &a)
+						got = append(got, ack{seq: -1, kind: "attachment", sha: a.SHA256, data: content})
+					}
 				}
-				var org struct {
-					Seq int64 `json:"seq"`
-				}
-				code := resp.StatusCode
-				json.NewDecoder(resp.Body).Decode(&org)
-				resp.Body.Close()
-				if code == http.StatusCreated {
-					mu.Lock()
-					acks = append(acks, ack{org.Seq, body["uscc"].(string)})
-					mu.Unlock()
-				} else if code != http.StatusServiceUnavailable {
-					t.Errorf("POST /v1/orgs: %d", code)
+				if !ok {
 					return
 				}
+				if len(got) == 0 && code != http.StatusServiceUnavailable && !(w%4 == 2 && code == http.StatusOK) {
+					t.Errorf("writer %d: %d", w, code)
+					return
+				}
+				mu.Lock()
+				acks = append(acks, got...)
+				mu.Unlock()
 			}
 		}()
 	}
@@ -133,15 +249,20 @@ func load(t *testing.T, s *server, round int, after time.Duration) ([]ack, map[i
 			resp.Body.Close()
 			mu.Lock()
 			var last int64 = -1
-			if len(acks) > 0 {
-				last = acks[len(acks)-1].seq
+			for i := len(acks) - 1; i >= 0; i-- {
+				if acks[i].seq >= 0 {
+					last = acks[i].seq
+					break
+				}
 			}
 			mu.Unlock()
 			if last < 0 {
 				time.Sleep(5 * time.Millisecond)
 				continue
 			}
-			resp, err = httpc.Get(fmt.Sprintf("%s/v1/log/records?start=%d&end=%d", s.URL, last, last+1))
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/v1/log/records?start=%d&end=%d", s.URL, last, last+1), nil)
+			req.Header.Set("Authorization", "Bearer "+adminKey)
+			resp, err = httpc.Do(req)
 			if err != nil {
 				return
 			}
@@ -220,5 +341,52 @@ func TestKeysPrintsVerifierKey(t *testing.T) {
 	out, code := runCLI(t, "keys", "--data", dir)
 	if code != 0 || strings.TrimSpace(out) != strings.TrimSpace(served.String()) || !strings.HasPrefix(out, "coldtrace.local/ledger+") {
 		t.Fatalf("keys printed %q (exit %d), server serves %q", out, code, served.String())
+	}
+}
+
+// TestVerifyReadOnlyCopy runs verify on a read-only view of a stopped
+// server's data directory (a read-only bind mount when the test runs as
+// root, else files without write permission): verify opens badger
+// read-only and passes.
+func TestVerifyReadOnlyCopy(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	c := &http.Client{}
+	for i := 1; i <= 10; i++ {
+		if code := call(t, c, "POST", s.URL+"/v1/orgs", adminKey, orgBody(8, i), nil); code != 201 {
+			t.Fatalf("POST /v1/orgs: %d", code)
+		}
+	}
+	s.stop()
+	view := dir
+	if os.Geteuid() == 0 {
+		view = t.TempDir()
+		if out, err := exec.Command("mount", "--bind", dir, view).CombinedOutput(); err != nil {
+			t.Skipf("no bind mount here: %v %s", err, out)
+		}
+		defer exec.Command("umount", view).Run()
+		if out, err := exec.Command("mount", "-o", "remount,ro,bind", view).CombinedOutput(); err != nil {
+			t.Fatalf("remount read-only: %v %s", err, out)
+		}
+		if err := os.WriteFile(filepath.Join(view, "probe"), nil, 0o600); err == nil {
+			t.Fatal("the read-only mount is writable")
+		}
+	} else {
+		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err == nil {
+				os.Chmod(p, info.Mode()&^0o222)
+			}
+			return nil
+		})
+		defer filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err == nil {
+				os.Chmod(p, info.Mode()|0o200)
+			}
+			return nil
+		})
+	}
+	out, code := runCLI(t, "verify", "--data", view)
+	if code != 0 || !strings.HasPrefix(out, "ok: 11 records") {
+		t.Fatalf("verify on a read-only view: exit %d\n%s", code, out)
 	}
 }

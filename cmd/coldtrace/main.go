@@ -23,6 +23,7 @@ import (
 
 	"coldtrace/api"
 	"coldtrace/ledger"
+	"coldtrace/ledger/fault"
 	"coldtrace/storage/badgerkv"
 )
 
@@ -62,7 +63,18 @@ type serveCmd struct {
 	Grace             time.Duration `default:"10s" env:"COLDTRACE_GRACE" help:"How long shutdown waits for requests in flight."`
 	SweepEvery        time.Duration `default:"1m" env:"COLDTRACE_SWEEP_EVERY" help:"How often to look for shipments past their deadline."`
 	Demo              bool          `env:"COLDTRACE_DEMO" help:"On an empty ledger, load the demo data set and write its API keys to <data>/demo-keys.txt; print them at every start."`
-	PublicURL         string        `env:"COLDTRACE_PUBLIC_URL" help:"Public base URL of the consumer pages /t/{code}, as printed in their QR codes (default: the origin each request came to)."`
+	PublicURL         string        `env:"COLDTRACE_PUBLIC_URL" help:"Public base URL of the consumer pages /t/{code}, as printed in their QR codes (default: the address the server listens on, or an allowed Host)."`
+	AllowedHosts      []string      `env:"COLDTRACE_ALLOWED_HOSTS" help:"Host names (host or host:port) whose requests get consumer-page URLs and QR codes under that Host when --public-url is unset; any other Host gets the listening address."`
+	HeaderTimeout     time.Duration `default:"10s" env:"COLDTRACE_HEADER_TIMEOUT" help:"How long a client may take to send a request's headers."`
+	BodyTimeout       time.Duration `default:"30s" env:"COLDTRACE_BODY_TIMEOUT" help:"How long a JSON request body may take to arrive (408 after); also the head start of uploads before --upload-min-rate applies."`
+	UploadMinRate     int64         `default:"16384" env:"COLDTRACE_UPLOAD_MIN_RATE" help:"Slowest rate in bytes per second of an upload or batch body (408 when slower)."`
+	MaxConnsPerIP     int           `default:"64" env:"COLDTRACE_MAX_CONNS_PER_IP" help:"Most open connections from one client address (0: no cap; behind a proxy, more than its pool)."`
+	AnonRate          float64       `default:"20" env:"COLDTRACE_ANON_RATE" help:"Requests per second per client address to the endpoints without a key (negative: no limit)."`
+	AnonBurst         int           `default:"100" env:"COLDTRACE_ANON_BURST" help:"Burst of requests per client address to the endpoints without a key."`
+	AuthFailRate      float64       `default:"1" env:"COLDTRACE_AUTH_FAIL_RATE" help:"Failed authentications per second per client address (negative: no limit)."`
+	AuthFailBurst     int           `default:"20" env:"COLDTRACE_AUTH_FAIL_BURST" help:"Burst of failed authentications per client address before 429."`
+	MinFree           int64         `default:"1073741824" env:"COLDTRACE_MIN_FREE" help:"Free-space reserve of the data disk in bytes: below it writes answer 503 and /readyz fails, until space returns (0: none)."`
+	TrustedProxies    []string      `env:"COLDTRACE_TRUSTED_PROXIES" help:"Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (default: none)."`
 }
 
 func (d dataDir) demoKeysPath() string { return filepath.Join(d.Data, "demo-keys.txt") }
@@ -80,7 +92,7 @@ func (o *opened) Close() {
 }
 
 // openLedger opens (creating if needed) the ledger in a data directory.
-func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opts ledger.Options) (*opened, error) {
+func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opts ledger.Options, minFree ...int64) (*opened, error) {
 	if err := os.MkdirAll(d.Data, 0o700); err != nil {
 		return nil, err
 	}
@@ -88,7 +100,11 @@ func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opt
 	if err != nil {
 		return nil, err
 	}
-	store, err := badgerkv.Open(d.dbPath(), badgerkv.Options{Logger: logger})
+	bo := badgerkv.Options{Logger: logger}
+	if len(minFree) > 0 {
+		bo.MinFreeBytes = minFree[0]
+	}
+	store, err := badgerkv.Open(d.dbPath(), bo)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +150,7 @@ func (c *serveCmd) Run() error {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	slog.SetDefault(logger)
 	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger,
-		ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment, SweepEvery: c.SweepEvery})
+		ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment, SweepEvery: c.SweepEvery}, c.MinFree)
 	if err != nil {
 		return err
 	}
@@ -158,14 +174,19 @@ func (c *serveCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst, PublicURL: publicURL})
+	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst,
+		PublicURL: publicURL, AllowedHosts: c.AllowedHosts,
+		Ready: o.store.SpaceError, UploadFits: c.uploadFits(),
+		Limits: api.Limits{BodyTimeout: c.BodyTimeout, UploadMinRate: c.UploadMinRate,
+			AnonPerSecond: c.AnonRate, AnonBurst: c.AnonBurst, AuthFailPerSecond: c.AuthFailRate, AuthFailBurst: c.AuthFailBurst,
+			TrustedProxies: c.TrustedProxies}})
 	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), o.blobDesc)
 	if c.Demo {
 		if keys, err := os.ReadFile(c.demoKeysPath()); err == nil {
 			fmt.Printf("\nopen the regulator console: http://%s/ui/\ndemo API keys (also in %s):\n%s", ln.Addr(), c.demoKeysPath(), keys)
 		}
 	}
-	return api.Serve(ctx, ln, h, c.Grace)
+	return api.Serve(ctx, ln, h, api.ServeOptions{Grace: c.Grace, HeaderTimeout: c.HeaderTimeout, MaxConnsPerIP: c.MaxConnsPerIP})
 }
 
 type verifyCmd struct {
@@ -181,9 +202,15 @@ func (c *verifyCmd) Run() error {
 	if _, err := os.Stat(c.dbPath()); err != nil {
 		return fmt.Errorf("no ledger in %s: %w", c.Data, err)
 	}
-	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{})
+	// Read-only, so that verify works on a read-only copy and on a full
+	// disk; a data directory whose server did not stop cleanly needs its
+	// logs replayed, which only a writable open does.
+	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{ReadOnly: true})
 	if err != nil {
-		return err
+		var rwErr error
+		if store, rwErr = badgerkv.Open(c.dbPath(), badgerkv.Options{}); rwErr != nil {
+			return fmt.Errorf("%w (read-only: %v)", rwErr, err)
+		}
 	}
 	defer store.Close()
 	scratch, err := badgerkv.Open("", badgerkv.Options{InMemory: true})
@@ -259,5 +286,20 @@ func main() {
 	if err := ctx.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "coldtrace %s: %v\n", ctx.Command(), err)
 		os.Exit(1)
+	}
+}
+
+// uploadFits refuses an upload of size bytes that would leave the data
+// disk under the free-space reserve, when the blobs live on it.
+func (c *serveCmd) uploadFits() func(int64) error {
+	if c.MinFree <= 0 || c.S3Endpoint != "" {
+		return nil
+	}
+	return func(size int64) error {
+		free, err := badgerkv.FreeBytes(c.Data)
+		if err != nil || free-size >= c.MinFree {
+			return nil
+		}
+		return fault.Errorf(fault.Unavailable, "the disk cannot take an upload of %d MiB now (%d MiB free, %d MiB kept in reserve)", size>>20, free>>20, c.MinFree>>20)
 	}
 }

@@ -39,6 +39,9 @@ type Store struct {
 	// discards no version a snapshot may still read.
 	readersMu sync.Mutex
 	readers   map[uint64]int
+
+	minFree int64                 // the free-space reserve, 0 for none
+	free    func() (int64, error) // free bytes of the disk
 }
 
 // Options tune Open.
@@ -48,6 +51,17 @@ type Options struct {
 	InMemory bool
 	// Logger receives badger's warnings and errors; discarded when nil.
 	Logger *slog.Logger
+	// ReadOnly opens the database without writing to it (verify on a
+	// read-only copy or a full disk). Update fails.
+	ReadOnly bool
+	// MinFreeBytes is the free-space reserve: Update refuses (an
+	// Unavailable error wrapping ledger.ErrRefused) before writing while
+	// the disk of the database has less free space, so that badger never
+	// runs out of space in the middle of a write; 0 for no reserve.
+	MinFreeBytes int64
+	// FreeSpace returns the free bytes of the database's disk;
+	// FreeBytes(dir) when nil (tests inject a disk filling up).
+	FreeSpace func() (int64, error)
 }
 
 // Open opens (creating if needed) the badger database in dir.
@@ -60,11 +74,20 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
 	}
+	if opts.ReadOnly {
+		bo = bo.WithReadOnly(true).WithCompactL0OnClose(false)
+	}
 	db, err := badger.OpenManaged(bo)
 	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, "cannot open the database", err)
 	}
-	s := &Store{db: db, inMemory: opts.InMemory, readers: map[uint64]int{}}
+	s := &Store{db: db, inMemory: opts.InMemory, readers: map[uint64]int{}, minFree: opts.MinFreeBytes, free: opts.FreeSpace}
+	if s.free == nil {
+		s.free = func() (int64, error) { return FreeBytes(dir) }
+	}
+	if opts.InMemory {
+		s.minFree = 0
+	}
 	s.committed.Store(db.MaxVersion())
 	return s, nil
 }
@@ -106,6 +129,9 @@ func (s *Store) View(fn func(ledger.Tx) error) error {
 func (s *Store) Update(fn func(ledger.Tx) error) error {
 	if s.db.IsClosed() {
 		return translate(badger.ErrDBClosed)
+	}
+	if err := s.SpaceError(); err != nil {
+		return err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
