@@ -59,7 +59,7 @@ var PartText = map[string][2]string{
 	PartPapers:       {"进口商上传的检验检疫证明和报关单", "the importer's quarantine certificate and customs declaration"},
 	PartTest:         {"货物到达首站后由检测机构对货物及包装抽样的核酸检测阴性报告（样本数达标）", "a lab's negative test of goods and packaging after arrival at the first station, with enough samples and its report"},
 	PartDisinfection: {"消毒机构对外包装逐件消毒的消毒证明（件件消）", "a disinfector's certificate for each piece and the outer packaging (件件消)"},
-	PartRelease:      {"监管仓在检测和消毒之后出具的出仓证明", "the supervision warehouse's release after the test and the disinfection"},
+	PartRelease:      {"检测和消毒之后出具的出仓证明（放行）", "the supervision warehouse's release after the test and the disinfection"},
 }
 
 // DefaultPolicy is the policy of a new ledger.
