@@ -405,7 +405,7 @@ func canReadAttachment(st *state, p Principal, a *Attachment) (bool, error) {
 		}
 		if seen {
 			ok = true
-			return ErrStop
+			return fault.ErrStop
 		}
 		return nil
 	})

@@ -2,10 +2,12 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"time"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // An EventKind names what a record states.
@@ -157,4 +159,9 @@ type Receipt struct {
 type TreeHead struct {
 	Size int64  `json:"size"`
 	Root string `json:"root"`
+}
+
+// treeHead returns the size and base64 root of c.
+func treeHead(c vlog.Checkpoint) TreeHead {
+	return TreeHead{Size: c.Size, Root: base64.StdEncoding.EncodeToString(c.Root[:])}
 }
