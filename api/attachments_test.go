@@ -20,6 +20,7 @@ import (
 	"coldtrace/api"
 	"coldtrace/ledger"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -51,7 +52,7 @@ func newEnv(t *testing.T, maxAttachment int64) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "api.test/ledger")
+	_, key, err := vlog.GenerateKey("api.test/ledger")
 	if err != nil {
 		t.Fatal(err)
 	}

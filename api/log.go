@@ -8,8 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/mod/sumdb/tlog"
 
-	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // maxRecordsPerCall bounds one /v1/log/records answer.
@@ -118,7 +118,7 @@ func (s *server) inclusionProof(c *gin.Context) {
 	if err == nil {
 		size, err = int64Param(c, "size", s.l.Size())
 	}
-	var p *ledger.InclusionProof
+	var p *vlog.InclusionProof
 	if err == nil {
 		p, err = s.l.ProveInclusion(seq, size)
 	}
@@ -144,7 +144,7 @@ func (s *server) consistencyProof(c *gin.Context) {
 	if err == nil {
 		to, err = int64Param(c, "to", s.l.Size())
 	}
-	var p *ledger.ConsistencyProof
+	var p *vlog.ConsistencyProof
 	if err == nil {
 		p, err = s.l.ProveConsistency(from, to)
 	}

@@ -14,6 +14,7 @@ import (
 	"coldtrace/api"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -34,7 +35,7 @@ func TestDiskFullStopsWritesAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "api.test/ledger")
+	_, key, err := vlog.GenerateKey("api.test/ledger")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"coldtrace/api"
 	"coldtrace/ledger"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 )
 
@@ -359,7 +360,7 @@ func TestPublicPageUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "api.test/ledger")
+	_, key, err := vlog.GenerateKey("api.test/ledger")
 	if err != nil {
 		t.Fatal(err)
 	}

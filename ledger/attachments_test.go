@@ -15,6 +15,7 @@ import (
 
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 	"coldtrace/storage/s3blob"
@@ -38,7 +39,7 @@ func newLedger(t *testing.T, blobs ledger.Blobs, max int64) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "test.example/ledger")
+	_, key, err := vlog.GenerateKey("test.example/ledger")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestNoBlobStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	key, _ := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "test.example/ledger")
+	_, key, _ := vlog.GenerateKey("test.example/ledger")
 	l, err := ledger.New(store, key, ledger.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -139,12 +139,12 @@ func declarable(st *state, p Principal, rec *Record, site *Site) error {
 		for _, c := range rec.Containers {
 			if slices.ContainsFunc(l.Containers, func(o Container) bool { return o.Number == c.Number }) {
 				dup = l
-				return ErrStop
+				return fault.ErrStop
 			}
 		}
 		if len(rec.Containers) == 0 && len(l.Containers) == 0 {
 			dup = l
-			return ErrStop
+			return fault.ErrStop
 		}
 		return nil
 	})

@@ -1,5 +1,9 @@
 package ledger
 
+import (
+	"coldtrace/ledger/vlog"
+)
+
 // Hooks for the external tests of attachments.
 
 // CheckDocuments exposes checkDocuments, which the domain's event
@@ -18,7 +22,7 @@ func PutRecordForTest(s Store, seq int64, ev Event) error {
 	if err != nil {
 		return err
 	}
-	return s.Update(func(tx Tx) error { return tx.Set(recordKey(seq), data) })
+	return s.Update(func(tx Tx) error { return tx.Set(vlog.RecordKey(seq), data) })
 }
 
 // UploadRecordKey is where the upload record of sha is kept.

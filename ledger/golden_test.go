@@ -12,6 +12,7 @@ import (
 
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -102,7 +103,7 @@ func TestGoldenDataDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	key, err := ledger.ParseKey(g.Key)
+	key, err := vlog.ParseKey(g.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,11 +180,7 @@ func writeGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	skey, err := os.ReadFile(filepath.Join(e.Dir, "log.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := goldenDir{Key: string(bytes.TrimSpace(skey)), Demo: d, Blobs: map[string][]byte{}}
+	g := goldenDir{Key: e.SigningKey, Demo: d, Blobs: map[string][]byte{}}
 	g.Answers = goldenQueries(t, e.L, e.Admin, d)
 	if err := e.Store.View(func(tx ledger.Tx) error {
 		return tx.Scan(nil, nil, false, func(k, v []byte) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // The inspections family: tested, disinfected, released and
@@ -35,7 +36,7 @@ func prepareTested(st *state, p Principal, rec *Record, l *Lot) error {
 		}
 	}
 	if rec.RetestOf != 0 {
-		data, err := readRecord(st.tx, rec.RetestOf)
+		data, err := vlog.ReadRecord(st.tx, rec.RetestOf)
 		if err != nil || rec.RetestOf >= rec.Seq {
 			return fault.Rejectf("retest_of", "record %d does not exist", rec.RetestOf)
 		}

@@ -6,18 +6,15 @@ import (
 
 // The key layout of the Store. Three namespaces:
 //
-//	l/  the log: records, stored Merkle hashes, signed checkpoints
+//	l/  the log: records, stored Merkle hashes, signed checkpoints (package vlog)
 //	s/  state derived from the records alone (replay rebuilds it exactly)
 //	a/  auxiliary data that is not in the log (idempotency receipts, uploads)
 //
 // Integers in keys are 8-byte big-endian so that keys sort numerically.
 var (
-	prefixRecord     = []byte("l/r/")
-	prefixHash       = []byte("l/h/")
-	prefixCheckpoint = []byte("l/c/")
-	prefixState      = []byte("s/")
-	prefixIdem       = []byte("a/idem/")
-	prefixKeyHash    = []byte("a/keyhash/")
+	prefixState   = []byte("s/")
+	prefixIdem    = []byte("a/idem/")
+	prefixKeyHash = []byte("a/keyhash/")
 )
 
 func be64(n int64) []byte {
@@ -38,9 +35,13 @@ func key(parts ...[]byte) []byte {
 	return k
 }
 
-func recordKey(seq int64) []byte      { return key(prefixRecord, be64(seq)) }
-func hashKey(index int64) []byte      { return key(prefixHash, be64(index)) }
-func checkpointKey(size int64) []byte { return key(prefixCheckpoint, be64(size)) }
+func beUint(b []byte) uint64 {
+	var n uint64
+	for _, c := range b {
+		n = n<<8 | uint64(c)
+	}
+	return n
+}
 
 // stateKey builds a key in the derived-state namespace: s/<table>/<id>.
 func stateKey(table string, id string) []byte {

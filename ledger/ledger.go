@@ -26,6 +26,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // Options tune a Ledger. The zero value is usable.
@@ -54,7 +55,7 @@ type Options struct {
 // concurrent use.
 type Ledger struct {
 	store    Store
-	key      *LogKey
+	key      *vlog.Key
 	origin   string
 	now      func() time.Time
 	log      *slog.Logger
@@ -73,7 +74,7 @@ type Ledger struct {
 
 	principals principalCache
 	stats      writeStats
-	frontier   frontier // the sequencer's: see frontier.go
+	frontier   vlog.Frontier // the sequencer's: see frontier.go
 
 	subs      chan *submission
 	syncq     chan *committedGroup
@@ -88,14 +89,14 @@ type Ledger struct {
 // signedHead is the latest committed checkpoint.
 type signedHead struct {
 	size       int64
-	checkpoint Checkpoint
+	checkpoint vlog.Checkpoint
 	note       []byte
 }
 
 // New opens the ledger kept in store, whose checkpoints key signs; the key's
 // name is the log's origin. It checks that the latest stored
 // checkpoint matches the stored hashes and starts the sequencer.
-func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
+func New(store Store, key *vlog.Key, opts Options) (*Ledger, error) {
 	l := &Ledger{
 		store:    store,
 		key:      key,
@@ -145,28 +146,28 @@ func New(store Store, key *LogKey, opts Options) (*Ledger, error) {
 // the signature is the ledger's, the root is what the stored hashes give,
 // and no record lies beyond it.
 func (l *Ledger) loadHead() (*signedHead, error) {
-	h := &signedHead{checkpoint: Checkpoint{Origin: l.origin}}
+	h := &signedHead{checkpoint: vlog.Checkpoint{Origin: l.origin}}
 	err := l.store.View(func(tx Tx) error {
-		size, err := treeSize(tx)
+		size, err := vlog.TreeSize(tx)
 		if err != nil || size == 0 {
 			return err
 		}
-		msg, err := tx.Get(checkpointKey(size))
+		msg, err := vlog.ReadCheckpoint(tx, size)
 		if err != nil {
 			return err
 		}
-		cp, err := OpenCheckpoint(msg, l.key.Verifier)
+		cp, err := vlog.OpenCheckpoint(msg, l.key.Verifier)
 		if err != nil {
 			return err
 		}
-		root, err := tlog.TreeHash(size, hashReader(tx))
+		root, err := tlog.TreeHash(size, vlog.HashReader(tx))
 		if err != nil {
 			return err
 		}
 		if cp.Size != size || cp.Root != root || cp.Origin != l.origin {
 			return fault.Errorf(fault.Tampered, "latest checkpoint (size %d) does not match the stored tree", size)
 		}
-		if _, err := tx.Get(recordKey(size)); err == nil {
+		if _, err := tx.Get(vlog.RecordKey(size)); err == nil {
 			return fault.Errorf(fault.Tampered, "record %d lies beyond the latest checkpoint", size)
 		}
 		h.size, h.checkpoint, h.note = size, cp, msg
@@ -408,7 +409,7 @@ func (l *Ledger) Keys(p Principal) ([]APIKey, error) {
 // created, in its current state.
 func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
 	err = l.view(func(st *state) error {
-		data, err := readRecord(st.tx, seq)
+		data, err := vlog.ReadRecord(st.tx, seq)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -27,7 +28,7 @@ type env struct {
 	t     testing.TB
 	dir   string
 	store *badgerkv.Store
-	key   *ledger.LogKey
+	key   *vlog.Key
 	l     *ledger.Ledger
 	admin ledger.Principal
 }
@@ -36,7 +37,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
 	var err error
-	e.key, err = ledger.LoadOrCreateKey(filepath.Join(e.dir, "log.key"), "test.example/log")
+	_, e.key, err = vlog.GenerateKey("test.example/log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,10 +527,10 @@ func TestOpenRefusesAlteredTree(t *testing.T) {
 // openWrapped opens a bootstrapped ledger on badger in a temp dir, through
 // wrap (a Store that misbehaves on purpose), with a blob folder; it returns
 // the ledger, the badger store under the wrapper, the log key and the admin.
-func openWrapped(t *testing.T, wrap func(ledger.Store) ledger.Store) (*ledger.Ledger, *badgerkv.Store, *ledger.LogKey, ledger.Principal) {
+func openWrapped(t *testing.T, wrap func(ledger.Store) ledger.Store) (*ledger.Ledger, *badgerkv.Store, *vlog.Key, ledger.Principal) {
 	t.Helper()
 	dir := t.TempDir()
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "wrapped.test/log")
+	_, key, err := vlog.GenerateKey("wrapped.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}

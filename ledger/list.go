@@ -11,6 +11,7 @@ import (
 
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/vlog"
 )
 
 // LotStatusWords are the statuses lots can be listed by.
@@ -215,7 +216,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 				}
 				if len(out) == f.Limit {
 					full = true
-					return ErrStop
+					return fault.ErrStop
 				}
 				last = slices.Clone(sfx)
 				var id string
@@ -325,7 +326,7 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 				next = seq - 1
 				return false, nil
 			}
-			data, err := readRecord(st.tx, seq)
+			data, err := vlog.ReadRecord(st.tx, seq)
 			if err != nil {
 				return false, err
 			}
@@ -353,7 +354,7 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 			return st.tx.Scan(prefix, append(slices.Clone(prefix), be64(f.After+1)...), false, func(k, _ []byte) error {
 				ok, err := consider(int64(beUint(k[len(prefix):])))
 				if err == nil && !ok {
-					err = ErrStop
+					err = fault.ErrStop
 				}
 				return err
 			})
@@ -369,7 +370,7 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 			err := st.tx.Scan(p, start, false, func(k, _ []byte) error {
 				sfx := k[len(p):]
 				if !f.To.IsZero() && int64(beUint(sfx[:8])) >= f.To.UnixMicro() {
-					return ErrStop
+					return fault.ErrStop
 				}
 				if s := int64(beUint(sfx[8:])); s > f.After {
 					seqs = append(seqs, s)
@@ -387,10 +388,10 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 			}
 			return nil
 		default:
-			return st.tx.Scan(prefixRecord, recordKey(f.After+1), false, func(k, _ []byte) error {
-				ok, err := consider(int64(beUint(k[len(prefixRecord):])))
+			return vlog.ScanRecords(st.tx, f.After+1, func(seq int64, _ []byte) error {
+				ok, err := consider(seq)
 				if err == nil && !ok {
-					err = ErrStop
+					err = fault.ErrStop
 				}
 				return err
 			})

@@ -69,7 +69,7 @@ func siteLookalike(st *state, id string) (string, error) {
 		other := string(k[len(prefix):])
 		if other != id && foldID(other) == want {
 			found = other
-			return ErrStop
+			return fault.ErrStop
 		}
 		return nil
 	})

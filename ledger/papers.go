@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 	"slices"
 	"strings"
 	"time"
@@ -195,7 +196,7 @@ func citedSince(st *state, id, sha string) (int64, error) {
 	err := st.liveLotRecords(id, 1<<62, func(rec *Record) error {
 		if slices.ContainsFunc(rec.Attachments, func(r AttachmentRef) bool { return r.SHA256 == sha }) {
 			since = rec.Seq
-			return ErrStop
+			return fault.ErrStop
 		}
 		return nil
 	})
@@ -236,7 +237,7 @@ func familyVisible(st *state, p Principal, id string, since int64) (bool, error)
 
 // record reads and decodes record seq.
 func (st *state) record(seq int64) (*Record, error) {
-	data, err := readRecord(st.tx, seq)
+	data, err := vlog.ReadRecord(st.tx, seq)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +250,7 @@ func (st *state) liveLotRecords(id string, before int64, fn func(rec *Record) er
 	return st.scanIndex("lot-ev", id, func(sfx []byte) error {
 		seq := int64(beUint(sfx))
 		if seq >= before {
-			return ErrStop
+			return fault.ErrStop
 		}
 		if voided, err := st.isVoided(seq); err != nil || voided {
 			return err

@@ -12,12 +12,13 @@ import (
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 )
 
 type queryEnv struct {
 	store *badgerkv.Store
-	key   *ledger.LogKey
+	key   *vlog.Key
 	l     *ledger.Ledger
 	admin ledger.Principal
 }

@@ -10,6 +10,7 @@ import (
 
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/vlog"
 )
 
 // A LotAnswer is a lot as GET /v1/lots/{ref} shows it: its state and its
@@ -80,7 +81,7 @@ func (l *Ledger) LotEvents(p Principal, ref string) (*LotRecords, error) {
 		out.Lot = lot
 		return st.scanIndex("lot-ev", lot.ID, func(sfx []byte) error {
 			seq := int64(beUint(sfx))
-			data, err := readRecord(st.tx, seq)
+			data, err := vlog.ReadRecord(st.tx, seq)
 			if err != nil {
 				return err
 			}
@@ -103,7 +104,7 @@ func (l *Ledger) Event(p Principal, seq int64) (data []byte, voidedBy int64, err
 		return nil, 0, fault.Errorf(fault.NotFound, "no record %d", seq)
 	}
 	err = l.view(func(st *state) error {
-		if data, err = readRecord(st.tx, seq); err != nil {
+		if data, err = vlog.ReadRecord(st.tx, seq); err != nil {
 			return err
 		}
 		rec, err := DecodeRecord(data)

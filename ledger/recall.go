@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // A Recall is the recall scope of a lot (DOMAIN.md): every lot of its root
@@ -295,7 +297,7 @@ func (st *state) family(roots []string, limit int) ([]*lotNode, bool, error) {
 		err := st.tx.Scan(prefix, nil, false, func(k, v []byte) error {
 			if len(out) >= limit {
 				truncated = true
-				return ErrStop
+				return fault.ErrStop
 			}
 			n, err := st.famNode(k[len(prefix):], v)
 			if err != nil {
@@ -347,7 +349,7 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, v []byte) error {
 			if scanned++; scanned > maxContactScans {
 				out.ContactsTruncated = true // more entries than a recall reads
-				return ErrStop
+				return fault.ErrStop
 			}
 			sfx := k[len(prefix):]
 			end, from, id := int64(beUint(sfx[:8])), int64(beUint(sfx[8:16])), string(sfx[16:])
@@ -370,7 +372,7 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 			}
 			if len(out.Contacts) >= limit {
 				out.ContactsTruncated = true // a contact is left out
-				return ErrStop
+				return fault.ErrStop
 			}
 			c := Contact{Lot: id, TraceCode: code, Site: site, From: time.Unix(0, from).UTC()}
 			if end != math.MaxInt64 {

@@ -2,10 +2,12 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"time"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // An EventKind names what a record states.
@@ -166,4 +168,9 @@ type TreeHead struct {
 type Buyer struct {
 	USCC string `json:"uscc"`
 	Name string `json:"name"`
+}
+
+// treeHead returns the size and base64 root of c.
+func treeHead(c vlog.Checkpoint) TreeHead {
+	return TreeHead{Size: c.Size, Root: base64.StdEncoding.EncodeToString(c.Root[:])}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // The regulator family: sealed and unsealed, voided (a correction) and
@@ -71,7 +72,7 @@ func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
 			}
 			if m.LastTest != nil && m.LastTest.Seq > pos && m.LastTest.Result == "negative" {
 				negative = true
-				return ErrStop
+				return fault.ErrStop
 			}
 			return nil
 		})
@@ -102,7 +103,7 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 	if v >= rec.Seq {
 		return fault.Rejectf("voids", "record %d does not exist yet", v)
 	}
-	data, err := readRecord(st.tx, v)
+	data, err := vlog.ReadRecord(st.tx, v)
 	if err != nil {
 		return fault.Rejectf("voids", "record %d does not exist", v)
 	}

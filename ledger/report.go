@@ -421,7 +421,7 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 // reads them as a merge: one scan that steps over at most maxSkip entries
 // between two wanted ones before it seeks to the next prefix instead, so
 // that many prefixes close together cost one sequential read, and sparse
-// ones a seek each. An ErrStop from fn ends the whole scan.
+// ones a seek each. An fault.ErrStop from fn ends the whole scan.
 func (st *state) scanPrefixes(outer []byte, prefixes [][]byte, maxSkip int, fn func(i int, k, v []byte) error) error {
 	for i := 0; i < len(prefixes); {
 		skipped, seek := 0, false
@@ -434,12 +434,12 @@ func (st *state) scanPrefixes(outer []byte, prefixes [][]byte, maxSkip int, fn f
 				if bytes.Compare(k, prefixes[i]) < 0 { // between two prefixes
 					if skipped++; skipped > maxSkip {
 						seek = true
-						return ErrStop
+						return fault.ErrStop
 					}
 					return nil
 				}
 				if i++; i == len(prefixes) { // past the last prefix
-					return ErrStop
+					return fault.ErrStop
 				}
 			}
 		})
@@ -508,18 +508,18 @@ func (st *state) getSorted(outer []byte, keys [][]byte, maxSkip int, fn func(i i
 						return err
 					}
 					if i++; i == len(keys) {
-						return ErrStop
+						return fault.ErrStop
 					}
 					return nil
 				case c < 0:
 					if skipped++; skipped > maxSkip {
 						seek = true
-						return ErrStop
+						return fault.ErrStop
 					}
 					return nil
 				}
 				if i++; i == len(keys) { // keys[i] is missing
-					return ErrStop
+					return fault.ErrStop
 				}
 			}
 		})

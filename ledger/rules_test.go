@@ -12,6 +12,7 @@ import (
 
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -40,7 +41,7 @@ func newDomainUnder(t *testing.T, pol ledger.Policy) *domain {
 	d.start = time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)
 	d.now = d.start
 	var err error
-	d.key, err = ledger.LoadOrCreateKey(filepath.Join(d.dir, "log.key"), "rules.test/log")
+	_, d.key, err = vlog.GenerateKey("rules.test/log")
 	if err != nil {
 		t.Fatal(err)
 	}

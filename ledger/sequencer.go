@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // A submission is one request waiting for the sequencer.
@@ -174,11 +175,11 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 		bad := -1
 		var head *signedHead
 		var keysChanged bool
-		var hashes *groupHashes
+		var hashes *vlog.Group
 		t0 := time.Now()
 		err := l.store.Update(func(tx Tx) error {
 			keysChanged = false
-			hashes = l.frontier.group(tx)
+			hashes = l.frontier.Group(tx)
 			st := &state{tx: tx, lots: &l.lots}
 			size := l.applied
 			first := size
@@ -216,7 +217,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 				}
 				fx, err := applyRecord(tx, &l.lots, rec)
 				if err == nil {
-					err = appendRecord(tx, size, data, hashes)
+					err = vlog.Append(tx, size, data, hashes)
 				}
 				if err != nil && errors.Is(err, ErrTxnFull) && i > 0 {
 					bad = i
@@ -244,18 +245,18 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			if err != nil {
 				return err
 			}
-			cp := Checkpoint{Origin: l.origin, Size: size, Root: root}
-			signed, err := signCheckpoint(l.key.Signer, cp)
+			cp := vlog.Checkpoint{Origin: l.origin, Size: size, Root: root}
+			signed, err := vlog.Sign(l.key.Signer, cp)
 			if err != nil {
 				return err
 			}
-			if err := tx.Set(checkpointKey(size), signed); err != nil {
+			if err := vlog.PutCheckpoint(tx, size, signed); err != nil {
 				return err
 			}
 			head = &signedHead{size: size, checkpoint: cp, note: signed}
 			for _, i := range accepted {
 				r := results[i].receipt
-				r.Checkpoint = cp.TreeHead()
+				r.Checkpoint = treeHead(cp)
 				if s := group[i]; s.idem != "" {
 					if err := storeIdem(tx, idemKey(s.p.Key, s.idem), s.bodyHash, r); err != nil {
 						return err
@@ -306,7 +307,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			l.stats.groups.Add(1)
 			l.stats.records.Add(head.size - l.applied)
 			l.applied = head.size
-			l.frontier.commit(hashes, head.size)
+			l.frontier.Commit(hashes, head.size)
 		}
 		if keysChanged {
 			l.principals.invalidate()

@@ -40,12 +40,9 @@ type Tx interface {
 	// (descending if reverse), starting at start if it is not nil (start
 	// itself included when present). The key and value passed to fn are only
 	// valid during the call. Scan stops early, without error, when fn
-	// returns ErrStop; any other error from fn is returned.
+	// returns fault.ErrStop; any other error from fn is returned.
 	Scan(prefix, start []byte, reverse bool, fn func(key, value []byte) error) error
 }
-
-// ErrStop is returned by a Scan callback to end the scan early.
-var ErrStop = errors.New("stop scan")
 
 // ErrTxnFull is wrapped by the error of a Tx's Set or Delete (or of Update)
 // when the transaction cannot take more writes. The sequencer then commits

@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // Sweep looks for shipments past their deadline that nobody received and
@@ -16,7 +18,7 @@ func (l *Ledger) Sweep(ctx context.Context) (*Receipt, error) {
 		p := indexPrefix("due", "")
 		return st.tx.Scan(p, nil, false, func(k, _ []byte) error {
 			if int64(beUint(k[len(p):len(p)+8])) >= now.UnixMicro() || len(due) >= 1000 {
-				return ErrStop
+				return fault.ErrStop
 			}
 			due = append(due, string(k[len(p)+8:]))
 			return nil

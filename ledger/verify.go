@@ -8,6 +8,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // A VerifyReport says what Verify checked.
@@ -28,13 +29,13 @@ type Progress func(stage string, done, total int64)
 // records into scratch (an empty Store) and compared entry by entry with
 // the stored state. It stops at the first problem, a Tampered *Error whose
 // message starts with the first bad record index where there is one.
-func Verify(ctx context.Context, store, scratch Store, verifier *LogKey, progress Progress) (*VerifyReport, error) {
+func Verify(ctx context.Context, store, scratch Store, verifier *vlog.Key, progress Progress) (*VerifyReport, error) {
 	if progress == nil {
 		progress = func(string, int64, int64) {}
 	}
 	rep := &VerifyReport{}
 	err := store.View(func(tx Tx) error {
-		size, err := treeSize(tx)
+		size, err := vlog.TreeSize(tx)
 		if err != nil {
 			return err
 		}
@@ -56,7 +57,7 @@ func badRecord(seq int64, format string, args ...any) error {
 
 // verifyLog recomputes the tree from the record bytes alone, compares every
 // stored hash and checks every signed checkpoint.
-func verifyLog(ctx context.Context, tx Tx, size int64, key *LogKey, rep *VerifyReport, progress Progress) error {
+func verifyLog(ctx context.Context, tx Tx, size int64, key *vlog.Key, rep *VerifyReport, progress Progress) error {
 	var hashes []tlog.Hash // recomputed, by stored-hash index
 	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
@@ -65,21 +66,18 @@ func verifyLog(ctx context.Context, tx Tx, size int64, key *LogKey, rep *VerifyR
 		}
 		return out, nil
 	})
-	stored := hashReader(tx)
+	stored := vlog.HashReader(tx)
 	// Checkpoints, in size order, are checked as the recomputation passes them.
-	var cps []int64
-	if err := tx.Scan(prefixCheckpoint, nil, false, func(k, _ []byte) error {
-		cps = append(cps, int64(beUint(k[len(prefixCheckpoint):])))
-		return nil
-	}); err != nil {
+	cps, err := vlog.Checkpoints(tx)
+	if err != nil {
 		return err
 	}
 	checkCheckpoint := func(n int64) error {
-		msg, err := tx.Get(checkpointKey(n))
+		msg, err := vlog.ReadCheckpoint(tx, n)
 		if err != nil {
 			return err
 		}
-		cp, err := OpenCheckpoint(msg, key.Verifier)
+		cp, err := vlog.OpenCheckpoint(msg, key.Verifier)
 		if err != nil {
 			return fault.Errorf(fault.Tampered, "checkpoint at size %d: %v", n, err)
 		}
@@ -94,8 +92,8 @@ func verifyLog(ctx context.Context, tx Tx, size int64, key *LogKey, rep *VerifyR
 		return nil
 	}
 	seq := int64(0)
-	err := tx.Scan(prefixRecord, nil, false, func(k, v []byte) error {
-		if got := int64(beUint(k[len(prefixRecord):])); got != seq {
+	err = vlog.ScanRecords(tx, 0, func(got int64, v []byte) error {
+		if got != seq {
 			if got >= size {
 				return fault.Errorf(fault.Tampered, "record %d lies beyond the signed tree of size %d", got, size)
 			}
@@ -184,7 +182,7 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 		progress("replay", seq, size)
 		return err
 	}
-	err := tx.Scan(prefixRecord, nil, false, func(_, v []byte) error {
+	err := vlog.ScanRecords(tx, 0, func(_ int64, v []byte) error {
 		batch = append(batch, bytes.Clone(v))
 		if len(batch) == replayBatch {
 			if err := ctx.Err(); err != nil {

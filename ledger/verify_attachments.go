@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/vlog"
 )
 
 // An AttachmentProblem is one attachment that VerifyAttachments found wrong.
@@ -67,13 +68,13 @@ func VerifyAttachments(ctx context.Context, store Store, blobs Blobs, progress P
 	var uploads []*Attachment
 	recorded := map[string]bool{} // upload records, damaged or not
 	err := store.View(func(tx Tx) error {
-		if err := tx.Scan(prefixRecord, nil, false, func(k, v []byte) error {
+		if err := vlog.ScanRecords(tx, 0, func(seq int64, v []byte) error {
 			if !bytes.Contains(v, []byte(`"attachments":`)) {
 				return nil
 			}
 			rec, err := DecodeRecord(v)
 			if err != nil {
-				return badRecord(int64(beUint(k[len(prefixRecord):])), "%v", err)
+				return badRecord(seq, "%v", err)
 			}
 			for _, r := range rec.Attachments {
 				if _, ok := firstRef[r.SHA256]; !ok {

@@ -14,6 +14,7 @@ import (
 
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -96,7 +97,10 @@ type benchMember struct {
 
 func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 	ctx := context.Background()
-	key, err := ledger.LoadOrCreateKey(filepath.Join(dir, "log.key"), "bench.coldtrace.local/ledger")
+	skey, key, err := vlog.GenerateKey("bench.coldtrace.local/ledger")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "log.key"), []byte(skey+"\n"), 0o600)
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}

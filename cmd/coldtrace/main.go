@@ -4,9 +4,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -96,7 +94,7 @@ func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opt
 	if err := os.MkdirAll(d.Data, 0o700); err != nil {
 		return nil, err
 	}
-	key, err := ledger.LoadOrCreateKey(d.keyPath(), origin)
+	key, err := loadOrCreateKey(d.keyPath(), origin)
 	if err != nil {
 		return nil, err
 	}
@@ -239,18 +237,6 @@ func (c *keysCmd) Run() error {
 	}
 	fmt.Println(key.VerifierKey)
 	return nil
-}
-
-// readKey reads an existing signing key; it never creates one.
-func readKey(path string) (*ledger.LogKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no signing key at %s: is this a coldtrace data directory?", path)
-		}
-		return nil, err
-	}
-	return ledger.ParseKey(string(bytes.TrimSpace(data)))
 }
 
 // newProgress shows a progress bar per stage when w is a terminal, and

@@ -25,6 +25,7 @@ import (
 
 	"coldtrace/api"
 	"coldtrace/ledger"
+	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
 )
@@ -182,12 +183,12 @@ func BenchmarkQueries(b *testing.B) {
 	b.Logf("server process: cold start to the first trace answer %v; RSS after the load %.0f MiB (peak %.0f MiB)", coldStart.Round(time.Millisecond), float64(rss)/1024, float64(hwm)/1024)
 }
 
-func readBenchKey(dir string) (*ledger.LogKey, error) {
+func readBenchKey(dir string) (*vlog.Key, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "log.key"))
 	if err != nil {
 		return nil, err
 	}
-	return ledger.ParseKey(strings.TrimSpace(string(data)))
+	return vlog.ParseKey(strings.TrimSpace(string(data)))
 }
 
 // serverColdStart runs `coldtrace serve` on the benchmark data directory

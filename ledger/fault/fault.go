@@ -102,6 +102,10 @@ func KindOf(err error) Kind {
 	return Internal
 }
 
+// ErrStop is returned by a store's Scan callback to end the scan early,
+// without error. It is shared by the ledger, the log and the adapters.
+var ErrStop = errors.New("stop scan")
+
 // Fields collects the field problems of one request.
 type Fields []FieldError
 

@@ -195,7 +195,7 @@ func (t tx) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) error)
 	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
 		err := item.Value(func(v []byte) error { return fn(item.Key(), v) })
-		if errors.Is(err, ledger.ErrStop) {
+		if errors.Is(err, fault.ErrStop) {
 			return nil
 		}
 		if err != nil {

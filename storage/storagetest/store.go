@@ -166,7 +166,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 					}
 					got = append(got, string(k))
 					if c.stopAfter > 0 && len(got) == c.stopAfter {
-						return ledger.ErrStop
+						return fault.ErrStop
 					}
 					return nil
 				})

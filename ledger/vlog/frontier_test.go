@@ -1,4 +1,4 @@
-package ledger
+package vlog
 
 import (
 	"fmt"
@@ -35,22 +35,22 @@ func (m mapTx) Scan([]byte, []byte, bool, func(k, v []byte) error) error {
 func TestFrontierMatchesStoredHashes(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	committed := mapTx{}
-	f := &frontier{}
+	f := &Frontier{}
 	var n int64
 	for round := 0; n < 3000; round++ {
 		if round == 40 {
-			f = &frontier{} // a restart
+			f = &Frontier{} // a restart
 		}
 		// A group writes into a copy and is committed only sometimes.
 		tx := mapTx{}
 		for k, v := range committed {
 			tx[k] = v
 		}
-		g := f.group(tx)
+		g := f.Group(tx)
 		warm := len(f.hashes) == len(subtreeIndexes(n))
 		size := n
 		for i := r.IntN(70); i >= 0; i-- {
-			if err := appendRecord(tx, size, []byte(fmt.Sprintf("record %d", size)), g); err != nil {
+			if err := Append(tx, size, []byte(fmt.Sprintf("record %d", size)), g); err != nil {
 				t.Fatal(err)
 			}
 			size++
@@ -59,7 +59,7 @@ func TestFrontierMatchesStoredHashes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := tlog.TreeHash(size, hashReader(tx))
+		want, err := tlog.TreeHash(size, HashReader(tx))
 		if err != nil || root != want {
 			t.Fatalf("tree hash of %d records: %v, stored hashes give %v (%v)", size, root, want, err)
 		}
@@ -70,21 +70,21 @@ func TestFrontierMatchesStoredHashes(t *testing.T) {
 			continue // abandoned: nothing committed, the frontier unchanged
 		}
 		committed, n = tx, size
-		f.commit(g, n)
+		f.Commit(g, n)
 		if got := len(f.hashes); got != len(subtreeIndexes(n)) {
 			t.Fatalf("frontier of %d records holds %d hashes, want %d", n, got, len(subtreeIndexes(n)))
 		}
 	}
 	check := mapTx{}
 	for i := int64(0); i < n; i++ {
-		hs, err := tlog.StoredHashes(i, []byte(fmt.Sprintf("record %d", i)), hashReader(check))
+		hs, err := tlog.StoredHashes(i, []byte(fmt.Sprintf("record %d", i)), HashReader(check))
 		if err != nil {
 			t.Fatal(err)
 		}
 		base := tlog.StoredHashIndex(0, i)
 		for j, h := range hs {
-			check[string(hashKey(base+int64(j)))] = h[:]
-			if got := committed[string(hashKey(base+int64(j)))]; string(got) != string(h[:]) {
+			check[string(HashKey(base+int64(j)))] = h[:]
+			if got := committed[string(HashKey(base+int64(j)))]; string(got) != string(h[:]) {
 				t.Fatalf("stored hash %d of record %d differs", base+int64(j), i)
 			}
 		}

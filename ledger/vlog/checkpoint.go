@@ -1,13 +1,11 @@
-package ledger
+package vlog
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -58,41 +56,27 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 	return c, nil
 }
 
-// TreeHead returns the size and base64 root of c.
-func (c Checkpoint) TreeHead() TreeHead {
-	return TreeHead{Size: c.Size, Root: base64.StdEncoding.EncodeToString(c.Root[:])}
-}
-
-// A LogKey is the log's note signing key with its verifier. Its name is the
+// A Key is the log's note signing key with its verifier. Its name is the
 // log's origin.
-type LogKey struct {
+type Key struct {
 	Signer      note.Signer
 	Verifier    note.Verifier
 	VerifierKey string // the verifier key text, as note.NewVerifier takes it
 }
 
-// LoadOrCreateKey reads the note signing key at path, creating it with mode
-// 0600 (named name, which becomes the log's origin) when the file does not
-// exist.
-func LoadOrCreateKey(path, name string) (*LogKey, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		skey, _, gerr := note.GenerateKey(rand.Reader, name)
-		if gerr != nil {
-			return nil, gerr
-		}
-		if err := writeNewFile(path, []byte(skey+"\n"), 0o600); err != nil {
-			return nil, err
-		}
-		data = []byte(skey)
-	} else if err != nil {
-		return nil, err
+// GenerateKey returns a new note signing key text named name (the log's
+// origin) and its Key.
+func GenerateKey(name string) (string, *Key, error) {
+	skey, _, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		return "", nil, err
 	}
-	return ParseKey(string(bytes.TrimSpace(data)))
+	k, err := ParseKey(skey)
+	return skey, k, err
 }
 
-// ParseKey returns the LogKey of a note signing key text.
-func ParseKey(skey string) (*LogKey, error) {
+// ParseKey returns the Key of a note signing key text.
+func ParseKey(skey string) (*Key, error) {
 	signer, err := note.NewSigner(skey)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
@@ -105,38 +89,7 @@ func ParseKey(skey string) (*LogKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &LogKey{Signer: signer, Verifier: verifier, VerifierKey: vkey}, nil
-}
-
-// ReadVerifierKey returns the verifier key of the signing key file at path.
-func ReadVerifierKey(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	k, err := ParseKey(string(bytes.TrimSpace(data)))
-	if err != nil {
-		return "", err
-	}
-	return k.VerifierKey, nil
-}
-
-// writeNewFile creates path with data and mode perm, synced; it fails if the
-// file exists.
-func writeNewFile(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return &Key{Signer: signer, Verifier: verifier, VerifierKey: vkey}, nil
 }
 
 // verifierKey derives the verifier key text from a note signing key
@@ -153,8 +106,8 @@ func verifierKey(skey string) (string, error) {
 	return note.NewEd25519VerifierKey(parts[2], ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey))
 }
 
-// signCheckpoint returns the signed note of c.
-func signCheckpoint(signer note.Signer, c Checkpoint) ([]byte, error) {
+// Sign returns the signed note of c.
+func Sign(signer note.Signer, c Checkpoint) ([]byte, error) {
 	return note.Sign(&note.Note{Text: c.Text()}, signer)
 }
 

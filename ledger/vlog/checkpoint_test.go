@@ -1,8 +1,6 @@
-package ledger
+package vlog
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -59,34 +57,17 @@ func FuzzParseCheckpoint(f *testing.F) {
 	})
 }
 
-func TestKeyFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log.key")
-	k1, err := LoadOrCreateKey(path, "example.com/log")
+// TestSignedCheckpoint checks that a checkpoint signed with a key opens
+// with the stock note package and the verifier key, and not with another
+// key of the same name. (The key file is tested in cmd/coldtrace.)
+func TestSignedCheckpoint(t *testing.T) {
+	_, k1, err := GenerateKey("example.com/log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("key file mode %v, want 0600", fi.Mode().Perm())
-	}
-	k2, err := LoadOrCreateKey(path, "ignored.example/other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k1.VerifierKey != k2.VerifierKey || k2.Signer.Name() != "example.com/log" {
-		t.Fatalf("reloading the key changed it: %s vs %s", k1.VerifierKey, k2.VerifierKey)
-	}
-	vk, err := ReadVerifierKey(path)
-	if err != nil || vk != k1.VerifierKey {
-		t.Fatalf("ReadVerifierKey = %q, %v", vk, err)
-	}
-	// A checkpoint signed with the key opens with the stock note package
-	// and the verifier key, and not with another key.
+	vk := k1.VerifierKey
 	c := Checkpoint{Origin: "example.com/log", Size: 1, Root: tlog.RecordHash([]byte("r"))}
-	msg, err := signCheckpoint(k1.Signer, c)
+	msg, err := Sign(k1.Signer, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +79,7 @@ func TestKeyFile(t *testing.T) {
 	if err != nil || n.Text != c.Text() {
 		t.Fatalf("note.Open: %v", err)
 	}
-	other, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "k"), "example.com/log")
+	_, other, err := GenerateKey("example.com/log")
 	if err != nil {
 		t.Fatal(err)
 	}

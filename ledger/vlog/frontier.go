@@ -1,35 +1,36 @@
-package ledger
+package vlog
 
 import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// A frontier keeps in memory the hashes of the complete subtrees that make
+// A Frontier keeps in memory the hashes of the complete subtrees that make
 // up the committed tree (one per set bit of its size). Appending a record
 // reads only such hashes (tlog.StoredHashes reads the left siblings the
 // record completes), and so does the tree hash of the new size, so with the
 // frontier the sequencer reads no stored hash from the Store. Stored hashes
 // never change once committed; the frontier follows the committed size
-// only, through groupHashes. It belongs to the sequencer goroutine.
-type frontier struct {
+// only, through Group. It belongs to the sequencer goroutine.
+type Frontier struct {
 	hashes map[int64]tlog.Hash // stored hash index -> hash
 }
 
-// groupHashes is a tlog.HashReader for one group's transaction: the hashes
-// the group wrote, then the frontier, then the Store.
-type groupHashes struct {
-	f       *frontier
+// A Group is a tlog.HashReader for one group's transaction: the hashes the
+// group wrote, then the frontier, then the store.
+type Group struct {
+	f       *Frontier
 	tx      Tx
 	written map[int64]tlog.Hash // by this group, not yet committed
 	read    map[int64]tlog.Hash // from the Store (a frontier that starts empty)
 }
 
-func (f *frontier) group(tx Tx) *groupHashes {
-	return &groupHashes{f: f, tx: tx, written: map[int64]tlog.Hash{}, read: map[int64]tlog.Hash{}}
+// Group starts the hashes of a group of appends in tx.
+func (f *Frontier) Group(tx Tx) *Group {
+	return &Group{f: f, tx: tx, written: map[int64]tlog.Hash{}, read: map[int64]tlog.Hash{}}
 }
 
 // ReadHashes implements tlog.HashReader.
-func (g *groupHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+func (g *Group) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	var missing []int64
 	for i, idx := range indexes {
@@ -44,7 +45,7 @@ func (g *groupHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	if len(missing) == 0 {
 		return out, nil
 	}
-	hs, err := hashReader(g.tx).ReadHashes(missing)
+	hs, err := HashReader(g.tx).ReadHashes(missing)
 	if err != nil {
 		return nil, err
 	}
@@ -59,9 +60,9 @@ func (g *groupHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
-// commit makes f the frontier of the tree of size n that g's group
+// Commit makes f the frontier of the tree of size n that g's group
 // committed.
-func (f *frontier) commit(g *groupHashes, n int64) {
+func (f *Frontier) Commit(g *Group, n int64) {
 	next := make(map[int64]tlog.Hash, 64)
 	for _, idx := range subtreeIndexes(n) {
 		for _, m := range []map[int64]tlog.Hash{g.written, g.read, f.hashes} {
