@@ -131,6 +131,8 @@ func checkText(fe *fault.Fields, field, s string, required bool, max int) {
 		fe.Add(field, "is longer than %d characters", max)
 	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		fe.Add(field, "contains control characters")
+	default:
+		checkNoPersonalData(fe, field, s) // pii.go
 	}
 }
 
