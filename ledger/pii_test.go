@@ -19,12 +19,12 @@ func TestPersonalDataInFreeText(t *testing.T) {
 		{"电话:138-1234-5678", "mobile"},
 		{"tel 199 1234 5678 ask for Li", "mobile"},
 		{"联系人１３８１２３４５６７８", "mobile"},
-		{"110105194912310021", ""},          // check character fails
-		{"报关单 224820269000000077", ""},      // a declaration number: no birth date
-		{"91330106MA27XL0E2Y", ""},           // a credit code
-		{"1381234567", ""},                   // ten digits
-		{"订单 213812345678", ""},              // inside a longer number
-		{"12812345678", ""},                  // no such mobile prefix
+		{"110105194912310021", ""},     // check character fails
+		{"报关单 224820269000000077", ""}, // a declaration number: no birth date
+		{"91330106MA27XL0E2Y", ""},     // a credit code
+		{"1381234567", ""},             // ten digits
+		{"订单 213812345678", ""},        // inside a longer number
+		{"12812345678", ""},            // no such mobile prefix
 		{"冷冻牛腩 25kg/箱 2020-12-01", ""},
 		{"过氧乙酸 0.5%", ""},
 		{"", ""},
