@@ -115,6 +115,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/lots/:ref/events", s.getLotEvents)
 	authed.GET("/findings", s.listFindings)
 	s.attachmentRoutes(authed)
+	s.annexRoutes(authed) // annex.go
 	s.webRoutes(r, authed)
 	s.queryRoutes(authed)
 	return r

@@ -122,6 +122,15 @@ var (
 // checkText validates a free-text field: required or not, valid UTF-8, at
 // most max characters, no control characters.
 func checkText(fe *fault.Fields, field, s string, required bool, max int) {
+	if checkTextShape(fe, field, s, required, max) {
+		checkNoPersonalData(fe, field, s) // pii.go
+	}
+}
+
+// checkTextShape checks a free-text field's presence, encoding, length and
+// characters, and reports whether it passed.
+func checkTextShape(fe *fault.Fields, field, s string, required bool, max int) bool {
+	n := len(*fe)
 	switch {
 	case s == "" && required:
 		fe.Add(field, "is required")
@@ -131,9 +140,8 @@ func checkText(fe *fault.Fields, field, s string, required bool, max int) {
 		fe.Add(field, "is longer than %d characters", max)
 	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		fe.Add(field, "contains control characters")
-	default:
-		checkNoPersonalData(fe, field, s) // pii.go
 	}
+	return len(*fe) == n
 }
 
 func checkOrgRegistered(ev *Event, fe *fault.Fields) {
