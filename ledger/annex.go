@@ -158,8 +158,14 @@ func (s *submission) writeAux(tx Tx, rec *Record) error {
 		if err := tx.Set(annexKey(rec.Seq), data); err != nil {
 			return err
 		}
+		if err := writePeopleIndex(tx, rec, s.annex); err != nil { // people.go
+			return err
+		}
 	}
 	if rec.Kind == AnnexErased {
+		if err := tx.Delete(peopleEvKey(rec.Erases)); err != nil {
+			return err
+		}
 		return tx.Delete(annexKey(rec.Erases))
 	}
 	return nil
@@ -316,7 +322,11 @@ func (l *Ledger) EraseAnnex(ctx context.Context, p Principal, seq int64, reason 
 		return nil, err
 	}
 	if pg, ok := l.store.(Purger); ok {
-		if err := pg.PurgeKey(annexKey(seq)); err != nil {
+		err := pg.PurgeKey(annexKey(seq))
+		if err == nil {
+			err = pg.PurgeKey(peopleEvKey(seq))
+		}
+		if err != nil {
 			return r, fault.Wrap(fault.Unavailable, "the annex is erased but not yet purged from the store's files", err)
 		}
 	}
