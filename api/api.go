@@ -121,11 +121,12 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	logs := v1.Group("/log")
 	logs.GET("/checkpoint", s.anonLimit, s.checkpoint)
 	logs.GET("/key", s.anonLimit, s.verifierKey)
-	logs.GET("/records", s.records)
-	logs.GET("/proof/inclusion", s.inclusionProof)
 	logs.GET("/proof/consistency", s.anonLimit, s.consistencyProof)
+	logs.GET("/tile/*path", s.anonLimit, s.tile)
 
 	authed := v1.Group("", s.authenticate, s.rateLimit)
+	authed.GET("/log/records", s.records) // record bodies: readers only (api/tiles.go)
+	authed.GET("/log/proof/inclusion", s.inclusionProof)
 	authed.POST("/orgs", s.registerOrg)
 	authed.GET("/orgs/:uscc", s.getOrg)
 	authed.POST("/sites", s.registerSite)
@@ -143,6 +144,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/policy", s.getPolicy)
 	authed.PUT("/policy", s.putPolicy)
 	s.attachmentRoutes(authed)
+	s.annexRoutes(authed) // annex.go
 	s.webRoutes(r, authed)
 	s.queryRoutes(authed)
 	return r

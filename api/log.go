@@ -77,9 +77,10 @@ func (s *server) records(c *gin.Context) {
 	}
 	c.Header("Content-Type", "application/x-ndjson")
 	c.Header("X-Tree-Size", strconv.FormatInt(size, 10))
+	c.Header("X-Records-Visibility", visibility(principal(c)))
 	c.Status(http.StatusOK)
 	w := c.Writer
-	err = s.l.Records(start, end, func(_ int64, data []byte) error {
+	_, err = s.l.ReadableRecords(principal(c), start, end, func(_ int64, data []byte) error {
 		if _, err := w.Write(data); err != nil {
 			return err
 		}
@@ -120,7 +121,7 @@ func (s *server) inclusionProof(c *gin.Context) {
 	}
 	var p *vlog.InclusionProof
 	if err == nil {
-		p, err = s.l.ProveInclusion(seq, size)
+		p, err = s.l.ProveInclusionTo(principal(c), seq, size)
 	}
 	if err != nil {
 		fail(c, err)

@@ -31,32 +31,32 @@ func TestLogOverHTTP(t *testing.T) {
 	pub.do("GET", "/v1/log/checkpoint?size=500", nil).wantProblem(404, "not_found", "")
 	pub.do("GET", "/v1/log/checkpoint?size=x", nil).wantProblem(400, "invalid", "size")
 
-	recs := pub.do("GET", "/v1/log/records?start=2&end=5", nil).want(200)
+	recs := h.admin.do("GET", "/v1/log/records?start=2&end=5", nil).want(200)
 	if lines := strings.Split(strings.TrimSuffix(string(recs.Body), "\n"), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], `{"seq":2,`) {
 		t.Fatalf("records 2..5: %s", recs.Body)
 	}
 	if recs.Header.Get("X-Tree-Size") != "10" {
 		t.Errorf("X-Tree-Size %q", recs.Header.Get("X-Tree-Size"))
 	}
-	all := pub.do("GET", "/v1/log/records", nil).want(200)
+	all := h.admin.do("GET", "/v1/log/records", nil).want(200)
 	if strings.Count(string(all.Body), "\n") != 10 {
 		t.Fatalf("default range served %d records", strings.Count(string(all.Body), "\n"))
 	}
-	pub.do("GET", "/v1/log/records?start=11", nil).wantProblem(400, "invalid", "start")
-	pub.do("GET", "/v1/log/records?start=3&end=2", nil).wantProblem(400, "invalid", "end")
-	pub.do("GET", "/v1/log/records?start=-1", nil).wantProblem(400, "invalid", "start")
+	h.admin.do("GET", "/v1/log/records?start=11", nil).wantProblem(400, "invalid", "start")
+	h.admin.do("GET", "/v1/log/records?start=3&end=2", nil).wantProblem(400, "invalid", "end")
+	h.admin.do("GET", "/v1/log/records?start=-1", nil).wantProblem(400, "invalid", "start")
 
 	var inc struct {
 		Seq, Size int64
 		Proof     []string
 	}
-	pub.do("GET", "/v1/log/proof/inclusion?seq=3&size=10", nil).want(200).JSON(&inc)
+	h.admin.do("GET", "/v1/log/proof/inclusion?seq=3&size=10", nil).want(200).JSON(&inc)
 	if inc.Seq != 3 || inc.Size != 10 || len(inc.Proof) == 0 {
 		t.Fatalf("inclusion %+v", inc)
 	}
-	pub.do("GET", "/v1/log/proof/inclusion", nil).wantProblem(400, "invalid", "seq")
-	pub.do("GET", "/v1/log/proof/inclusion?seq=3&size=11", nil).wantProblem(400, "invalid", "size")
-	pub.do("GET", "/v1/log/proof/inclusion?seq=10&size=10", nil).wantProblem(400, "invalid", "seq")
+	h.admin.do("GET", "/v1/log/proof/inclusion", nil).wantProblem(400, "invalid", "seq")
+	h.admin.do("GET", "/v1/log/proof/inclusion?seq=3&size=11", nil).wantProblem(400, "invalid", "size")
+	h.admin.do("GET", "/v1/log/proof/inclusion?seq=10&size=10", nil).wantProblem(400, "invalid", "seq")
 	pub.do("GET", "/v1/log/proof/consistency?from=4&to=10", nil).want(200)
 	pub.do("GET", "/v1/log/proof/consistency?from=0&to=10", nil).wantProblem(400, "invalid", "from")
 	pub.do("GET", fmt.Sprintf("/v1/log/proof/consistency?from=4&to=%d", 11), nil).wantProblem(400, "invalid", "to")

@@ -69,18 +69,19 @@ var kinds = map[EventKind]kindSpec{
 	KeyCreated:     {door: DoorRegistry, check: checkKeyCreated, prepare: prepareKeyCreated, apply: applyKeyCreated},
 	KeyRevoked:     {door: DoorRegistry, check: checkKeyRevoked, prepare: prepareKeyRevoked, apply: applyKeyRevoked},
 	PolicySet:      {door: DoorRegistry, check: checkPolicySet, prepare: preparePolicySet, apply: applyPolicySet},
+	AnnexErased:    {door: DoorRegistry, check: checkAnnexErased, prepare: prepareAnnexErased, apply: applyAnnexErased}, // annex.go
 
 	Declared:            lotKind(checkDeclared, prepareDeclared, applyDeclared, "site", "product", "declaration_no", "containers", "quantity"),
 	DocumentsAdded:      lotKind(checkDocumentsAdded, prepareNothing, applyNothing, "lot"),
 	Transformed:         lotKind(checkTransformed, prepareTransformed, applyTransformed, "site", "inputs", "outputs", "added_grams"),
-	Tested:              lotKind(checkTested, prepareTested, applyTested, "lot", "samples", "scope", "result", "retest_of"),
-	Disinfected:         lotKind(checkDisinfected, prepareNothing, applyDisinfected, "lot", "scope", "agent"),
+	Tested:              lotKind(checkTested, prepareTested, applyTested, "lot", "samples", "scope", "result", "retest_of", "people"),
+	Disinfected:         lotKind(checkDisinfected, prepareNothing, applyDisinfected, "lot", "scope", "agent", "people"),
 	Released:            lotKind(checkReleased, prepareReleased, applyReleased, "lot"),
 	TemperatureRecorded: lotKind(checkTemperatureRecorded, prepareNothing, applyTemperatureRecorded, "lot", "min_c", "max_c", "readings"),
-	SiteTested:          lotKind(checkSiteTested, prepareSiteTested, applySiteTested, "site", "scope", "samples", "positives", "window_days"),
+	SiteTested:          lotKind(checkSiteTested, prepareSiteTested, applySiteTested, "site", "scope", "samples", "positives", "window_days", "people"),
 	SiteDisinfected:     lotKind(checkSiteDisinfected, prepareSiteDisinfected, applySiteDisinfected, "site", "scope", "agent"),
-	Shipped:             lotKind(checkShipped, prepareShipped, applyShipped, "lot", "to_org", "to_site", "quantity", "vehicle", "temperature_c", "deadline"),
-	Received:            lotKind(checkReceived, prepareReceived, applyReceived, "lot", "site", "quantity", "temperature_c"),
+	Shipped:             lotKind(checkShipped, prepareShipped, applyShipped, "lot", "to_org", "to_site", "quantity", "vehicle", "temperature_c", "deadline", "people"),
+	Received:            lotKind(checkReceived, prepareReceived, applyReceived, "lot", "site", "quantity", "temperature_c", "people"),
 	Sold:                lotKind(checkSold, prepareTakeOut, applyTakeOut(func(q *LotQuantity) *int64 { return &q.Sold }, true), "lot", "quantity", "channel", "buyer"),
 	Consumed:            lotKind(checkConsumed, prepareTakeOut, applyTakeOut(func(q *LotQuantity) *int64 { return &q.Consumed }, true), "lot", "quantity"),
 	Destroyed:           lotKind(checkDestroyed, prepareTakeOut, applyDestroyed, "lot", "quantity", "method", "order"),
@@ -197,7 +198,8 @@ func checkOnlyFields(ev *Event, fields []string, fe *fault.Fields) {
 func lotCheck(own func(ev *Event, fe *fault.Fields), fields ...string) func(ev *Event, fe *fault.Fields) {
 	return func(ev *Event, fe *fault.Fields) {
 		checkOnlyFields(ev, fields, fe)
-		checkText(fe, "note", ev.Note, false, 1000)
+		checkNote(fe, ev.Note) // annex.go: the note goes into the annex
+		checkPeople(fe, ev.People)
 		checkAttachmentRefs(fe, ev.Attachments)
 		if slices.Contains(fields, "lot") && ev.Lot == "" {
 			fe.Add("lot", "is required (a trace code or lot id)")

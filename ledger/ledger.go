@@ -260,6 +260,11 @@ func (l *Ledger) newSubmission(p Principal, ev Event, idem string) (*submission,
 	if idem != "" {
 		s.bodyHash = eventHash(ev)
 	}
+	annex, err := takeAnnex(&s.ev) // annex.go: note and people off the log
+	if err != nil {
+		return nil, err
+	}
+	s.annex = annex
 	return s, nil
 }
 

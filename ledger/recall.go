@@ -35,6 +35,9 @@ type Recall struct {
 	Totals            RecallTotal `json:"totals"`
 	Scope             AnswerScope `json:"scope"`
 	Truncated         bool        `json:"truncated"`
+	// People are the pseudonymous people on the events of the lots shown
+	// and at their sites while the family was there (people.go).
+	People []RecallPerson `json:"people,omitempty"`
 }
 
 // An AnswerScope says whose view an answer is: a regulator sees only the
@@ -270,6 +273,9 @@ func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 			out.Vehicles = append(out.Vehicles, *v)
 		}
 		slices.SortFunc(out.Vehicles, func(a, b RecallUse) int { return cmp.Or(a.From.Compare(b.From), strings.Compare(a.Plate, b.Plate)) })
+		if err := st.recallPeople(out); err != nil { // people.go
+			return err
+		}
 		return st.contacts(p, out, stays, inFamily, limit)
 	})
 	return out, err

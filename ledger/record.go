@@ -94,7 +94,16 @@ type Event struct {
 	AddedGrams    int64       `json:"added_grams,omitempty"`
 	Policy        *Policy     `json:"policy,omitempty"`
 
+	// Note is free text. New records keep it in their annex (annex.go);
+	// records written before annexes carry it here.
 	Note string `json:"note,omitempty"`
+	// People are who did the work; they go into the annex, never into the
+	// record.
+	People []Person `json:"people,omitempty"`
+	// Annex is the commitment to the record's annex (note and people).
+	Annex *AnnexRef `json:"annex,omitempty"`
+	// Erases is the record whose annex an annex_erased record erased.
+	Erases int64 `json:"erases,omitempty"`
 	// Attachments are the uploaded documents the event refers to, by hash.
 	Attachments []AttachmentRef `json:"attachments,omitempty"`
 }

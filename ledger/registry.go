@@ -122,6 +122,15 @@ var (
 // checkText validates a free-text field: required or not, valid UTF-8, at
 // most max characters, no control characters.
 func checkText(fe *fault.Fields, field, s string, required bool, max int) {
+	if checkTextShape(fe, field, s, required, max) {
+		checkNoPersonalData(fe, field, s) // pii.go
+	}
+}
+
+// checkTextShape checks a free-text field's presence, encoding, length and
+// characters, and reports whether it passed.
+func checkTextShape(fe *fault.Fields, field, s string, required bool, max int) bool {
+	n := len(*fe)
 	switch {
 	case s == "" && required:
 		fe.Add(field, "is required")
@@ -132,6 +141,7 @@ func checkText(fe *fault.Fields, field, s string, required bool, max int) {
 	default:
 		checkVisible(fe, field, s)
 	}
+	return len(*fe) == n
 }
 
 func checkOrgRegistered(ev *Event, fe *fault.Fields) {

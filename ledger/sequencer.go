@@ -22,6 +22,7 @@ type submission struct {
 	bodyHash  [32]byte // hash of the event as submitted, for idempotency
 	bootstrap bool     // the first admin key of an empty ledger
 	keyHash   string   // key_created: SHA-256 of the new key's secret
+	annex     *Annex   // the note and people kept off the log (annex.go)
 	system    bool     // written by the ledger itself (the transit sweep)
 	done      chan result
 }
@@ -232,6 +233,9 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 					if err := tx.Set(keyHashKey(s.keyHash), []byte(rec.Key)); err != nil {
 						return err
 					}
+				}
+				if err := s.writeAux(tx, rec); err != nil {
+					return err
 				}
 				keysChanged = keysChanged || fx.keysChanged
 				results[i].receipt = newReceipt(rec, fx)

@@ -261,7 +261,7 @@ func load(t *testing.T, s *server, round int, after time.Duration, disinfector s
 				continue
 			}
 			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/v1/log/records?start=%d&end=%d", s.URL, last, last+1), nil)
-			req.Header.Set("Authorization", "Bearer "+adminKey)
+			req.Header.Set("Authorization", "Bearer "+adminKey) // record bodies need a key
 			resp, err = httpc.Do(req)
 			if err != nil {
 				return

@@ -223,6 +223,9 @@ func (c *verifyCmd) Run() error {
 	}
 	fmt.Printf("ok: %d records, %d signed checkpoints, %d state entries verified in %s\n",
 		rep.Size, rep.Checkpoints, rep.StateKeys, time.Since(start).Round(time.Millisecond))
+	if err := verifyAnnexes(store); err != nil {
+		return err
+	}
 	return c.verifyAttachments(store)
 }
 

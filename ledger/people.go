@@ -1,0 +1,197 @@
+package ledger
+
+import (
+	"cmp"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"coldtrace/ledger/fault"
+)
+
+// People in contact tracing without exposing them. A person on an event is
+// linked across events by a keyed pseudonym: HMAC-SHA256 of the normalised
+// resident ID number (or, without one, the mobile number) under a server
+// secret kept in the store (a/people-secret), never by the number itself.
+// The sequencer writes, beside each annex, the pseudonyms and roles of its
+// people (a/people-ev/<seq>); a recall lists the pseudonymous people who
+// handled the family's goods, with their roles and events, and a regulator
+// with the right opens the annexes to reach them. Erasing an annex erases
+// this entry too.
+
+var (
+	peopleSecretKey = []byte("a/people-secret")
+	prefixPeopleEv  = []byte("a/people-ev/")
+)
+
+func peopleEvKey(seq int64) []byte { return key(prefixPeopleEv, be64(seq)) }
+
+// A peopleEntry is what the pseudonym index keeps of one record's people.
+type peopleEntry struct {
+	Kind   EventKind    `json:"kind"`
+	At     time.Time    `json:"at"`
+	Site   string       `json:"site,omitempty"`
+	People []pseudoRole `json:"people"`
+}
+
+type pseudoRole struct {
+	Pseudonym string `json:"pseudonym"`
+	Role      string `json:"role"`
+}
+
+// peopleSecret returns the server secret, creating it on first use.
+func peopleSecret(tx Tx) ([]byte, error) {
+	v, err := tx.Get(peopleSecretKey)
+	if err == nil {
+		return v, nil
+	}
+	if fault.KindOf(err) != fault.NotFound {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	return secret, tx.Set(peopleSecretKey, secret)
+}
+
+// pseudonym returns a person's keyed pseudonym, or "" when nothing links
+// the person (a name alone does not).
+func pseudonym(secret []byte, p Person) string {
+	var id string
+	switch {
+	case p.IDNumber != "":
+		id = "id:" + strings.ToUpper(strings.TrimSpace(p.IDNumber))
+	case p.Phone != "":
+		id = "tel:" + normalPhone(p.Phone)
+	default:
+		return ""
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(id))
+	return "p_" + hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+// writePeopleIndex writes the pseudonyms of rec's people.
+func writePeopleIndex(tx Tx, rec *Record, a *Annex) error {
+	if len(a.People) == 0 {
+		return nil
+	}
+	secret, err := peopleSecret(tx)
+	if err != nil {
+		return err
+	}
+	e := peopleEntry{Kind: rec.Kind, At: rec.At, Site: rec.Site}
+	for _, p := range a.People {
+		if ps := pseudonym(secret, p); ps != "" {
+			e.People = append(e.People, pseudoRole{Pseudonym: ps, Role: p.Role})
+		}
+	}
+	if len(e.People) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return tx.Set(peopleEvKey(rec.Seq), data)
+}
+
+// A RecallPerson is a pseudonymous person who handled a recalled family's
+// goods or worked at its sites while they were there.
+type RecallPerson struct {
+	Pseudonym string              `json:"pseudonym"`
+	Roles     []string            `json:"roles"`
+	Events    []RecallPersonEvent `json:"events"`
+}
+
+// A RecallPersonEvent is one event a person was on.
+type RecallPersonEvent struct {
+	Seq  int64     `json:"seq"`
+	Kind EventKind `json:"kind"`
+	Role string    `json:"role"`
+	At   time.Time `json:"at"`
+	Lot  string    `json:"lot,omitempty"`
+	Site string    `json:"site,omitempty"`
+}
+
+// recallPeople lists the people on the events of the recall's (visible)
+// lots and on the site events at its sites inside the family's stay.
+func (st *state) recallPeople(out *Recall) error {
+	byPs := map[string]*RecallPerson{}
+	add := func(seq int64, e *peopleEntry, lot string) {
+		for _, p := range e.People {
+			rp := byPs[p.Pseudonym]
+			if rp == nil {
+				rp = &RecallPerson{Pseudonym: p.Pseudonym, Roles: []string{}, Events: []RecallPersonEvent{}}
+				byPs[p.Pseudonym] = rp
+			}
+			if !slices.Contains(rp.Roles, p.Role) {
+				rp.Roles = append(rp.Roles, p.Role)
+			}
+			rp.Events = append(rp.Events, RecallPersonEvent{Seq: seq, Kind: e.Kind, Role: p.Role, At: e.At, Lot: lot, Site: e.Site})
+		}
+	}
+	entry := func(seq int64) (*peopleEntry, error) {
+		var e peopleEntry
+		v, err := st.tx.Get(peopleEvKey(seq))
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
+		}
+		return &e, nil
+	}
+	for _, l := range out.Lots {
+		if err := st.scanIndex("lot-ev", l.ID, func(sfx []byte) error {
+			seq := int64(beUint(sfx))
+			e, err := entry(seq)
+			if err != nil || e == nil {
+				return err
+			}
+			add(seq, e, l.TraceCode)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	// Site events (site_tested, site_disinfected) at the family's sites
+	// while its goods were there.
+	if len(out.Sites) > 0 {
+		if err := st.tx.Scan(prefixPeopleEv, nil, false, func(k, v []byte) error {
+			var e peopleEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
+			}
+			if e.Kind != SiteTested && e.Kind != SiteDisinfected {
+				return nil
+			}
+			for _, s := range out.Sites {
+				if s.ID == e.Site && !e.At.Before(s.From) && (s.To == nil || !e.At.After(*s.To)) {
+					add(int64(beUint(k[len(prefixPeopleEv):])), &e, "")
+					break
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	out.People = nil // left out of the answer when there is nobody
+	for _, rp := range byPs {
+		slices.SortFunc(rp.Events, func(a, b RecallPersonEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+		out.People = append(out.People, *rp)
+	}
+	slices.SortFunc(out.People, func(a, b RecallPerson) int {
+		return cmp.Or(cmp.Compare(a.Events[0].Seq, b.Events[0].Seq), strings.Compare(a.Pseudonym, b.Pseudonym))
+	})
+	return nil
+}
