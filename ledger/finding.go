@@ -50,6 +50,8 @@ type Finding struct {
 	ClosedSeq    int64      `json:"closed_seq,omitempty"`
 	ClosedAt     *time.Time `json:"closed_at,omitempty"`
 	ClosedReason string     `json:"closed_reason,omitempty"`
+	// Lots are the lots a finding about several names (positive_batch).
+	Lots []FindingLot `json:"lots,omitempty"`
 }
 
 func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }

@@ -81,7 +81,7 @@ func applyTested(lt *lotTx, l *Lot, fx *effects) error {
 		}
 	}
 	l.Status.Sealed, l.Status.SealReason, l.Status.SealSeq, l.Status.PositiveSeq = true, reason, rec.Seq, rec.Seq
-	return nil
+	return lt.openPositiveBatch(l, fx)
 }
 
 func checkDisinfected(ev *Event, fe *fault.Fields) {

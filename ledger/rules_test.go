@@ -207,7 +207,7 @@ func TestPolicyRules(t *testing.T) {
 		}, nil},
 		{"positive test", func(d *domain) *ledger.Receipt {
 			return d.rec(ledger.RoleLab, ledger.Event{Kind: ledger.Tested, Lot: d.declare(true), Samples: 5, Scope: []string{"packaging"}, Result: "positive"})
-		}, []string{ledger.RulePositiveTest}},
+		}, []string{ledger.RulePositiveBatch, ledger.RulePositiveTest}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
