@@ -113,6 +113,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/lots/:ref", s.getLot)
 	authed.GET("/lots/:ref/events", s.getLotEvents)
 	authed.GET("/findings", s.listFindings)
+	s.alertRoutes(authed)
 	s.attachmentRoutes(authed)
 	s.webRoutes(r, authed)
 	s.queryRoutes(authed)

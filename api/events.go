@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -147,6 +148,7 @@ func (s *server) getLotEvents(c *gin.Context) {
 
 type findingView struct {
 	ledger.Finding
+	ledger.Worklist
 	Explanation   string `json:"explanation"`
 	ExplanationEN string `json:"explanation_en"`
 }
@@ -181,7 +183,7 @@ func (s *server) listFindings(c *gin.Context) {
 	out := make([]findingView, len(list))
 	for i, fd := range list {
 		t := ledger.RuleText[fd.Rule]
-		out[i] = findingView{Finding: fd, Explanation: t[0], ExplanationEN: t[1]}
+		out[i] = findingView{Finding: fd, Worklist: fd.Worklist(time.Now()), Explanation: t[0], ExplanationEN: t[1]}
 	}
 	resp := gin.H{"findings": out}
 	if next != "" {

@@ -149,3 +149,59 @@ func (lt *lotTx) openPositiveBatch(pos *Lot, fx *effects) error {
 	}
 	return nil
 }
+
+// A RulePolicy is how urgent a rule's findings are: their severity and the
+// time to acknowledge and to close them.
+type RulePolicy struct {
+	Severity    string        `json:"severity"` // critical, high, medium, low
+	AckWithin   time.Duration `json:"-"`
+	CloseWithin time.Duration `json:"-"`
+}
+
+// FindingPolicies are the worklist values in force, one per rule (the
+// seeds: a positive is reported within 2 hours, on call around the clock).
+var FindingPolicies = map[string]RulePolicy{
+	RulePositiveTest:         {"critical", 2 * time.Hour, 24 * time.Hour},
+	RulePositiveBatch:        {"critical", 2 * time.Hour, 24 * time.Hour},
+	RuleSitePositive:         {"critical", 2 * time.Hour, 24 * time.Hour},
+	RuleSealedMoved:          {"high", 4 * time.Hour, 72 * time.Hour},
+	RuleFourNo:               {"high", 24 * time.Hour, 7 * 24 * time.Hour},
+	RuleUntestedAfterArrival: {"high", 24 * time.Hour, 7 * 24 * time.Hour},
+	RuleTemperatureExcursion: {"medium", 24 * time.Hour, 7 * 24 * time.Hour},
+	RuleTransitOverdue:       {"medium", 24 * time.Hour, 7 * 24 * time.Hour},
+	RuleVoidedRecord:         {"medium", 72 * time.Hour, 14 * 24 * time.Hour},
+	RuleShortReceipt:         {"low", 72 * time.Hour, 14 * 24 * time.Hour},
+}
+
+// policyOf returns a rule's policy (medium, 3 and 14 days for a rule the
+// table lacks).
+func policyOf(rule string) RulePolicy {
+	if p, ok := FindingPolicies[rule]; ok {
+		return p
+	}
+	return RulePolicy{"medium", 72 * time.Hour, 14 * 24 * time.Hour}
+}
+
+// A Worklist is a finding's place in the regulators' work: its severity,
+// when the next step (acknowledge, then close) is due, and whether that
+// time has passed.
+type Worklist struct {
+	Severity string     `json:"severity"`
+	Due      *time.Time `json:"due,omitempty"`
+	Overdue  bool       `json:"overdue"`
+}
+
+// Worklist returns f's place in the worklist at now.
+func (f *Finding) Worklist(now time.Time) Worklist {
+	pol := policyOf(f.Rule)
+	w := Worklist{Severity: pol.Severity}
+	if !f.Open {
+		return w
+	}
+	due := f.OpenedAt.Add(pol.AckWithin)
+	if f.AckSeq > 0 {
+		due = f.OpenedAt.Add(pol.CloseWithin)
+	}
+	w.Due, w.Overdue = &due, now.After(due)
+	return w
+}

@@ -159,6 +159,12 @@ func (c *serveCmd) Run() error {
 		return err
 	}
 	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst, PublicURL: publicURL})
+	// The webhook deliveries run beside the server and stop before the
+	// ledger closes; what they did not deliver stays in the outbox.
+	dctx, dstop := context.WithCancel(ctx)
+	ddone := make(chan struct{})
+	go func() { api.NewDeliverer(l, api.DelivererOptions{Logger: logger}).Run(dctx); close(ddone) }()
+	defer func() { dstop(); <-ddone }()
 	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), o.blobDesc)
 	if c.Demo {
 		if keys, err := os.ReadFile(c.demoKeysPath()); err == nil {
