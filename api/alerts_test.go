@@ -86,6 +86,20 @@ func TestPositiveOpensTheBatchOverHTTP(t *testing.T) {
 		t.Errorf("Guangdong's positive_batch findings name %d g; the demo has 11.5 t of the batch there", grams)
 	}
 
+	// The demo's positive is days old and nobody acknowledged it: overdue.
+	var wl struct {
+		Findings []struct {
+			Severity string `json:"severity"`
+			Overdue  bool   `json:"overdue"`
+		} `json:"findings"`
+	}
+	w.key("gd-regulator").do("GET", "/v1/findings?rule=positive_batch&open=true", nil).want(200).JSON(&wl)
+	for _, f := range wl.Findings {
+		if f.Severity != "critical" || !f.Overdue {
+			t.Errorf("an unacknowledged days-old positive_batch finding is %+v", f)
+		}
+	}
+
 	// Shanghai never held any of it: no finding, no lot, no recall.
 	if fl := w.findings("sh-regulator", "rule=positive_batch"); len(fl.Findings) != 0 {
 		t.Errorf("Shanghai sees %d positive_batch findings", len(fl.Findings))

@@ -154,18 +154,66 @@ func startDeliverer(t *testing.T, l *ledger.Ledger) (stop func()) {
 	return stop
 }
 
-// newPositiveInGuangdong declares a batch at the Shekou port and has it
-// test positive: a positive_test and a positive_batch finding in 440305.
-func (w *demoWorld) newPositiveInGuangdong(n int) {
+// declareAtShekou declares a batch of 1 t at the Shekou port yard.
+func (w *demoWorld) declareAtShekou(n int) ledger.Receipt {
 	w.h.t.Helper()
 	at := time.Now().Add(-time.Hour).UTC()
-	r := w.event("sz-importer", map[string]any{"kind": "declared", "at": at.Format(time.RFC3339), "site": "SZ-SK-PORT",
+	return w.event("sz-importer", map[string]any{"kind": "declared", "at": at.Format(time.RFC3339), "site": "SZ-SK-PORT",
 		"product":        map[string]any{"name": "冷冻带鱼", "hs_code": "0303890090", "category": "frozen", "origin_country": "NO", "spec": "10kg/箱", "production_date": "2026-09-01", "shelf_life_days": 540, "producer": "Test"},
 		"declaration_no": fixtures.DeclarationNo("5316", 2026, 900000+n), "containers": []map[string]any{{"number": fixtures.Container("MSK", 800000+n), "seal": "NO1"}},
 		"quantity": map[string]any{"grams": 1_000_000}})
-	rec := w.event("sz-lab", map[string]any{"kind": "tested", "at": at.Add(time.Minute).Format(time.RFC3339), "lot": r.Lot, "samples": 5, "scope": []string{"goods"}, "result": "positive"})
-	if len(rec.Findings) != 2 {
-		w.h.t.Fatalf("positive test opened %d findings, want positive_test and positive_batch", len(rec.Findings))
+}
+
+// newPositiveInGuangdong declares a batch at the Shekou port and has it
+// test positive: a positive_test and a positive_batch finding in 440305
+// (and a contact finding for each other lot still on the yard).
+func (w *demoWorld) newPositiveInGuangdong(n int) ledger.Receipt {
+	w.h.t.Helper()
+	r := w.declareAtShekou(n)
+	rec := w.event("sz-lab", map[string]any{"kind": "tested", "at": time.Now().Add(-59 * time.Minute).UTC().Format(time.RFC3339), "lot": r.Lot, "samples": 5, "scope": []string{"goods"}, "result": "positive"})
+	rules := map[string]bool{}
+	for _, f := range rec.Findings {
+		rules[f.Rule] = true
+	}
+	if !rules["positive_test"] || !rules["positive_batch"] {
+		w.h.t.Fatalf("positive test opened %v, want positive_test and positive_batch", rules)
+	}
+	return rec
+}
+
+// TestContactsBecomeWorkOverHTTP: a lot that lay on the same yard at the
+// same time as a batch that tests positive gets a contact finding in its
+// region, which Guangdong sees and Shanghai does not.
+func TestContactsBecomeWorkOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	neighbour := w.declareAtShekou(50)
+	rec := w.newPositiveInGuangdong(51)
+	var contact *ledger.Finding
+	for i, f := range rec.Findings {
+		if f.Rule == "contact" {
+			if contact != nil {
+				t.Fatalf("two contact findings: %+v", rec.Findings)
+			}
+			contact = &rec.Findings[i]
+		}
+	}
+	if contact == nil || contact.Lot != neighbour.Lot || contact.Region != "440305" || !strings.Contains(contact.Detail, "SZ-SK-PORT") {
+		t.Fatalf("contact finding %+v, want one on lot %s at SZ-SK-PORT", contact, neighbour.Lot)
+	}
+	fl := w.findings("gd-regulator", "rule=contact&open=true")
+	if len(fl.Findings) != 1 || fl.Findings[0].ID != contact.ID {
+		t.Errorf("Guangdong's contact findings: %+v", fl.Findings)
+	}
+	if fl := w.findings("sh-regulator", "rule=contact"); len(fl.Findings) != 0 {
+		t.Errorf("Shanghai sees %d contact findings", len(fl.Findings))
+	}
+	// The recall of the positive batch lists the neighbour as a contact.
+	var rc struct {
+		Contacts []ledger.Contact `json:"contacts"`
+	}
+	w.key("gd-regulator").do("GET", "/v1/lots/"+rec.Lot+"/recall", nil).want(200).JSON(&rc)
+	if len(rc.Contacts) != 1 || rc.Contacts[0].Lot != neighbour.Lot || rc.Contacts[0].Site != "SZ-SK-PORT" {
+		t.Errorf("recall contacts: %+v", rc.Contacts)
 	}
 }
 
@@ -250,6 +298,40 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	for _, d := range ds.Deliveries {
 		if d.Status != "delivered" || d.Attempts < 3 || d.LastStatus != 200 || d.Delivered == nil {
 			t.Errorf("delivery %+v", d)
+		}
+	}
+
+	// An acknowledgement is told, by a regulator of the region only, once.
+	var batch string
+	for _, f := range w.findings("gd-regulator", "open=true&rule=positive_batch").Findings {
+		if f.Seq > 0 && batch == "" {
+			batch = f.ID
+		}
+	}
+	w.key("sh-regulator").do("POST", "/v1/events", map[string]any{"kind": "finding_acknowledged", "finding": batch}).wantProblem(403, "forbidden", "")
+	w.event("gd-regulator", map[string]any{"kind": "finding_acknowledged", "finding": batch, "reason": "on call, sealing team sent"})
+	w.key("gd-regulator").do("POST", "/v1/events", map[string]any{"kind": "finding_acknowledged", "finding": batch}).wantProblem(409, "conflict", "")
+	waitFor(t, "finding.acknowledged", func() bool {
+		got, _, _ := gd.snapshot()
+		for _, b := range got {
+			if b.Type == "finding.acknowledged" && b.Finding.ID == batch && b.Finding.AckBy == "44" && b.Finding.Open {
+				return true
+			}
+		}
+		return false
+	})
+	var one struct {
+		Findings []struct {
+			ID      string     `json:"id"`
+			AckBy   string     `json:"ack_by"`
+			Due     *time.Time `json:"due"`
+			Overdue bool       `json:"overdue"`
+		} `json:"findings"`
+	}
+	w.key("gd-regulator").do("GET", "/v1/findings?rule=positive_batch&open=true", nil).want(200).JSON(&one)
+	for _, f := range one.Findings {
+		if f.ID == batch && (f.AckBy != "44" || f.Due == nil || f.Overdue) {
+			t.Errorf("acknowledged finding listed as %+v", f)
 		}
 	}
 

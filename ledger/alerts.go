@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"coldtrace/ledger/fault"
 )
 
 // One positive, every province told (issue 14). A positive result opens its
@@ -73,12 +75,14 @@ func (lt *lotTx) openPositiveBatch(pos *Lot, fx *effects) error {
 		return nil
 	}
 	byRegion := map[string][]FindingLot{}
+	family := map[string]bool{}
 	for _, root := range pos.roots() {
 		var ids []string
 		if err := lt.st.scanIndex("root", root, func(id []byte) error { ids = append(ids, string(id)); return nil }); err != nil {
 			return err
 		}
 		for _, id := range ids {
+			family[id] = true
 			m, err := lt.peek(id)
 			if err != nil {
 				return err
@@ -147,7 +151,7 @@ func (lt *lotTx) openPositiveBatch(pos *Lot, fx *effects) error {
 			return err
 		}
 	}
-	return nil
+	return lt.openContacts(pos, family, fx)
 }
 
 // A RulePolicy is how urgent a rule's findings are: their severity and the
@@ -204,4 +208,220 @@ func (f *Finding) Worklist(now time.Time) Worklist {
 	}
 	w.Due, w.Overdue = &due, now.After(due)
 	return w
+}
+
+// finding_acknowledged: a regulator of the finding's region takes it on
+// (the worklist's first step; its deadline is the rule's AckWithin).
+
+func checkFindingAcknowledged(ev *Event, fe *fault.Fields) {
+	if ev.Finding == "" {
+		fe.Add("finding", "is required: the id of the finding to acknowledge")
+	}
+	checkText(fe, "reason", ev.Reason, false, 500)
+}
+
+func prepareFindingAcknowledged(st *state, p Principal, rec *Record, _ *Lot) error {
+	f, err := st.finding(rec.Finding)
+	if fault.KindOf(err) == fault.NotFound {
+		return fault.Rejectf("finding", "no finding %s", rec.Finding)
+	} else if err != nil {
+		return err
+	}
+	// The region the finding was filed in acknowledges it, or the region
+	// answerable for its lot now.
+	var s standing
+	regions := []string{f.Region}
+	if p.Role == RoleRegulator && covers(p.Regions, f.Region) {
+		s |= inJurisdiction
+	}
+	if f.Lot != "" {
+		l, err := st.lot(f.Lot)
+		if err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
+		if l != nil {
+			ls, rs, err := lotStanding(st, p, l)
+			if err != nil {
+				return err
+			}
+			s |= ls & inJurisdiction
+			regions = append(regions, rs...)
+		}
+	}
+	if err := authorize(FindingAcknowledged, p, s, "finding "+f.ID, slices.Compact(regions)); err != nil {
+		return err
+	}
+	switch {
+	case !f.Open:
+		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("finding %s is closed", f.ID)}
+	case f.AckSeq > 0:
+		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("finding %s was acknowledged by record %d", f.ID, f.AckSeq)}
+	}
+	rec.Region = coveringPrefix(p, regions)
+	return nil
+}
+
+func applyFindingAcknowledged(lt *lotTx, _ *Lot, fx *effects) error {
+	f, err := lt.st.finding(lt.rec.Finding)
+	if err != nil {
+		return err
+	}
+	old := *f
+	at := lt.rec.At
+	f.AckSeq, f.AckAt, f.AckBy = lt.rec.Seq, &at, lt.rec.Region
+	return lt.st.putFinding(&old, f)
+}
+
+// siteReach does what a positive site test recorded with its region owes
+// beyond the findings on the lots that were at the site: a finding for the
+// site's own region, the stock still on the site sealed (for that region),
+// and a finding on every child lot that left the site inside the window
+// (a partial shipment), in the region where the child is now. ids are the
+// lots with a stay at the site that ended inside the window.
+func (lt *lotTx) siteReach(site *Site, start time.Time, ids []string, fx *effects) error {
+	rec := lt.rec
+	reason := fmt.Sprintf("场所核酸检测阳性：%s（记录 %d）", site.ID, rec.Seq)
+	var sealed []string
+	var grams int64
+	for _, id := range ids {
+		l, err := lt.peek(id)
+		if err != nil {
+			return err
+		}
+		if l.Site == site.ID && l.Quantity.OnHand > 0 {
+			if l, err = lt.get(id); err != nil {
+				return err
+			}
+			if !l.Status.Sealed {
+				l.Status.Sealed, l.Status.SealReason, l.Status.SealSeq = true, reason, rec.Seq
+			}
+			sealed = append(sealed, l.TraceCode)
+			grams += l.Quantity.OnHand
+		}
+		// Child lots that left the site inside the window.
+		for _, cid := range l.Children {
+			c, err := lt.peek(cid)
+			if err != nil {
+				return err
+			}
+			if c.CreatedAt.Before(start) || c.CreatedAt.After(rec.At) || slices.Contains(ids, cid) {
+				continue
+			}
+			left := slices.ContainsFunc(l.Custody, func(s Stay) bool {
+				return s.Site == site.ID && !s.From.After(c.CreatedAt) && (s.To == nil || !s.To.Before(c.CreatedAt))
+			})
+			if !left {
+				continue
+			}
+			if c, err = lt.get(cid); err != nil {
+				return err
+			}
+			if err := lt.open(RuleSitePositive, c, fmt.Sprintf("lot %s left %s on %s as part of %s, within %d days before a positive %s test there (%d of %d samples, record %d)",
+				c.TraceCode, site.ID, c.CreatedAt.UTC().Format(time.RFC3339), l.TraceCode, rec.WindowDays, strings.Join(rec.Scope, "/"), *rec.Positives, rec.Samples, rec.Seq), fx); err != nil {
+				return err
+			}
+		}
+	}
+	detail := fmt.Sprintf("site %s tested positive (%s, %d of %d samples, record %d)", site.ID, strings.Join(rec.Scope, "/"), *rec.Positives, rec.Samples, rec.Seq)
+	if len(sealed) > 0 {
+		detail += fmt.Sprintf("; %d g on the site sealed: %s", grams, strings.Join(sealed, ", "))
+	} else {
+		detail += "; no stock on the site"
+	}
+	return lt.openAtSite(RuleSitePositive, site, detail, fx)
+}
+
+// RuleContact is the finding a lot gets when it shared a site with goods
+// of a positive batch inside the window: it should be tested.
+const RuleContact = "contact"
+
+func init() {
+	RuleText[RuleContact] = [2]string{"与阳性批次货物同场所、同时段存放的密接货物，需采样检测", "the lot was at a site at the same time as goods of a positive batch; it should be tested"}
+	FindingPolicies[RuleContact] = RulePolicy{"high", 12 * time.Hour, 72 * time.Hour}
+}
+
+// maxContactFindings bounds the contact findings one positive opens.
+const maxContactFindings = 200
+
+// openContacts opens a contact finding, in the region where each lot is
+// now, for every lot outside the positive's family that still holds goods
+// and was at a site while a family lot was there, within the site window
+// (DefaultSiteWindowDays) before the positive.
+func (lt *lotTx) openContacts(pos *Lot, family map[string]bool, fx *effects) error {
+	rec := lt.rec
+	start := rec.At.Add(-DefaultSiteWindowDays * 24 * time.Hour)
+	type window struct {
+		from, to int64
+		lot      string
+	}
+	stays := map[string][]window{}
+	for id := range family {
+		m, err := lt.peek(id)
+		if err != nil {
+			return err
+		}
+		for _, s := range m.Custody {
+			if s.To != nil && s.To.Before(start) {
+				continue
+			}
+			to := int64(1<<63 - 1)
+			if s.To != nil {
+				to = s.To.UnixNano()
+			}
+			stays[s.Site] = append(stays[s.Site], window{max(s.From.UnixNano(), start.UnixNano()), to, m.TraceCode})
+		}
+	}
+	sites := make([]string, 0, len(stays))
+	for s := range stays {
+		sites = append(sites, s)
+	}
+	slices.Sort(sites)
+	seen := map[string]bool{}
+	type contact struct{ id, site, with string }
+	var found []contact
+	for _, site := range sites {
+		ws := stays[site]
+		earliest := int64(1<<63 - 1)
+		for _, w := range ws {
+			earliest = min(earliest, w.from)
+		}
+		prefix := indexPrefix("site-stay", site)
+		err := lt.st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, _ []byte) error {
+			sfx := k[len(prefix):]
+			end, from, id := int64(beUint(sfx[:8])), int64(beUint(sfx[8:16])), string(sfx[16:])
+			if family[id] || seen[id] {
+				return nil
+			}
+			i := slices.IndexFunc(ws, func(w window) bool { return from <= w.to && end >= w.from })
+			if i < 0 {
+				return nil
+			}
+			if len(found) >= maxContactFindings {
+				return ErrStop
+			}
+			seen[id] = true
+			found = append(found, contact{id, site, ws[i].lot})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, c := range found {
+		l, err := lt.peek(c.id)
+		if err != nil {
+			return err
+		}
+		if l.terminal() {
+			continue // nothing left to test
+		}
+		if l, err = lt.get(c.id); err != nil {
+			return err
+		}
+		if err := lt.open(RuleContact, l, fmt.Sprintf("lot %s was at %s while %s of the batch that tested positive (lot %s, record %d) was there, within %d days before; test it",
+			l.TraceCode, c.site, c.with, pos.TraceCode, rec.Seq, DefaultSiteWindowDays), fx); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -27,9 +27,9 @@ import (
 
 // Finding event types, as deliveries and the stream name them.
 const (
-	FindingOpened       = "finding.opened"
-	FindingAcknowledged = "finding.acknowledged"
-	FindingClosedEvent  = "finding.closed"
+	AlertOpened       = "finding.opened"
+	AlertAcknowledged = "finding.acknowledged"
+	AlertClosed       = "finding.closed"
 )
 
 var (
@@ -64,11 +64,11 @@ type AlertFinding struct {
 func outboxEvent(old, f *Finding) (string, int64) {
 	switch {
 	case old == nil:
-		return FindingOpened, f.Seq
+		return AlertOpened, f.Seq
 	case old.Open && !f.Open:
-		return FindingClosedEvent, f.ClosedSeq
+		return AlertClosed, f.ClosedSeq
 	case old.AckSeq == 0 && f.AckSeq > 0:
-		return FindingAcknowledged, f.AckSeq
+		return AlertAcknowledged, f.AckSeq
 	}
 	return "", 0
 }
