@@ -76,6 +76,10 @@ func (s *server) listDeliveries(c *gin.Context) {
 	answer(c, http.StatusOK, gin.H{"deliveries": ds})
 }
 
+// closingKey holds, in a request's context, a channel closed when the
+// server begins to shut down (Serve).
+type closingKey struct{}
+
 // streamPoll is how often the stream looks for new finding events.
 const streamPoll = 100 * time.Millisecond
 
@@ -96,6 +100,7 @@ func (s *server) findingStream(c *gin.Context) {
 	fmt.Fprint(c.Writer, ": coldtrace findings\n\n")
 	c.Writer.Flush()
 	ctx := c.Request.Context()
+	closing, _ := ctx.Value(closingKey{}).(<-chan struct{})
 	tick := time.NewTicker(streamPoll)
 	defer tick.Stop()
 	for {
@@ -113,6 +118,8 @@ func (s *server) findingStream(c *gin.Context) {
 		cursor = next
 		select {
 		case <-ctx.Done():
+			return
+		case <-closing:
 			return
 		case <-tick.C:
 		}
