@@ -143,6 +143,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/findings", s.listFindings)
 	authed.GET("/policy", s.getPolicy)
 	authed.PUT("/policy", s.putPolicy)
+	s.alertRoutes(authed)
 	s.attachmentRoutes(authed)
 	s.annexRoutes(authed) // annex.go
 	s.webRoutes(r, authed)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -227,6 +228,7 @@ var findingCursor = regexp.MustCompile(`^[0-9]{1,19}-[0-9]{1,9}$`)
 
 type findingView struct {
 	ledger.Finding
+	ledger.Worklist
 	Explanation   string `json:"explanation"`
 	ExplanationEN string `json:"explanation_en"`
 }
@@ -265,7 +267,7 @@ func (s *server) listFindings(c *gin.Context) {
 	out := make([]findingView, len(list))
 	for i, fd := range list {
 		t := ledger.RuleText[fd.Rule]
-		out[i] = findingView{Finding: fd, Explanation: t[0], ExplanationEN: t[1]}
+		out[i] = findingView{Finding: fd, Worklist: fd.Worklist(time.Now()), Explanation: t[0], ExplanationEN: t[1]}
 	}
 	resp := gin.H{"findings": out}
 	if next != "" {

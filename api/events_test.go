@@ -286,6 +286,13 @@ func TestAuthorityMatrix(t *testing.T) {
 			}
 			return map[string]any{"kind": "finding_closed", "finding": r.Findings[0].ID, "reason": "已责令整改"}
 		}, regulatorHere},
+		"finding_acknowledged": {func(role string, holder bool) map[string]any {
+			r := w.event(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": w.lotHeldBy(ledger.RoleImporter), "quantity": qty, "channel": "retail"})
+			if len(r.Findings) == 0 {
+				t.Fatal("selling an uncleared lot opened no finding")
+			}
+			return map[string]any{"kind": "finding_acknowledged", "finding": r.Findings[0].ID}
+		}, regulatorHere},
 	}
 	kinds := ledger.LotEventKinds()
 	if len(kinds) != len(cells) {

@@ -42,6 +42,13 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServeOptio
 		MaxHeaderBytes:    64 << 10,
 	}
 	ln = LimitConnsPerIP(ln, opts.MaxConnsPerIP)
+	// Streams (findingStream) end when the shutdown begins; other requests
+	// in flight get the grace period.
+	closing := make(chan struct{})
+	srv.BaseContext = func(net.Listener) context.Context {
+		return context.WithValue(context.Background(), closingKey{}, (<-chan struct{})(closing))
+	}
+	srv.RegisterOnShutdown(func() { close(closing) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

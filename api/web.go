@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -127,7 +128,7 @@ func (s *server) lotFindings(c *gin.Context) {
 	out := make([]findingView, len(list))
 	for i, fd := range list {
 		t := ledger.RuleText[fd.Rule]
-		out[i] = findingView{Finding: fd, Explanation: t[0], ExplanationEN: t[1]}
+		out[i] = findingView{Finding: fd, Worklist: fd.Worklist(time.Now()), Explanation: t[0], ExplanationEN: t[1]}
 	}
 	answer(c, http.StatusOK, gin.H{"findings": out})
 }

@@ -67,6 +67,7 @@ var grants = map[EventKind][]grant{
 	SiteDisinfected:     {{role: RoleDisinfector}, {need: asSiteOrg}},
 	Voided:              {{need: asRecorder}, {role: RoleRegulator, need: inJurisdiction}},
 	FindingClosed:       {{role: RoleRegulator, need: inJurisdiction}},
+	FindingAcknowledged: {{role: RoleRegulator, need: inJurisdiction}},
 }
 
 // recordsNothing reports whether a role never records lot or site events.

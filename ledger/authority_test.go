@@ -31,6 +31,7 @@ var allowedCells = map[EventKind][]string{
 	SiteDisinfected:     {"disinfector/-", "*/site_org"},
 	Voided:              {"*/recorder", "regulator/jurisdiction"},
 	FindingClosed:       {"regulator/jurisdiction"},
+	FindingAcknowledged: {"regulator/jurisdiction"},
 }
 
 var cellStandings = map[string]standing{

@@ -30,6 +30,7 @@ const (
 	SiteDisinfected     EventKind = "site_disinfected"
 	Voided              EventKind = "voided"
 	FindingClosed       EventKind = "finding_closed"
+	FindingAcknowledged EventKind = "finding_acknowledged"
 	// TransitOverdue is written by the ledger itself when shipments pass
 	// their deadline unreceived.
 	TransitOverdue EventKind = "transit_overdue"

@@ -52,6 +52,12 @@ type Finding struct {
 	ClosedSeq    int64      `json:"closed_seq,omitempty"`
 	ClosedAt     *time.Time `json:"closed_at,omitempty"`
 	ClosedReason string     `json:"closed_reason,omitempty"`
+	// Lots are the lots a finding about several names (positive_batch).
+	Lots []FindingLot `json:"lots,omitempty"`
+	// Acknowledged: a regulator of the finding's region took it on.
+	AckSeq int64      `json:"ack_seq,omitempty"`
+	AckAt  *time.Time `json:"ack_at,omitempty"`
+	AckBy  string     `json:"ack_by,omitempty"` // the region in whose name
 }
 
 func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }
@@ -91,6 +97,9 @@ func (st *state) putFinding(old, f *Finding) error {
 		if err := st.tx.Set(k, nil); err != nil {
 			return err
 		}
+	}
+	if err := st.putOutbox(old, f); err != nil { // outbox.go
+		return err
 	}
 	return st.put(stateKey("finding", f.ID), f)
 }

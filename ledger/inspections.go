@@ -85,7 +85,7 @@ func applyTested(lt *lotTx, l *Lot, fx *effects) error {
 		}
 	}
 	l.Status.Sealed, l.Status.SealReason, l.Status.SealSeq, l.Status.PositiveSeq = true, reason, rec.Seq, rec.Seq
-	return nil
+	return lt.openPositiveBatch(l, fx)
 }
 
 func checkDisinfected(ev *Event, fe *fault.Fields) {
@@ -171,8 +171,12 @@ func checkSiteTested(ev *Event, fe *fault.Fields) {
 }
 
 func prepareSiteTested(st *state, p Principal, rec *Record, _ *Lot) error {
-	if _, err := requireSite(st, "site", rec.Site); err != nil {
+	site, err := requireSite(st, "site", rec.Site)
+	if err != nil {
 		return err
+	}
+	if rec.Positives != nil && *rec.Positives > 0 {
+		rec.Region = site.Region // the region answerable for the site's seals (alerts.go)
 	}
 	if rec.WindowDays == 0 {
 		rec.WindowDays = DefaultSiteWindowDays
@@ -225,6 +229,9 @@ func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 		if err := lt.open(RuleSitePositive, l, fmt.Sprintf("lot %s was at %s within %d days of a positive %s test there (%d of %d samples, record %d)", l.TraceCode, site.ID, rec.WindowDays, strings.Join(rec.Scope, "/"), *rec.Positives, rec.Samples, rec.Seq), fx); err != nil {
 			return err
 		}
+	}
+	if rec.Region != "" {
+		return lt.siteReach(site, start, ids, fx) // alerts.go
 	}
 	if n == 0 {
 		return lt.openAtSite(RuleSitePositive, site, fmt.Sprintf("site %s tested positive (%s, %d of %d samples); no lot was there in the %d days before", site.ID, strings.Join(rec.Scope, "/"), *rec.Positives, rec.Samples, rec.WindowDays), fx)

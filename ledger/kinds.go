@@ -88,6 +88,7 @@ var kinds = map[EventKind]kindSpec{
 	Sealed:              lotKind(checkReason, prepareSealed, applySealed, "lot", "reason"),
 	Unsealed:            lotKind(checkReason, prepareUnsealed, applyUnsealed, "lot", "reason"),
 	FindingClosed:       lotKind(checkFindingClosed, prepareFindingClosed, applyFindingClosed, "finding", "reason"),
+	FindingAcknowledged: lotKind(checkFindingAcknowledged, prepareFindingAcknowledged, applyFindingAcknowledged, "finding", "reason"),
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
 }

@@ -57,7 +57,9 @@ func (st *state) visibleLot(p Principal, ref string) (*Lot, error) {
 		return nil, err
 	}
 	if !lot.visibleTo(p) {
-		return nil, fault.Errorf(fault.Forbidden, "this key may not see lot %s", lot.TraceCode)
+		if ok, err := st.openedByPositive(p, lot.roots()); err != nil || !ok {
+			return nil, cmp.Or(err, fault.Errorf(fault.Forbidden, "this key may not see lot %s", lot.TraceCode))
+		}
 	}
 	return lot, nil
 }

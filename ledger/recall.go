@@ -167,6 +167,10 @@ func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 			return err
 		}
 		out.Truncated = truncated
+		opened := familyOpenTo(p, family) // a positive opens the family (alerts.go)
+		if opened {
+			out.Scope.Note = "the batch is under a positive result: its whole family is shown to every region that holds or held part of it"
+		}
 		inFamily := make(map[string]bool, len(family))
 		for _, n := range family {
 			inFamily[n.ID] = true
@@ -175,7 +179,7 @@ func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 		vehicles := map[string]*RecallUse{}
 		// stays of the family per site, for the contact search
 		stays := map[string][][2]int64{}
-		regionOK := func(r string) bool { return p.Role != RoleRegulator || covers(p.Regions, r) }
+		regionOK := func(r string) bool { return p.Role != RoleRegulator || opened || covers(p.Regions, r) }
 		part := func(r string) *RegionPart {
 			rp := out.ByRegion[r]
 			if rp == nil {
@@ -185,7 +189,7 @@ func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 			return rp
 		}
 		for _, n := range family {
-			if !n.visibleTo(p) {
+			if !opened && !n.visibleTo(p) {
 				out.Scope.HiddenLots++
 				continue
 			}

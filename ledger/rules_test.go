@@ -215,7 +215,7 @@ func TestPolicyRules(t *testing.T) {
 		}, nil},
 		{"positive test", func(d *domain) *ledger.Receipt {
 			return d.rec(ledger.RoleLab, ledger.Event{Kind: ledger.Tested, Lot: d.declare(true), Samples: 5, Scope: []string{"packaging"}, Result: "positive"})
-		}, []string{ledger.RulePositiveTest}},
+		}, []string{ledger.RulePositiveBatch, ledger.RulePositiveTest}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -279,9 +279,24 @@ func TestSitePositiveFindsLotsInTheWindow(t *testing.T) {
 	d.now = d.now.Add(20 * 24 * time.Hour) // early left the cold store 20 days ago
 	recent := d.move(d.declare(true), ledger.RoleImporter, ledger.RoleColdStore, 1_000_000, 1_000_000)
 	d.move(d.declare(true), ledger.RoleImporter, ledger.RoleProcessor, 1_000_000, 1_000_000) // at another site
+	// Part of recent leaves the cold store inside the window as a child lot.
+	d.rec(ledger.RoleLab, ledger.Event{Kind: ledger.Tested, Lot: recent, Samples: 1, Scope: []string{"goods"}, Result: "negative"})
+	sr := d.rec(ledger.RoleColdStore, ledger.Event{Kind: ledger.Shipped, Lot: recent, ToOrg: d.p[ledger.RoleRetailer].Org, ToSite: d.site[ledger.RoleRetailer], Quantity: g(400_000)})
+	if len(sr.CreatedLots) != 1 {
+		t.Fatalf("a partial shipment created %d lots", len(sr.CreatedLots))
+	}
+	child := sr.CreatedLots[0].ID
 	r := d.rec(ledger.RoleLab, ledger.Event{Kind: ledger.SiteTested, Site: d.site[ledger.RoleColdStore], Scope: []string{"environment"}, Samples: 10, Positives: new(int64(2))})
-	if len(r.Findings) != 1 || r.Findings[0].Rule != ledger.RuleSitePositive || r.Findings[0].Lot != recent {
-		t.Fatalf("site positive findings %+v: want one, for the lot there in the last 14 days", r.Findings)
+	// The lot there, the child that left, and the site itself for its region.
+	if len(r.Findings) != 3 || r.Findings[0].Rule != ledger.RuleSitePositive || r.Findings[0].Lot != recent ||
+		r.Findings[1].Lot != child || r.Findings[2].Lot != "" || r.Findings[2].Site != d.site[ledger.RoleColdStore] || r.Findings[2].Region == "" {
+		t.Fatalf("site positive findings %+v: want the lot there in the last 14 days, the child that left and the site", r.Findings)
+	}
+	if l := d.lot(recent); !l.Status.Sealed || l.Status.SealSeq != r.Seq {
+		t.Errorf("the stock on the positive site is not sealed: %+v", l.Status)
+	}
+	if d.lot(child).Status.Sealed {
+		t.Error("the child that left was sealed where it is; it is told, not sealed")
 	}
 	// A positive site with nothing in the window still raises an alert.
 	r = d.rec(ledger.RoleLab, ledger.Event{Kind: ledger.SiteTested, Site: d.site[ledger.RoleLab], Scope: []string{"workers"}, Samples: 4, Positives: new(int64(1))})

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"time"
 
 	"coldtrace/ledger/fault"
@@ -280,7 +281,9 @@ func (st *state) visibleNode(p Principal, ref string) (*lotNode, error) {
 		return nil, err
 	}
 	if !n.visibleTo(p) {
-		return nil, fault.Errorf(fault.Forbidden, "this key may not see lot %s", n.TraceCode)
+		if ok, err := st.openedByPositive(p, n.roots()); err != nil || !ok {
+			return nil, cmp.Or(err, fault.Errorf(fault.Forbidden, "this key may not see lot %s", n.TraceCode))
+		}
 	}
 	return n, nil
 }

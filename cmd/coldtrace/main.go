@@ -178,6 +178,12 @@ func (c *serveCmd) Run() error {
 		Limits: api.Limits{BodyTimeout: c.BodyTimeout, UploadMinRate: c.UploadMinRate,
 			AnonPerSecond: c.AnonRate, AnonBurst: c.AnonBurst, AuthFailPerSecond: c.AuthFailRate, AuthFailBurst: c.AuthFailBurst,
 			TrustedProxies: c.TrustedProxies}})
+	// The webhook deliveries run beside the server and stop before the
+	// ledger closes; what they did not deliver stays in the outbox.
+	dctx, dstop := context.WithCancel(ctx)
+	ddone := make(chan struct{})
+	go func() { api.NewDeliverer(l, api.DelivererOptions{Logger: logger}).Run(dctx); close(ddone) }()
+	defer func() { dstop(); <-ddone }()
 	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), o.blobDesc)
 	if c.Demo {
 		if keys, err := os.ReadFile(c.demoKeysPath()); err == nil {

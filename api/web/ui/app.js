@@ -10,6 +10,7 @@ import { lotView } from './views/lot.js';
 import { recallView } from './views/recall.js';
 import { closureView } from './views/closure.js';
 import { findingsView } from './views/findings.js';
+import { startAlerts } from './alerts.js';
 
 // route shows the view the fragment names.
 async function route() {
@@ -24,6 +25,7 @@ async function route() {
     return;
   }
   markNav(parts[0]);
+  startAlerts();
   switch (parts[0]) {
     case 'signin': return signinView(params);
     case 'lot':

@@ -195,6 +195,10 @@ const zh = {
   'err.other': '请求失败（{status}）：{detail}',
   'err.nolib': '追溯图所需的图形库未能加载。',
   'dismiss': '关闭提示',
+  'alerts.title': '实时预警',
+  'alerts.ack': '确认接收',
+  'alerts.acked': '已确认',
+  'alerts.ackfailed': '确认失败',
 };
 
 const en = {
@@ -389,6 +393,10 @@ const en = {
   'err.other': 'The request failed ({status}): {detail}',
   'err.nolib': 'The graph library of the trace graph did not load.',
   'dismiss': 'Dismiss',
+  'alerts.title': 'Live alerts',
+  'alerts.ack': 'Acknowledge',
+  'alerts.acked': 'acknowledged',
+  'alerts.ackfailed': 'acknowledgement failed',
 };
 
 // Vocabularies of the ledger, each word in both languages.

@@ -1,0 +1,555 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"coldtrace/ledger/fault"
+	"coldtrace/ledger/ident"
+)
+
+// The alerts outbox. Every finding opened, acknowledged or closed leaves an
+// outbox entry written in the same transaction as the finding, in the
+// auxiliary namespace (a/: replay and verify never look at it). Webhook
+// subscriptions, their fan-out cursors and their deliveries live there too.
+// The ledger does no HTTP: a delivery worker (package api) takes the due
+// deliveries and reports how each attempt went.
+
+// Finding event types, as deliveries and the stream name them.
+const (
+	AlertOpened       = "finding.opened"
+	AlertAcknowledged = "finding.acknowledged"
+	AlertClosed       = "finding.closed"
+)
+
+var (
+	prefixOutbox   = []byte("a/ob/")  // a/ob/<seq be64>/<finding id>/<type>
+	prefixWebhook  = []byte("a/wh/")  // a/wh/<id>
+	prefixCursor   = []byte("a/whc/") // a/whc/<id>: the next outbox key to fan out
+	prefixDelivery = []byte("a/whd/") // a/whd/<id>/<outbox suffix>
+	prefixPending  = []byte("a/whp/") // a/whp/<id>/<outbox suffix>: deliveries still to make
+)
+
+// An AlertEvent is one finding event: the payload delivered to webhooks and
+// on the stream. ID is the webhook-id of every delivery of it.
+type AlertEvent struct {
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Seq     int64           `json:"seq"`
+	Region  string          `json:"region"`
+	Rule    string          `json:"rule"`
+	Org     string          `json:"org,omitempty"`
+	Payload json.RawMessage `json:"payload"` // {"type","finding"}
+}
+
+// An AlertFinding is a finding as alerts carry it: with its place in the
+// worklist.
+type AlertFinding struct {
+	Finding
+	Worklist
+}
+
+// outboxEvent returns the event type a finding's change is, and the record
+// that made it ("" when nothing to tell).
+func outboxEvent(old, f *Finding) (string, int64) {
+	switch {
+	case old == nil:
+		return AlertOpened, f.Seq
+	case old.Open && !f.Open:
+		return AlertClosed, f.ClosedSeq
+	case old.AckSeq == 0 && f.AckSeq > 0:
+		return AlertAcknowledged, f.AckSeq
+	}
+	return "", 0
+}
+
+// putOutbox writes the outbox entry for a change of finding from old to f.
+func (st *state) putOutbox(old, f *Finding) error {
+	typ, seq := outboxEvent(old, f)
+	if typ == "" {
+		return nil
+	}
+	af := AlertFinding{Finding: *f, Worklist: f.Worklist(f.OpenedAt)}
+	payload, err := json.Marshal(struct {
+		Type    string        `json:"type"`
+		Finding *AlertFinding `json:"finding"`
+	}{typ, &af})
+	if err != nil {
+		return err
+	}
+	sfx := outboxSuffix(seq, f.ID, typ)
+	ev := AlertEvent{ID: "msg_" + strconv.FormatInt(seq, 10) + "_" + f.ID + "_" + strings.TrimPrefix(typ, "finding."),
+		Type: typ, Seq: seq, Region: f.Region, Rule: f.Rule, Org: f.Org, Payload: payload}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return st.tx.Set(key(prefixOutbox, sfx), data)
+}
+
+func outboxSuffix(seq int64, id, typ string) []byte {
+	return key(be64(seq), []byte("/"+id+"/"+typ))
+}
+
+// AlertCursor is a position in the outbox: what a stream has seen.
+type AlertCursor string
+
+// Alerts returns the finding events after cursor (from the start of the
+// next record when cursor is empty: seq from) that p may see, at most
+// limit, and the cursor after them. Only durable records are told.
+func (l *Ledger) Alerts(p Principal, cursor AlertCursor, from int64, limit int) ([]AlertEvent, AlertCursor, error) {
+	start := key(prefixOutbox, be64(from))
+	if cursor != "" {
+		b, err := hex.DecodeString(string(cursor))
+		if err != nil {
+			return nil, "", fault.InvalidField("Last-Event-ID", "is not a stream position")
+		}
+		start = key(prefixOutbox, b, []byte{0})
+	}
+	size := l.Size()
+	var out []AlertEvent
+	next := cursor
+	err := l.store.View(func(tx Tx) error {
+		return tx.Scan(prefixOutbox, start, false, func(k, v []byte) error {
+			sfx := k[len(prefixOutbox):]
+			if int64(beUint(sfx[:8])) >= size || len(out) >= limit {
+				return fault.ErrStop
+			}
+			next = AlertCursor(hex.EncodeToString(sfx))
+			var ev AlertEvent
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return err
+			}
+			if alertVisible(p, &ev) {
+				out = append(out, ev)
+			}
+			return nil
+		})
+	})
+	return out, next, err
+}
+
+// alertVisible reports whether p may see a finding event: auditors and
+// admins all, regulators those of their regions, operators those about
+// their org.
+func alertVisible(p Principal, ev *AlertEvent) bool {
+	switch {
+	case p.readsAll():
+		return true
+	case p.Role == RoleRegulator:
+		return covers(p.Regions, ev.Region)
+	}
+	return p.Org != "" && ev.Org == p.Org
+}
+
+// A Webhook is a subscription to finding events.
+type Webhook struct {
+	ID        string    `json:"id"`
+	URL       string    `json:"url"`
+	Rules     []string  `json:"rules"`
+	Regions   []string  `json:"regions"`
+	Org       string    `json:"org"`
+	Key       string    `json:"key"`
+	CreatedAt time.Time `json:"created_at"`
+	// From is the first record whose findings it is told of.
+	From     int64  `json:"from"`
+	Disabled string `json:"disabled,omitempty"` // why deliveries stopped
+	Secret   string `json:"secret,omitempty"`   // shown only when created
+}
+
+// A WebhookRequest asks for a subscription.
+type WebhookRequest struct {
+	URL     string   `json:"url"`
+	Rules   []string `json:"rules"`
+	Regions []string `json:"regions"`
+}
+
+// mayWatch refuses keys that may not subscribe: regulators and auditors
+// may.
+func mayWatch(p Principal) error {
+	if p.Role != RoleRegulator && p.Role != RoleAuditor {
+		return fault.Errorf(fault.Forbidden, "only regulator and auditor keys subscribe to findings")
+	}
+	return nil
+}
+
+// CreateWebhook subscribes p's org to the findings of rules (all when
+// empty) in regions (the key's when empty). The secret is returned once.
+func (l *Ledger) CreateWebhook(p Principal, req WebhookRequest) (*Webhook, error) {
+	if err := mayWatch(p); err != nil {
+		return nil, err
+	}
+	fe := &fault.Fields{}
+	u, err := url.Parse(req.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(req.URL) > 2000 {
+		fe.Add("url", "must be an http or https URL")
+	}
+	for _, r := range req.Rules {
+		if _, ok := RuleText[r]; !ok {
+			fe.Add("rules", "unknown rule %q", r)
+		}
+	}
+	for _, r := range req.Regions {
+		switch {
+		case !ident.ValidRegionPrefix(r):
+			fe.Add("regions", "%q is not a region prefix (2, 4 or 6 digits)", r)
+		case p.Role == RoleRegulator && !covers(p.Regions, r):
+			return nil, fault.Errorf(fault.Forbidden, "region %s is outside this key's regions (%s)", r, strings.Join(p.Regions, ", "))
+		}
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	regions := slices.Clone(req.Regions)
+	if len(regions) == 0 && p.Role == RoleRegulator {
+		regions = slices.Clone(p.Regions)
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	w := &Webhook{ID: uuid.NewString(), URL: req.URL, Rules: slices.Clone(req.Rules), Regions: regions, Org: p.Org, Key: p.Key,
+		CreatedAt: l.now().UTC(), From: l.Size(), Secret: "whsec_" + base64.StdEncoding.EncodeToString(raw[:])}
+	if w.Rules == nil {
+		w.Rules = []string{}
+	}
+	if w.Regions == nil {
+		w.Regions = []string{}
+	}
+	data, err := json.Marshal(w)
+	if err != nil {
+		return nil, err
+	}
+	err = l.store.Update(func(tx Tx) error {
+		if err := tx.Set(key(prefixWebhook, []byte(w.ID)), data); err != nil {
+			return err
+		}
+		return tx.Set(key(prefixCursor, []byte(w.ID)), key(prefixOutbox, be64(w.From)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, l.store.Sync()
+}
+
+// Webhooks lists the subscriptions of p's org, without their secrets.
+func (l *Ledger) Webhooks(p Principal) ([]Webhook, error) {
+	if err := mayWatch(p); err != nil {
+		return nil, err
+	}
+	out := []Webhook{}
+	err := l.store.View(func(tx Tx) error {
+		return tx.Scan(prefixWebhook, nil, false, func(_, v []byte) error {
+			var w Webhook
+			if err := json.Unmarshal(v, &w); err != nil {
+				return err
+			}
+			if w.Org == p.Org {
+				w.Secret = ""
+				out = append(out, w)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// webhook returns subscription id if p's org owns it.
+func webhookOf(tx Tx, p Principal, id string) (*Webhook, error) {
+	data, err := tx.Get(key(prefixWebhook, []byte(id)))
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Errorf(fault.NotFound, "no webhook %s", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var w Webhook
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, err
+	}
+	if p.Org != w.Org && !(p.Role == RoleAdmin) {
+		return nil, fault.Errorf(fault.NotFound, "no webhook %s", id)
+	}
+	return &w, nil
+}
+
+// DeleteWebhook removes a subscription of p's org and its pending
+// deliveries; the deliveries made stay listed until then.
+func (l *Ledger) DeleteWebhook(p Principal, id string) error {
+	if err := mayWatch(p); err != nil {
+		return err
+	}
+	return l.store.Update(func(tx Tx) error {
+		if _, err := webhookOf(tx, p, id); err != nil {
+			return err
+		}
+		var ks [][]byte
+		for _, pre := range [][]byte{key(prefixPending, []byte(id+"/")), key(prefixDelivery, []byte(id+"/"))} {
+			if err := tx.Scan(pre, nil, false, func(k, _ []byte) error { ks = append(ks, bytes.Clone(k)); return nil }); err != nil {
+				return err
+			}
+		}
+		ks = append(ks, key(prefixWebhook, []byte(id)), key(prefixCursor, []byte(id)))
+		for _, k := range ks {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// A Delivery is one finding event on its way to one subscription.
+type Delivery struct {
+	Webhook    string     `json:"webhook"`
+	MessageID  string     `json:"message_id"`
+	Type       string     `json:"type"`
+	Finding    string     `json:"finding"`
+	Seq        int64      `json:"seq"`
+	Status     string     `json:"status"` // pending, delivered, failed, disabled
+	Attempts   int        `json:"attempts"`
+	NextAt     *time.Time `json:"next_at,omitempty"`
+	LastAt     *time.Time `json:"last_at,omitempty"`
+	LastStatus int        `json:"last_status,omitempty"` // HTTP status of the last attempt
+	LastError  string     `json:"last_error,omitempty"`
+	Delivered  *time.Time `json:"delivered_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	key        []byte     // outbox suffix
+}
+
+// Deliveries lists a subscription's deliveries, newest first, at most
+// limit.
+func (l *Ledger) Deliveries(p Principal, id string, limit int) ([]Delivery, error) {
+	if err := mayWatch(p); err != nil {
+		return nil, err
+	}
+	out := []Delivery{}
+	err := l.store.View(func(tx Tx) error {
+		if _, err := webhookOf(tx, p, id); err != nil {
+			return err
+		}
+		return tx.Scan(key(prefixDelivery, []byte(id+"/")), nil, true, func(_, v []byte) error {
+			if len(out) >= limit {
+				return fault.ErrStop
+			}
+			var d Delivery
+			if err := json.Unmarshal(v, &d); err != nil {
+				return err
+			}
+			out = append(out, d)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// A DeliveryTask is a delivery due now: where to post what, signed with
+// which secret.
+type DeliveryTask struct {
+	Delivery
+	URL     string
+	Secret  string
+	Payload []byte
+}
+
+// webhookMatches reports whether w wants ev.
+func webhookMatches(w *Webhook, ev *AlertEvent) bool {
+	if len(w.Rules) > 0 && !slices.Contains(w.Rules, ev.Rule) {
+		return false
+	}
+	return len(w.Regions) == 0 || covers(w.Regions, ev.Region)
+}
+
+// DueDeliveries fans the outbox out to the subscriptions (each new finding
+// event becomes a pending delivery of every subscription that wants it)
+// and returns at most limit deliveries due at now.
+func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error) {
+	size := l.Size()
+	hooks := map[string]*Webhook{}
+	err := l.store.Update(func(tx Tx) error {
+		if err := tx.Scan(prefixWebhook, nil, false, func(_, v []byte) error {
+			var w Webhook
+			if err := json.Unmarshal(v, &w); err != nil {
+				return err
+			}
+			hooks[w.ID] = &w
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, w := range hooks {
+			if w.Disabled != "" {
+				continue
+			}
+			ck := key(prefixCursor, []byte(w.ID))
+			start, err := tx.Get(ck)
+			if err != nil {
+				return err
+			}
+			next := start
+			type pend struct {
+				k []byte
+				d []byte
+			}
+			var ps []pend
+			if err := tx.Scan(prefixOutbox, start, false, func(k, v []byte) error {
+				sfx := k[len(prefixOutbox):]
+				if int64(beUint(sfx[:8])) >= size {
+					return fault.ErrStop
+				}
+				next = key(k, []byte{0})
+				var ev AlertEvent
+				if err := json.Unmarshal(v, &ev); err != nil {
+					return err
+				}
+				if !webhookMatches(w, &ev) {
+					return nil
+				}
+				at := now
+				d := Delivery{Webhook: w.ID, MessageID: ev.ID, Type: ev.Type, Finding: findingOfSuffix(sfx), Seq: ev.Seq, Status: "pending", NextAt: &at, CreatedAt: now}
+				data, err := json.Marshal(d)
+				if err != nil {
+					return err
+				}
+				ps = append(ps, pend{bytes.Clone(sfx), data})
+				return nil
+			}); err != nil {
+				return err
+			}
+			for _, x := range ps {
+				if err := tx.Set(key(prefixDelivery, []byte(w.ID+"/"), x.k), x.d); err != nil {
+					return err
+				}
+				if err := tx.Set(key(prefixPending, []byte(w.ID+"/"), x.k), nil); err != nil {
+					return err
+				}
+			}
+			if !bytes.Equal(next, start) {
+				if err := tx.Set(ck, next); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []DeliveryTask
+	err = l.store.View(func(tx Tx) error {
+		return tx.Scan(prefixPending, nil, false, func(k, _ []byte) error {
+			if len(out) >= limit {
+				return fault.ErrStop
+			}
+			rest := k[len(prefixPending):]
+			i := bytes.IndexByte(rest, '/')
+			w := hooks[string(rest[:i])]
+			if w == nil || w.Disabled != "" {
+				return nil
+			}
+			sfx := bytes.Clone(rest[i+1:])
+			data, err := tx.Get(key(prefixDelivery, rest))
+			if err != nil {
+				return err
+			}
+			var d Delivery
+			if err := json.Unmarshal(data, &d); err != nil {
+				return err
+			}
+			if d.NextAt != nil && d.NextAt.After(now) {
+				return nil
+			}
+			evData, err := tx.Get(key(prefixOutbox, sfx))
+			if err != nil {
+				return err
+			}
+			var ev AlertEvent
+			if err := json.Unmarshal(evData, &ev); err != nil {
+				return err
+			}
+			d.key = sfx
+			out = append(out, DeliveryTask{Delivery: d, URL: w.URL, Secret: w.Secret, Payload: ev.Payload})
+			return nil
+		})
+	})
+	return out, err
+}
+
+// findingOfSuffix returns the finding id of an outbox suffix.
+func findingOfSuffix(sfx []byte) string {
+	parts := strings.Split(string(sfx[9:]), "/")
+	return parts[0]
+}
+
+// An Attempt is how one delivery attempt went.
+type Attempt struct {
+	At     time.Time
+	Status int    // the receiver's HTTP status, 0 when none came
+	Error  string // what went wrong
+	// Next is when to try again after a failure; nil: give up.
+	Next *time.Time
+}
+
+// DeliveryDone records an attempt of task: a 2xx delivers it, a 410 Gone
+// disables the subscription, anything else is tried again at a.Next (or
+// given up).
+func (l *Ledger) DeliveryDone(t DeliveryTask, a Attempt) error {
+	return l.store.Update(func(tx Tx) error {
+		wk := key(prefixWebhook, []byte(t.Webhook))
+		wdata, err := tx.Get(wk)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil // deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+		dk := key(prefixDelivery, []byte(t.Webhook+"/"), t.key)
+		pk := key(prefixPending, []byte(t.Webhook+"/"), t.key)
+		d := t.Delivery
+		at := a.At
+		d.Attempts++
+		d.LastAt, d.LastStatus, d.LastError, d.NextAt = &at, a.Status, a.Error, nil
+		switch {
+		case a.Status >= 200 && a.Status < 300:
+			d.Status, d.Delivered = "delivered", &at
+		case a.Status == 410:
+			d.Status = "disabled"
+			var w Webhook
+			if err := json.Unmarshal(wdata, &w); err != nil {
+				return err
+			}
+			w.Disabled = "the receiver answered 410 Gone at " + at.UTC().Format(time.RFC3339)
+			data, err := json.Marshal(w)
+			if err != nil {
+				return err
+			}
+			if err := tx.Set(wk, data); err != nil {
+				return err
+			}
+		case a.Next != nil:
+			d.Status, d.NextAt = "pending", a.Next
+		default:
+			d.Status = "failed"
+		}
+		data, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if err := tx.Set(dk, data); err != nil {
+			return err
+		}
+		if d.Status != "pending" {
+			return tx.Delete(pk)
+		}
+		return nil
+	})
+}
