@@ -49,6 +49,10 @@ type Options struct {
 	// Policy is the policy a new ledger starts under (its bootstrap record
 	// carries it); DefaultPolicy() when nil.
 	Policy *Policy
+	// CheckLotCache makes the sequencer check on every lot cache hit that
+	// no rule modified a shared lot in place (a panic if one did). Tests
+	// set it; it costs an encoding per event.
+	CheckLotCache bool
 }
 
 // A Ledger records events and answers queries about them. It is safe for
@@ -122,6 +126,7 @@ func New(store Store, key *vlog.Key, opts Options) (*Ledger, error) {
 	if opts.Policy != nil {
 		l.policy = *opts.Policy
 	}
+	l.lots.check = opts.CheckLotCache
 	if l.maxBatch <= 0 {
 		l.maxBatch = 1024
 	}

@@ -59,7 +59,7 @@ func (e *env) open() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.l, err = ledger.New(e.store, e.key, ledger.Options{})
+	e.l, err = ledger.New(e.store, e.key, ledger.Options{CheckLotCache: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -3,10 +3,7 @@ package ledger
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"sync"
-	"testing"
 
 	"coldtrace/ledger/fault"
 )
@@ -24,13 +21,17 @@ import (
 // Cached lots are shared: nothing may modify them. A change starts from a
 // clone (lotTx.get), and the changed lot enters the cache only once it is
 // written, when the record is done with it. Tests check on every hit that
-// the cached lot still encodes to its bytes (see checkHits).
+// the cached lot still encodes to its bytes (Options.CheckLotCache).
 //
 // Only the sequencer goroutine uses it. It holds at most about
 // lotCacheBytes (see generations).
 type lotCache struct {
 	lots generations[*cachedLot]
 	max  int // bytes; 0: lotCacheBytes
+	// check re-encodes every hit and panics when a cached lot was modified
+	// in place, which would make the write path apply records to a state
+	// that is not the stored one (Options.CheckLotCache: tests).
+	check bool
 }
 
 type cachedLot struct {
@@ -46,17 +47,6 @@ func (e *cachedLot) size() int { return 2*len(e.raw) + 512 }
 // encodings and the decoded lots).
 const lotCacheBytes = 64 << 20
 
-// checkHits says whether to check every cache hit: in test binaries,
-// unless they measure (-test.bench). A cached lot modified in place would
-// make the write path apply records to a state that is not the stored one.
-var checkHits = sync.OnceValue(func() bool {
-	if !testing.Testing() {
-		return false
-	}
-	bench := flag.Lookup("test.bench")
-	return bench == nil || bench.Value.String() == ""
-})
-
 // decode returns lot id, whose stored bytes are data, shared.
 func (c *lotCache) decode(id string, data []byte) (*Lot, error) {
 	e, ok := c.lots.get(id, func(e *cachedLot) bool { return bytes.Equal(e.raw, data) }, c.limit())
@@ -68,7 +58,7 @@ func (c *lotCache) decode(id string, data []byte) (*Lot, error) {
 		c.add(data, l)
 		return l, nil
 	}
-	if checkHits() {
+	if c.check {
 		if now, err := json.Marshal(e.lot); err != nil || !bytes.Equal(now, e.raw) {
 			panic(fmt.Sprintf("lot cache: cached lot %s was modified in place:\nwas %s\nnow %s", id, e.raw, now))
 		}

@@ -49,7 +49,7 @@ func newDomainUnder(t *testing.T, pol ledger.Policy) *domain {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.l, err = ledger.New(d.store, d.key, ledger.Options{Now: func() time.Time { return d.now }, Policy: &pol,
+	d.l, err = ledger.New(d.store, d.key, ledger.Options{Now: func() time.Time { return d.now }, Policy: &pol, CheckLotCache: true,
 		Blobs: fsblob.New(filepath.Join(d.dir, "blobs")), SweepEvery: -1})
 	if err != nil {
 		t.Fatal(err)
