@@ -3,6 +3,7 @@ package api_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"coldtrace/ledger"
 )
@@ -86,17 +87,20 @@ func TestPositiveOpensTheBatchOverHTTP(t *testing.T) {
 		t.Errorf("Guangdong's positive_batch findings name %d g; the demo has 11.5 t of the batch there", grams)
 	}
 
-	// The demo's positive is days old and nobody acknowledged it: overdue.
+	// The demo's positive was found an hour and a half ago and nobody
+	// acknowledged it: critical, due within the 2 hours after it, not yet
+	// overdue.
 	var wl struct {
 		Findings []struct {
-			Severity string `json:"severity"`
-			Overdue  bool   `json:"overdue"`
+			Severity string     `json:"severity"`
+			Overdue  bool       `json:"overdue"`
+			Due      *time.Time `json:"due"`
 		} `json:"findings"`
 	}
 	w.key("gd-regulator").do("GET", "/v1/findings?rule=positive_batch&open=true", nil).want(200).JSON(&wl)
 	for _, f := range wl.Findings {
-		if f.Severity != "critical" || !f.Overdue {
-			t.Errorf("an unacknowledged days-old positive_batch finding is %+v", f)
+		if f.Severity != "critical" || f.Overdue || f.Due == nil || !f.Due.After(time.Now()) || f.Due.After(time.Now().Add(time.Hour)) {
+			t.Errorf("an unacknowledged positive_batch finding of 90 minutes ago is %+v", f)
 		}
 	}
 

@@ -230,6 +230,17 @@ func TestBypassesRefusedOverHTTP(t *testing.T) {
 	if !slices.ContainsFunc(late.Findings, func(f ledger.Finding) bool { return f.Rule == ledger.RuleLateReport }) {
 		t.Errorf("a positive recorded days after it was found opened %+v, want late_report", late.Findings)
 	}
+	// Found ten days ago and never acknowledged: its worklist entry is overdue.
+	var wl struct {
+		Findings []struct {
+			Rule    string `json:"rule"`
+			Overdue bool   `json:"overdue"`
+		} `json:"findings"`
+	}
+	w.key("zj-regulator").do("GET", "/v1/findings?rule=positive_test&open=true", nil).want(200).JSON(&wl)
+	if len(wl.Findings) == 0 || !wl.Findings[0].Overdue {
+		t.Errorf("the ten-day-old positive's finding: %+v, want overdue", wl.Findings)
+	}
 	w.key("sh-regulator").do("GET", "/v1/reports/closure?region=31", nil).want(200)
 
 	// Declarations: once per declaration and container; at a first station
