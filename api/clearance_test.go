@@ -217,6 +217,28 @@ func TestBypassesRefusedOverHTTP(t *testing.T) {
 	w.key("zj-market").do("POST", "/v1/events", transform).wantProblem(400, "invalid", "outputs")
 	transform["outputs"] = []map[string]any{{"product": map[string]any{"name": "肉丸", "hs_code": "1602491000", "category": "frozen"}, "quantity": map[string]any{"grams": 1}}}
 	w.key("zj-market").do("POST", "/v1/events", transform).wantProblem(403, "forbidden", "")
+	// The processor: one input into two products must say what each holds.
+	balls := map[string]any{"product": map[string]any{"name": "肉丸", "hs_code": "1602491000", "category": "frozen"}, "quantity": map[string]any{"grams": 600_000}}
+	scraps := map[string]any{"product": map[string]any{"name": "下脚料", "hs_code": "0206490000", "category": "frozen"}, "quantity": map[string]any{"grams": 300_000}}
+	var proc ledger.Receipt
+	declare(8, "SH-YS-PORT", nil).want(201).JSON(&proc)
+	w.event("sh-importer", map[string]any{"kind": "shipped", "at": at(-38), "lot": proc.TraceCode, "to_org": w.org("zj-processor"), "to_site": "ZJ-XW-PLANT", "quantity": kgs(5000)})
+	w.event("zj-processor", map[string]any{"kind": "received", "at": at(-30), "lot": proc.TraceCode, "site": "ZJ-XW-PLANT", "quantity": kgs(5000)})
+	twoOut := map[string]any{"kind": "transformed", "at": at(-29), "site": "ZJ-XW-PLANT",
+		"inputs": []map[string]any{{"lot": proc.TraceCode, "quantity": map[string]any{"grams": 1_000_000}}}, "outputs": []map[string]any{balls, scraps}}
+	w.key("zj-processor").do("POST", "/v1/events", twoOut).wantProblem(400, "invalid", "outputs[0].shares")
+	balls["shares"] = []map[string]any{{"input": 0, "grams": 700_000}}
+	scraps["shares"] = []map[string]any{{"input": 0, "grams": 400_000}}
+	w.key("zj-processor").do("POST", "/v1/events", twoOut).wantProblem(400, "invalid", "outputs[0].shares")
+	balls["shares"] = []map[string]any{{"input": 0, "grams": 600_000}}
+	scraps["shares"] = []map[string]any{{"input": 0, "grams": 300_000}}
+	var made ledger.Receipt
+	w.key("zj-processor").do("POST", "/v1/events", twoOut).want(201).JSON(&made)
+	var madeRec ledger.Record
+	w.key("zj-processor").do("GET", "/v1/events/"+itoa(made.Seq), nil).want(200).JSON(&madeRec)
+	if len(madeRec.Outputs) != 2 || len(madeRec.Outputs[1].Shares) != 1 || madeRec.Outputs[1].Shares[0].Grams != 300_000 {
+		t.Errorf("the processing record's shares: %+v", madeRec.Outputs)
+	}
 
 	// Times.
 	w.key("zj-market").do("POST", "/v1/events", map[string]any{"kind": "sold", "at": at(-16), "lot": mkt.TraceCode, "quantity": kgs(1), "channel": "retail"}).wantProblem(422, "rejected", "at")

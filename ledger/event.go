@@ -105,6 +105,15 @@ type LotAmount struct {
 type Output struct {
 	Product  Product  `json:"product"`
 	Quantity Quantity `json:"quantity"`
+	// Shares says how many grams of each input the output contains; the
+	// rest of its weight is added ingredients (added_grams).
+	Shares []Share `json:"shares,omitempty"`
+}
+
+// A Share is the grams of one input (by its index in inputs) in an output.
+type Share struct {
+	Input int   `json:"input"`
+	Grams int64 `json:"grams"`
 }
 
 func checkQuantity(fe *fault.Fields, field string, q *Quantity, required bool) {

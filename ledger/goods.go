@@ -136,11 +136,77 @@ func checkTransformed(ev *Event, fe *fault.Fields) {
 	if out > in+ev.AddedGrams {
 		fe.Add("outputs", "hold %d g, more than the %d g of inputs and %d g of added ingredients (declare what is added in added_grams)", out, in, ev.AddedGrams)
 	}
+	checkShares(ev, fe)
+}
+
+// checkShares checks the shares of inputs the outputs declare: each names
+// an input once, no output holds more of the inputs than it weighs, no
+// input gives more than was taken of it, and what is not from the inputs
+// fits in added_grams.
+func checkShares(ev *Event, fe *fault.Fields) {
+	given := make([]int64, len(ev.Inputs))
+	var added int64
+	for i, out := range ev.Outputs {
+		if len(out.Shares) == 0 {
+			continue
+		}
+		f := indexField("outputs", i) + ".shares"
+		var sum int64
+		for j, s := range out.Shares {
+			switch {
+			case s.Input < 0 || s.Input >= len(ev.Inputs):
+				fe.Add(indexField(f, j)+".input", "is not the index of an input")
+				continue
+			case s.Grams <= 0:
+				fe.Add(indexField(f, j)+".grams", "must be a whole number of grams above 0")
+			case slices.ContainsFunc(out.Shares[:j], func(o Share) bool { return o.Input == s.Input }):
+				fe.Add(indexField(f, j)+".input", "names input %d twice", s.Input)
+			}
+			sum += s.Grams
+			given[s.Input] += s.Grams
+		}
+		if sum > out.Quantity.Grams {
+			fe.Add(f, "hold %d g of the inputs, more than the output's %d g", sum, out.Quantity.Grams)
+		}
+		added += out.Quantity.Grams - sum
+	}
+	for i, g := range given {
+		if i < len(ev.Inputs) && g > ev.Inputs[i].Quantity.Grams {
+			fe.Add(indexField("inputs", i)+".quantity.grams", "is %d g, but the outputs' shares take %d g of it", ev.Inputs[i].Quantity.Grams, g)
+		}
+	}
+	if slices.ContainsFunc(ev.Outputs, func(o Output) bool { return len(o.Shares) > 0 }) && added > ev.AddedGrams {
+		fe.Add("added_grams", "is %d g, but the outputs hold %d g that is not from the inputs", ev.AddedGrams, added)
+	}
+}
+
+// shareInputs requires the share of each input in each output when a
+// processing has several inputs or outputs, and records it for one input
+// and one output (policy version 1).
+func shareInputs(st *state, rec *Record) error {
+	if _, v1, err := st.policyV1(); err != nil || !v1 {
+		return err
+	}
+	if len(rec.Inputs) == 1 && len(rec.Outputs) == 1 {
+		if out := &rec.Outputs[0]; len(out.Shares) == 0 {
+			out.Shares = []Share{{Input: 0, Grams: min(out.Quantity.Grams, rec.Inputs[0].Quantity.Grams)}}
+		}
+		return nil
+	}
+	for i, out := range rec.Outputs {
+		if len(out.Shares) == 0 {
+			return fault.InvalidField(indexField("outputs", i)+".shares", "is required when a processing has several inputs or outputs: the grams of each input in this output")
+		}
+	}
+	return nil
 }
 
 func prepareTransformed(st *state, p Principal, rec *Record, _ *Lot) error {
 	site, err := requireSite(st, "site", rec.Site)
 	if err != nil {
+		return err
+	}
+	if err := shareInputs(st, rec); err != nil {
 		return err
 	}
 	if site.Org != p.Org {
