@@ -355,7 +355,14 @@ func (lt *lotTx) openContacts(pos *Lot, family map[string]bool, fx *effects) err
 		lot      string
 	}
 	stays := map[string][]window{}
+	// In id order: the finding names the first family lot of each site, and
+	// replaying the record must name the same one (no map order here).
+	ids := make([]string, 0, len(family))
 	for id := range family {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
 		m, err := lt.peek(id)
 		if err != nil {
 			return err
