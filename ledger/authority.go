@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"coldtrace/ledger/fault"
 	"fmt"
 	"slices"
 	"strings"
@@ -266,4 +267,38 @@ func authorizeSite(p Principal, kind EventKind, site *Site) error {
 		s |= inJurisdiction
 	}
 	return authorize(kind, p, s, "site "+site.ID, []string{site.Region})
+}
+
+// authorizeFinding reads the finding rec names and authorises p to record
+// rec about it: a regulator of the region the finding was filed in, or of
+// the region answerable for its lot now. It returns the finding and those
+// regions.
+func authorizeFinding(st *state, p Principal, rec *Record) (*Finding, []string, error) {
+	f, err := st.finding(rec.Finding)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, nil, fault.Rejectf("finding", "no finding %s", rec.Finding)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	var s standing
+	regions := []string{f.Region}
+	if p.Role == RoleRegulator && covers(p.Regions, f.Region) {
+		s |= inJurisdiction
+	}
+	if f.Lot != "" {
+		l, err := st.lot(f.Lot)
+		if err != nil && fault.KindOf(err) != fault.NotFound {
+			return nil, nil, err
+		}
+		if l != nil {
+			ls, rs, err := lotStanding(st, p, l)
+			if err != nil {
+				return nil, nil, err
+			}
+			s |= ls & inJurisdiction
+			regions = append(regions, rs...)
+		}
+	}
+	regions = slices.Compact(regions)
+	return f, regions, authorize(rec.Kind, p, s, "finding "+f.ID, regions)
 }

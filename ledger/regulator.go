@@ -255,34 +255,8 @@ func checkFindingClosed(ev *Event, fe *fault.Fields) {
 }
 
 func prepareFindingClosed(st *state, p Principal, rec *Record, _ *Lot) error {
-	f, err := st.finding(rec.Finding)
-	if fault.KindOf(err) == fault.NotFound {
-		return fault.Rejectf("finding", "no finding %s", rec.Finding)
-	} else if err != nil {
-		return err
-	}
-	// A finding is closed by the region it was filed in, or by the region
-	// answerable for its lot now.
-	var s standing
-	regions := []string{f.Region}
-	if p.Role == RoleRegulator && covers(p.Regions, f.Region) {
-		s |= inJurisdiction
-	}
-	if f.Lot != "" {
-		l, err := st.lot(f.Lot)
-		if err != nil && fault.KindOf(err) != fault.NotFound {
-			return err
-		}
-		if l != nil {
-			ls, rs, err := lotStanding(st, p, l)
-			if err != nil {
-				return err
-			}
-			s |= ls & inJurisdiction
-			regions = append(regions, rs...)
-		}
-	}
-	if err := authorize(FindingClosed, p, s, "finding "+f.ID, slices.Compact(regions)); err != nil {
+	f, _, err := authorizeFinding(st, p, rec)
+	if err != nil {
 		return err
 	}
 	if !f.Open {
