@@ -241,11 +241,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 	}
 	var a Annex
 	err := l.view(func(st *state) error {
-		data, err := vlog.ReadRecord(st.tx, seq)
-		if err != nil {
-			return err
-		}
-		rec, err := DecodeRecord(data)
+		rec, err := st.record(seq)
 		if err != nil {
 			return err
 		}

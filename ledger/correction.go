@@ -89,13 +89,7 @@ func applyOlderVoid(st *state, rec, target *Record, rl recordLots, fx *effects) 
 			return err
 		}
 	}
-	if err := lt.refreshClosed(); err != nil {
-		return err
-	}
-	if err := lt.flush(); err != nil {
-		return err
-	}
-	return indexRecord(st, rec)
+	return lt.finish()
 }
 
 // rederiveMarks derives again the marks of lot id that came from record v;

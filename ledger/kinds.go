@@ -293,13 +293,7 @@ func applyLot(own func(lt *lotTx, l *Lot, fx *effects) error) func(st *state, re
 		if err := lt.judgeClearance(fx.lot); err != nil {
 			return err
 		}
-		if err := lt.refreshClosed(); err != nil {
-			return err
-		}
-		if err := lt.flush(); err != nil {
-			return err
-		}
-		return indexRecord(st, rec)
+		return lt.finish()
 	}
 }
 

@@ -419,11 +419,7 @@ func (l *Ledger) Keys(p Principal) ([]APIKey, error) {
 // created, in its current state.
 func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
 	err = l.view(func(st *state) error {
-		data, err := vlog.ReadRecord(st.tx, seq)
-		if err != nil {
-			return err
-		}
-		rec, err := DecodeRecord(data)
+		rec, err := st.record(seq)
 		if err != nil {
 			return err
 		}

@@ -308,3 +308,15 @@ func endStayIfEmpty(l *Lot, at time.Time) {
 }
 
 // refreshCleared sets the cleared flag from the lot's compliance marks.
+
+// finish ends a record's application: the closed flags up the DAG, the
+// changed lots written, the record's index entries.
+func (lt *lotTx) finish() error {
+	if err := lt.refreshClosed(); err != nil {
+		return err
+	}
+	if err := lt.flush(); err != nil {
+		return err
+	}
+	return indexRecord(lt.st, lt.rec)
+}
