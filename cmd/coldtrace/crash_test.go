@@ -105,7 +105,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 
 // setupDisinfector registers a disinfector org with a site and returns its
 // key, for the batches of site_disinfected events.
-func setupDisinfector(t *testing.T, s *server) string {
+func setupDisinfector(t testing.TB, s *server) string {
 	c := &http.Client{}
 	uscc := testUSCC(99, 1)
 	if code := call(t, c, "POST", s.URL+"/v1/orgs", adminKey, map[string]any{"uscc": uscc, "name": "消毒公司",

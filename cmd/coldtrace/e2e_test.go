@@ -170,7 +170,7 @@ func runCLIEnv(t testing.TB, env []string, args ...string) (string, int) {
 }
 
 // call sends a JSON request with the admin key and decodes the answer.
-func call(t *testing.T, c *http.Client, method, url, key string, body, out any) int {
+func call(t testing.TB, c *http.Client, method, url, key string, body, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
