@@ -116,6 +116,9 @@ func writeProblem(c *gin.Context, p problem) {
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
+	if chinese(c) {
+		inChinese(&p)
+	}
 	c.Abort()
 	c.Render(p.Status, problemRender{p})
 }

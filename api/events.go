@@ -162,10 +162,15 @@ func (s *server) postBatch(c *gin.Context) {
 		}
 	}
 	c.Header("Content-Type", "application/x-ndjson")
+	zh := chinese(c)
 	c.Status(http.StatusOK)
 	for _, r := range results {
 		if r.Err != nil {
-			_ = writeJSON(c.Writer, problemOf(r.Err))
+			p := problemOf(r.Err)
+			if zh {
+				inChinese(&p)
+			}
+			_ = writeJSON(c.Writer, p)
 		} else {
 			_ = writeJSON(c.Writer, r.Receipt)
 		}
