@@ -66,8 +66,7 @@ var zhRules = []struct {
 	{rx(`is not a Chinese vehicle plate.*`), "不是中国车牌号（如 沪A12345）"},
 	{rx(`is not a SHA-256.*`), "不是 SHA-256 值（64 位小写十六进制）"},
 	{rx(`is more than 1,000,000 tonnes`), "超过一百万吨"},
-	{rx(`has (\d+) entries, at most (\d+) are allowed`), "有 $1 项，最多允许 $2 项"},
-	{rx(`lists more than (\d+) containers`), "集装箱超过 $1 个"},
+	{rx(`repeats entry (\d+) \((.*)\)`), "与第 $1 项重复（$2）"},
 	{rx(`must be up, down or both`), "必须是 up、down 或 both"},
 	{rx(`is longer than 255 characters`), "超过 255 个字符"},
 }

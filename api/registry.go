@@ -2,12 +2,10 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"coldtrace/ledger"
-	"coldtrace/ledger/fault"
 )
 
 type orgRequest struct {
@@ -119,7 +117,7 @@ func (s *server) createKey(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	regions, err := dedupeList("regions", req.Regions, maxListEntries)
+	regions, err := ledger.Dedupe("regions", req.Regions, ledger.MaxRegions)
 	if err != nil {
 		fail(c, err)
 		return
@@ -208,29 +206,4 @@ func policyView(p ledger.Policy) gin.H {
 	}
 	return gin.H{"version": p.Version, "samples": p.Samples, "transit_days": p.TransitDays, "late_hours": p.LateHours,
 		"skew_minutes": p.SkewMinutes, "cleared_parts": p.ClearedParts, "parts": parts}
-}
-
-// maxListEntries bounds the lists of registry requests (a key's regions).
-const maxListEntries = 100
-
-// dedupeList drops repeated entries of a list, keeping the first of each,
-// and refuses a list longer than max after that.
-func dedupeList(field string, list []string, max int) ([]string, error) {
-	if len(list) > 10*max {
-		return nil, &fault.Error{Kind: fault.Invalid, Msg: "invalid field " + field,
-			Fields: []fault.FieldError{{Field: field, Message: "lists at most " + strconv.Itoa(max) + " entries"}}}
-	}
-	seen := make(map[string]bool, len(list))
-	out := list[:0:0]
-	for _, v := range list {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	if len(out) > max {
-		return nil, &fault.Error{Kind: fault.Invalid, Msg: "invalid field " + field,
-			Fields: []fault.FieldError{{Field: field, Message: "lists at most " + strconv.Itoa(max) + " entries"}}}
-	}
-	return out, nil
 }

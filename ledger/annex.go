@@ -93,8 +93,8 @@ var peopleKinds = []EventKind{Tested, Shipped, Received, SiteTested, Disinfected
 
 // checkPeople validates an event's people list.
 func checkPeople(fe *fault.Fields, people []Person) {
-	if len(people) > 200 {
-		fe.Add("people", "lists more than 200 people")
+	if !checkList(fe, "people", people, maxPeople, "", func(p Person) string { return p.Role + " " + p.Name + " " + p.IDNumber }) {
+		return
 	}
 	for i, p := range people {
 		f := indexField("people", i)

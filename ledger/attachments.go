@@ -118,8 +118,7 @@ func ValidSHA256(s string) bool {
 // references, naming offending fields attachments[i].sha256 and
 // attachments[i].type.
 func checkAttachmentRefs(fe *fault.Fields, refs []AttachmentRef) {
-	if len(refs) > maxAttachmentRefs {
-		fe.Add("attachments", "has %d entries, at most %d are allowed", len(refs), maxAttachmentRefs)
+	if !checkList(fe, "attachments", refs, maxAttachmentRefs, "", func(r AttachmentRef) string { return r.SHA256 + " " + r.Type }) {
 		return
 	}
 	for i, r := range refs {
@@ -135,9 +134,6 @@ func checkAttachmentRefs(fe *fault.Fields, refs []AttachmentRef) {
 			fe.Add(f+".type", "is required")
 		case !slices.Contains(DocumentTypes, r.Type):
 			fe.Add(f+".type", "unknown document type %q (one of %s)", r.Type, strings.Join(DocumentTypes, ", "))
-		}
-		if slices.Index(refs, r) != i {
-			fe.Add(f, "repeats attachments[%d]", slices.Index(refs, r))
 		}
 	}
 }

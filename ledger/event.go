@@ -147,11 +147,11 @@ func checkSet(fe *fault.Fields, field string, vs []string, set []string, require
 	if len(vs) == 0 && required {
 		fe.Add(field, "is required (a list of %s)", strings.Join(set, ", "))
 	}
+	if !checkList(fe, field, vs, len(set), "", func(v string) string { return v }) {
+		return
+	}
 	for i, v := range vs {
 		checkOneOf(fe, indexField(field, i), v, set, true)
-		if slices.Index(vs, v) != i {
-			fe.Add(indexField(field, i), "repeats %q", v)
-		}
 	}
 }
 

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 
@@ -19,8 +20,8 @@ func checkDeclared(ev *Event, fe *fault.Fields) {
 	if !ident.ValidDeclarationNo(ev.DeclarationNo) {
 		fe.Add("declaration_no", "is not a customs declaration number (18 digits)")
 	}
-	if len(ev.Containers) > 200 {
-		fe.Add("containers", "lists more than 200 containers")
+	if !checkList(fe, "containers", ev.Containers, maxContainers, "number", func(c Container) string { return c.Number }) {
+		return
 	}
 	for i, c := range ev.Containers {
 		f := indexField("containers", i)
@@ -105,8 +106,11 @@ func withDefaultTemp(p Product) Product {
 
 func checkTransformed(ev *Event, fe *fault.Fields) {
 	checkSiteRef(fe, "site", ev.Site)
-	if len(ev.Inputs) == 0 || len(ev.Inputs) > 100 {
-		fe.Add("inputs", "must list 1 to 100 input lots")
+	if len(ev.Inputs) == 0 {
+		fe.Add("inputs", "is required: the input lots")
+	}
+	if !checkList(fe, "inputs", ev.Inputs, maxInputs, "lot", func(in LotAmount) string { return in.Lot }) {
+		return
 	}
 	for i, in := range ev.Inputs {
 		f := indexField("inputs", i)
@@ -115,8 +119,11 @@ func checkTransformed(ev *Event, fe *fault.Fields) {
 		}
 		checkQuantity(fe, f+".quantity", &in.Quantity, true)
 	}
-	if len(ev.Outputs) == 0 || len(ev.Outputs) > 100 {
-		fe.Add("outputs", "must list 1 to 100 products")
+	if len(ev.Outputs) == 0 {
+		fe.Add("outputs", "is required: the products made")
+	}
+	if !checkList(fe, "outputs", ev.Outputs, maxOutputs, "", nil) { // equal outputs are two lots
+		return
 	}
 	for i, out := range ev.Outputs {
 		f := indexField("outputs", i)
@@ -151,6 +158,7 @@ func checkShares(ev *Event, fe *fault.Fields) {
 			continue
 		}
 		f := indexField("outputs", i) + ".shares"
+		checkList(fe, f, out.Shares, maxInputs, "input", func(s Share) string { return strconv.Itoa(s.Input) })
 		var sum int64
 		for j, s := range out.Shares {
 			switch {
@@ -159,8 +167,6 @@ func checkShares(ev *Event, fe *fault.Fields) {
 				continue
 			case s.Grams <= 0:
 				fe.Add(indexField(f, j)+".grams", "must be a whole number of grams above 0")
-			case slices.ContainsFunc(out.Shares[:j], func(o Share) bool { return o.Input == s.Input }):
-				fe.Add(indexField(f, j)+".input", "names input %d twice", s.Input)
 			}
 			sum += s.Grams
 			given[s.Input] += s.Grams

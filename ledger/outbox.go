@@ -189,6 +189,13 @@ func (l *Ledger) CreateWebhook(p Principal, req WebhookRequest) (*Webhook, error
 	if err := mayWatch(p); err != nil {
 		return nil, err
 	}
+	var err error
+	if req.Rules, err = Dedupe("rules", req.Rules, len(RuleText)); err != nil {
+		return nil, err
+	}
+	if req.Regions, err = Dedupe("regions", req.Regions, MaxRegions); err != nil {
+		return nil, err
+	}
 	fe := &fault.Fields{}
 	u, err := url.Parse(req.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(req.URL) > 2000 {

@@ -161,14 +161,7 @@ func checkOrgRegistered(ev *Event, fe *fault.Fields) {
 	if len(ev.Roles) == 0 {
 		fe.Add("roles", "is required")
 	}
-	for i, r := range ev.Roles {
-		if !slices.Contains(OrgRoles, r) {
-			fe.Add(indexField("roles", i), "unknown role %q (one of %s)", r, strings.Join(OrgRoles, ", "))
-		}
-		if slices.Index(ev.Roles, r) != i {
-			fe.Add(indexField("roles", i), "repeats %q", r)
-		}
-	}
+	checkSet(fe, "roles", ev.Roles, OrgRoles, false)
 	if !ident.ValidRegion(ev.Region) {
 		fe.Add("region", "is not a 6-digit GB/T 2260 region code")
 	}
