@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,7 +77,6 @@ func BenchmarkSoak(b *testing.B) {
 				return
 			case <-tick.C:
 				rss = append(rss, procKiB(pid, "VmRSS"))
-				b.Logf("%4.0f s: RSS %d MiB, %d requests, %d errors", time.Since(start).Seconds(), rss[len(rss)-1]>>10, sk.ops.Load()-burstOps, sk.errors.Load())
 			}
 		}
 	}()
@@ -100,11 +100,17 @@ func BenchmarkSoak(b *testing.B) {
 	errs := sk.errors.Load()
 	b.ReportMetric(burst, "burst_req/s")
 	b.ReportMetric(achieved, "soak_req/s")
+	b.ReportMetric(burst/2, "soak_target_req/s")
 	b.ReportMetric(float64(sk.records.Load())/elapsed.Seconds(), "soak_records/s")
 	b.ReportMetric(float64(rss[0])/1024, "rss_start_MiB")
 	b.ReportMetric(float64(maxRSS)/1024, "rss_max_MiB")
 	b.ReportMetric(float64(rss[len(rss)-1])/1024, "rss_end_MiB")
 	b.ReportMetric(float64(errs+burstErrors), "errors")
+	series := make([]string, len(rss))
+	for i, r := range rss {
+		series[i] = strconv.FormatInt(r>>10, 10)
+	}
+	b.Logf("RSS every 10 s, MiB: %s", strings.Join(series, " "))
 	b.Logf("soak %v at %.0f requests/s (target %.0f, half the burst): %d requests, %d records, %d errors; RSS start %d MiB, max %d MiB, end %d MiB",
 		elapsed.Round(time.Second), achieved, burst/2, ops, sk.records.Load(), errs, rss[0]>>10, maxRSS>>10, rss[len(rss)-1]>>10)
 	if errs+burstErrors > 0 {
