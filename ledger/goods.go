@@ -20,10 +20,11 @@ func checkDeclared(ev *Event, fe *fault.Fields) {
 	if !ident.ValidDeclarationNo(ev.DeclarationNo) {
 		fe.Add("declaration_no", "is not a customs declaration number (18 digits)")
 	}
-	if !checkList(fe, "containers", ev.Containers, maxContainers, "number", func(c Container) string { return c.Number }) {
-		return
+	containers := ev.Containers
+	if !checkList(fe, "containers", containers, maxContainers, "number", func(c Container) string { return c.Number }) {
+		containers = nil // refused whole: its entries are not worth checking
 	}
-	for i, c := range ev.Containers {
+	for i, c := range containers {
 		f := indexField("containers", i)
 		if !ident.ValidContainer(c.Number) {
 			if len(c.Number) == 11 {
@@ -110,7 +111,7 @@ func checkTransformed(ev *Event, fe *fault.Fields) {
 		fe.Add("inputs", "is required: the input lots")
 	}
 	if !checkList(fe, "inputs", ev.Inputs, maxInputs, "lot", func(in LotAmount) string { return in.Lot }) {
-		return
+		return // the rest is sums over the inputs
 	}
 	for i, in := range ev.Inputs {
 		f := indexField("inputs", i)
