@@ -85,7 +85,10 @@ func applyTested(lt *lotTx, l *Lot, fx *effects) error {
 		}
 	}
 	l.Status.Sealed, l.Status.SealReason, l.Status.SealSeq, l.Status.PositiveSeq = true, reason, rec.Seq, rec.Seq
-	return lt.openPositiveBatch(l, fx)
+	if err := lt.openPositiveBatch(l, fx); err != nil {
+		return err
+	}
+	return lt.openPeopleToTest(l, fx) // people_findings.go
 }
 
 func checkDisinfected(ev *Event, fe *fault.Fields) {

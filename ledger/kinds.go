@@ -287,6 +287,9 @@ func applyLot(own func(lt *lotTx, l *Lot, fx *effects) error) func(st *state, re
 			}
 			fx.lot = l
 		}
+		if err := lt.markPeople(l); err != nil { // people_findings.go
+			return err
+		}
 		if err := own(lt, l, fx); err != nil {
 			return err
 		}

@@ -120,44 +120,63 @@ type RecallPersonEvent struct {
 	Site string    `json:"site,omitempty"`
 }
 
+// addPeople adds the people of entry e (record seq, about lot) to byPs.
+func addPeople(byPs map[string]*RecallPerson, seq int64, e *peopleEntry, lot string) {
+	for _, p := range e.People {
+		rp := byPs[p.Pseudonym]
+		if rp == nil {
+			rp = &RecallPerson{Pseudonym: p.Pseudonym, Roles: []string{}, Events: []RecallPersonEvent{}}
+			byPs[p.Pseudonym] = rp
+		}
+		if !slices.Contains(rp.Roles, p.Role) {
+			rp.Roles = append(rp.Roles, p.Role)
+		}
+		rp.Events = append(rp.Events, RecallPersonEvent{Seq: seq, Kind: e.Kind, Role: p.Role, At: e.At, Lot: lot, Site: e.Site})
+	}
+}
+
+// sortedPeople returns byPs's people in order of their first event, each
+// person's events in record order (nil when there is nobody).
+func sortedPeople(byPs map[string]*RecallPerson) []RecallPerson {
+	var out []RecallPerson
+	for _, rp := range byPs {
+		slices.SortFunc(rp.Events, func(a, b RecallPersonEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+		out = append(out, *rp)
+	}
+	slices.SortFunc(out, func(a, b RecallPerson) int {
+		return cmp.Or(cmp.Compare(a.Events[0].Seq, b.Events[0].Seq), strings.Compare(a.Pseudonym, b.Pseudonym))
+	})
+	return out
+}
+
+// peopleEntry returns the people index entry of record seq (nil: none, or
+// erased).
+func (st *state) peopleEntry(seq int64) (*peopleEntry, error) {
+	var e peopleEntry
+	v, err := st.tx.Get(peopleEvKey(seq))
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(v, &e); err != nil {
+		return nil, fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
+	}
+	return &e, nil
+}
+
 // recallPeople lists the people on the events of the recall's (visible)
 // lots and on the site events at its sites inside the family's stay.
 func (st *state) recallPeople(out *Recall) error {
 	byPs := map[string]*RecallPerson{}
-	add := func(seq int64, e *peopleEntry, lot string) {
-		for _, p := range e.People {
-			rp := byPs[p.Pseudonym]
-			if rp == nil {
-				rp = &RecallPerson{Pseudonym: p.Pseudonym, Roles: []string{}, Events: []RecallPersonEvent{}}
-				byPs[p.Pseudonym] = rp
-			}
-			if !slices.Contains(rp.Roles, p.Role) {
-				rp.Roles = append(rp.Roles, p.Role)
-			}
-			rp.Events = append(rp.Events, RecallPersonEvent{Seq: seq, Kind: e.Kind, Role: p.Role, At: e.At, Lot: lot, Site: e.Site})
-		}
-	}
-	entry := func(seq int64) (*peopleEntry, error) {
-		var e peopleEntry
-		v, err := st.tx.Get(peopleEvKey(seq))
-		if fault.KindOf(err) == fault.NotFound {
-			return nil, nil
-		} else if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(v, &e); err != nil {
-			return nil, fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
-		}
-		return &e, nil
-	}
 	for _, l := range out.Lots {
 		if err := st.scanIndex("lot-ev", l.ID, func(sfx []byte) error {
 			seq := int64(beUint(sfx))
-			e, err := entry(seq)
+			e, err := st.peopleEntry(seq)
 			if err != nil || e == nil {
 				return err
 			}
-			add(seq, e, l.TraceCode)
+			addPeople(byPs, seq, e, l.TraceCode)
 			return nil
 		}); err != nil {
 			return err
@@ -176,7 +195,7 @@ func (st *state) recallPeople(out *Recall) error {
 			}
 			for _, s := range out.Sites {
 				if s.ID == e.Site && !e.At.Before(s.From) && (s.To == nil || !e.At.After(*s.To)) {
-					add(int64(beUint(k[len(prefixPeopleEv):])), &e, "")
+					addPeople(byPs, int64(beUint(k[len(prefixPeopleEv):])), &e, "")
 					break
 				}
 			}
@@ -185,13 +204,6 @@ func (st *state) recallPeople(out *Recall) error {
 			return err
 		}
 	}
-	out.People = nil // left out of the answer when there is nobody
-	for _, rp := range byPs {
-		slices.SortFunc(rp.Events, func(a, b RecallPersonEvent) int { return cmp.Compare(a.Seq, b.Seq) })
-		out.People = append(out.People, *rp)
-	}
-	slices.SortFunc(out.People, func(a, b RecallPerson) int {
-		return cmp.Or(cmp.Compare(a.Events[0].Seq, b.Events[0].Seq), strings.Compare(a.Pseudonym, b.Pseudonym))
-	})
+	out.People = sortedPeople(byPs) // left out of the answer when there is nobody
 	return nil
 }
