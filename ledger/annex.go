@@ -93,7 +93,7 @@ func (a *Annex) Commitment() string {
 }
 
 // peopleKinds are the kinds that take a people list.
-var peopleKinds = []EventKind{Tested, Shipped, Received, SiteTested, Disinfected}
+var peopleKinds = []EventKind{Tested, Shipped, Received, SiteTested, Disinfected, WorkerTestsScheduled}
 
 // checkPeople validates an event's people list.
 func checkPeople(fe *fault.Fields, people []Person) {

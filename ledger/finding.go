@@ -61,7 +61,7 @@ type Finding struct {
 	// PeopleEvents are the records whose people a people_to_test finding
 	// asks to test; People are their pseudonyms, filled when the finding is
 	// read or told and never stored (people_findings.go).
-	PeopleEvents []int64       `json:"people_events,omitempty"`
+	PeopleEvents []int64        `json:"people_events,omitempty"`
 	People       []RecallPerson `json:"people,omitempty"`
 }
 

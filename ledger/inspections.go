@@ -189,6 +189,9 @@ func prepareSiteTested(st *state, p Principal, rec *Record, _ *Lot) error {
 
 func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 	rec := lt.rec
+	if err := lt.markWorkerTest(); err != nil { // worker_tests.go
+		return err
+	}
 	if *rec.Positives == 0 {
 		return nil
 	}

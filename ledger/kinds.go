@@ -91,6 +91,9 @@ var kinds = map[EventKind]kindSpec{
 	FindingAcknowledged: lotKind(checkFindingAcknowledged, prepareFindingAcknowledged, applyFindingAcknowledged, "finding", "reason"),
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
+	// Scheduled worker tests (worker_tests.go).
+	WorkerTestsScheduled: lotKind(checkWorkerTestsScheduled, prepareWorkerTestsScheduled, applyWorkerTestsScheduled, "site", "people"),
+	WorkerTestOverdue:    {door: DoorSystem, check: checkWorkerTestOverdue, prepare: prepareSystemOnly, apply: applyLot(applyWorkerTestOverdue)},
 }
 
 // lotKind assembles the spec of a lot or site event kind.
