@@ -30,7 +30,8 @@ func TestPeopleInRecallOverHTTP(t *testing.T) {
 	var rc struct {
 		People []ledger.RecallPerson
 	}
-	r := w.key("zj-regulator").do("GET", "/v1/lots/"+child+"/recall", nil).want(200)
+	// The people across regions, as an admin (or auditor) reads them.
+	r := w.h.admin.do("GET", "/v1/lots/"+child+"/recall", nil).want(200)
 	r.JSON(&rc)
 	for _, s := range []string{porterID, "11010519491231002x", driverPhone, "赵六", "钱七", "周九"} {
 		if bytes.Contains(r.Body, []byte(s)) {
@@ -64,9 +65,35 @@ func TestPeopleInRecallOverHTTP(t *testing.T) {
 	if _, ok := events[recv.Seq]["worker"]; ok {
 		t.Fatalf("a person with a name alone got a pseudonym: %+v", events)
 	}
+	// A regulator sees the people of the work done in its regions only:
+	// Zhejiang the receipt and the test, Shanghai the shipment.
+	seqsOf := func(name string) []int64 {
+		var rc struct{ People []ledger.RecallPerson }
+		w.key(name).do("GET", "/v1/lots/"+child+"/recall", nil).want(200).JSON(&rc)
+		var seqs []int64
+		for _, p := range rc.People {
+			for _, e := range p.Events {
+				if !slices.Contains(seqs, e.Seq) {
+					seqs = append(seqs, e.Seq)
+				}
+			}
+		}
+		slices.Sort(seqs)
+		return seqs
+	}
+	if got := seqsOf("zj-regulator"); !slices.Equal(got, []int64{recv.Seq, pos.Seq}) {
+		t.Fatalf("Zhejiang sees the people of records %v", got)
+	}
+	if got := seqsOf("sh-regulator"); !slices.Equal(got, []int64{ship.Seq}) {
+		t.Fatalf("Shanghai sees the people of records %v", got)
+	}
+	// The market holds the lot and reads its recall, but no people.
+	if got := seqsOf("zj-market"); len(got) != 0 {
+		t.Fatalf("an operator sees the people of records %v", got)
+	}
 	// Erasing the receipt's annex takes the person off that event.
 	w.h.admin.do("DELETE", "/v1/events/"+itoa(recv.Seq)+"/annex", map[string]any{"reason": "保存期满"}).want(200)
-	w.key("zj-regulator").do("GET", "/v1/lots/"+child+"/recall", nil).want(200).JSON(&rc)
+	w.h.admin.do("GET", "/v1/lots/"+child+"/recall", nil).want(200).JSON(&rc)
 	for _, p := range rc.People {
 		for _, e := range p.Events {
 			if e.Seq == recv.Seq {

@@ -37,6 +37,9 @@ type peopleEntry struct {
 	At     time.Time    `json:"at"`
 	Site   string       `json:"site,omitempty"`
 	People []pseudoRole `json:"people"`
+	// Region is where the work was done (entries written before it was
+	// kept have none).
+	Region string `json:"region,omitempty"`
 }
 
 type pseudoRole struct {
@@ -87,6 +90,9 @@ func writePeopleIndex(tx Tx, rec *Record, a *Annex) error {
 		return err
 	}
 	e := peopleEntry{Kind: rec.Kind, At: rec.At, Site: rec.Site}
+	if e.Region, err = workRegion(&state{tx: tx}, rec); err != nil {
+		return err
+	}
 	for _, p := range a.People {
 		if ps := pseudonym(secret, p); ps != "" {
 			e.People = append(e.People, pseudoRole{Pseudonym: ps, Role: p.Role})
@@ -166,9 +172,26 @@ func (st *state) peopleEntry(seq int64) (*peopleEntry, error) {
 }
 
 // recallPeople lists the people on the events of the recall's (visible)
-// lots and on the site events at its sites inside the family's stay.
-func (st *state) recallPeople(out *Recall) error {
+// lots and on the site events at its sites inside the family's stay, as p
+// may see them: auditors and admins all of them, a regulator those on
+// events done in its regions, any other key none (the people of a family
+// are for the regions that must test them, not for the trade).
+func (st *state) recallPeople(p Principal, out *Recall) error {
+	out.People = nil // left out of the answer when there is nobody
+	if !p.readsAll() && p.Role != RoleRegulator {
+		return nil
+	}
 	byPs := map[string]*RecallPerson{}
+	mayAdd := func(seq int64, e *peopleEntry, lotID, lot, lotRegion string) error {
+		if !p.readsAll() {
+			r, err := st.personEventRegion(lotID, seq, e, lotRegion)
+			if err != nil || !covers(p.Regions, r) {
+				return err
+			}
+		}
+		addPeople(byPs, seq, e, lot)
+		return nil
+	}
 	for _, l := range out.Lots {
 		if err := st.scanIndex("lot-ev", l.ID, func(sfx []byte) error {
 			seq := int64(beUint(sfx))
@@ -176,8 +199,7 @@ func (st *state) recallPeople(out *Recall) error {
 			if err != nil || e == nil {
 				return err
 			}
-			addPeople(byPs, seq, e, l.TraceCode)
-			return nil
+			return mayAdd(seq, e, l.ID, l.TraceCode, l.Region)
 		}); err != nil {
 			return err
 		}
@@ -195,8 +217,7 @@ func (st *state) recallPeople(out *Recall) error {
 			}
 			for _, s := range out.Sites {
 				if s.ID == e.Site && !e.At.Before(s.From) && (s.To == nil || !e.At.After(*s.To)) {
-					addPeople(byPs, int64(beUint(k[len(prefixPeopleEv):])), &e, "")
-					break
+					return mayAdd(int64(beUint(k[len(prefixPeopleEv):])), &e, "", "", s.Region)
 				}
 			}
 			return nil
@@ -204,6 +225,62 @@ func (st *state) recallPeople(out *Recall) error {
 			return err
 		}
 	}
-	out.People = sortedPeople(byPs) // left out of the answer when there is nobody
+	out.People = sortedPeople(byPs)
 	return nil
+}
+
+// workRegion returns the region of the site where the work rec records
+// was done, before rec is applied: its own site, else where its lot is (or
+// left from).
+func workRegion(st *state, rec *Record) (string, error) {
+	site := rec.Site
+	if site == "" && rec.Lot != "" {
+		l, err := st.lot(rec.Lot)
+		if err != nil {
+			return "", err
+		}
+		site = l.Site
+		if site == "" && l.Transit != nil {
+			return l.Transit.FromRegion, nil
+		}
+		if site == "" {
+			return l.Region, nil
+		}
+	}
+	if site == "" {
+		return "", nil
+	}
+	s, err := st.site(site)
+	if err != nil {
+		return "", err
+	}
+	return s.Region, nil
+}
+
+// personEventRegion returns the region where the work of record seq was
+// done: as the people index kept it, else from the record's people mark
+// (people_findings.go), else its site, else fallback (the lot's region
+// now).
+func (st *state) personEventRegion(lotID string, seq int64, e *peopleEntry, fallback string) (string, error) {
+	if e.Region != "" {
+		return e.Region, nil
+	}
+	if lotID != "" {
+		var m peopleMark
+		err := st.getJSON(indexKey("people-lot", lotID, be64(seq)), &m)
+		if err == nil && m.Region != "" {
+			return m.Region, nil
+		} else if err != nil && fault.KindOf(err) != fault.NotFound {
+			return "", err
+		}
+	}
+	if e.Site != "" {
+		s, err := st.site(e.Site)
+		if err == nil {
+			return s.Region, nil
+		} else if fault.KindOf(err) != fault.NotFound {
+			return "", err
+		}
+	}
+	return fallback, nil
 }
