@@ -66,11 +66,12 @@ var grants = map[EventKind][]grant{
 	TemperatureRecorded: {{need: asHolder}, {need: asCarrier}},
 	SiteTested:          {{role: RoleLab}},
 	SiteDisinfected:     {{role: RoleDisinfector}, {need: asSiteOrg}},
+	Voided:              {{need: asRecorder}, {role: RoleRegulator, need: inJurisdiction}},
+	FindingClosed:       {{role: RoleRegulator, need: inJurisdiction}},
+	FindingAcknowledged: {{role: RoleRegulator, need: inJurisdiction}},
+
 	// worker_tests.go: the site's org, or a regulator of the site's region.
 	WorkerTestsScheduled: {{need: asSiteOrg}, {role: RoleRegulator, need: inJurisdiction}},
-	Voided:               {{need: asRecorder}, {role: RoleRegulator, need: inJurisdiction}},
-	FindingClosed:        {{role: RoleRegulator, need: inJurisdiction}},
-	FindingAcknowledged:  {{role: RoleRegulator, need: inJurisdiction}},
 }
 
 // recordsNothing reports whether a role never records lot or site events.
