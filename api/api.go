@@ -131,6 +131,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/orgs/:uscc", s.getOrg)
 	authed.POST("/sites", s.registerSite)
 	authed.GET("/sites/:id", s.getSite)
+	authed.GET("/sites/:id/worker-tests", s.workerTests) // worker_tests.go
 	authed.POST("/keys", s.createKey)
 	authed.GET("/keys", s.listKeys)
 	authed.DELETE("/keys/:id", s.revokeKey)

@@ -268,6 +268,18 @@ func TestAuthorityMatrix(t *testing.T) {
 			}
 			return 403
 		}},
+		"worker_tests_scheduled": {func(role string, holder bool) map[string]any {
+			site := "S-" + w.other(role)
+			if holder && operator(role) {
+				site = w.sites[role]
+			}
+			return map[string]any{"kind": "worker_tests_scheduled", "site": site, "people": []map[string]string{{"role": "porter", "name": "王五"}}}
+		}, func(role string, holder bool) int {
+			if holder && (operator(role) || role == ledger.RoleRegulator) {
+				return 201
+			}
+			return 403
+		}},
 		"voided": {func(role string, holder bool) map[string]any {
 			code := heldLot(role, holder) // its latest record is the holder's receipt (or declaration)
 			var l ledger.Lot

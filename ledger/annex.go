@@ -45,6 +45,10 @@ type Person struct {
 // An AnnexRef is what a record says of its annex.
 type AnnexRef struct {
 	SHA256 string `json:"sha256"`
+	// Roles are the roles of the annex's people, sorted, each once: the
+	// fact from which replay knows that a record had people to test
+	// (people_findings.go) without reading the erasable annex.
+	Roles []string `json:"roles,omitempty"`
 }
 
 // An Annex is the personal data of one record, kept off the log.
@@ -89,7 +93,7 @@ func (a *Annex) Commitment() string {
 }
 
 // peopleKinds are the kinds that take a people list.
-var peopleKinds = []EventKind{Tested, Shipped, Received, SiteTested, Disinfected}
+var peopleKinds = []EventKind{Tested, Shipped, Received, SiteTested, Disinfected, WorkerTestsScheduled}
 
 // checkPeople validates an event's people list.
 func checkPeople(fe *fault.Fields, people []Person) {
@@ -144,6 +148,11 @@ func takeAnnex(ev *Event) (*Annex, error) {
 	}
 	ev.Note, ev.People = "", nil
 	ev.Annex = &AnnexRef{SHA256: a.Commitment()}
+	for _, p := range a.People {
+		ev.Annex.Roles = append(ev.Annex.Roles, p.Role)
+	}
+	slices.Sort(ev.Annex.Roles)
+	ev.Annex.Roles = slices.Compact(ev.Annex.Roles)
 	return a, nil
 }
 

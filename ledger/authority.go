@@ -69,6 +69,9 @@ var grants = map[EventKind][]grant{
 	Voided:              {{need: asRecorder}, {role: RoleRegulator, need: inJurisdiction}},
 	FindingClosed:       {{role: RoleRegulator, need: inJurisdiction}},
 	FindingAcknowledged: {{role: RoleRegulator, need: inJurisdiction}},
+
+	// worker_tests.go: the site's org, or a regulator of the site's region.
+	WorkerTestsScheduled: {{need: asSiteOrg}, {role: RoleRegulator, need: inJurisdiction}},
 }
 
 // recordsNothing reports whether a role never records lot or site events.

@@ -32,6 +32,8 @@ var allowedCells = map[EventKind][]string{
 	Voided:              {"*/recorder", "regulator/jurisdiction"},
 	FindingClosed:       {"regulator/jurisdiction"},
 	FindingAcknowledged: {"regulator/jurisdiction"},
+	// Scheduled worker tests at a site's high-risk posts.
+	WorkerTestsScheduled: {"*/site_org", "regulator/jurisdiction"},
 }
 
 var cellStandings = map[string]standing{

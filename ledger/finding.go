@@ -58,6 +58,11 @@ type Finding struct {
 	AckSeq int64      `json:"ack_seq,omitempty"`
 	AckAt  *time.Time `json:"ack_at,omitempty"`
 	AckBy  string     `json:"ack_by,omitempty"` // the region in whose name
+	// PeopleEvents are the records whose people a people_to_test finding
+	// asks to test; People are their pseudonyms, filled when the finding is
+	// read or told and never stored (people_findings.go).
+	PeopleEvents []int64        `json:"people_events,omitempty"`
+	People       []RecallPerson `json:"people,omitempty"`
 }
 
 func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }

@@ -85,7 +85,10 @@ func applyTested(lt *lotTx, l *Lot, fx *effects) error {
 		}
 	}
 	l.Status.Sealed, l.Status.SealReason, l.Status.SealSeq, l.Status.PositiveSeq = true, reason, rec.Seq, rec.Seq
-	return lt.openPositiveBatch(l, fx)
+	if err := lt.openPositiveBatch(l, fx); err != nil {
+		return err
+	}
+	return lt.openPeopleToTest(l, fx) // people_findings.go
 }
 
 func checkDisinfected(ev *Event, fe *fault.Fields) {
@@ -186,6 +189,9 @@ func prepareSiteTested(st *state, p Principal, rec *Record, _ *Lot) error {
 
 func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 	rec := lt.rec
+	if err := lt.markWorkerTest(); err != nil { // worker_tests.go
+		return err
+	}
 	if *rec.Positives == 0 {
 		return nil
 	}

@@ -91,6 +91,9 @@ var kinds = map[EventKind]kindSpec{
 	FindingAcknowledged: lotKind(checkFindingAcknowledged, prepareFindingAcknowledged, applyFindingAcknowledged, "finding", "reason"),
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
+	// Scheduled worker tests (worker_tests.go).
+	WorkerTestsScheduled: lotKind(checkWorkerTestsScheduled, prepareWorkerTestsScheduled, applyWorkerTestsScheduled, "site", "people"),
+	WorkerTestOverdue:    {door: DoorSystem, check: checkWorkerTestOverdue, prepare: prepareSystemOnly, apply: applyLot(applyWorkerTestOverdue)},
 }
 
 // lotKind assembles the spec of a lot or site event kind.
@@ -286,6 +289,9 @@ func applyLot(own func(lt *lotTx, l *Lot, fx *effects) error) func(st *state, re
 				}
 			}
 			fx.lot = l
+		}
+		if err := lt.markPeople(l); err != nil { // people_findings.go
+			return err
 		}
 		if err := own(lt, l, fx); err != nil {
 			return err

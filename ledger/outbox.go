@@ -80,6 +80,9 @@ func (st *state) putOutbox(old, f *Finding) error {
 		return nil
 	}
 	af := AlertFinding{Finding: *f, Worklist: f.Worklist(f.OpenedAt)}
+	if err := st.fillPeople(&af.Finding); err != nil { // people_findings.go
+		return err
+	}
 	payload, err := json.Marshal(struct {
 		Type    string        `json:"type"`
 		Finding *AlertFinding `json:"finding"`

@@ -37,6 +37,9 @@ type peopleEntry struct {
 	At     time.Time    `json:"at"`
 	Site   string       `json:"site,omitempty"`
 	People []pseudoRole `json:"people"`
+	// Region is where the work was done (entries written before it was
+	// kept have none).
+	Region string `json:"region,omitempty"`
 }
 
 type pseudoRole struct {
@@ -87,6 +90,9 @@ func writePeopleIndex(tx Tx, rec *Record, a *Annex) error {
 		return err
 	}
 	e := peopleEntry{Kind: rec.Kind, At: rec.At, Site: rec.Site}
+	if e.Region, err = workRegion(&state{tx: tx}, rec); err != nil {
+		return err
+	}
 	for _, p := range a.People {
 		if ps := pseudonym(secret, p); ps != "" {
 			e.People = append(e.People, pseudoRole{Pseudonym: ps, Role: p.Role})
@@ -120,45 +126,80 @@ type RecallPersonEvent struct {
 	Site string    `json:"site,omitempty"`
 }
 
-// recallPeople lists the people on the events of the recall's (visible)
-// lots and on the site events at its sites inside the family's stay.
-func (st *state) recallPeople(out *Recall) error {
-	byPs := map[string]*RecallPerson{}
-	add := func(seq int64, e *peopleEntry, lot string) {
-		for _, p := range e.People {
-			rp := byPs[p.Pseudonym]
-			if rp == nil {
-				rp = &RecallPerson{Pseudonym: p.Pseudonym, Roles: []string{}, Events: []RecallPersonEvent{}}
-				byPs[p.Pseudonym] = rp
-			}
-			if !slices.Contains(rp.Roles, p.Role) {
-				rp.Roles = append(rp.Roles, p.Role)
-			}
-			rp.Events = append(rp.Events, RecallPersonEvent{Seq: seq, Kind: e.Kind, Role: p.Role, At: e.At, Lot: lot, Site: e.Site})
+// addPeople adds the people of entry e (record seq, about lot) to byPs.
+func addPeople(byPs map[string]*RecallPerson, seq int64, e *peopleEntry, lot string) {
+	for _, p := range e.People {
+		rp := byPs[p.Pseudonym]
+		if rp == nil {
+			rp = &RecallPerson{Pseudonym: p.Pseudonym, Roles: []string{}, Events: []RecallPersonEvent{}}
+			byPs[p.Pseudonym] = rp
 		}
+		if !slices.Contains(rp.Roles, p.Role) {
+			rp.Roles = append(rp.Roles, p.Role)
+		}
+		rp.Events = append(rp.Events, RecallPersonEvent{Seq: seq, Kind: e.Kind, Role: p.Role, At: e.At, Lot: lot, Site: e.Site})
 	}
-	entry := func(seq int64) (*peopleEntry, error) {
-		var e peopleEntry
-		v, err := st.tx.Get(peopleEvKey(seq))
-		if fault.KindOf(err) == fault.NotFound {
-			return nil, nil
-		} else if err != nil {
-			return nil, err
+}
+
+// sortedPeople returns byPs's people in order of their first event, each
+// person's events in record order (nil when there is nobody).
+func sortedPeople(byPs map[string]*RecallPerson) []RecallPerson {
+	var out []RecallPerson
+	for _, rp := range byPs {
+		slices.SortFunc(rp.Events, func(a, b RecallPersonEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+		out = append(out, *rp)
+	}
+	slices.SortFunc(out, func(a, b RecallPerson) int {
+		return cmp.Or(cmp.Compare(a.Events[0].Seq, b.Events[0].Seq), strings.Compare(a.Pseudonym, b.Pseudonym))
+	})
+	return out
+}
+
+// peopleEntry returns the people index entry of record seq (nil: none, or
+// erased).
+func (st *state) peopleEntry(seq int64) (*peopleEntry, error) {
+	var e peopleEntry
+	v, err := st.tx.Get(peopleEvKey(seq))
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(v, &e); err != nil {
+		return nil, fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
+	}
+	return &e, nil
+}
+
+// recallPeople lists the people on the events of the recall's (visible)
+// lots and on the site events at its sites inside the family's stay, as p
+// may see them: auditors and admins all of them, a regulator those on
+// events done in its regions, any other key none (the people of a family
+// are for the regions that must test them, not for the trade).
+func (st *state) recallPeople(p Principal, out *Recall) error {
+	out.People = nil // left out of the answer when there is nobody
+	if !p.readsAll() && p.Role != RoleRegulator {
+		return nil
+	}
+	byPs := map[string]*RecallPerson{}
+	mayAdd := func(seq int64, e *peopleEntry, lotID, lot, lotRegion string) error {
+		if !p.readsAll() {
+			r, err := st.personEventRegion(lotID, seq, e, lotRegion)
+			if err != nil || !covers(p.Regions, r) {
+				return err
+			}
 		}
-		if err := json.Unmarshal(v, &e); err != nil {
-			return nil, fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
-		}
-		return &e, nil
+		addPeople(byPs, seq, e, lot)
+		return nil
 	}
 	for _, l := range out.Lots {
 		if err := st.scanIndex("lot-ev", l.ID, func(sfx []byte) error {
 			seq := int64(beUint(sfx))
-			e, err := entry(seq)
+			e, err := st.peopleEntry(seq)
 			if err != nil || e == nil {
 				return err
 			}
-			add(seq, e, l.TraceCode)
-			return nil
+			return mayAdd(seq, e, l.ID, l.TraceCode, l.Region)
 		}); err != nil {
 			return err
 		}
@@ -176,8 +217,7 @@ func (st *state) recallPeople(out *Recall) error {
 			}
 			for _, s := range out.Sites {
 				if s.ID == e.Site && !e.At.Before(s.From) && (s.To == nil || !e.At.After(*s.To)) {
-					add(int64(beUint(k[len(prefixPeopleEv):])), &e, "")
-					break
+					return mayAdd(int64(beUint(k[len(prefixPeopleEv):])), &e, "", "", s.Region)
 				}
 			}
 			return nil
@@ -185,13 +225,62 @@ func (st *state) recallPeople(out *Recall) error {
 			return err
 		}
 	}
-	out.People = nil // left out of the answer when there is nobody
-	for _, rp := range byPs {
-		slices.SortFunc(rp.Events, func(a, b RecallPersonEvent) int { return cmp.Compare(a.Seq, b.Seq) })
-		out.People = append(out.People, *rp)
-	}
-	slices.SortFunc(out.People, func(a, b RecallPerson) int {
-		return cmp.Or(cmp.Compare(a.Events[0].Seq, b.Events[0].Seq), strings.Compare(a.Pseudonym, b.Pseudonym))
-	})
+	out.People = sortedPeople(byPs)
 	return nil
+}
+
+// workRegion returns the region of the site where the work rec records
+// was done, before rec is applied: its own site, else where its lot is (or
+// left from).
+func workRegion(st *state, rec *Record) (string, error) {
+	site := rec.Site
+	if site == "" && rec.Lot != "" {
+		l, err := st.lot(rec.Lot)
+		if err != nil {
+			return "", err
+		}
+		site = l.Site
+		if site == "" && l.Transit != nil {
+			return l.Transit.FromRegion, nil
+		}
+		if site == "" {
+			return l.Region, nil
+		}
+	}
+	if site == "" {
+		return "", nil
+	}
+	s, err := st.site(site)
+	if err != nil {
+		return "", err
+	}
+	return s.Region, nil
+}
+
+// personEventRegion returns the region where the work of record seq was
+// done: as the people index kept it, else from the record's people mark
+// (people_findings.go), else its site, else fallback (the lot's region
+// now).
+func (st *state) personEventRegion(lotID string, seq int64, e *peopleEntry, fallback string) (string, error) {
+	if e.Region != "" {
+		return e.Region, nil
+	}
+	if lotID != "" {
+		var m peopleMark
+		err := st.getJSON(indexKey("people-lot", lotID, be64(seq)), &m)
+		if err == nil && m.Region != "" {
+			return m.Region, nil
+		} else if err != nil && fault.KindOf(err) != fault.NotFound {
+			return "", err
+		}
+	}
+	if e.Site != "" {
+		s, err := st.site(e.Site)
+		if err == nil {
+			return s.Region, nil
+		} else if fault.KindOf(err) != fault.NotFound {
+			return "", err
+		}
+	}
+	return fallback, nil
 }

@@ -220,6 +220,9 @@ func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next str
 				next = out[len(out)-1].ID
 				return nil
 			}
+			if err := st.fillPeople(fd); err != nil { // people_findings.go
+				return err
+			}
 			out = append(out, *fd)
 		}
 		return nil

@@ -277,7 +277,7 @@ func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
 			out.Vehicles = append(out.Vehicles, *v)
 		}
 		slices.SortFunc(out.Vehicles, func(a, b RecallUse) int { return cmp.Or(a.From.Compare(b.From), strings.Compare(a.Plate, b.Plate)) })
-		if err := st.recallPeople(out); err != nil { // people.go
+		if err := st.recallPeople(p, out); err != nil { // people.go
 			return err
 		}
 		return st.contacts(p, out, stays, inFamily, limit)

@@ -216,6 +216,11 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 					bad = i
 					return errAbort
 				}
+				// The annex and its pseudonyms first: the alerts a record opens
+				// name the people of the record itself (people_findings.go).
+				if err := s.writeAux(tx, rec); err != nil {
+					return err
+				}
 				fx, err := applyRecord(tx, &l.lots, rec)
 				if err == nil {
 					err = vlog.Append(tx, size, data, hashes)
@@ -233,9 +238,6 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 					if err := tx.Set(keyHashKey(s.keyHash), []byte(rec.Key)); err != nil {
 						return err
 					}
-				}
-				if err := s.writeAux(tx, rec); err != nil {
-					return err
 				}
 				keysChanged = keysChanged || fx.keysChanged
 				results[i].receipt = newReceipt(rec, fx)

@@ -42,6 +42,9 @@ func (l *Ledger) sweepLoop(every time.Duration) {
 			if _, err := l.Sweep(context.Background()); err != nil {
 				l.log.Warn("transit sweep failed", "err", err)
 			}
+			if _, err := l.SweepWorkerTests(context.Background()); err != nil { // worker_tests.go
+				l.log.Warn("worker test sweep failed", "err", err)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import { t, word, when, kg, country } from '../i18n.js';
 import { getJSON, download, enc } from '../api.js';
 import { loading, lotBadges, lotLink, orgLabel, sayError, siteLabel, view } from '../common.js';
 import { loadTrace, traceGraph } from './graph.js';
+import { annexButton, maySeePeople } from '../people.js';
 
 export async function lotView(code) {
   const main = view(code, loading());
@@ -161,6 +162,7 @@ export function findingItem(f) {
       ' · ', t('findings.opened'), ' ', when(f.opened_at)),
     explanation ? h('p', { class: 'explain' }, explanation) : null,
     h('p', { class: 'detail' }, f.detail),
+    f.people?.length ? h('p', { class: 'meta people-line' }, t('people.in_finding'), ' ', f.people.map((p) => p.pseudonym + ' (' + p.roles.map((r) => word('person', r)).join('、') + ')').join(', ')) : null,
     h('p', { class: 'meta' },
       f.trace_code ? [t('findings.lot'), ' ', lotLink(f.trace_code), ' · '] : null,
       f.site ? [t('findings.site'), ' ', siteLabel(f.site), ' · '] : null,
@@ -178,11 +180,19 @@ function timelineSection(records, voidedBy) {
         h('p', { class: 'event-head' }, h('strong', null, word('kind', r.kind)), ' #', r.seq, ' · ', t('lot.by'), ' ', r.actor?.org ? orgLabel(r.actor.org) : '—',
           voided ? h('span', { class: 'badge badge-closed' }, t('lot.voided', { seq: voided })) : null),
         h('p', { class: 'event-body' }, describe(r)),
-        r.note ? h('p', { class: 'note' }, r.note) : null));
+        r.note ? h('p', { class: 'note' }, r.note) : null,
+        r.annex ? annexLine(r) : null));
   });
   return h('section', { class: 'card', 'aria-labelledby': 'tl-h' },
     h('h2', { id: 'tl-h' }, t('lot.timeline')),
     items.length ? h('ol', { class: 'timeline' }, items) : h('p', { class: 'empty' }, t('lot.timeline.none')));
+}
+
+// annexLine offers the record's annex to the keys that may see people
+// (people.js): the roles it names, and names only on an explicit open.
+function annexLine(r) {
+  if (!maySeePeople()) return null;
+  return h('p', { class: 'annex-line' }, t('lot.annex'), (r.annex.roles || []).length ? ' · ' + r.annex.roles.map((x) => word('person', x)).join('、') : '', ' ', annexButton(r.seq));
 }
 
 const qty = (q) => (q ? `${kg(q.grams)} kg${q.pieces ? ` / ${q.pieces}` : ''}` : '');

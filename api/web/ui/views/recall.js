@@ -5,6 +5,7 @@ import { h, fill, table } from '../dom.js';
 import { t, when, kg } from '../i18n.js';
 import { getJSON, saveBlob, enc } from '../api.js';
 import { loading, lotLink, orgLabel, orgName, sayError, siteInfo, siteLabel, view } from '../common.js';
+import { peopleSection } from '../people.js';
 
 export async function recallView(code) {
   const main = view(t('recall.title', { code }), loading());
@@ -53,7 +54,8 @@ export async function recallView(code) {
       h('h2', { id: 'rc-h' }, t('recall.contacts', { n: rc.contacts.length })),
       h('p', { class: 'hint' }, t('recall.contacts_hint')),
       table(null, [t('col.code'), t('col.site'), t('recall.from'), t('recall.to')],
-        rc.contacts.map((c) => [lotLink(c.trace_code), siteLabel(c.site), when(c.from), c.to ? when(c.to) : t('recall.now')]))) : null);
+        rc.contacts.map((c) => [lotLink(c.trace_code), siteLabel(c.site), when(c.from), c.to ? when(c.to) : t('recall.now')]))) : null,
+    peopleSection(rc.people));
 }
 
 function regionSection(region, rows, part) {
