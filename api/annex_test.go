@@ -172,14 +172,14 @@ func TestAnnexOverHTTP(t *testing.T) {
 	// Tampering with a stored annex is found by verify.
 	var good []byte
 	akey := append([]byte("a/annex/"), binary.BigEndian.AppendUint64(nil, uint64(kept.Seq))...)
-	env.Store.Update(func(tx ledger.Tx) error {
+	env.Store.Update(t.Context(), func(tx ledger.Tx) error {
 		good, _ = tx.Get(akey)
 		return tx.Set(akey, bytes.Replace(good, []byte(keptName), []byte("李四"), 1))
 	})
 	if rep, err := ledger.VerifyAnnexes(context.Background(), env.Store); err == nil || len(rep.Mismatched) != 1 || rep.Mismatched[0] != kept.Seq {
 		t.Fatalf("a tampered annex passed: %+v %v", rep, err)
 	}
-	env.Store.Update(func(tx ledger.Tx) error { return tx.Set(akey, good) })
+	env.Store.Update(t.Context(), func(tx ledger.Tx) error { return tx.Set(akey, good) })
 
 	// Erasure: the admin only, with a reason, once.
 	w.key("sh-regulator").do("DELETE", path, map[string]any{"reason": "x"}).wantProblem(403, "forbidden", "")

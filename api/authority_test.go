@@ -22,7 +22,7 @@ type demoWorld struct {
 
 func newDemoWorld(t *testing.T) *demoWorld {
 	h := newHarness(t, api.Options{})
-	admin, err := h.l.Authenticate(adminSecret)
+	admin, err := h.l.Authenticate(t.Context(), adminSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

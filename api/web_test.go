@@ -39,7 +39,7 @@ type webStory struct {
 func newWebStory(t *testing.T, e *env) *webStory {
 	t.Helper()
 	ctx := context.Background()
-	adm, err := e.l.Authenticate(adminSecret)
+	adm, err := e.l.Authenticate(t.Context(), adminSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

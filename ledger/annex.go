@@ -240,7 +240,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 		return nil, fault.Errorf(fault.NotFound, "no record %d", seq)
 	}
 	var a Annex
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		rec, err := st.record(seq)
 		if err != nil {
 			return err
@@ -262,7 +262,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 		return nil, err
 	}
 	entry, _ := json.Marshal(AnnexRead{At: l.now().UTC(), Seq: seq, Key: p.Key, Org: p.Org, Role: p.Role})
-	err = l.store.Update(func(tx Tx) error {
+	err = l.store.Update(ctx, func(tx Tx) error {
 		next := int64(0)
 		if err := tx.Scan(prefixAnnexRead, nil, true, func(k, _ []byte) error {
 			next = int64(beUint(k[len(prefixAnnexRead):])) + 1
@@ -280,12 +280,12 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 
 // AnnexReads lists the annex access log, oldest first, for an admin:
 // every read, or those of record seq's annex when seq >= 0.
-func (l *Ledger) AnnexReads(p Principal, seq int64) ([]AnnexRead, error) {
+func (l *Ledger) AnnexReads(ctx context.Context, p Principal, seq int64) ([]AnnexRead, error) {
 	if p.Role != RoleAdmin {
 		return nil, fault.Errorf(fault.Forbidden, "only an admin key reads the annex access log")
 	}
 	out := []AnnexRead{}
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		return tx.Scan(prefixAnnexRead, nil, false, func(_, v []byte) error {
 			var r AnnexRead
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -343,7 +343,7 @@ type AnnexReport struct {
 // missing one is a Tampered error after the whole report.
 func VerifyAnnexes(ctx context.Context, store Store) (*AnnexReport, error) {
 	rep := &AnnexReport{}
-	err := store.View(func(tx Tx) error {
+	err := store.View(ctx, func(tx Tx) error {
 		size, err := vlog.TreeSize(tx)
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -16,7 +17,7 @@ import (
 // nodes of the batch's family), the batch's region index entries and the
 // lot's site-stay entries.
 func CheckQueryViews(s Store) error {
-	return s.View(func(tx Tx) error {
+	return s.View(context.Background(), func(tx Tx) error {
 		st := &state{tx: tx}
 		sums := map[string]*rootSummary{}
 		stays := 0
@@ -126,7 +127,7 @@ func roundTrip(n *lotNode) *lotNode {
 
 // RecallWithContactLimit is Recall listing at most limit contacts.
 func RecallWithContactLimit(l *Ledger, p Principal, ref string, limit int) (*Recall, error) {
-	return l.recall(p, ref, limit)
+	return l.recall(context.Background(), p, ref, limit)
 }
 
 // DropNodeCache empties l's node cache.

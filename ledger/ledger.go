@@ -152,7 +152,7 @@ func New(store Store, key *vlog.Key, opts Options) (*Ledger, error) {
 // and no record lies beyond it.
 func (l *Ledger) loadHead() (*signedHead, error) {
 	h := &signedHead{checkpoint: vlog.Checkpoint{Origin: l.origin}}
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(context.Background(), func(tx Tx) error {
 		size, err := vlog.TreeSize(tx)
 		if err != nil || size == 0 {
 			return err
@@ -337,14 +337,14 @@ func (l *Ledger) Origin() string { return l.origin }
 
 // Authenticate returns the principal of an API key secret, or an
 // Unauthenticated error when the key is unknown or revoked.
-func (l *Ledger) Authenticate(secret string) (Principal, error) {
+func (l *Ledger) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	hash := secretHash(secret)
 	if p, ok := l.principals.get(hash); ok {
 		return p, nil
 	}
 	gen := l.principals.gen.Load() // before the snapshot: see principalCache
 	var p Principal
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		st := &state{tx: tx}
 		id, err := st.get(keyHashKey(hash))
 		if fault.KindOf(err) == fault.NotFound {
@@ -370,31 +370,31 @@ func (l *Ledger) Authenticate(secret string) (Principal, error) {
 }
 
 // view runs fn on a snapshot with typed state access.
-func (l *Ledger) view(fn func(st *state) error) error {
-	return l.store.View(func(tx Tx) error { return fn(&state{tx: tx}) })
+func (l *Ledger) view(ctx context.Context, fn func(st *state) error) error {
+	return l.store.View(ctx, func(tx Tx) error { return fn(&state{tx: tx, ctx: ctx}) })
 }
 
 // Org returns a registered org.
-func (l *Ledger) Org(uscc string) (o *Org, err error) {
-	err = l.view(func(st *state) error { o, err = st.org(uscc); return err })
+func (l *Ledger) Org(ctx context.Context, uscc string) (o *Org, err error) {
+	err = l.view(ctx, func(st *state) error { o, err = st.org(uscc); return err })
 	return o, err
 }
 
 // Site returns a registered site.
-func (l *Ledger) Site(id string) (s *Site, err error) {
-	err = l.view(func(st *state) error { s, err = st.site(id); return err })
+func (l *Ledger) Site(ctx context.Context, id string) (s *Site, err error) {
+	err = l.view(ctx, func(st *state) error { s, err = st.site(id); return err })
 	return s, err
 }
 
 // Keys lists, in creation order and without secrets, the API keys p may
 // manage: all of them for an admin, the keys a regulator created (directly
 // or through keys it created) for a regulator.
-func (l *Ledger) Keys(p Principal) ([]APIKey, error) {
+func (l *Ledger) Keys(ctx context.Context, p Principal) ([]APIKey, error) {
 	if p.Role != RoleAdmin && p.Role != RoleRegulator {
 		return nil, fault.Errorf(fault.Forbidden, "only admin and regulator keys list keys")
 	}
 	var keys []APIKey
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		return st.tx.Scan(stateKey("key", ""), nil, false, func(_, v []byte) error {
 			var k APIKey
 			if err := json.Unmarshal(v, &k); err != nil {
@@ -417,8 +417,8 @@ func (l *Ledger) Keys(p Principal) ([]APIKey, error) {
 
 // KeyOfRecord returns the API key that record seq (a key_created record)
 // created, in its current state.
-func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
-	err = l.view(func(st *state) error {
+func (l *Ledger) KeyOfRecord(ctx context.Context, seq int64) (k *APIKey, err error) {
+	err = l.view(ctx, func(st *state) error {
 		rec, err := st.record(seq)
 		if err != nil {
 			return err

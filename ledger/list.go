@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -134,7 +135,7 @@ func regionScopes(p Principal, region string) ([]string, error) {
 
 // ListLots lists the lots f selects that p may see, in index order, a page
 // at a time.
-func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string, err error) {
+func (l *Ledger) ListLots(ctx context.Context, p Principal, f LotFilter) (out []LotItem, next string, err error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
@@ -200,7 +201,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 		}
 	}
 	out = []LotItem{}
-	err = l.query(func(st *state) error {
+	err = l.query(ctx, func(st *state) error {
 		for si := cur.Scan; si < len(scans); si++ {
 			sc := scans[si]
 			var start []byte
@@ -286,7 +287,7 @@ const maxEventScan = 200_000
 // ListEvents lists the stored bytes of the lot and site event records f
 // selects that p may see, in seq order, a page at a time; next is the
 // cursor (a seq, for After) of the next page, or -1.
-func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, next int64, err error) {
+func (l *Ledger) ListEvents(ctx context.Context, p Principal, f EventFilter) (out []json.RawMessage, next int64, err error) {
 	next = -1
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -303,7 +304,7 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 		return nil, -1, fault.InvalidField("to", "must be after from")
 	}
 	out = []json.RawMessage{}
-	err = l.query(func(st *state) error {
+	err = l.query(ctx, func(st *state) error {
 		var prefix []byte
 		switch {
 		case f.Lot != "":
@@ -382,6 +383,9 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 			}
 			slices.Sort(seqs)
 			for _, s := range seqs {
+				if err := st.alive(); err != nil {
+					return err
+				}
 				if ok, err := consider(s); err != nil || !ok {
 					return err
 				}

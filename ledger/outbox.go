@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -107,7 +108,7 @@ type AlertCursor string
 // Alerts returns the finding events after cursor (from the start of the
 // next record when cursor is empty: seq from) that p may see, at most
 // limit, and the cursor after them. Only durable records are told.
-func (l *Ledger) Alerts(p Principal, cursor AlertCursor, from int64, limit int) ([]AlertEvent, AlertCursor, error) {
+func (l *Ledger) Alerts(ctx context.Context, p Principal, cursor AlertCursor, from int64, limit int) ([]AlertEvent, AlertCursor, error) {
 	start := key(prefixOutbox, be64(from))
 	if cursor != "" {
 		b, err := hex.DecodeString(string(cursor))
@@ -119,7 +120,7 @@ func (l *Ledger) Alerts(p Principal, cursor AlertCursor, from int64, limit int) 
 	size := l.Size()
 	var out []AlertEvent
 	next := cursor
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		return tx.Scan(prefixOutbox, start, false, func(k, v []byte) error {
 			sfx := k[len(prefixOutbox):]
 			if int64(beUint(sfx[:8])) >= size || len(out) >= limit {
@@ -185,7 +186,7 @@ func mayWatch(p Principal) error {
 
 // CreateWebhook subscribes p's org to the findings of rules (all when
 // empty) in regions (the key's when empty). The secret is returned once.
-func (l *Ledger) CreateWebhook(p Principal, req WebhookRequest) (*Webhook, error) {
+func (l *Ledger) CreateWebhook(ctx context.Context, p Principal, req WebhookRequest) (*Webhook, error) {
 	if err := mayWatch(p); err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func (l *Ledger) CreateWebhook(p Principal, req WebhookRequest) (*Webhook, error
 	if err != nil {
 		return nil, err
 	}
-	err = l.store.Update(func(tx Tx) error {
+	err = l.store.Update(ctx, func(tx Tx) error {
 		if err := tx.Set(key(prefixWebhook, []byte(w.ID)), data); err != nil {
 			return err
 		}
@@ -243,12 +244,12 @@ func (l *Ledger) CreateWebhook(p Principal, req WebhookRequest) (*Webhook, error
 }
 
 // Webhooks lists the subscriptions of p's org, without their secrets.
-func (l *Ledger) Webhooks(p Principal) ([]Webhook, error) {
+func (l *Ledger) Webhooks(ctx context.Context, p Principal) ([]Webhook, error) {
 	if err := mayWatch(p); err != nil {
 		return nil, err
 	}
 	out := []Webhook{}
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		return tx.Scan(prefixWebhook, nil, false, func(_, v []byte) error {
 			var w Webhook
 			if err := json.Unmarshal(v, &w); err != nil {
@@ -285,11 +286,11 @@ func webhookOf(tx Tx, p Principal, id string) (*Webhook, error) {
 
 // DeleteWebhook removes a subscription of p's org and its pending
 // deliveries; the deliveries made stay listed until then.
-func (l *Ledger) DeleteWebhook(p Principal, id string) error {
+func (l *Ledger) DeleteWebhook(ctx context.Context, p Principal, id string) error {
 	if err := mayWatch(p); err != nil {
 		return err
 	}
-	return l.store.Update(func(tx Tx) error {
+	return l.store.Update(ctx, func(tx Tx) error {
 		if _, err := webhookOf(tx, p, id); err != nil {
 			return err
 		}
@@ -329,12 +330,12 @@ type Delivery struct {
 
 // Deliveries lists a subscription's deliveries, newest first, at most
 // limit.
-func (l *Ledger) Deliveries(p Principal, id string, limit int) ([]Delivery, error) {
+func (l *Ledger) Deliveries(ctx context.Context, p Principal, id string, limit int) ([]Delivery, error) {
 	if err := mayWatch(p); err != nil {
 		return nil, err
 	}
 	out := []Delivery{}
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		if _, err := webhookOf(tx, p, id); err != nil {
 			return err
 		}
@@ -373,10 +374,10 @@ func webhookMatches(w *Webhook, ev *AlertEvent) bool {
 // DueDeliveries fans the outbox out to the subscriptions (each new finding
 // event becomes a pending delivery of every subscription that wants it)
 // and returns at most limit deliveries due at now.
-func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error) {
+func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]DeliveryTask, error) {
 	size := l.Size()
 	hooks := map[string]*Webhook{}
-	err := l.store.Update(func(tx Tx) error {
+	err := l.store.Update(ctx, func(tx Tx) error {
 		if err := tx.Scan(prefixWebhook, nil, false, func(_, v []byte) error {
 			var w Webhook
 			if err := json.Unmarshal(v, &w); err != nil {
@@ -446,7 +447,7 @@ func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error)
 		return nil, err
 	}
 	var out []DeliveryTask
-	err = l.store.View(func(tx Tx) error {
+	err = l.store.View(ctx, func(tx Tx) error {
 		return tx.Scan(prefixPending, nil, false, func(k, _ []byte) error {
 			if len(out) >= limit {
 				return fault.ErrStop
@@ -503,8 +504,8 @@ type Attempt struct {
 // DeliveryDone records an attempt of task: a 2xx delivers it, a 410 Gone
 // disables the subscription, anything else is tried again at a.Next (or
 // given up).
-func (l *Ledger) DeliveryDone(t DeliveryTask, a Attempt) error {
-	return l.store.Update(func(tx Tx) error {
+func (l *Ledger) DeliveryDone(ctx context.Context, t DeliveryTask, a Attempt) error {
+	return l.store.Update(ctx, func(tx Tx) error {
 		wk := key(prefixWebhook, []byte(t.Webhook))
 		wdata, err := tx.Get(wk)
 		if fault.KindOf(err) == fault.NotFound {

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -157,8 +158,8 @@ func (st *state) setPolicy(p *Policy) error {
 }
 
 // Policy returns the policy in force.
-func (l *Ledger) Policy() (p Policy, err error) {
-	err = l.view(func(st *state) error { p, err = st.policy(); return err })
+func (l *Ledger) Policy(ctx context.Context) (p Policy, err error) {
+	err = l.view(ctx, func(st *state) error { p, err = st.policy(); return err })
 	return p, err
 }
 

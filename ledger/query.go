@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -25,9 +26,9 @@ type LotAnswer struct {
 
 // Lot returns the lot a trace code or lot id names, with its papers, if p
 // may see it.
-func (l *Ledger) Lot(p Principal, ref string) (*LotAnswer, error) {
+func (l *Ledger) Lot(ctx context.Context, p Principal, ref string) (*LotAnswer, error) {
 	var out LotAnswer
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		lot, err := st.visibleLot(p, ref)
 		if err != nil {
 			return err
@@ -73,9 +74,9 @@ type LotRecords struct {
 }
 
 // LotEvents returns the records of a lot, if p may see it.
-func (l *Ledger) LotEvents(p Principal, ref string) (*LotRecords, error) {
+func (l *Ledger) LotEvents(ctx context.Context, p Principal, ref string) (*LotRecords, error) {
 	out := &LotRecords{VoidedBy: map[int64]int64{}}
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		lot, err := st.visibleLot(p, ref)
 		if err != nil {
 			return err
@@ -101,11 +102,11 @@ func (l *Ledger) LotEvents(p Principal, ref string) (*LotRecords, error) {
 // it (0 if none), if p may see it: registry records are seen by every key,
 // lot records by those who may see one of their lots, site records by
 // regulators of the site's region and the site's org.
-func (l *Ledger) Event(p Principal, seq int64) (data []byte, voidedBy int64, err error) {
+func (l *Ledger) Event(ctx context.Context, p Principal, seq int64) (data []byte, voidedBy int64, err error) {
 	if seq >= l.Size() {
 		return nil, 0, fault.Errorf(fault.NotFound, "no record %d", seq)
 	}
-	err = l.view(func(st *state) error {
+	err = l.view(ctx, func(st *state) error {
 		if data, err = vlog.ReadRecord(st.tx, seq); err != nil {
 			return err
 		}
@@ -156,7 +157,7 @@ type FindingFilter struct {
 
 // Findings lists findings newest first, as p may see them: regulators those
 // in their regions, operators those about their own lots.
-func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next string, err error) {
+func (l *Ledger) Findings(ctx context.Context, p Principal, f FindingFilter) (out []Finding, next string, err error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
@@ -184,7 +185,7 @@ func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next str
 	default:
 		scans = append(scans, struct{ index, value string }{"finding-org", p.Org})
 	}
-	err = l.view(func(st *state) error {
+	err = l.view(ctx, func(st *state) error {
 		seen := map[string]bool{}
 		var ids []string
 		for _, sc := range scans {

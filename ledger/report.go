@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -129,7 +130,7 @@ const MaxReportReasons = 20
 
 // ClosureReport builds the closure report f selects, as p may see it:
 // regulators for their regions, admins for any; operators may not.
-func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, error) {
+func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter) (*ClosureReport, error) {
 	if !p.readsAll() && p.Role != RoleRegulator {
 		return nil, fault.Errorf(fault.Forbidden, "closure reports are for regulators, auditors and admins")
 	}
@@ -163,7 +164,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 	if !f.To.IsZero() {
 		to = f.To.UnixNano()
 	}
-	err = l.query(func(st *state) error {
+	err = l.query(ctx, func(st *state) error {
 		regions := map[string]*RegionTotals{}
 		type hit struct {
 			at           int64
@@ -424,6 +425,9 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 // ones a seek each. An fault.ErrStop from fn ends the whole scan.
 func (st *state) scanPrefixes(outer []byte, prefixes [][]byte, maxSkip int, fn func(i int, k, v []byte) error) error {
 	for i := 0; i < len(prefixes); {
+		if err := st.alive(); err != nil {
+			return err
+		}
 		skipped, seek := 0, false
 		err := st.tx.Scan(outer, prefixes[i], false, func(k, v []byte) error {
 			for {

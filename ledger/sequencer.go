@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -178,7 +179,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 		var keysChanged bool
 		var hashes *vlog.Group
 		t0 := time.Now()
-		err := l.store.Update(func(tx Tx) error {
+		err := l.store.Update(context.Background(), func(tx Tx) error {
 			keysChanged = false
 			hashes = l.frontier.Group(tx)
 			st := &state{tx: tx, lots: &l.lots}

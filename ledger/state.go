@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -11,6 +12,10 @@ import (
 // state gives typed access to the derived state in a transaction.
 type state struct {
 	tx Tx
+	// ctx is the context of a query's caller (nil on the write path):
+	// long loops call alive so that a query whose client went away stops.
+	ctx   context.Context
+	steps int
 	// pol caches the policy in force for this transaction (policy.go).
 	pol *Policy
 	// keysChanged is set when an API key was written: cached principals
@@ -22,6 +27,22 @@ type state struct {
 	// lots, set by the sequencer, decodes lots through its lot cache.
 	lots *lotCache
 }
+
+// alive returns the query's ctx.Err() every aliveEvery calls, nil
+// otherwise and always on the write path. Loops over many lots, batches or
+// records call it once per item.
+func (st *state) alive() error {
+	if st.ctx == nil {
+		return nil
+	}
+	if st.steps++; st.steps%aliveEvery != 0 {
+		return nil
+	}
+	return st.ctx.Err()
+}
+
+// aliveEvery is how many items a query handles between looks at its context.
+const aliveEvery = 64
 
 func (st *state) get(k []byte) ([]byte, error) { return st.tx.Get(k) }
 

@@ -34,7 +34,7 @@ func Verify(ctx context.Context, store, scratch Store, verifier *vlog.Key, progr
 		progress = func(string, int64, int64) {}
 	}
 	rep := &VerifyReport{}
-	err := store.View(func(tx Tx) error {
+	err := store.View(ctx, func(tx Tx) error {
 		size, err := vlog.TreeSize(tx)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 	batch := make([][]byte, 0, replayBatch)
 	seq := int64(0)
 	flush := func() error {
-		err := scratch.Update(func(stx Tx) error {
+		err := scratch.Update(ctx, func(stx Tx) error {
 			for i, data := range batch {
 				rec, err := DecodeRecord(data)
 				if err != nil {
@@ -200,7 +200,7 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 
 // compareState checks that the stored derived state equals the replayed one.
 func compareState(ctx context.Context, tx Tx, scratch Store, rep *VerifyReport, progress Progress) error {
-	return scratch.View(func(stx Tx) error {
+	return scratch.View(ctx, func(stx Tx) error {
 		var n int64
 		err := tx.Scan(prefixState, nil, false, func(k, v []byte) error {
 			want, err := stx.Get(k)
