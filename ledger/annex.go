@@ -54,13 +54,6 @@ type Annex struct {
 	People []Person `json:"people,omitempty"`
 }
 
-var (
-	prefixAnnex     = []byte("a/annex/")
-	prefixAnnexRead = []byte("a/annex-read/")
-)
-
-func annexKey(seq int64) []byte { return key(prefixAnnex, be64(seq)) }
-
 // annexCanonical is the annex's canonical bytes: compact JSON of
 // {"note","people"} in that order, empty ones left out, without HTML
 // escaping, people's fields in the order role, name, id_number, phone.
@@ -197,14 +190,14 @@ func prepareAnnexErased(st *state, p Principal, rec *Record) error {
 	if target.Annex == nil {
 		return fault.Errorf(fault.NotFound, "record %d has no annex", rec.Erases)
 	}
-	if v, err := st.get(stateKey("annex-erased", string(be64(rec.Erases)))); err == nil {
+	if v, err := st.get(tabAnnexErased.seqKey(rec.Erases)); err == nil {
 		return &fault.Error{Kind: fault.Conflict, Msg: "the annex of record " + itoa64(rec.Erases) + " was already erased by record " + itoa64(int64(beUint(v)))}
 	}
 	return nil
 }
 
 func applyAnnexErased(st *state, rec *Record, _ *effects) error {
-	return st.tx.Set(stateKey("annex-erased", string(be64(rec.Erases))), be64(rec.Seq))
+	return st.tx.Set(tabAnnexErased.seqKey(rec.Erases), be64(rec.Seq))
 }
 
 func itoa64(n int64) string { b, _ := json.Marshal(n); return string(b) }
@@ -253,7 +246,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 		if rec.Annex == nil {
 			return fault.Errorf(fault.NotFound, "record %d has no annex", seq)
 		}
-		if v, err := st.get(stateKey("annex-erased", string(be64(seq)))); err == nil {
+		if v, err := st.get(tabAnnexErased.seqKey(seq)); err == nil {
 			return fault.Errorf(fault.NotFound, "the annex of record %d was erased by record %d", seq, beUint(v))
 		}
 		return st.getJSON(annexKey(seq), &a)
@@ -270,7 +263,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 		}); err != nil {
 			return err
 		}
-		return tx.Set(key(prefixAnnexRead, be64(next)), entry)
+		return tx.Set(annexReadKey(next), entry)
 	})
 	if err != nil {
 		return nil, err // no read goes unlogged

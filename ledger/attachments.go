@@ -96,10 +96,6 @@ func (a *Attachment) uploadedBy(p Principal) bool {
 	})
 }
 
-var prefixAttachment = []byte("a/att/")
-
-func attachmentKey(sha string) []byte { return key(prefixAttachment, []byte(sha)) }
-
 // ValidSHA256 reports whether s is a SHA-256 as the ledger writes it: 64
 // lowercase hexadecimal digits.
 func ValidSHA256(s string) bool {

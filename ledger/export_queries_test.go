@@ -21,7 +21,7 @@ func CheckQueryViews(s Store) error {
 		st := &state{tx: tx}
 		sums := map[string]*rootSummary{}
 		stays := 0
-		err := tx.Scan(stateKey("lot", ""), nil, false, func(k, v []byte) error {
+		err := tx.Scan(tabLot.all(), nil, false, func(k, v []byte) error {
 			var l Lot
 			if err := json.Unmarshal(v, &l); err != nil {
 				return err
@@ -89,14 +89,14 @@ func CheckQueryViews(s Store) error {
 			}
 		}
 		n := 0
-		if err := tx.Scan(stateKey("rsum", ""), nil, false, func(k, v []byte) error { n++; return nil }); err != nil {
+		if err := tx.Scan(tabSummary.all(), nil, false, func(k, v []byte) error { n++; return nil }); err != nil {
 			return err
 		}
 		if n != len(sums) {
 			return fmt.Errorf("%d batch summaries stored, %d batches have lots", n, len(sums))
 		}
 		copies := 0
-		if err := tx.Scan(stateKey("fam", ""), nil, false, func(k, v []byte) error { copies++; return nil }); err != nil {
+		if err := tx.Scan(tabFamily.all(), nil, false, func(k, v []byte) error { copies++; return nil }); err != nil {
 			return err
 		}
 		want := 0
@@ -107,7 +107,7 @@ func CheckQueryViews(s Store) error {
 			return fmt.Errorf("%d family copies stored, the batches have %d lots", copies, want)
 		}
 		total := 0
-		if err := tx.Scan(key(prefixState, []byte("x/site-stay/")), nil, false, func(k, v []byte) error { total++; return nil }); err != nil {
+		if err := tx.Scan(idxSiteStay.within(""), nil, false, func(k, v []byte) error { total++; return nil }); err != nil {
 			return err
 		}
 		if total != stays {

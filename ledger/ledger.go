@@ -395,7 +395,7 @@ func (l *Ledger) Keys(ctx context.Context, p Principal) ([]APIKey, error) {
 	}
 	var keys []APIKey
 	err := l.view(ctx, func(st *state) error {
-		return st.tx.Scan(stateKey("key", ""), nil, false, func(_, v []byte) error {
+		return st.tx.Scan(tabKey.all(), nil, false, func(_, v []byte) error {
 			var k APIKey
 			if err := json.Unmarshal(v, &k); err != nil {
 				return fault.Wrap(fault.Tampered, "stored key does not decode", err)

@@ -159,32 +159,32 @@ func (l *Ledger) ListLots(ctx context.Context, p Principal, f LotFilter) (out []
 		f.Container = strings.ToUpper(f.Container)
 	}
 	var scans []listScan
-	exact := func(index, value string) { scans = append(scans, listScan{prefix: indexPrefix(index, value), idAt: 0}) }
+	exact := func(x index, value string) { scans = append(scans, listScan{prefix: x.prefix(value), idAt: 0}) }
 	switch {
 	case f.Code != "":
 		scans = append(scans, listScan{prefix: codeKey(f.Code), idAt: -2})
 	case f.Container != "":
-		exact("container", f.Container)
+		exact(idxContainer, f.Container)
 	case f.Declaration != "":
-		exact("decl", f.Declaration)
+		exact(idxDeclaration, f.Declaration)
 	case f.Site != "":
-		exact("site", f.Site)
+		exact(idxLotSite, f.Site)
 	case f.Holder != "":
-		exact("holder", f.Holder)
+		exact(idxHolder, f.Holder)
 	case f.Region != "" || p.Role == RoleRegulator:
 		scopes, err := regionScopes(p, f.Region)
 		if err != nil {
 			return nil, "", err
 		}
 		for _, r := range scopes {
-			scans = append(scans, listScan{prefix: key(prefixState, []byte("x/region/"+r)), idAt: -1})
+			scans = append(scans, listScan{prefix: idxRegion.within(r), idAt: -1})
 		}
 	case f.Status != "":
-		exact("status", f.Status)
+		exact(idxStatus, f.Status)
 	case p.readsAll():
-		scans = append(scans, listScan{prefix: indexPrefix("created", ""), idAt: 8})
+		scans = append(scans, listScan{prefix: idxCreated.prefix(""), idAt: 8})
 	default:
-		exact("org", p.Org)
+		exact(idxLotOrg, p.Org)
 	}
 	if f.Region != "" && p.Role == RoleRegulator {
 		if _, err := regionScopes(p, f.Region); err != nil {
@@ -238,12 +238,12 @@ func (l *Ledger) ListLots(ctx context.Context, p Principal, f LotFilter) (out []
 				// A lot in several regions of the scopes is listed once, at
 				// the first of them.
 				if sc.idAt == -1 {
-					scope := string(sc.prefix[len(prefixState)+len("x/region/"):])
+					scope := string(sc.prefix[len(idxRegion.within("")):])
 					region := scope + string(sfx[:bytes.IndexByte(sfx, 0)])
 					first := ""
 					for _, r := range n.regions() {
 						if (first == "" || r < first) && slices.ContainsFunc(scans, func(o listScan) bool {
-							return strings.HasPrefix(r, string(o.prefix[len(prefixState)+len("x/region/"):]))
+							return strings.HasPrefix(r, string(o.prefix[len(idxRegion.within("")):]))
 						}) {
 							first = r
 						}
@@ -312,13 +312,13 @@ func (l *Ledger) ListEvents(ctx context.Context, p Principal, f EventFilter) (ou
 			if err != nil {
 				return err
 			}
-			prefix = indexPrefix("lot-ev", n.ID)
+			prefix = idxLotEvents.prefix(n.ID)
 		case f.Site != "":
-			prefix = indexPrefix("ev-site", f.Site)
+			prefix = idxEventSite.prefix(f.Site)
 		case f.Org != "":
-			prefix = indexPrefix("ev-org", f.Org)
+			prefix = idxEventOrg.prefix(f.Org)
 		case f.Kind != "":
-			prefix = indexPrefix("ev-kind", string(f.Kind))
+			prefix = idxEventKind.prefix(string(f.Kind))
 		}
 		scanned := 0
 		consider := func(seq int64) (bool, error) {
@@ -362,7 +362,7 @@ func (l *Ledger) ListEvents(ctx context.Context, p Principal, f EventFilter) (ou
 		case !f.From.IsZero() || !f.To.IsZero():
 			// A time window alone: the ev-at index, in time order; the
 			// page is the window's records in seq order.
-			p := indexPrefix("ev-at", "")
+			p := idxEventAt.prefix("")
 			var seqs []int64
 			var start []byte
 			if !f.From.IsZero() {

@@ -33,14 +33,6 @@ const (
 	AlertClosed       = "finding.closed"
 )
 
-var (
-	prefixOutbox   = []byte("a/ob/")  // a/ob/<seq be64>/<finding id>/<type>
-	prefixWebhook  = []byte("a/wh/")  // a/wh/<id>
-	prefixCursor   = []byte("a/whc/") // a/whc/<id>: the next outbox key to fan out
-	prefixDelivery = []byte("a/whd/") // a/whd/<id>/<outbox suffix>
-	prefixPending  = []byte("a/whp/") // a/whp/<id>/<outbox suffix>: deliveries still to make
-)
-
 // An AlertEvent is one finding event: the payload delivered to webhooks and
 // on the stream. ID is the webhook-id of every delivery of it.
 type AlertEvent struct {
@@ -95,7 +87,7 @@ func (st *state) putOutbox(old, f *Finding) error {
 	if err != nil {
 		return err
 	}
-	return st.tx.Set(key(prefixOutbox, sfx), data)
+	return st.tx.Set(outboxKey(sfx), data)
 }
 
 func outboxSuffix(seq int64, id, typ string) []byte {
@@ -109,13 +101,13 @@ type AlertCursor string
 // next record when cursor is empty: seq from) that p may see, at most
 // limit, and the cursor after them. Only durable records are told.
 func (l *Ledger) Alerts(ctx context.Context, p Principal, cursor AlertCursor, from int64, limit int) ([]AlertEvent, AlertCursor, error) {
-	start := key(prefixOutbox, be64(from))
+	start := outboxKey(be64(from))
 	if cursor != "" {
 		b, err := hex.DecodeString(string(cursor))
 		if err != nil {
 			return nil, "", fault.InvalidField("Last-Event-ID", "is not a stream position")
 		}
-		start = key(prefixOutbox, b, []byte{0})
+		start = outboxKey(b, []byte{0})
 	}
 	size := l.Size()
 	var out []AlertEvent
@@ -232,10 +224,10 @@ func (l *Ledger) CreateWebhook(ctx context.Context, p Principal, req WebhookRequ
 		return nil, err
 	}
 	err = l.store.Update(ctx, func(tx Tx) error {
-		if err := tx.Set(key(prefixWebhook, []byte(w.ID)), data); err != nil {
+		if err := tx.Set(webhookKey(w.ID), data); err != nil {
 			return err
 		}
-		return tx.Set(key(prefixCursor, []byte(w.ID)), key(prefixOutbox, be64(w.From)))
+		return tx.Set(cursorKey(w.ID), outboxKey(be64(w.From)))
 	})
 	if err != nil {
 		return nil, err
@@ -267,7 +259,7 @@ func (l *Ledger) Webhooks(ctx context.Context, p Principal) ([]Webhook, error) {
 
 // webhook returns subscription id if p's org owns it.
 func webhookOf(tx Tx, p Principal, id string) (*Webhook, error) {
-	data, err := tx.Get(key(prefixWebhook, []byte(id)))
+	data, err := tx.Get(webhookKey(id))
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, fault.Errorf(fault.NotFound, "no webhook %s", id)
 	}
@@ -295,12 +287,12 @@ func (l *Ledger) DeleteWebhook(ctx context.Context, p Principal, id string) erro
 			return err
 		}
 		var ks [][]byte
-		for _, pre := range [][]byte{key(prefixPending, []byte(id+"/")), key(prefixDelivery, []byte(id+"/"))} {
+		for _, pre := range [][]byte{pendingKey([]byte(id + "/")), deliveryKey([]byte(id + "/"))} {
 			if err := tx.Scan(pre, nil, false, func(k, _ []byte) error { ks = append(ks, bytes.Clone(k)); return nil }); err != nil {
 				return err
 			}
 		}
-		ks = append(ks, key(prefixWebhook, []byte(id)), key(prefixCursor, []byte(id)))
+		ks = append(ks, webhookKey(id), cursorKey(id))
 		for _, k := range ks {
 			if err := tx.Delete(k); err != nil {
 				return err
@@ -339,7 +331,7 @@ func (l *Ledger) Deliveries(ctx context.Context, p Principal, id string, limit i
 		if _, err := webhookOf(tx, p, id); err != nil {
 			return err
 		}
-		return tx.Scan(key(prefixDelivery, []byte(id+"/")), nil, true, func(_, v []byte) error {
+		return tx.Scan(deliveryKey([]byte(id+"/")), nil, true, func(_, v []byte) error {
 			if len(out) >= limit {
 				return fault.ErrStop
 			}
@@ -392,7 +384,7 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 			if w.Disabled != "" {
 				continue
 			}
-			ck := key(prefixCursor, []byte(w.ID))
+			ck := cursorKey(w.ID)
 			start, err := tx.Get(ck)
 			if err != nil {
 				return err
@@ -428,10 +420,10 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 				return err
 			}
 			for _, x := range ps {
-				if err := tx.Set(key(prefixDelivery, []byte(w.ID+"/"), x.k), x.d); err != nil {
+				if err := tx.Set(deliveryKey([]byte(w.ID+"/"), x.k), x.d); err != nil {
 					return err
 				}
-				if err := tx.Set(key(prefixPending, []byte(w.ID+"/"), x.k), nil); err != nil {
+				if err := tx.Set(pendingKey([]byte(w.ID+"/"), x.k), nil); err != nil {
 					return err
 				}
 			}
@@ -459,7 +451,7 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 				return nil
 			}
 			sfx := bytes.Clone(rest[i+1:])
-			data, err := tx.Get(key(prefixDelivery, rest))
+			data, err := tx.Get(deliveryKey(rest))
 			if err != nil {
 				return err
 			}
@@ -470,7 +462,7 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 			if d.NextAt != nil && d.NextAt.After(now) {
 				return nil
 			}
-			evData, err := tx.Get(key(prefixOutbox, sfx))
+			evData, err := tx.Get(outboxKey(sfx))
 			if err != nil {
 				return err
 			}
@@ -506,15 +498,15 @@ type Attempt struct {
 // given up).
 func (l *Ledger) DeliveryDone(ctx context.Context, t DeliveryTask, a Attempt) error {
 	return l.store.Update(ctx, func(tx Tx) error {
-		wk := key(prefixWebhook, []byte(t.Webhook))
+		wk := webhookKey(t.Webhook)
 		wdata, err := tx.Get(wk)
 		if fault.KindOf(err) == fault.NotFound {
 			return nil // deleted meanwhile
 		} else if err != nil {
 			return err
 		}
-		dk := key(prefixDelivery, []byte(t.Webhook+"/"), t.key)
-		pk := key(prefixPending, []byte(t.Webhook+"/"), t.key)
+		dk := deliveryKey([]byte(t.Webhook+"/"), t.key)
+		pk := pendingKey([]byte(t.Webhook+"/"), t.key)
 		d := t.Delivery
 		at := a.At
 		d.Attempts++

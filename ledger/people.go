@@ -24,13 +24,6 @@ import (
 // with the right opens the annexes to reach them. Erasing an annex erases
 // this entry too.
 
-var (
-	peopleSecretKey = []byte("a/people-secret")
-	prefixPeopleEv  = []byte("a/people-ev/")
-)
-
-func peopleEvKey(seq int64) []byte { return key(prefixPeopleEv, be64(seq)) }
-
 // A peopleEntry is what the pseudonym index keeps of one record's people.
 type peopleEntry struct {
 	Kind   EventKind    `json:"kind"`
@@ -151,7 +144,7 @@ func (st *state) recallPeople(out *Recall) error {
 		return &e, nil
 	}
 	for _, l := range out.Lots {
-		if err := st.scanIndex("lot-ev", l.ID, func(sfx []byte) error {
+		if err := st.scanIndex(idxLotEvents, l.ID, func(sfx []byte) error {
 			seq := int64(beUint(sfx))
 			e, err := entry(seq)
 			if err != nil || e == nil {

@@ -130,7 +130,7 @@ func (p Policy) parts(category string) []string { return p.ClearedParts[category
 // skew is how far in the future an event's time may lie.
 func (p Policy) skew() time.Duration { return time.Duration(p.SkewMinutes) * time.Minute }
 
-var policyKey = stateKey("policy", "")
+var policyKey = tabPolicy.all()
 
 // policy returns the policy in force.
 func (st *state) policy() (Policy, error) {

@@ -359,7 +359,7 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 				siteVisible = true
 			}
 		}
-		prefix := indexPrefix("site-stay", site)
+		prefix := idxSiteStay.prefix(site)
 		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, v []byte) error {
 			if scanned++; scanned > maxContactScans {
 				out.ContactsTruncated = true // more entries than a recall reads
@@ -419,7 +419,7 @@ func siteStayKeys(n *lotNode) [][]byte {
 		if s.To != nil {
 			end = s.To.UnixNano()
 		}
-		ks = append(ks, indexKey("site-stay", s.Site, append(append(be64(end), be64(s.From.UnixNano())...), n.ID...)))
+		ks = append(ks, idxSiteStay.key(s.Site, append(append(be64(end), be64(s.From.UnixNano())...), n.ID...)))
 	}
 	return ks
 }

@@ -171,7 +171,7 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 			root, region string
 		}
 		var hits []hit
-		base := key(prefixState, []byte("x/root-region/"))
+		base := idxRootRegion.within("")
 		prefixes := [][]byte{base}
 		if len(scopes) > 0 {
 			prefixes = prefixes[:0]
@@ -268,7 +268,7 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 			famPrefixes[i] = famPrefix(b.Root)
 		}
 		families := make(map[*ReportBatch][]*lotNode, len(byRoot))
-		err = st.scanPrefixes(stateKey("fam", ""), famPrefixes, 4, func(i int, k, v []byte) error {
+		err = st.scanPrefixes(tabFamily.all(), famPrefixes, 4, func(i int, k, v []byte) error {
 			b := byRoot[i]
 			if len(families[b]) >= MaxAnswerLots {
 				return nil
@@ -291,7 +291,7 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 				for _, n := range families[b] {
 					if n.OpenFindings > 0 {
 						for _, id := range n.Findings {
-							fkeys = append(fkeys, stateKey("finding", id))
+							fkeys = append(fkeys, tabFinding.key(id))
 						}
 					}
 				}
@@ -300,7 +300,7 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 		slices.SortFunc(fkeys, bytes.Compare)
 		fkeys = slices.CompactFunc(fkeys, bytes.Equal)
 		nm.findings = make(map[string]*Finding, len(fkeys))
-		findingPrefix := stateKey("finding", "")
+		findingPrefix := tabFinding.all()
 		err = st.getSorted(findingPrefix, fkeys, 16, func(i int, v []byte) error {
 			var f Finding
 			if err := json.Unmarshal(v, &f); err != nil {
@@ -399,7 +399,7 @@ func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *na
 // (scanPrefixes). A missing summary is NotFound.
 func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 	found := 0
-	err := st.scanPrefixes(stateKey("rsum", ""), keys, 16, func(i int, _, v []byte) error {
+	err := st.scanPrefixes(tabSummary.all(), keys, 16, func(i int, _, v []byte) error {
 		if i != found {
 			return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 		}

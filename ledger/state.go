@@ -68,12 +68,12 @@ func (st *state) put(k []byte, v any) error {
 // putKey writes an API key's state.
 func (st *state) putKey(k *APIKey) error {
 	st.keysChanged = true
-	return st.put(stateKey("key", k.ID), k)
+	return st.put(tabKey.key(k.ID), k)
 }
 
 func (st *state) org(uscc string) (*Org, error) {
 	var o Org
-	if err := st.getJSON(stateKey("org", uscc), &o); err != nil {
+	if err := st.getJSON(tabOrg.key(uscc), &o); err != nil {
 		if fault.KindOf(err) == fault.NotFound {
 			return nil, &fault.Error{Kind: fault.NotFound, Msg: "no org " + uscc}
 		}
@@ -84,7 +84,7 @@ func (st *state) org(uscc string) (*Org, error) {
 
 func (st *state) site(id string) (*Site, error) {
 	var s Site
-	if err := st.getJSON(stateKey("site", id), &s); err != nil {
+	if err := st.getJSON(tabSite.key(id), &s); err != nil {
 		if fault.KindOf(err) == fault.NotFound {
 			return nil, &fault.Error{Kind: fault.NotFound, Msg: "no site " + id}
 		}
@@ -95,7 +95,7 @@ func (st *state) site(id string) (*Site, error) {
 
 func (st *state) apiKey(id string) (*APIKey, error) {
 	var k APIKey
-	if err := st.getJSON(stateKey("key", id), &k); err != nil {
+	if err := st.getJSON(tabKey.key(id), &k); err != nil {
 		if fault.KindOf(err) == fault.NotFound {
 			return nil, fault.Errorf(fault.NotFound, "no key %s", id)
 		}

@@ -296,7 +296,7 @@ func (st *state) visibleNode(p Principal, ref string) (*lotNode, error) {
 // names.
 func (st *state) resolveLotID(ref string) (string, error) {
 	if len(ref) == 36 {
-		if _, err := st.tx.Get(stateKey("node", ref)); err != nil {
+		if _, err := st.tx.Get(tabNode.key(ref)); err != nil {
 			if fault.KindOf(err) == fault.NotFound {
 				return "", fault.Errorf(fault.NotFound, "no lot %s", ref)
 			}

@@ -5,6 +5,7 @@ package storagetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -207,6 +208,37 @@ func TestStore(t *testing.T, o StoreOpener) {
 		want := [][]byte{{0}, {0, 0, 0, 1}, {0, 0, 1, 0}, {0, 0xff}}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("binary keys scanned as %v, want %v", got, want)
+		}
+	})
+	t.Run("CancelledContextStops", func(t *testing.T) {
+		s := o.Open(t)
+		const n = 5000
+		mustUpdate(t, s, func(tx ledger.Tx) error {
+			for i := range n {
+				if err := tx.Set([]byte(fmt.Sprintf("c/%05d", i)), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		read := 0
+		err := s.View(ctx, func(tx ledger.Tx) error {
+			return tx.Scan([]byte("c/"), nil, false, func(k, v []byte) error {
+				if read++; read == 1 {
+					cancel()
+				}
+				return nil
+			})
+		})
+		if !errors.Is(err, context.Canceled) || read >= n {
+			t.Fatalf("a Scan whose context was cancelled at the first key read %d of %d keys and returned %v, want context.Canceled early", read, n, err)
+		}
+		called := false
+		for _, run := range []func(context.Context, func(ledger.Tx) error) error{s.View, s.Update} {
+			if err := run(ctx, func(ledger.Tx) error { called = true; return nil }); !errors.Is(err, context.Canceled) || called {
+				t.Fatalf("a transaction on a cancelled context returned %v (fn called: %v), want context.Canceled without calling fn", err, called)
+			}
 		}
 	})
 	if o.Reopen != nil {
