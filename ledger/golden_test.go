@@ -114,7 +114,7 @@ func TestGoldenDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer scratch.Close()
-	rep, err := ledger.Verify(context.Background(), store, scratch, key, nil)
+	rep, err := ledger.Verify(context.Background(), store, scratch, key.Verifier, nil)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}

@@ -132,7 +132,7 @@ func (l *Ledger) signGroup(tx Tx, g *groupApply, size int64, accepted []int) err
 		return err
 	}
 	cp := vlog.Checkpoint{Origin: l.origin, Size: size, Root: root}
-	signed, err := vlog.Sign(l.key.Signer, cp)
+	signed, err := vlog.Sign(l.signer, cp)
 	if err != nil {
 		return err
 	}

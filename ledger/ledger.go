@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
@@ -59,7 +60,8 @@ type Options struct {
 // concurrent use.
 type Ledger struct {
 	store    Store
-	key      *vlog.Key
+	signer   Signer
+	verifier note.Verifier // of signer's signatures
 	origin   string
 	now      func() time.Time
 	log      *slog.Logger
@@ -97,14 +99,32 @@ type signedHead struct {
 	note       []byte
 }
 
-// New opens the ledger kept in store, whose checkpoints key signs; the key's
-// name is the log's origin. It checks that the latest stored
-// checkpoint matches the stored hashes and starts the sequencer.
-func New(store Store, key *vlog.Key, opts Options) (*Ledger, error) {
+// A Signer signs the log's checkpoints: a note signer whose name is the
+// log's origin, which also gives the text of its verifier key (as
+// note.NewVerifier takes it) for the ledger to check stored checkpoints and
+// publish. A *vlog.Key is one; where its key text is kept is the caller's
+// business (cmd keeps it in a file).
+type Signer interface {
+	note.Signer
+	VerifierKey() string
+}
+
+// New opens the ledger kept in store, whose checkpoints signer signs. It
+// checks that the latest stored checkpoint matches the stored hashes and
+// starts the sequencer.
+func New(store Store, signer Signer, opts Options) (*Ledger, error) {
+	verifier, err := note.NewVerifier(signer.VerifierKey())
+	if err != nil {
+		return nil, fault.Wrap(fault.Invalid, "the signer's verifier key does not parse", err)
+	}
+	if verifier.Name() != signer.Name() || verifier.KeyHash() != signer.KeyHash() {
+		return nil, fault.Errorf(fault.Invalid, "the signer's verifier key is not its own")
+	}
 	l := &Ledger{
 		store:    store,
-		key:      key,
-		origin:   key.Signer.Name(),
+		signer:   signer,
+		verifier: verifier,
+		origin:   signer.Name(),
 		now:      opts.Now,
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
@@ -161,7 +181,7 @@ func (l *Ledger) loadHead() (*signedHead, error) {
 		if err != nil {
 			return err
 		}
-		cp, err := vlog.OpenCheckpoint(msg, l.key.Verifier)
+		cp, err := vlog.OpenCheckpoint(msg, l.verifier)
 		if err != nil {
 			return err
 		}
@@ -436,7 +456,7 @@ func (l *Ledger) KeyOfRecord(ctx context.Context, seq int64) (k *APIKey, err err
 }
 
 // VerifierKey returns the note verifier key of the log's checkpoints.
-func (l *Ledger) VerifierKey() string { return l.key.VerifierKey }
+func (l *Ledger) VerifierKey() string { return l.signer.VerifierKey() }
 
 // A Submission is one event of a batch and who submits it.
 type Submission struct {

@@ -109,7 +109,7 @@ func (e *env) verify() *ledger.VerifyReport {
 		e.t.Fatal(err)
 	}
 	defer scratch.Close()
-	rep, err := ledger.Verify(context.Background(), e.store, scratch, e.key, nil)
+	rep, err := ledger.Verify(context.Background(), e.store, scratch, e.key.Verifier, nil)
 	if err != nil {
 		e.t.Fatalf("Verify: %v", err)
 	}
@@ -489,7 +489,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 			c.do(e)
 			scratch, _ := badgerkv.Open("", badgerkv.Options{InMemory: true})
 			defer scratch.Close()
-			_, err := ledger.Verify(context.Background(), e.store, scratch, e.key, nil)
+			_, err := ledger.Verify(context.Background(), e.store, scratch, e.key.Verifier, nil)
 			if fault.KindOf(err) != fault.Tampered || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Verify = %v, want Tampered naming %q", err, c.want)
 			}
@@ -611,4 +611,36 @@ func TestGroupsGrowWhileSyncing(t *testing.T) {
 		t.Errorf("%d groups but %d syncs: more than one group per sync", groups, syncs)
 	}
 	(&env{t: t, store: store, key: key}).verify()
+}
+
+// otherVerifier is a signer that publishes another key's verifier.
+type otherVerifier struct {
+	*vlog.Key
+	other *vlog.Key
+}
+
+func (o otherVerifier) VerifierKey() string { return o.other.VerifierKey() }
+
+// TestNewTakesASigner checks that New works with any Signer, refuses one
+// whose published verifier key is not its own, and that the log's origin
+// is the signer's name.
+func TestNewTakesASigner(t *testing.T) {
+	store, err := badgerkv.Open(filepath.Join(t.TempDir(), "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, k1, _ := vlog.GenerateKey("test.example/one")
+	_, k2, _ := vlog.GenerateKey("test.example/one")
+	if _, err := ledger.New(store, otherVerifier{k1, k2}, ledger.Options{SweepEvery: -1}); err == nil {
+		t.Fatal("New took a signer whose verifier key is another key's")
+	}
+	l, err := ledger.New(store, k1, ledger.Options{SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.Origin() != "test.example/one" || l.VerifierKey() != k1.VerifierKey() {
+		t.Fatalf("origin %q, verifier key %q", l.Origin(), l.VerifierKey())
+	}
 }

@@ -39,7 +39,7 @@ func (e *queryEnv) check(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer scratch.Close()
-	if _, err := ledger.Verify(context.Background(), e.store, scratch, e.key, nil); err != nil {
+	if _, err := ledger.Verify(context.Background(), e.store, scratch, e.key.Verifier, nil); err != nil {
 		t.Fatalf("verify (replay re-derives the query views): %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
@@ -29,7 +30,7 @@ type Progress func(stage string, done, total int64)
 // records into scratch (an empty Store) and compared entry by entry with
 // the stored state. It stops at the first problem, a Tampered *Error whose
 // message starts with the first bad record index where there is one.
-func Verify(ctx context.Context, store, scratch Store, verifier *vlog.Key, progress Progress) (*VerifyReport, error) {
+func Verify(ctx context.Context, store, scratch Store, verifier note.Verifier, progress Progress) (*VerifyReport, error) {
 	if progress == nil {
 		progress = func(string, int64, int64) {}
 	}
@@ -57,7 +58,7 @@ func badRecord(seq int64, format string, args ...any) error {
 
 // verifyLog recomputes the tree from the record bytes alone, compares every
 // stored hash and checks every signed checkpoint.
-func verifyLog(ctx context.Context, tx Tx, size int64, key *vlog.Key, rep *VerifyReport, progress Progress) error {
+func verifyLog(ctx context.Context, tx Tx, size int64, verifier note.Verifier, rep *VerifyReport, progress Progress) error {
 	var hashes []tlog.Hash // recomputed, by stored-hash index
 	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
@@ -77,7 +78,7 @@ func verifyLog(ctx context.Context, tx Tx, size int64, key *vlog.Key, rep *Verif
 		if err != nil {
 			return err
 		}
-		cp, err := vlog.OpenCheckpoint(msg, key.Verifier)
+		cp, err := vlog.OpenCheckpoint(msg, verifier)
 		if err != nil {
 			return fault.Errorf(fault.Tampered, "checkpoint at size %d: %v", n, err)
 		}

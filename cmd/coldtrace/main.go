@@ -221,7 +221,7 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 	}
 	defer scratch.Close()
 	start := time.Now()
-	rep, err := ledger.Verify(ctx, store, scratch, key, newProgress(os.Stderr))
+	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, newProgress(os.Stderr))
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
 	}
@@ -242,7 +242,7 @@ func (c *keysCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(key.VerifierKey)
+	fmt.Println(key.VerifierKey())
 	return nil
 }
 
