@@ -137,9 +137,9 @@ func TestAnnexOverHTTP(t *testing.T) {
 
 	// Who opens it: the recording lab, Shanghai's regulator, an auditor;
 	// not Zhejiang's regulator, not the lot's holder, not the admin.
-	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": testUSCC(990), "name": "审计署驻地办", "roles": []string{"auditor"}, "region": "110101"}).want(201)
+	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": fixtures.USCC("330106", 990), "name": "审计署驻地办", "roles": []string{"auditor"}, "region": "110101"}).want(201)
 	var ak struct{ Key string }
-	w.h.admin.do("POST", "/v1/keys", map[string]any{"org": testUSCC(990), "role": "auditor"}).want(201).JSON(&ak)
+	w.h.admin.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 990), "role": "auditor"}).want(201).JSON(&ak)
 	path := "/v1/events/" + itoa(test.Seq) + "/annex"
 	for _, k := range []*client{w.key("sh-lab"), w.key("sh-regulator"), w.h.client(ak.Key)} {
 		var a annexView

@@ -250,7 +250,7 @@ func BenchmarkIngest(b *testing.B) {
 	l, quiet := benchLedger(b)
 	base := serve(b, api.New(l, api.Options{Logger: quiet, RatePerSecond: -1}))
 	body := func(i int) []byte {
-		data, _ := json.Marshal(map[string]any{"uscc": testUSCC(i), "name": fmt.Sprintf("基准测试冷链贸易有限公司 %d", i),
+		data, _ := json.Marshal(map[string]any{"uscc": fixtures.USCC("330106", i), "name": fmt.Sprintf("基准测试冷链贸易有限公司 %d", i),
 			"roles": []string{"importer", "cold_store"}, "region": "330106"})
 		return data
 	}
@@ -295,7 +295,7 @@ func BenchmarkIngestMix(b *testing.B) {
 	rec := fixtures.LedgerRecorder{L: l, Admin: admin}
 	secrets, orgs := map[string]string{}, map[string]string{}
 	for i, role := range []string{ledger.RoleImporter, ledger.RoleLab, ledger.RoleDisinfector, ledger.RoleSupervisionWarehouse, ledger.RoleColdStore} {
-		u := testUSCC(900 + i)
+		u := fixtures.USCC("330106", 900+i)
 		if err := rec.Org(ctx, u, role, "330106", []string{role}); err != nil {
 			b.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/vlog"
@@ -73,7 +74,7 @@ func TestDiskFullStopsWritesAndResumes(t *testing.T) {
 	}
 	r := admin.do("GET", "/readyz", nil)
 	r.wantProblem(503, "unavailable", "")
-	admin.do("GET", "/v1/orgs/"+testUSCC(1), nil).want(200) // reads go on
+	admin.do("GET", "/v1/orgs/"+fixtures.USCC("330106", 1), nil).want(200) // reads go on
 	admin.do("GET", "/v1/log/checkpoint", nil).want(200)
 	// An upload that cannot fit is refused before its body is read.
 	req, _ := http.NewRequest("POST", srv.URL+"/v1/attachments", strings.NewReader("%PDF-1.4\n"+strings.Repeat("x", 1000)))

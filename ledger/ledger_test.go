@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
-	"coldtrace/ledger/ident"
 	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
@@ -78,15 +78,8 @@ func (e *env) reopen() {
 	e.open()
 }
 
-// uscc returns the n-th valid test code.
-func uscc(n int) string {
-	p := fmt.Sprintf("91310000MA%07d", n)
-	c, ok := ident.USCCCheckChar(p)
-	if !ok {
-		panic(p)
-	}
-	return p + string(c)
-}
+// uscc returns the n-th valid test code (of region 310000).
+func uscc(n int) string { return fixtures.USCC("310000", n) }
 
 func orgEvent(n int) ledger.Event {
 	return ledger.Event{Kind: ledger.OrgRegistered, USCC: uscc(n), Name: fmt.Sprintf("测试进口商 %d", n),
