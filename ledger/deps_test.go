@@ -1,7 +1,10 @@
 package ledger
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -123,6 +126,25 @@ func TestImportPicture(t *testing.T) {
 			if !ok {
 				t.Errorf("%s imports %s: %s", pkg, imp, ours[rule].never)
 			}
+		}
+	}
+}
+
+// TestPackageDocIsAMap keeps the package doc's map of rooms in step with
+// the files: every non-test file of the package is placed in a room.
+func TestPackageDocIsAMap(t *testing.T) {
+	doc, err := os.ReadFile("ledger.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = doc[:bytes.Index(doc, []byte("\npackage ledger"))]
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("%d files: %v", len(files), err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f, "_test.go") && !bytes.Contains(doc, []byte(f)) {
+			t.Errorf("the package doc (ledger.go) places %s in no room", f)
 		}
 	}
 }

@@ -6,7 +6,42 @@
 // (golang.org/x/mod/sumdb/note). A single sequencer goroutine applies
 // submissions in order and commits each group in one synced Store
 // transaction, together with the derived state and indexes; callers are
-// answered only after that commit. Reads use Store snapshots.
+// answered only after that commit. Reads use Store snapshots and take the
+// caller's context, which stops a long query when its client goes away.
+//
+// # Rooms
+//
+// The package is read room by room; each file belongs to one.
+//
+//   - The door and the write path: ledger.go (New, Submit, the small reads),
+//     store.go (the Store and Tx contracts), keys.go (every key and index,
+//     named once), sequencer.go (the sequencer, the syncer and the retry
+//     plan), group.go (one group in one transaction), batch_idem.go,
+//     refused.go, principals.go, stats.go.
+//   - Records and kinds: record.go and event.go (the kinds), kinds.go (the
+//     kind table: each kind's door and rules), policy.go (policy versions),
+//     authority.go (who may record what; docs/authority.md).
+//   - The rules, by kind family, each with its check, prepare and apply:
+//     registry.go, goods.go, moves.go, inspections.go, regulator.go, with
+//     papers.go (documents), clearance.go, correction.go, finding.go,
+//     alerts.go (positives told to every province), sweep.go (overdue
+//     transit), lookalike.go and pii.go (text refused), people.go and
+//     annex.go (personal data kept off the log).
+//   - Lot state for the rules: lot.go, lottx.go (one record's changes to
+//     its lots), lotcache.go, lotview.go and grams.go (what Lot and the
+//     query node share), state.go (typed access to a transaction).
+//   - Query views: node.go, nodecodec.go, nodecache.go, generations.go (the
+//     compact nodes, family copies and batch summaries the queries read).
+//   - Queries and reports: query.go (lot, events, findings), list.go,
+//     trace.go, closure.go, recall.go, report.go, public.go,
+//     lot_findings.go; the log's own reads: proof.go, readable.go.
+//   - Attachments: attachments.go, attachment_content.go, blobs.go.
+//   - The webhook outbox: outbox.go.
+//   - Checking a data directory: verify.go, verify_attachments.go.
+//
+// Leaf packages that know nothing of lots: ledger/vlog (records, stored
+// hashes, frontier, checkpoints, proofs), ledger/ident (identifiers and
+// trace codes), ledger/fault (error kinds), ledger/epcis (EPCIS 2.0).
 //
 // The package imports only the standard library, golang.org/x/... and
 // github.com/google/uuid; adapters (storage, HTTP) live elsewhere and talk to
