@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,9 +17,6 @@ import (
 	"coldtrace/api"
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
-	"coldtrace/ledger/vlog"
-	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 // reportIndex is the index the closure report scans first (one entry per
@@ -78,29 +74,12 @@ func (t *watchedTx) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte
 // report reads, and the request is counted as 499 (client closed), not
 // answered with a problem.
 func TestDisconnectedClientStopsTheReport(t *testing.T) {
-	dir := t.TempDir()
-	bs, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &watchedStore{Store: bs, held: make(chan struct{}, 1), viewErr: make(chan error, 1)}
-	_, key, err := vlog.GenerateKey("test.example/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(store, key, ledger.Options{SweepEvery: -1, Blobs: fsblob.New(filepath.Join(dir, "blobs"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close(); bs.Close() })
-	ctx := context.Background()
-	if _, err := l.Bootstrap(ctx, fixtures.TestAdminSecret); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := l.Authenticate(ctx, fixtures.TestAdminSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := &watchedStore{held: make(chan struct{}, 1), viewErr: make(chan error, 1)}
+	tl := fixtures.OpenTestLedgerOn(t, ledger.Options{}, fixtures.TestStore{Wrap: func(s ledger.Store) ledger.Store {
+		store.Store = s
+		return store
+	}})
+	l, admin, ctx := tl.L, tl.Admin, context.Background()
 	if _, err := fixtures.Generate(ctx, l, admin, fixtures.Options{Lots: 150, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}

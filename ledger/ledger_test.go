@@ -18,7 +18,6 @@ import (
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 const adminSecret = "test-admin-secret-0123456789"
@@ -521,30 +520,8 @@ func TestOpenRefusesAlteredTree(t *testing.T) {
 // wrap (a Store that misbehaves on purpose), with a blob folder; it returns
 // the ledger, the badger store under the wrapper, the log key and the admin.
 func openWrapped(t *testing.T, wrap func(ledger.Store) ledger.Store) (*ledger.Ledger, *badgerkv.Store, *vlog.Key, ledger.Principal) {
-	t.Helper()
-	dir := t.TempDir()
-	_, key, err := vlog.GenerateKey("wrapped.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	l, err := ledger.New(wrap(store), key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := l.Authenticate(t.Context(), adminSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, store, key, admin
+	tl := fixtures.OpenTestLedgerOn(t, ledger.Options{}, fixtures.TestStore{Wrap: wrap})
+	return tl.L, tl.Store, tl.Key, tl.Admin
 }
 
 // slowSyncStore is a Store whose Sync takes a fixed time, like a slow disk.
