@@ -88,7 +88,7 @@ func (s *server) annexReads(c *gin.Context) {
 		}
 		seq = n
 	}
-	reads, err := s.l.AnnexReads(principal(c), seq)
+	reads, err := s.l.AnnexReads(c.Request.Context(), principal(c), seq)
 	if err != nil {
 		fail(c, err)
 		return

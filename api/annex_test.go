@@ -137,9 +137,9 @@ func TestAnnexOverHTTP(t *testing.T) {
 
 	// Who opens it: the recording lab, Shanghai's regulator, an auditor;
 	// not Zhejiang's regulator, not the lot's holder, not the admin.
-	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": testUSCC(990), "name": "审计署驻地办", "roles": []string{"auditor"}, "region": "110101"}).want(201)
+	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": fixtures.USCC("330106", 990), "name": "审计署驻地办", "roles": []string{"auditor"}, "region": "110101"}).want(201)
 	var ak struct{ Key string }
-	w.h.admin.do("POST", "/v1/keys", map[string]any{"org": testUSCC(990), "role": "auditor"}).want(201).JSON(&ak)
+	w.h.admin.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 990), "role": "auditor"}).want(201).JSON(&ak)
 	path := "/v1/events/" + itoa(test.Seq) + "/annex"
 	for _, k := range []*client{w.key("sh-lab"), w.key("sh-regulator"), w.h.client(ak.Key)} {
 		var a annexView
@@ -172,14 +172,14 @@ func TestAnnexOverHTTP(t *testing.T) {
 	// Tampering with a stored annex is found by verify.
 	var good []byte
 	akey := append([]byte("a/annex/"), binary.BigEndian.AppendUint64(nil, uint64(kept.Seq))...)
-	env.Store.Update(func(tx ledger.Tx) error {
+	env.Store.Update(t.Context(), func(tx ledger.Tx) error {
 		good, _ = tx.Get(akey)
 		return tx.Set(akey, bytes.Replace(good, []byte(keptName), []byte("李四"), 1))
 	})
 	if rep, err := ledger.VerifyAnnexes(context.Background(), env.Store); err == nil || len(rep.Mismatched) != 1 || rep.Mismatched[0] != kept.Seq {
 		t.Fatalf("a tampered annex passed: %+v %v", rep, err)
 	}
-	env.Store.Update(func(tx ledger.Tx) error { return tx.Set(akey, good) })
+	env.Store.Update(t.Context(), func(tx ledger.Tx) error { return tx.Set(akey, good) })
 
 	// Erasure: the admin only, with a reason, once.
 	w.key("sh-regulator").do("DELETE", path, map[string]any{"reason": "x"}).wantProblem(403, "forbidden", "")

@@ -18,8 +18,8 @@ import (
 	"testing"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
-	"coldtrace/ledger/ident"
 	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
 	"coldtrace/storage/fsblob"
@@ -31,14 +31,6 @@ type env struct {
 	l     *ledger.Ledger
 	blobs string // the blob folder
 	keys  map[string]string
-}
-
-func uscc(first17 string) string {
-	c, ok := ident.USCCCheckChar(first17)
-	if !ok {
-		panic("bad USCC stem " + first17)
-	}
-	return first17 + string(c)
 }
 
 // newEnv serves a ledger on badger and a blob folder over real HTTP, with an
@@ -73,8 +65,8 @@ func newEnv(t *testing.T, maxAttachment int64) *env {
 	e.srv = httptest.NewServer(api.New(l, api.Options{RatePerSecond: -1}))
 	t.Cleanup(e.srv.Close)
 	for _, o := range []struct{ name, uscc, role string }{
-		{"importer", uscc("91310000MA1FL0001"), ledger.RoleImporter},
-		{"lab", uscc("12330000470000001"), ledger.RoleLab},
+		{"importer", fixtures.USCCOf("91310000MA1FL0001"), ledger.RoleImporter},
+		{"lab", fixtures.USCCOf("12330000470000001"), ledger.RoleLab},
 	} {
 		e.mustJSON("admin", "/v1/orgs", map[string]any{"uscc": o.uscc, "name": o.name, "roles": []string{o.role}, "region": "330100"})
 		var k struct{ Key string }

@@ -32,7 +32,7 @@ func (s *server) authenticate(c *gin.Context) {
 		fail(c, fault.Errorf(fault.Unauthenticated, "send an API key as 'Authorization: Bearer <key>'"))
 		return
 	}
-	p, err := s.l.Authenticate(strings.TrimSpace(secret))
+	p, err := s.l.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		if fault.KindOf(err) == fault.Unauthenticated {
 			s.authFailed(c)

@@ -22,7 +22,7 @@ type demoWorld struct {
 
 func newDemoWorld(t *testing.T) *demoWorld {
 	h := newHarness(t, api.Options{})
-	admin, err := h.l.Authenticate(adminSecret)
+	admin, err := h.l.Authenticate(t.Context(), adminSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestPapersFollowTheGoodsOverHTTP(t *testing.T) {
 func TestDelegatedKeysOverHTTP(t *testing.T) {
 	w := newDemoWorld(t)
 	zj := w.key("zj-regulator")
-	gongshu := testUSCC(991) // the Gongshu district's market regulator
+	gongshu := fixtures.USCC("330106", 991) // the Gongshu district's market regulator
 	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": gongshu, "name": "杭州市拱墅区市场监督管理局", "roles": []string{"regulator"}, "region": "330105"}).want(201)
 	var county struct {
 		ID        string
@@ -390,14 +390,14 @@ func TestDelegatedKeysOverHTTP(t *testing.T) {
 	w.h.client(sub.Key).do("GET", "/v1/lots/"+w.demo.Violation, nil).want(401)
 
 	// An auditor reads every region and records nothing.
-	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": testUSCC(990), "name": "审计署驻地办", "roles": []string{"auditor"}, "region": "110101"}).want(201)
+	w.h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": fixtures.USCC("330106", 990), "name": "审计署驻地办", "roles": []string{"auditor"}, "region": "110101"}).want(201)
 	var ak struct{ Key string }
-	w.h.admin.do("POST", "/v1/keys", map[string]any{"org": testUSCC(990), "role": "auditor"}).want(201).JSON(&ak)
+	w.h.admin.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 990), "role": "auditor"}).want(201).JSON(&ak)
 	aud := w.h.client(ak.Key)
 	for _, code := range []string{w.demo.Happy, w.demo.Positive, w.demo.Violation} {
 		aud.do("GET", "/v1/lots/"+code, nil).want(200)
 	}
 	aud.do("GET", "/v1/reports/closure?region=44", nil).want(200)
 	aud.do("POST", "/v1/events", map[string]any{"kind": "sealed", "lot": w.demo.Violation, "reason": "x"}).wantProblem(403, "forbidden", "")
-	aud.do("POST", "/v1/keys", map[string]any{"org": testUSCC(990), "role": "auditor"}).wantProblem(403, "forbidden", "")
+	aud.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 990), "role": "auditor"}).wantProblem(403, "forbidden", "")
 }

@@ -250,7 +250,7 @@ func BenchmarkIngest(b *testing.B) {
 	l, quiet := benchLedger(b)
 	base := serve(b, api.New(l, api.Options{Logger: quiet, RatePerSecond: -1}))
 	body := func(i int) []byte {
-		data, _ := json.Marshal(map[string]any{"uscc": testUSCC(i), "name": fmt.Sprintf("基准测试冷链贸易有限公司 %d", i),
+		data, _ := json.Marshal(map[string]any{"uscc": fixtures.USCC("330106", i), "name": fmt.Sprintf("基准测试冷链贸易有限公司 %d", i),
 			"roles": []string{"importer", "cold_store"}, "region": "330106"})
 		return data
 	}
@@ -262,7 +262,7 @@ func BenchmarkIngest(b *testing.B) {
 	b.ResetTimer()
 	r := interleave(noopCeiling(b, body), ingestLoad)
 	noop, ingest := r[0], r[1]
-	rec, _ := l.Record(1)
+	rec, _ := l.Record(context.Background(), 1)
 	raw := badgerCeiling(b, len(rec))
 	b.StopTimer()
 
@@ -291,11 +291,11 @@ func BenchmarkIngestMix(b *testing.B) {
 	serveProcs(b)
 	l, quiet := benchLedger(b)
 	ctx := context.Background()
-	admin, _ := l.Authenticate(adminSecret)
+	admin, _ := l.Authenticate(context.Background(), adminSecret)
 	rec := fixtures.LedgerRecorder{L: l, Admin: admin}
 	secrets, orgs := map[string]string{}, map[string]string{}
 	for i, role := range []string{ledger.RoleImporter, ledger.RoleLab, ledger.RoleDisinfector, ledger.RoleSupervisionWarehouse, ledger.RoleColdStore} {
-		u := testUSCC(900 + i)
+		u := fixtures.USCC("330106", 900+i)
 		if err := rec.Org(ctx, u, role, "330106", []string{role}); err != nil {
 			b.Fatal(err)
 		}
@@ -316,7 +316,7 @@ func BenchmarkIngestMix(b *testing.B) {
 	docs := map[string]string{}
 	for doc, role := range map[string]string{ledger.DocQuarantineCertificate: ledger.RoleImporter, ledger.DocCustomsDeclaration: ledger.RoleImporter,
 		ledger.DocTestReport: ledger.RoleLab, ledger.DocDisinfectionCertificate: ledger.RoleDisinfector, ledger.DocReleaseCertificate: ledger.RoleSupervisionWarehouse} {
-		p, _ := l.Authenticate(secrets[role])
+		p, _ := l.Authenticate(context.Background(), secrets[role])
 		sha, err := rec.Upload(ctx, fixtures.Actor{Principal: p}, "application/pdf", fixtures.PDF(doc))
 		if err != nil {
 			b.Fatal(err)
@@ -398,7 +398,7 @@ func BenchmarkIngestMix(b *testing.B) {
 	}
 	r := interleave(noop, mix)
 	events := r[1]
-	last, _ := l.Record(l.Size() - 1)
+	last, _ := l.Record(context.Background(), l.Size()-1)
 	raw := badgerCeiling(b, len(last))
 	perSec, p50, p99 := events.perSec(), events.pct(50), events.pct(99)
 	reportWriteStats(b, l)

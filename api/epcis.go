@@ -304,7 +304,7 @@ func (s *server) lotEPCIS(c *gin.Context) {
 		}
 		family = b
 	}
-	h, err := s.l.LotEvents(p, c.Param("ref"))
+	h, err := s.l.LotEvents(c.Request.Context(), p, c.Param("ref"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -317,7 +317,7 @@ func (s *server) lotEPCIS(c *gin.Context) {
 		}
 		seen := map[string]bool{h.Lot.ID: true}
 		for _, root := range roots {
-			tr, err := s.l.Trace(p, root, ledger.TraceDown, 0)
+			tr, err := s.l.Trace(c.Request.Context(), p, root, ledger.TraceDown, 0)
 			if err != nil {
 				fail(c, err)
 				return
@@ -331,7 +331,7 @@ func (s *server) lotEPCIS(c *gin.Context) {
 					continue
 				}
 				seen[tl.ID] = true
-				lh, err := s.l.LotEvents(p, tl.ID)
+				lh, err := s.l.LotEvents(c.Request.Context(), p, tl.ID)
 				if err != nil {
 					fail(c, err)
 					return

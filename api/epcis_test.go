@@ -113,7 +113,7 @@ func TestLotEPCISOverHTTP(t *testing.T) {
 
 	// The lot's own history: its records in order, mapped per docs/epcis.md.
 	lotEPC := h.srv.URL + "/t/" + demo.Happy
-	hist, err := tl.L.LotEvents(tl.Admin, demo.Happy)
+	hist, err := tl.L.LotEvents(t.Context(), tl.Admin, demo.Happy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestLotEPCISOverHTTP(t *testing.T) {
 	// latest).
 	var lots []ledger.TraceLot
 	for _, batch := range []string{demo.Violation, demo.Happy, demo.Positive} {
-		tr, err := tl.L.Trace(tl.Admin, batch, ledger.TraceDown, 0)
+		tr, err := tl.L.Trace(t.Context(), tl.Admin, batch, ledger.TraceDown, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +229,7 @@ func TestLotEPCISOverHTTP(t *testing.T) {
 				holder = a
 			}
 		}
-		lh, err := tl.L.LotEvents(tl.Admin, lot.ID)
+		lh, err := tl.L.LotEvents(t.Context(), tl.Admin, lot.ID)
 		if err != nil || holder.Secret == "" || len(lh.Records) == 0 {
 			continue
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -61,8 +62,16 @@ const codeRateLimited = "rate_limited"
 
 // fail answers the request with the problem document of err and aborts the
 // handler chain. Internal and Tampered errors are logged with their cause and
-// shown to the client without it.
+// shown to the client without it. A query stopped because its client went
+// away is logged, and nobody is answered: there is no one to read a body.
 func fail(c *gin.Context, err error) {
+	if clientGone(c, err) {
+		slog.Default().InfoContext(c.Request.Context(), "client went away; request stopped", "request_id", c.GetString(requestIDKey),
+			"method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+		c.Status(statusClientClosed)
+		c.Abort()
+		return
+	}
 	p := problemOf(err)
 	if p.Status >= 500 {
 		slog.Default().ErrorContext(c.Request.Context(), "request failed", "request_id", c.GetString(requestIDKey),
@@ -76,6 +85,16 @@ func fail(c *gin.Context, err error) {
 		c.Header("Connection", "close")
 	}
 	writeProblem(c, p)
+}
+
+// statusClientClosed is the status recorded (in logs and metrics only) for
+// a request whose client went away: nginx's 499.
+const statusClientClosed = 499
+
+// clientGone reports whether err is the cancellation of the request's own
+// context: the client disconnected (or the server is shutting down).
+func clientGone(c *gin.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil
 }
 
 // An httpError is a problem of the HTTP exchange itself, which no ledger

@@ -149,7 +149,7 @@ func (s *server) postBatch(c *gin.Context) {
 				batch[i].IdemScope = scope
 			}
 		}
-		if err := s.l.BatchConflict(batch); err != nil {
+		if err := s.l.BatchConflict(c.Request.Context(), batch); err != nil {
 			fail(c, err)
 			return
 		}
@@ -183,7 +183,7 @@ func (s *server) getEvent(c *gin.Context) {
 		fail(c, fault.BadField("bad seq", "seq", "must be a whole number"))
 		return
 	}
-	data, voidedBy, err := s.l.Event(principal(c), seq)
+	data, voidedBy, err := s.l.Event(c.Request.Context(), principal(c), seq)
 	if err != nil {
 		fail(c, err)
 		return
@@ -195,7 +195,7 @@ func (s *server) getEvent(c *gin.Context) {
 }
 
 func (s *server) getLot(c *gin.Context) {
-	lot, err := s.l.Lot(principal(c), c.Param("ref"))
+	lot, err := s.l.Lot(c.Request.Context(), principal(c), c.Param("ref"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -212,7 +212,7 @@ type lotEventsResponse struct {
 }
 
 func (s *server) getLotEvents(c *gin.Context) {
-	h, err := s.l.LotEvents(principal(c), c.Param("ref"))
+	h, err := s.l.LotEvents(c.Request.Context(), principal(c), c.Param("ref"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -264,7 +264,7 @@ func (s *server) listFindings(c *gin.Context) {
 		return
 	}
 	f.Limit = int(limit)
-	list, next, err := s.l.Findings(principal(c), f)
+	list, next, err := s.l.Findings(c.Request.Context(), principal(c), f)
 	if err != nil {
 		fail(c, err)
 		return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 )
 
@@ -47,7 +48,7 @@ func newWorld(t *testing.T) *world {
 	h := newHarnessUnder(t, api.Options{}, &v0)
 	w := &world{h: h, orgs: map[string]string{}, sites: map[string]string{}, keys: map[string]*client{"admin": h.admin}, docs: map[string]string{}}
 	for i, role := range ledger.OrgRoles {
-		uscc := testUSCC(100 + i)
+		uscc := fixtures.USCC("330106", 100+i)
 		h.admin.do("POST", "/v1/orgs", map[string]any{"uscc": uscc, "name": "测试" + role, "roles": []string{role}, "region": "330106"}).want(201)
 		site := "S-" + role
 		h.admin.do("POST", "/v1/sites", map[string]any{"id": site, "org": uscc, "name": role + " site", "type": siteTypeOf(role), "region": "330106"}).want(201)
@@ -593,7 +594,7 @@ func TestDuplicateKeysRefused(t *testing.T) {
 	w := newWorld(t)
 	code := w.lotHeldBy(ledger.RoleImporter)
 	size := w.h.l.Size()
-	w.h.admin.do("POST", "/v1/orgs", `{"uscc":"`+testUSCC(9)+`","name":"a","name":"b","roles":["importer"],"region":"330100"}`).
+	w.h.admin.do("POST", "/v1/orgs", `{"uscc":"`+fixtures.USCC("330106", 9)+`","name":"a","name":"b","roles":["importer"],"region":"330100"}`).
 		wantProblem(400, "invalid", "name")
 	imp := w.keys[ledger.RoleImporter]
 	imp.do("POST", "/v1/events", `{"kind":"consumed","lot":"`+code+`","quantity":{"grams":1,"grams":1000000}}`).
@@ -639,7 +640,7 @@ func TestStrictInput(t *testing.T) {
 	size := w.h.l.Size()
 
 	for _, name := range []string{"Good\u202eFood", "A\u200bB", "X\u0085Y", "\u2066Z"} {
-		fieldProblem(t, admin.do("POST", "/v1/orgs", map[string]any{"uscc": testUSCC(9), "name": name, "roles": []string{"importer"}, "region": "330106"}), 400, "name")
+		fieldProblem(t, admin.do("POST", "/v1/orgs", map[string]any{"uscc": fixtures.USCC("330106", 9), "name": name, "roles": []string{"importer"}, "region": "330106"}), 400, "name")
 	}
 	admin.do("POST", "/v1/sites", map[string]any{"id": "COLD-9", "org": w.orgs[ledger.RoleImporter], "name": "冷库", "type": "cold_store", "region": "330106"}).want(201)
 	size++

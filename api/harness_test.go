@@ -24,7 +24,6 @@ import (
 	"coldtrace/api"
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
-	"coldtrace/ledger/ident"
 )
 
 const adminSecret = fixtures.TestAdminSecret
@@ -247,11 +246,4 @@ func checkAgainstSpec(t *testing.T, req *http.Request, reqBody []byte, resp *htt
 	spec.mu.Lock()
 	spec.covered[req.Method+" "+route.Path] = true
 	spec.mu.Unlock()
-}
-
-// testUSCC returns the n-th valid test code.
-func testUSCC(n int) string {
-	p := fmt.Sprintf("91330106MA%07d", n)
-	c, _ := ident.USCCCheckChar(p)
-	return p + string(c)
 }

@@ -18,7 +18,7 @@ import (
 // and a closure report.
 func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 	tl := fixtures.OpenTestLedger(t, ledger.Options{})
-	admin, err := tl.L.Authenticate(fixtures.TestAdminSecret)
+	admin, err := tl.L.Authenticate(t.Context(), fixtures.TestAdminSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 	for _, root := range g.Roots {
 		for _, p := range principals {
 			for _, dir := range []string{ledger.TraceDown, ledger.TraceUp, ledger.TraceBoth} {
-				tr, err := tl.L.Trace(p, root, dir, ledger.MaxAnswerLots)
+				tr, err := tl.L.Trace(t.Context(), p, root, dir, ledger.MaxAnswerLots)
 				if fault.KindOf(err) == fault.Forbidden {
 					continue
 				}
@@ -72,12 +72,12 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 				hidden += tr.Hidden
 			}
 		}
-		r, err := tl.L.Recall(admin, root)
+		r, err := tl.L.Recall(t.Context(), admin, root)
 		if err != nil {
 			t.Fatal(err)
 		}
 		same("recall of "+root, r)
-		c, err := tl.L.Closure(admin, root)
+		c, err := tl.L.Closure(t.Context(), admin, root)
 		if err != nil {
 			t.Fatal(err)
 		}

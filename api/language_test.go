@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 )
 
 // TestAcceptLanguage: problems follow the client's Accept-Language — title,
@@ -15,7 +16,7 @@ import (
 // problems follow it too.
 func TestAcceptLanguage(t *testing.T) {
 	h := newHarness(t, api.Options{})
-	bad := map[string]any{"uscc": testUSCC(1), "name": "x", "roles": []string{"importer"}, "region": "99"}
+	bad := map[string]any{"uscc": fixtures.USCC("330106", 1), "name": "x", "roles": []string{"importer"}, "region": "99"}
 	type fieldErr struct {
 		Field, Message string
 		MessageZH      string `json:"message_zh"`

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 )
 
 // rawExchange sends head (the request line and headers, without the blank
@@ -65,7 +66,7 @@ func TestSlowBodiesAreCut(t *testing.T) {
 	h := newHarness(t, api.Options{Limits: api.Limits{BodyTimeout: 500 * time.Millisecond, UploadMinRate: 1000}})
 	addr := hostOf(t, h.srv.URL)
 	size := h.l.Size()
-	body := []byte(fmt.Sprintf(`{"uscc":%q,"name":"slow org","roles":["importer"],"region":"330100"}`, testUSCC(7)))
+	body := []byte(fmt.Sprintf(`{"uscc":%q,"name":"slow org","roles":["importer"],"region":"330100"}`, fixtures.USCC("330106", 7)))
 	head := func(method, path, ct string, n int) string {
 		return fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d",
 			method, path, addr, adminSecret, ct, n)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 )
 
@@ -36,7 +37,7 @@ func TestListsCappedAndRepeats(t *testing.T) {
 
 	// Registry: an org's roles.
 	org := func(roles ...any) map[string]any {
-		return map[string]any{"uscc": testUSCC(7), "name": "名单公司", "roles": roles, "region": "330106"}
+		return map[string]any{"uscc": fixtures.USCC("330106", 7), "name": "名单公司", "roles": roles, "region": "330106"}
 	}
 	refused("repeated role", admin.do("POST", "/v1/orgs", org("importer", "carrier", "importer")), "roles[2]")
 	refused("13 roles", admin.do("POST", "/v1/orgs", org(times(13, "carrier")...)), "roles")

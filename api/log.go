@@ -34,7 +34,7 @@ func (s *server) checkpoint(c *gin.Context) {
 	if _, ok := c.GetQuery("size"); ok {
 		var size int64
 		if size, err = int64Param(c, "size", 0); err == nil {
-			msg, err = s.l.SignedCheckpointAt(size)
+			msg, err = s.l.SignedCheckpointAt(c.Request.Context(), size)
 		}
 	} else {
 		msg, _, err = s.l.SignedCheckpoint()
@@ -80,7 +80,7 @@ func (s *server) records(c *gin.Context) {
 	c.Header("X-Records-Visibility", visibility(principal(c)))
 	c.Status(http.StatusOK)
 	w := c.Writer
-	_, err = s.l.ReadableRecords(principal(c), start, end, func(_ int64, data []byte) error {
+	_, err = s.l.ReadableRecords(c.Request.Context(), principal(c), start, end, func(_ int64, data []byte) error {
 		if _, err := w.Write(data); err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ func (s *server) inclusionProof(c *gin.Context) {
 	}
 	var p *vlog.InclusionProof
 	if err == nil {
-		p, err = s.l.ProveInclusionTo(principal(c), seq, size)
+		p, err = s.l.ProveInclusionTo(c.Request.Context(), principal(c), seq, size)
 	}
 	if err != nil {
 		fail(c, err)
@@ -147,7 +147,7 @@ func (s *server) consistencyProof(c *gin.Context) {
 	}
 	var p *vlog.ConsistencyProof
 	if err == nil {
-		p, err = s.l.ProveConsistency(from, to)
+		p, err = s.l.ProveConsistency(c.Request.Context(), from, to)
 	}
 	if err != nil {
 		fail(c, err)

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -188,11 +189,11 @@ func TestPeopleToTestOverHTTP(t *testing.T) {
 	}
 	// The alert told to Zhejiang names the pseudonyms too.
 	zjKey, _ := w.demo.Actor("zj-regulator")
-	p, err := w.h.l.Authenticate(zjKey.Secret)
+	p, err := w.h.l.Authenticate(context.Background(), zjKey.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	alerts, _, err := w.h.l.Alerts(p, "", 0, 1000)
+	alerts, _, err := w.h.l.Alerts(context.Background(), p, "", 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

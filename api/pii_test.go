@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"coldtrace/fixtures"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +19,9 @@ func TestPersonalDataRefusedOverHTTP(t *testing.T) {
 		who, path, field string
 		body             map[string]any
 	}{
-		{"", "/v1/orgs", "name", map[string]any{"uscc": testUSCC(901), "name": "张三 11010519491231002X 个体户", "roles": []string{"importer"}, "region": "310115"}},
+		{"", "/v1/orgs", "name", map[string]any{"uscc": fixtures.USCC("330106", 901), "name": "张三 11010519491231002X 个体户", "roles": []string{"importer"}, "region": "310115"}},
 		// A registry record's note stays in the log, which every key reads.
-		{"", "/v1/orgs", "note", map[string]any{"uscc": testUSCC(902), "name": "个体冷库", "roles": []string{"importer"}, "region": "310115", "note": "负责人手机 13812345678"}},
+		{"", "/v1/orgs", "note", map[string]any{"uscc": fixtures.USCC("330106", 902), "name": "个体冷库", "roles": []string{"importer"}, "region": "310115", "note": "负责人手机 13812345678"}},
 		{"", "/v1/sites", "address", map[string]any{"id": "SH-PII-1", "org": w.org("sh-importer"), "name": "冷库", "type": "cold_store", "region": "310115",
 			"address": "上海市浦东新区 联系人李四 138-1234-5678"}},
 		{"sh-importer", "/v1/events", "product.name", map[string]any{"kind": "declared", "at": t0.Format(time.RFC3339), "site": "SH-YS-PORT", "declaration_no": "224820269000000078",

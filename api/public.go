@@ -124,7 +124,7 @@ func (s *server) publicLot(c *gin.Context) {
 		fail(c, fault.Errorf(fault.NotFound, "no such path: /t/{trace code}, .json or .png"))
 		return
 	}
-	pl, err := s.l.PublicLot(code)
+	pl, err := s.l.PublicLot(c.Request.Context(), code)
 	if err != nil {
 		fail(c, err)
 		return
@@ -251,7 +251,7 @@ func (s *server) publicPage(c *gin.Context, code string) {
 		d.Lang = "en"
 	}
 	status := http.StatusOK
-	pl, err := s.l.PublicLot(code)
+	pl, err := s.l.PublicLot(c.Request.Context(), code)
 	switch {
 	case err == nil:
 		d.Lot, d.Code = pl, pl.TraceCode

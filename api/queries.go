@@ -64,7 +64,7 @@ func (s *server) listLots(c *gin.Context) {
 	f := ledger.LotFilter{Code: c.Query("code"), Container: c.Query("container"), Declaration: c.Query("declaration"),
 		Holder: c.Query("holder"), Site: c.Query("site"), Region: c.Query("region"), Status: c.Query("status"),
 		Cursor: c.Query("cursor"), Limit: int(limit)}
-	lots, next, err := s.l.ListLots(principal(c), f)
+	lots, next, err := s.l.ListLots(c.Request.Context(), principal(c), f)
 	if err != nil {
 		fail(c, err)
 		return
@@ -103,7 +103,7 @@ func (s *server) listEvents(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	events, next, err := s.l.ListEvents(principal(c), f)
+	events, next, err := s.l.ListEvents(c.Request.Context(), principal(c), f)
 	if err != nil {
 		fail(c, err)
 		return
@@ -124,7 +124,7 @@ func (s *server) trace(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	t, err := s.l.Trace(principal(c), c.Param("ref"), c.Query("direction"), int(limit))
+	t, err := s.l.Trace(c.Request.Context(), principal(c), c.Param("ref"), c.Query("direction"), int(limit))
 	if err != nil {
 		fail(c, err)
 		return
@@ -133,7 +133,7 @@ func (s *server) trace(c *gin.Context) {
 }
 
 func (s *server) recall(c *gin.Context) {
-	r, err := s.l.Recall(principal(c), c.Param("ref"))
+	r, err := s.l.Recall(c.Request.Context(), principal(c), c.Param("ref"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -142,7 +142,7 @@ func (s *server) recall(c *gin.Context) {
 }
 
 func (s *server) closure(c *gin.Context) {
-	r, err := s.l.Closure(principal(c), c.Param("ref"))
+	r, err := s.l.Closure(c.Request.Context(), principal(c), c.Param("ref"))
 	if err != nil {
 		fail(c, err)
 		return

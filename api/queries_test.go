@@ -40,7 +40,7 @@ const genLots = 120
 func newQueryWorld(t *testing.T) *queryWorld {
 	t.Helper()
 	h := newHarness(t, api.Options{})
-	admin, err := h.l.Authenticate(adminSecret)
+	admin, err := h.l.Authenticate(t.Context(), adminSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func (s *server) registerOrg(c *gin.Context) {
 	if !ok {
 		return
 	}
-	org, err := registered(r, func() (*ledger.Org, error) { return s.l.Org(req.USCC) })
+	org, err := registered(r, func() (*ledger.Org, error) { return s.l.Org(c.Request.Context(), req.USCC) })
 	if err != nil {
 		fail(c, err)
 		return
@@ -74,7 +74,7 @@ func (s *server) registerOrg(c *gin.Context) {
 }
 
 func (s *server) getOrg(c *gin.Context) {
-	org, err := s.l.Org(c.Param("uscc"))
+	org, err := s.l.Org(c.Request.Context(), c.Param("uscc"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -93,7 +93,7 @@ func (s *server) registerSite(c *gin.Context) {
 	if !ok {
 		return
 	}
-	site, err := registered(r, func() (*ledger.Site, error) { return s.l.Site(req.ID) })
+	site, err := registered(r, func() (*ledger.Site, error) { return s.l.Site(c.Request.Context(), req.ID) })
 	if err != nil {
 		fail(c, err)
 		return
@@ -103,7 +103,7 @@ func (s *server) registerSite(c *gin.Context) {
 }
 
 func (s *server) getSite(c *gin.Context) {
-	site, err := s.l.Site(c.Param("id"))
+	site, err := s.l.Site(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -131,7 +131,7 @@ func (s *server) createKey(c *gin.Context) {
 	if r.Replayed {
 		c.Header("Idempotent-Replayed", "true")
 	}
-	k, err := registered(r, func() (*ledger.APIKey, error) { return s.l.KeyOfRecord(r.Seq) })
+	k, err := registered(r, func() (*ledger.APIKey, error) { return s.l.KeyOfRecord(c.Request.Context(), r.Seq) })
 	if err != nil {
 		fail(c, err)
 		return
@@ -143,7 +143,7 @@ func (s *server) createKey(c *gin.Context) {
 }
 
 func (s *server) listKeys(c *gin.Context) {
-	keys, err := s.l.Keys(principal(c))
+	keys, err := s.l.Keys(c.Request.Context(), principal(c))
 	if err != nil {
 		fail(c, err)
 		return
@@ -175,7 +175,7 @@ func registered[T any](r *ledger.Receipt, read func() (T, error)) (T, error) {
 func created(c *gin.Context, v any) { answer(c, http.StatusCreated, v) }
 
 func (s *server) getPolicy(c *gin.Context) {
-	p, err := s.l.Policy()
+	p, err := s.l.Policy(c.Request.Context())
 	if err != nil {
 		fail(c, err)
 		return

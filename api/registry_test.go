@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 )
 
 func orgBody(n int) map[string]any {
-	return map[string]any{"uscc": testUSCC(n), "name": "杭州冷链进口有限公司", "roles": []string{"importer", "cold_store"}, "region": "330106"}
+	return map[string]any{"uscc": fixtures.USCC("330106", n), "name": "杭州冷链进口有限公司", "roles": []string{"importer", "cold_store"}, "region": "330106"}
 }
 
 func TestRegistryOverHTTP(t *testing.T) {
@@ -22,15 +23,15 @@ func TestRegistryOverHTTP(t *testing.T) {
 	}
 	r := a.do("POST", "/v1/orgs", orgBody(1)).want(201)
 	r.JSON(&org)
-	if org.USCC != testUSCC(1) || org.Seq != 1 || r.Header.Get("Location") != "/v1/orgs/"+testUSCC(1) {
+	if org.USCC != fixtures.USCC("330106", 1) || org.Seq != 1 || r.Header.Get("Location") != "/v1/orgs/"+fixtures.USCC("330106", 1) {
 		t.Fatalf("created %+v, Location %q", org, r.Header.Get("Location"))
 	}
-	a.do("GET", "/v1/orgs/"+testUSCC(1), nil).want(200)
-	a.do("GET", "/v1/orgs/"+testUSCC(2), nil).wantProblem(404, "not_found", "")
+	a.do("GET", "/v1/orgs/"+fixtures.USCC("330106", 1), nil).want(200)
+	a.do("GET", "/v1/orgs/"+fixtures.USCC("330106", 2), nil).wantProblem(404, "not_found", "")
 	a.do("POST", "/v1/orgs", orgBody(1)).wantProblem(409, "conflict", "uscc")
 
 	bad := orgBody(2)
-	bad["uscc"] = testUSCC(2)[:17] + "I"
+	bad["uscc"] = fixtures.USCC("330106", 2)[:17] + "I"
 	a.do("POST", "/v1/orgs", bad).wantProblem(400, "invalid", "uscc")
 	bad = orgBody(2)
 	bad["region"] = "12345"
@@ -48,12 +49,12 @@ func TestRegistryOverHTTP(t *testing.T) {
 		t.Fatalf("size %d after rejected requests, want 2", h.l.Size())
 	}
 
-	site := map[string]any{"id": "HZ-CS-01", "org": testUSCC(1), "name": "杭州冷库一号", "type": "cold_store", "region": "330106", "address": "杭州市西湖区"}
+	site := map[string]any{"id": "HZ-CS-01", "org": fixtures.USCC("330106", 1), "name": "杭州冷库一号", "type": "cold_store", "region": "330106", "address": "杭州市西湖区"}
 	a.do("POST", "/v1/sites", site).want(201)
 	a.do("GET", "/v1/sites/HZ-CS-01", nil).want(200)
 	a.do("GET", "/v1/sites/nope", nil).wantProblem(404, "not_found", "")
 	a.do("POST", "/v1/sites", site).wantProblem(409, "conflict", "id")
-	site["id"], site["org"] = "HZ-CS-02", testUSCC(7)
+	site["id"], site["org"] = "HZ-CS-02", fixtures.USCC("330106", 7)
 	a.do("POST", "/v1/sites", site).wantProblem(422, "rejected", "org")
 	site["type"] = "igloo"
 	a.do("POST", "/v1/sites", site).wantProblem(400, "invalid", "type")
@@ -62,16 +63,16 @@ func TestRegistryOverHTTP(t *testing.T) {
 		ID, Key, Org, Role string
 		Seq                int64
 	}
-	a.do("POST", "/v1/keys", map[string]any{"org": testUSCC(1), "role": "importer"}).want(201).JSON(&key)
+	a.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 1), "role": "importer"}).want(201).JSON(&key)
 	if !strings.HasPrefix(key.Key, "ctk_") || key.ID == "" || key.Role != "importer" {
 		t.Fatalf("key %+v", key)
 	}
-	a.do("POST", "/v1/keys", map[string]any{"org": testUSCC(1), "role": "lab"}).wantProblem(422, "rejected", "role")
-	a.do("POST", "/v1/keys", map[string]any{"org": testUSCC(1), "role": "regulator"}).wantProblem(400, "invalid", "regions")
-	a.do("POST", "/v1/keys", map[string]any{"org": testUSCC(1), "role": "importer", "regions": []string{"33"}}).wantProblem(400, "invalid", "regions")
+	a.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 1), "role": "lab"}).wantProblem(422, "rejected", "role")
+	a.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 1), "role": "regulator"}).wantProblem(400, "invalid", "regions")
+	a.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 1), "role": "importer", "regions": []string{"33"}}).wantProblem(400, "invalid", "regions")
 
 	imp := h.client(key.Key)
-	imp.do("GET", "/v1/orgs/"+testUSCC(1), nil).want(200)
+	imp.do("GET", "/v1/orgs/"+fixtures.USCC("330106", 1), nil).want(200)
 	imp.do("POST", "/v1/orgs", orgBody(3)).wantProblem(403, "forbidden", "")
 	imp.do("GET", "/v1/keys", nil).wantProblem(403, "forbidden", "")
 	imp.do("DELETE", "/v1/keys/"+key.ID, nil).wantProblem(403, "forbidden", "")
@@ -89,7 +90,7 @@ func TestRegistryOverHTTP(t *testing.T) {
 	a.do("DELETE", "/v1/keys/"+key.ID, nil).want(200)
 	a.do("DELETE", "/v1/keys/"+key.ID, nil).wantProblem(409, "conflict", "")
 	a.do("DELETE", "/v1/keys/no-such-key", nil).wantProblem(404, "not_found", "")
-	imp.do("GET", "/v1/orgs/"+testUSCC(1), nil).wantProblem(401, "unauthenticated", "")
+	imp.do("GET", "/v1/orgs/"+fixtures.USCC("330106", 1), nil).wantProblem(401, "unauthenticated", "")
 }
 
 func TestAuthentication(t *testing.T) {
@@ -114,8 +115,8 @@ func TestIdempotencyKeyOverHTTP(t *testing.T) {
 	}
 	h.admin.do("POST", "/v1/orgs", orgBody(2), "Idempotency-Key", "abc").wantProblem(409, "conflict", "")
 	var k1, k2 struct{ ID, Key string }
-	h.admin.do("POST", "/v1/keys", map[string]any{"org": testUSCC(1), "role": "importer"}, "Idempotency-Key", "k").want(201).JSON(&k1)
-	h.admin.do("POST", "/v1/keys", map[string]any{"org": testUSCC(1), "role": "importer"}, "Idempotency-Key", "k").want(201).JSON(&k2)
+	h.admin.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 1), "role": "importer"}, "Idempotency-Key", "k").want(201).JSON(&k1)
+	h.admin.do("POST", "/v1/keys", map[string]any{"org": fixtures.USCC("330106", 1), "role": "importer"}, "Idempotency-Key", "k").want(201).JSON(&k2)
 	if k1.ID != k2.ID || k1.Key == "" || k2.Key != "" {
 		t.Fatalf("key retry: %+v then %+v", k1, k2)
 	}
@@ -126,8 +127,8 @@ func TestIdempotencyKeyOverHTTP(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	h := newHarness(t, api.Options{RatePerSecond: 0.01, RateBurst: 2})
-	h.admin.do("GET", "/v1/orgs/"+testUSCC(1), nil).want(404)
-	h.admin.do("GET", "/v1/orgs/"+testUSCC(1), nil).want(404)
+	h.admin.do("GET", "/v1/orgs/"+fixtures.USCC("330106", 1), nil).want(404)
+	h.admin.do("GET", "/v1/orgs/"+fixtures.USCC("330106", 1), nil).want(404)
 	r := h.admin.do("POST", "/v1/orgs", orgBody(1))
 	r.wantProblem(429, "rate_limited", "")
 	if r.Header.Get("Retry-After") == "" {

@@ -38,7 +38,7 @@ func (s *server) closureReport(c *gin.Context) {
 			return
 		}
 	}
-	rep, err := s.l.ClosureReport(principal(c), f)
+	rep, err := s.l.ClosureReport(c.Request.Context(), principal(c), f)
 	if err != nil {
 		fail(c, err)
 		return

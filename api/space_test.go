@@ -1,22 +1,20 @@
 package api_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
-	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 // TestDiskFullStopsWritesAndResumes: with the disk under the free-space
@@ -25,28 +23,12 @@ import (
 // once space returns, writing resumes without a restart.
 func TestDiskFullStopsWritesAndResumes(t *testing.T) {
 	loadSpec(t)
-	dir := t.TempDir()
 	var free atomic.Int64
 	free.Store(10 << 30)
 	const reserve = 1 << 30
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{MinFreeBytes: reserve,
-		FreeSpace: func() (int64, error) { return free.Load(), nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	_, key, err := vlog.GenerateKey("api.test/ledger")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
-		t.Fatal(err)
-	}
+	tl := fixtures.OpenTestLedgerOn(t, ledger.Options{SweepEvery: time.Minute}, fixtures.TestStore{Badger: badgerkv.Options{MinFreeBytes: reserve,
+		FreeSpace: func() (int64, error) { return free.Load(), nil }}})
+	l, store := tl.L, tl.Store
 	fits := func(n int64) error {
 		if free.Load()-n < reserve {
 			return fault.Errorf(fault.Unavailable, "the disk cannot take an upload of %d bytes now", n)
@@ -73,7 +55,7 @@ func TestDiskFullStopsWritesAndResumes(t *testing.T) {
 	}
 	r := admin.do("GET", "/readyz", nil)
 	r.wantProblem(503, "unavailable", "")
-	admin.do("GET", "/v1/orgs/"+testUSCC(1), nil).want(200) // reads go on
+	admin.do("GET", "/v1/orgs/"+fixtures.USCC("330106", 1), nil).want(200) // reads go on
 	admin.do("GET", "/v1/log/checkpoint", nil).want(200)
 	// An upload that cannot fit is refused before its body is read.
 	req, _ := http.NewRequest("POST", srv.URL+"/v1/attachments", strings.NewReader("%PDF-1.4\n"+strings.Repeat("x", 1000)))

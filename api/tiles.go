@@ -36,7 +36,7 @@ func (s *server) tile(c *gin.Context) {
 		fail(c, fault.Errorf(fault.NotFound, "%s is not a tile path", path))
 		return
 	}
-	data, err := s.l.Tile(t)
+	data, err := s.l.Tile(c.Request.Context(), t)
 	if err != nil {
 		fail(c, err)
 		return

@@ -107,7 +107,7 @@ func (s *server) me(c *gin.Context) {
 	p := principal(c)
 	resp := meResponse{Key: p.Key, Role: p.Role, Org: p.Org, Regions: p.Regions}
 	if p.Org != "" {
-		if o, err := s.l.Org(p.Org); err == nil {
+		if o, err := s.l.Org(c.Request.Context(), p.Org); err == nil {
 			resp.OrgName = o.Name
 		} else if fault.KindOf(err) != fault.NotFound {
 			fail(c, err)
@@ -120,7 +120,7 @@ func (s *server) me(c *gin.Context) {
 // lotFindings answers GET /v1/lots/{ref}/findings: the findings opened about
 // a lot, newest first, each with its rule explained.
 func (s *server) lotFindings(c *gin.Context) {
-	list, err := s.l.LotFindings(principal(c), c.Param("ref"))
+	list, err := s.l.LotFindings(c.Request.Context(), principal(c), c.Param("ref"))
 	if err != nil {
 		fail(c, err)
 		return

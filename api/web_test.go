@@ -18,6 +18,7 @@ import (
 	qr "github.com/piglig/go-qr"
 
 	"coldtrace/api"
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
@@ -39,7 +40,7 @@ type webStory struct {
 func newWebStory(t *testing.T, e *env) *webStory {
 	t.Helper()
 	ctx := context.Background()
-	adm, err := e.l.Authenticate(adminSecret)
+	adm, err := e.l.Authenticate(t.Context(), adminSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +53,8 @@ func newWebStory(t *testing.T, e *env) *webStory {
 		}
 		return r
 	}
-	imp, lab := uscc("91310000MA1FL0001"), uscc("12330000470000001")
-	dis, sw, ret := uscc("91310000MA1FL0003"), uscc("12310000MB0000004"), uscc("92310000MA1FL0005")
+	imp, lab := fixtures.USCCOf("91310000MA1FL0001"), fixtures.USCCOf("12330000470000001")
+	dis, sw, ret := fixtures.USCCOf("91310000MA1FL0003"), fixtures.USCCOf("12310000MB0000004"), fixtures.USCCOf("92310000MA1FL0005")
 	for _, o := range []struct{ uscc, name, role string }{
 		{dis, "洋山消毒服务有限公司", ledger.RoleDisinfector},
 		{sw, "浦东集中监管仓", ledger.RoleSupervisionWarehouse},

@@ -37,7 +37,7 @@ func (s *server) createWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	w, err := s.l.CreateWebhook(principal(c), req)
+	w, err := s.l.CreateWebhook(c.Request.Context(), principal(c), req)
 	if err != nil {
 		fail(c, err)
 		return
@@ -46,7 +46,7 @@ func (s *server) createWebhook(c *gin.Context) {
 }
 
 func (s *server) listWebhooks(c *gin.Context) {
-	ws, err := s.l.Webhooks(principal(c))
+	ws, err := s.l.Webhooks(c.Request.Context(), principal(c))
 	if err != nil {
 		fail(c, err)
 		return
@@ -55,7 +55,7 @@ func (s *server) listWebhooks(c *gin.Context) {
 }
 
 func (s *server) deleteWebhook(c *gin.Context) {
-	if err := s.l.DeleteWebhook(principal(c), c.Param("id")); err != nil {
+	if err := s.l.DeleteWebhook(c.Request.Context(), principal(c), c.Param("id")); err != nil {
 		fail(c, err)
 		return
 	}
@@ -68,7 +68,7 @@ func (s *server) listDeliveries(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	ds, err := s.l.Deliveries(principal(c), c.Param("id"), int(min(max(limit, 1), 1000)))
+	ds, err := s.l.Deliveries(c.Request.Context(), principal(c), c.Param("id"), int(min(max(limit, 1), 1000)))
 	if err != nil {
 		fail(c, err)
 		return
@@ -89,7 +89,7 @@ func (s *server) findingStream(c *gin.Context) {
 	p := principal(c)
 	cursor := ledger.AlertCursor(c.GetHeader("Last-Event-ID"))
 	from := s.l.Size()
-	if _, _, err := s.l.Alerts(p, cursor, from, 0); err != nil {
+	if _, _, err := s.l.Alerts(c.Request.Context(), p, cursor, from, 0); err != nil {
 		fail(c, err)
 		return
 	}
@@ -104,7 +104,7 @@ func (s *server) findingStream(c *gin.Context) {
 	tick := time.NewTicker(streamPoll)
 	defer tick.Stop()
 	for {
-		evs, next, err := s.l.Alerts(p, cursor, from, 500)
+		evs, next, err := s.l.Alerts(c.Request.Context(), p, cursor, from, 500)
 		if err != nil {
 			s.log.ErrorContext(ctx, "finding stream", "err", err)
 			return
@@ -194,7 +194,7 @@ func (d *Deliverer) Run(ctx context.Context) {
 
 // Once makes every delivery due now, and reports how many it attempted.
 func (d *Deliverer) Once(ctx context.Context) int {
-	tasks, err := d.l.DueDeliveries(d.opts.Now(), 100)
+	tasks, err := d.l.DueDeliveries(ctx, d.opts.Now(), 100)
 	if err != nil {
 		if fault.KindOf(err) != fault.Conflict {
 			d.opts.Logger.ErrorContext(ctx, "webhook deliveries", "err", err)
@@ -206,7 +206,7 @@ func (d *Deliverer) Once(ctx context.Context) int {
 			return 0
 		}
 		a := d.attempt(ctx, t)
-		if err := d.l.DeliveryDone(t, a); err != nil {
+		if err := d.l.DeliveryDone(context.WithoutCancel(ctx), t, a); err != nil {
 			d.opts.Logger.ErrorContext(ctx, "webhook delivery result", "webhook", t.Webhook, "err", err)
 		}
 	}

@@ -396,7 +396,7 @@ func openWorld(t *testing.T, dir string, d *fixtures.Demo) (*demoWorld, func()) 
 		if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
 			t.Fatal(err)
 		}
-		if admin, err = l.Authenticate(adminSecret); err != nil {
+		if admin, err = l.Authenticate(t.Context(), adminSecret); err != nil {
 			t.Fatal(err)
 		}
 		if d, err = fixtures.LoadDemo(context.Background(), l, admin); err != nil {

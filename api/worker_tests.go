@@ -12,7 +12,7 @@ import (
 // this reads a site's schedules with each day's status.
 
 func (s *server) workerTests(c *gin.Context) {
-	list, err := s.l.WorkerTests(principal(c), c.Param("id"))
+	list, err := s.l.WorkerTests(c.Request.Context(), principal(c), c.Param("id"))
 	if err != nil {
 		fail(c, err)
 		return

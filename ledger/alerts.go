@@ -78,7 +78,7 @@ func (lt *lotTx) openPositiveBatch(pos *Lot, fx *effects) error {
 	family := map[string]bool{}
 	for _, root := range pos.roots() {
 		var ids []string
-		if err := lt.st.scanIndex("root", root, func(id []byte) error { ids = append(ids, string(id)); return nil }); err != nil {
+		if err := lt.st.scanIndex(idxRoot, root, func(id []byte) error { ids = append(ids, string(id)); return nil }); err != nil {
 			return err
 		}
 		for _, id := range ids {
@@ -366,7 +366,7 @@ func (lt *lotTx) openContacts(pos *Lot, family map[string]bool, fx *effects) err
 		for _, w := range ws {
 			earliest = min(earliest, w.from)
 		}
-		prefix := indexPrefix("site-stay", site)
+		prefix := idxSiteStay.prefix(site)
 		err := lt.st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, _ []byte) error {
 			sfx := k[len(prefix):]
 			end, from, id := int64(beUint(sfx[:8])), int64(beUint(sfx[8:16])), string(sfx[16:])

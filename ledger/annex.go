@@ -58,13 +58,6 @@ type Annex struct {
 	People []Person `json:"people,omitempty"`
 }
 
-var (
-	prefixAnnex     = []byte("a/annex/")
-	prefixAnnexRead = []byte("a/annex-read/")
-)
-
-func annexKey(seq int64) []byte { return key(prefixAnnex, be64(seq)) }
-
 // annexCanonical is the annex's canonical bytes: compact JSON of
 // {"note","people"} in that order, empty ones left out, without HTML
 // escaping, people's fields in the order role, name, id_number, phone.
@@ -206,14 +199,14 @@ func prepareAnnexErased(st *state, p Principal, rec *Record) error {
 	if target.Annex == nil {
 		return fault.Errorf(fault.NotFound, "record %d has no annex", rec.Erases)
 	}
-	if v, err := st.get(stateKey("annex-erased", string(be64(rec.Erases)))); err == nil {
+	if v, err := st.get(tabAnnexErased.seqKey(rec.Erases)); err == nil {
 		return &fault.Error{Kind: fault.Conflict, Msg: "the annex of record " + itoa64(rec.Erases) + " was already erased by record " + itoa64(int64(beUint(v)))}
 	}
 	return nil
 }
 
 func applyAnnexErased(st *state, rec *Record, _ *effects) error {
-	return st.tx.Set(stateKey("annex-erased", string(be64(rec.Erases))), be64(rec.Seq))
+	return st.tx.Set(tabAnnexErased.seqKey(rec.Erases), be64(rec.Seq))
 }
 
 func itoa64(n int64) string { b, _ := json.Marshal(n); return string(b) }
@@ -249,7 +242,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 		return nil, fault.Errorf(fault.NotFound, "no record %d", seq)
 	}
 	var a Annex
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		rec, err := st.record(seq)
 		if err != nil {
 			return err
@@ -262,7 +255,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 		if rec.Annex == nil {
 			return fault.Errorf(fault.NotFound, "record %d has no annex", seq)
 		}
-		if v, err := st.get(stateKey("annex-erased", string(be64(seq)))); err == nil {
+		if v, err := st.get(tabAnnexErased.seqKey(seq)); err == nil {
 			return fault.Errorf(fault.NotFound, "the annex of record %d was erased by record %d", seq, beUint(v))
 		}
 		return st.getJSON(annexKey(seq), &a)
@@ -271,7 +264,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 		return nil, err
 	}
 	entry, _ := json.Marshal(AnnexRead{At: l.now().UTC(), Seq: seq, Key: p.Key, Org: p.Org, Role: p.Role})
-	err = l.store.Update(func(tx Tx) error {
+	err = l.store.Update(ctx, func(tx Tx) error {
 		next := int64(0)
 		if err := tx.Scan(prefixAnnexRead, nil, true, func(k, _ []byte) error {
 			next = int64(beUint(k[len(prefixAnnexRead):])) + 1
@@ -279,7 +272,7 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 		}); err != nil {
 			return err
 		}
-		return tx.Set(key(prefixAnnexRead, be64(next)), entry)
+		return tx.Set(annexReadKey(next), entry)
 	})
 	if err != nil {
 		return nil, err // no read goes unlogged
@@ -289,12 +282,12 @@ func (l *Ledger) ReadAnnex(ctx context.Context, p Principal, seq int64) (*Annex,
 
 // AnnexReads lists the annex access log, oldest first, for an admin:
 // every read, or those of record seq's annex when seq >= 0.
-func (l *Ledger) AnnexReads(p Principal, seq int64) ([]AnnexRead, error) {
+func (l *Ledger) AnnexReads(ctx context.Context, p Principal, seq int64) ([]AnnexRead, error) {
 	if p.Role != RoleAdmin {
 		return nil, fault.Errorf(fault.Forbidden, "only an admin key reads the annex access log")
 	}
 	out := []AnnexRead{}
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		return tx.Scan(prefixAnnexRead, nil, false, func(_, v []byte) error {
 			var r AnnexRead
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -352,7 +345,7 @@ type AnnexReport struct {
 // missing one is a Tampered error after the whole report.
 func VerifyAnnexes(ctx context.Context, store Store) (*AnnexReport, error) {
 	rep := &AnnexReport{}
-	err := store.View(func(tx Tx) error {
+	err := store.View(ctx, func(tx Tx) error {
 		size, err := vlog.TreeSize(tx)
 		if err != nil {
 			return err

@@ -96,10 +96,6 @@ func (a *Attachment) uploadedBy(p Principal) bool {
 	})
 }
 
-var prefixAttachment = []byte("a/att/")
-
-func attachmentKey(sha string) []byte { return key(prefixAttachment, []byte(sha)) }
-
 // ValidSHA256 reports whether s is a SHA-256 as the ledger writes it: 64
 // lowercase hexadecimal digits.
 func ValidSHA256(s string) bool {
@@ -253,7 +249,7 @@ func (l *Ledger) PutAttachment(ctx context.Context, p Principal, contentType str
 		return nil, fault.Errorf(fault.Internal, "the blob store stopped reading the upload after %d bytes", up.n)
 	}
 	sha := hex.EncodeToString(up.h.Sum(nil))
-	att, dup, err := l.recordUpload(p, sha, up.n, ct, name)
+	att, dup, err := l.recordUpload(context.WithoutCancel(ctx), p, sha, up.n, ct, name)
 	if err != nil || dup {
 		l.discard(name)
 	}
@@ -276,13 +272,15 @@ func (l *Ledger) tooLarge() error {
 // upload records by att.mu; the sequencer's transactions touch disjoint keys
 // (l/, s/, a/idem/, a/keyhash/), so the two writers never conflict. A record
 // that references the attachment is validated by the sequencer against a
-// snapshot that either has the upload record or not: never half of it.
-func (l *Ledger) recordUpload(p Principal, sha string, size int64, ct, object string) (att *Attachment, dup bool, err error) {
+// snapshot that either has the upload record or not: never half of it. The blob
+// is stored by then, so callers pass a ctx that is not cancelled with the
+// client (context.WithoutCancel).
+func (l *Ledger) recordUpload(ctx context.Context, p Principal, sha string, size int64, ct, object string) (att *Attachment, dup bool, err error) {
 	l.att.mu.Lock()
 	defer l.att.mu.Unlock()
 	now := l.now().UTC()
 	me := Uploader{Org: p.Org, Key: p.Key, At: now}
-	err = l.store.Update(func(tx Tx) error {
+	err = l.store.Update(ctx, func(tx Tx) error {
 		k := attachmentKey(sha)
 		v, err := tx.Get(k)
 		switch {
@@ -335,12 +333,12 @@ func (l *Ledger) discard(name string) {
 // uploaded the bytes; and keys that can see a lot whose records reference
 // the attachment (the s/x/att-lot/<sha256> index), which for a regulator
 // means a lot that was in one of its regions.
-func (l *Ledger) Attachment(p Principal, sha string) (*Attachment, error) {
+func (l *Ledger) Attachment(ctx context.Context, p Principal, sha string) (*Attachment, error) {
 	if !ValidSHA256(sha) {
 		return nil, fault.InvalidField("sha256", "is not a SHA-256 (64 lowercase hexadecimal digits)")
 	}
 	var att *Attachment
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		var err error
 		if att, err = st.attachment(sha); err != nil {
 			return err
@@ -378,7 +376,7 @@ func (st *state) attachment(sha string) (*Attachment, error) {
 // store, or of the wrong size, is a Tampered error; an unreachable store an
 // Unavailable one.
 func (l *Ledger) OpenAttachment(ctx context.Context, p Principal, sha string) (*Attachment, io.ReadCloser, error) {
-	att, err := l.Attachment(p, sha)
+	att, err := l.Attachment(ctx, p, sha)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -404,7 +402,7 @@ func (l *Ledger) OpenAttachment(ctx context.Context, p Principal, sha string) (*
 // without credentials for ttl, if p may read it (see Attachment). It returns
 // ErrNotSupported when the blob store cannot presign.
 func (l *Ledger) AttachmentURL(ctx context.Context, p Principal, sha string, ttl time.Duration) (string, error) {
-	att, err := l.Attachment(p, sha)
+	att, err := l.Attachment(ctx, p, sha)
 	if err != nil {
 		return "", err
 	}

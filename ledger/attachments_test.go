@@ -188,7 +188,7 @@ func TestAttachmentReaders(t *testing.T) {
 		} else if fault.KindOf(err) != c.want {
 			t.Errorf("%s: %v, want %v", c.who, err, c.want)
 		}
-		if _, err := f.l.Attachment(c.p, att.SHA256); (err == nil) != (c.want == fault.Internal) {
+		if _, err := f.l.Attachment(t.Context(), c.p, att.SHA256); (err == nil) != (c.want == fault.Internal) {
 			t.Errorf("Attachment for %s: %v", c.who, err)
 		}
 	}
@@ -245,7 +245,7 @@ func TestRefusedUploadsStoreNothing(t *testing.T) {
 	if n := len(objects(t, f)); n != 0 {
 		t.Errorf("refused uploads left %d objects", n)
 	}
-	err := f.store.View(func(tx ledger.Tx) error {
+	err := f.store.View(t.Context(), func(tx ledger.Tx) error {
 		return tx.Scan([]byte("a/att/"), nil, false, func(k, _ []byte) error {
 			t.Errorf("a refused upload left the upload record %s", k)
 			return nil
@@ -441,7 +441,7 @@ func TestObjectStoreOutage(t *testing.T) {
 	if err := ledger.CheckDocuments(f.store, importer, ledger.Declared, ref); err != nil {
 		t.Errorf("a reference to an existing attachment while the store is down: %v", err)
 	}
-	if _, err := f.l.Attachment(importer, hexSHA(other)); fault.KindOf(err) != fault.NotFound {
+	if _, err := f.l.Attachment(t.Context(), importer, hexSHA(other)); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("the upload that failed during the outage was recorded: %v", err)
 	}
 

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"coldtrace/ledger/fault"
+	"context"
 	"crypto/sha256"
 )
 
@@ -31,8 +32,8 @@ func (b Submission) bind(s *submission) {
 // by its batch (IdemScope set) was recorded before under the same key with
 // a different batch body. Lines that do not check out are skipped: they
 // would not be recorded either.
-func (l *Ledger) BatchConflict(batch []Submission) error {
-	return l.store.View(func(tx Tx) error {
+func (l *Ledger) BatchConflict(ctx context.Context, batch []Submission) error {
+	return l.store.View(ctx, func(tx Tx) error {
 		for _, b := range batch {
 			if b.Err != nil || b.Idem == "" || b.IdemScope == nil {
 				continue

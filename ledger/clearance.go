@@ -128,7 +128,7 @@ func declarable(st *state, p Principal, rec *Record, site *Site) error {
 		}
 	}
 	var dup *Lot
-	err := st.scanIndex("decl", rec.DeclarationNo, func(id []byte) error {
+	err := st.scanIndex(idxDeclaration, rec.DeclarationNo, func(id []byte) error {
 		l, err := st.lot(string(id))
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -272,9 +273,9 @@ func (st *state) reasonsOf(p Principal, n *lotNode, withFindings bool, nm *names
 
 // Closure returns the closure of the lot ref names and of its descendants,
 // if p may see the lot.
-func (l *Ledger) Closure(p Principal, ref string) (*Closure, error) {
+func (l *Ledger) Closure(ctx context.Context, p Principal, ref string) (*Closure, error) {
 	var out *Closure
-	err := l.query(func(st *state) error {
+	err := l.query(ctx, func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err

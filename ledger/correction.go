@@ -41,7 +41,7 @@ func checkOlderVoid(target *Record, lot string, latest int64) error {
 // not the latest record of every lot it changed.
 func applyOlderVoid(st *state, rec, target *Record, rl recordLots, fx *effects) error {
 	v := target.Seq
-	if err := st.tx.Set(stateKey("voided", string(be64(v))), be64(rec.Seq)); err != nil {
+	if err := st.tx.Set(tabVoided.seqKey(v), be64(rec.Seq)); err != nil {
 		return err
 	}
 	lt := newLotTx(st, rec)
@@ -57,7 +57,7 @@ func applyOlderVoid(st *state, rec, target *Record, rl recordLots, fx *effects) 
 	}
 	var family []string
 	for r := range roots {
-		if err := st.scanIndex("root", r, func(id []byte) error {
+		if err := st.scanIndex(idxRoot, r, func(id []byte) error {
 			if !slices.Contains(family, string(id)) {
 				family = append(family, string(id))
 			}
@@ -224,7 +224,7 @@ func (lt *lotTx) flagDependents(target, rec *Record, fx *effects) error {
 func voidsOlder(st *state, v int64, rl recordLots) (bool, *Record, error) {
 	for _, id := range rl.Lots {
 		var prev lotPrev
-		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
+		if err := st.getJSON(tabLotPrev.key(id), &prev); err != nil {
 			return false, nil, err
 		}
 		if prev.Seq != v {

@@ -1,7 +1,10 @@
 package ledger
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -50,6 +53,98 @@ func TestLeavesImportNoOther(t *testing.T) {
 			if !strings.HasPrefix(d, "golang.org/x/") && !strings.HasPrefix(d, "coldtrace/ledger/") {
 				t.Errorf("%s depends on %s; a leaf may import only std, golang.org/x/... and other leaves", leaf, d)
 			}
+		}
+	}
+}
+
+// ours lists, for each package of the module (by path prefix, longest
+// first), the packages of ours its production code may import. This is the
+// whole intended picture:
+//
+//	cmd -> api -> ledger <- storage/*
+//	               |
+//	               v
+//	        leaves: fault, ident, vlog, epcis
+//
+// The leaves know nothing of lots: fault, ident and epcis import nothing of
+// ours, vlog only the error kinds. api never imports storage/* (the server
+// is given a ledger, whatever it stores in); fixtures, the test world, may
+// open real storage.
+var ours = []struct {
+	pkg   string
+	may   []string
+	never string // why, for the failure message
+}{
+	{"coldtrace/ledger/fault", nil, "a leaf imports nothing of ours"},
+	{"coldtrace/ledger/ident", nil, "a leaf imports nothing of ours"},
+	{"coldtrace/ledger/epcis", nil, "a leaf imports nothing of ours"},
+	{"coldtrace/ledger/vlog", []string{"coldtrace/ledger/fault"}, "the log knows only the error kinds"},
+	{"coldtrace/ledger", []string{"coldtrace/ledger/"}, "the centre imports only its leaves"},
+	{"coldtrace/storage/", []string{"coldtrace/ledger"}, "adapters implement the ledger's interfaces and know nothing else"},
+	{"coldtrace/api/report", []string{"coldtrace/ledger"}, "report files are made from ledger answers"},
+	{"coldtrace/api", []string{"coldtrace/ledger", "coldtrace/api/"}, "api serves a ledger and never opens storage"},
+	{"coldtrace/fixtures", []string{"coldtrace/ledger", "coldtrace/storage/"}, "fixtures build test ledgers on real storage"},
+	{"coldtrace/cmd/", []string{"coldtrace/"}, "cmd wires everything"},
+}
+
+// TestImportPicture checks every package's production imports against ours:
+// a package of the module outside the table, or an import of ours the
+// table does not allow, fails.
+func TestImportPicture(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "coldtrace/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 10 {
+		t.Fatalf("go list named %d packages: the check would pass vacuously", len(lines))
+	}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		pkg, imports := f[0], f[1:]
+		rule := -1
+		for i, r := range ours {
+			if pkg == r.pkg || strings.HasPrefix(pkg, r.pkg) && (strings.HasSuffix(r.pkg, "/") || strings.HasPrefix(pkg, r.pkg+"/")) {
+				rule = i
+				break
+			}
+		}
+		if rule < 0 {
+			t.Errorf("package %s is not in the import picture (deps_test.go): place it", pkg)
+			continue
+		}
+		for _, imp := range imports {
+			if !strings.HasPrefix(imp, "coldtrace/") {
+				continue
+			}
+			ok := false
+			for _, m := range ours[rule].may {
+				if imp == m || strings.HasPrefix(imp, strings.TrimSuffix(m, "/")+"/") {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("%s imports %s: %s", pkg, imp, ours[rule].never)
+			}
+		}
+	}
+}
+
+// TestPackageDocIsAMap keeps the package doc's map of rooms in step with
+// the files: every non-test file of the package is placed in a room.
+func TestPackageDocIsAMap(t *testing.T) {
+	doc, err := os.ReadFile("ledger.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = doc[:bytes.Index(doc, []byte("\npackage ledger"))]
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("%d files: %v", len(files), err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f, "_test.go") && !bytes.Contains(doc, []byte(f)) {
+			t.Errorf("the package doc (ledger.go) places %s in no room", f)
 		}
 	}
 }

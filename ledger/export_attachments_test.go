@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"coldtrace/ledger/vlog"
+	"context"
 )
 
 // Hooks for the external tests of attachments.
@@ -10,7 +11,7 @@ import (
 // validation calls, for a record of kind by p citing refs, on a snapshot
 // of s.
 func CheckDocuments(s Store, p Principal, kind EventKind, refs []AttachmentRef) error {
-	return s.View(func(tx Tx) error {
+	return s.View(context.Background(), func(tx Tx) error {
 		return checkDocuments(&state{tx: tx}, p, &Record{Event: Event{Kind: kind, Attachments: refs}})
 	})
 }
@@ -22,7 +23,7 @@ func PutRecordForTest(s Store, seq int64, ev Event) error {
 	if err != nil {
 		return err
 	}
-	return s.Update(func(tx Tx) error { return tx.Set(vlog.RecordKey(seq), data) })
+	return s.Update(context.Background(), func(tx Tx) error { return tx.Set(vlog.RecordKey(seq), data) })
 }
 
 // UploadRecordKey is where the upload record of sha is kept.

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -16,11 +17,11 @@ import (
 // nodes of the batch's family), the batch's region index entries and the
 // lot's site-stay entries.
 func CheckQueryViews(s Store) error {
-	return s.View(func(tx Tx) error {
+	return s.View(context.Background(), func(tx Tx) error {
 		st := &state{tx: tx}
 		sums := map[string]*rootSummary{}
 		stays := 0
-		err := tx.Scan(stateKey("lot", ""), nil, false, func(k, v []byte) error {
+		err := tx.Scan(tabLot.all(), nil, false, func(k, v []byte) error {
 			var l Lot
 			if err := json.Unmarshal(v, &l); err != nil {
 				return err
@@ -88,14 +89,14 @@ func CheckQueryViews(s Store) error {
 			}
 		}
 		n := 0
-		if err := tx.Scan(stateKey("rsum", ""), nil, false, func(k, v []byte) error { n++; return nil }); err != nil {
+		if err := tx.Scan(tabSummary.all(), nil, false, func(k, v []byte) error { n++; return nil }); err != nil {
 			return err
 		}
 		if n != len(sums) {
 			return fmt.Errorf("%d batch summaries stored, %d batches have lots", n, len(sums))
 		}
 		copies := 0
-		if err := tx.Scan(stateKey("fam", ""), nil, false, func(k, v []byte) error { copies++; return nil }); err != nil {
+		if err := tx.Scan(tabFamily.all(), nil, false, func(k, v []byte) error { copies++; return nil }); err != nil {
 			return err
 		}
 		want := 0
@@ -106,7 +107,7 @@ func CheckQueryViews(s Store) error {
 			return fmt.Errorf("%d family copies stored, the batches have %d lots", copies, want)
 		}
 		total := 0
-		if err := tx.Scan(key(prefixState, []byte("x/site-stay/")), nil, false, func(k, v []byte) error { total++; return nil }); err != nil {
+		if err := tx.Scan(idxSiteStay.within(""), nil, false, func(k, v []byte) error { total++; return nil }); err != nil {
 			return err
 		}
 		if total != stays {
@@ -126,7 +127,7 @@ func roundTrip(n *lotNode) *lotNode {
 
 // RecallWithContactLimit is Recall listing at most limit contacts.
 func RecallWithContactLimit(l *Ledger, p Principal, ref string, limit int) (*Recall, error) {
-	return l.recall(p, ref, limit)
+	return l.recall(context.Background(), p, ref, limit)
 }
 
 // DropNodeCache empties l's node cache.

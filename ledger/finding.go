@@ -69,7 +69,7 @@ func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }
 
 func (st *state) finding(id string) (*Finding, error) {
 	var f Finding
-	if err := st.getJSON(stateKey("finding", id), &f); err != nil {
+	if err := st.getJSON(tabFinding.key(id), &f); err != nil {
 		if fault.KindOf(err) == fault.NotFound {
 			return nil, fault.Errorf(fault.NotFound, "no finding %s", id)
 		}
@@ -80,12 +80,12 @@ func (st *state) finding(id string) (*Finding, error) {
 
 func findingIndex(f *Finding) [][]byte {
 	sfx := []byte(f.ID)
-	ks := [][]byte{indexKey("finding-region", f.Region, sfx), indexKey("finding-rule", f.Rule, sfx)}
+	ks := [][]byte{idxFindingRegion.key(f.Region, sfx), idxFindingRule.key(f.Rule, sfx)}
 	if f.Open {
-		ks = append(ks, indexKey("finding-open", f.Region, sfx))
+		ks = append(ks, idxFindingOpen.key(f.Region, sfx))
 	}
 	if f.Org != "" {
-		ks = append(ks, indexKey("finding-org", f.Org, sfx))
+		ks = append(ks, idxFindingOrg.key(f.Org, sfx))
 	}
 	return ks
 }
@@ -106,5 +106,5 @@ func (st *state) putFinding(old, f *Finding) error {
 	if err := st.putOutbox(old, f); err != nil { // outbox.go
 		return err
 	}
-	return st.put(stateKey("finding", f.ID), f)
+	return st.put(tabFinding.key(f.ID), f)
 }

@@ -51,23 +51,23 @@ func goldenQueries(t *testing.T, l *ledger.Ledger, admin ledger.Principal, d *fi
 		out[name] = b
 	}
 	for story, code := range map[string]string{"happy": d.Happy, "positive": d.Positive, "violation": d.Violation} {
-		lot, err := l.Lot(admin, code)
+		lot, err := l.Lot(t.Context(), admin, code)
 		var state *ledger.Lot // the lot's state; its papers came later (issue 12)
 		if lot != nil {
 			state = lot.Lot
 		}
 		put("lot/"+story, state, err)
-		pub, err := l.PublicLot(code)
+		pub, err := l.PublicLot(t.Context(), code)
 		put("public/"+story, pub, err)
-		up, err := l.Trace(admin, code, "up", 100)
+		up, err := l.Trace(t.Context(), admin, code, "up", 100)
 		put("trace-up/"+story, up, err)
-		down, err := l.Trace(admin, code, "down", 100)
+		down, err := l.Trace(t.Context(), admin, code, "down", 100)
 		put("trace-down/"+story, down, err)
-		rec, err := l.Recall(admin, code)
+		rec, err := l.Recall(t.Context(), admin, code)
 		put("recall/"+story, rec, err)
-		cl, err := l.Closure(admin, code)
+		cl, err := l.Closure(t.Context(), admin, code)
 		put("closure/"+story, cl, err)
-		evs, err := l.LotEvents(admin, code)
+		evs, err := l.LotEvents(t.Context(), admin, code)
 		put("events/"+story, evs, err)
 	}
 	return out
@@ -87,7 +87,7 @@ func TestGoldenDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if err := store.Update(func(tx ledger.Tx) error {
+	if err := store.Update(t.Context(), func(tx ledger.Tx) error {
 		for _, p := range g.Pairs {
 			if err := tx.Set(p[0], p[1]); err != nil {
 				return err
@@ -114,7 +114,7 @@ func TestGoldenDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer scratch.Close()
-	rep, err := ledger.Verify(context.Background(), store, scratch, key, nil)
+	rep, err := ledger.Verify(context.Background(), store, scratch, key.Verifier, nil)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -137,7 +137,7 @@ func TestGoldenDataDir(t *testing.T) {
 	if got := l.Size(); got != rep.Size {
 		t.Errorf("size %d, verify saw %d", got, rep.Size)
 	}
-	admin, err := l.Authenticate(fixtures.TestAdminSecret)
+	admin, err := l.Authenticate(t.Context(), fixtures.TestAdminSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func writeGolden(t *testing.T) {
 	}
 	g := goldenDir{Key: e.SigningKey, Demo: d, Blobs: map[string][]byte{}}
 	g.Answers = goldenQueries(t, e.L, e.Admin, d)
-	if err := e.Store.View(func(tx ledger.Tx) error {
+	if err := e.Store.View(t.Context(), func(tx ledger.Tx) error {
 		return tx.Scan(nil, nil, false, func(k, v []byte) error {
 			g.Pairs = append(g.Pairs, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
 			return nil

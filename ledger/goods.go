@@ -75,7 +75,7 @@ func applyDeclared(lt *lotTx, _ *Lot, fx *effects) error {
 	lt.newStay(l, rec.Actor.Org, site)
 	l.addDocuments(rec.Attachments)
 	for _, a := range rec.Attachments {
-		if err := lt.st.tx.Set(indexKey("att-lot", a.SHA256, []byte(l.ID)), nil); err != nil {
+		if err := lt.st.tx.Set(idxAttachmentLot.key(a.SHA256, []byte(l.ID)), nil); err != nil {
 			return err
 		}
 	}

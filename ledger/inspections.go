@@ -70,7 +70,7 @@ func applyTested(lt *lotTx, l *Lot, fx *effects) error {
 	reason := fmt.Sprintf("核酸检测阳性：%s（记录 %d）", l.TraceCode, rec.Seq)
 	for _, root := range l.roots() {
 		var ids []string
-		if err := lt.st.scanIndex("root", root, func(id []byte) error { ids = append(ids, string(id)); return nil }); err != nil {
+		if err := lt.st.scanIndex(idxRoot, root, func(id []byte) error { ids = append(ids, string(id)); return nil }); err != nil {
 			return err
 		}
 		for _, id := range ids {
@@ -205,7 +205,7 @@ func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 	start := rec.At.Add(-time.Duration(rec.WindowDays) * 24 * time.Hour)
 	// Stays at the site that ended at or after the window's start.
 	var ids []string
-	p := indexPrefix("stay", site.ID)
+	p := idxStay.prefix(site.ID)
 	err = lt.st.tx.Scan(p, append(p, be64(start.UnixMicro())...), false, func(k, _ []byte) error {
 		id := string(k[len(p)+8:])
 		if !slices.Contains(ids, id) {

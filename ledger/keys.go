@@ -4,18 +4,132 @@ import (
 	"encoding/binary"
 )
 
-// The key layout of the Store. Three namespaces:
+// The key layout of the Store, named here once: no other file of the
+// package spells a key. Three namespaces:
 //
 //	l/  the log: records, stored Merkle hashes, signed checkpoints (package vlog)
 //	s/  state derived from the records alone (replay rebuilds it exactly)
-//	a/  auxiliary data that is not in the log (idempotency receipts, uploads)
+//	a/  auxiliary data that is not in the log (idempotency receipts, uploads,
+//	    annexes, the webhook outbox)
 //
 // Integers in keys are 8-byte big-endian so that keys sort numerically.
-var (
-	prefixState   = []byte("s/")
-	prefixIdem    = []byte("a/idem/")
-	prefixKeyHash = []byte("a/keyhash/")
+var prefixState = []byte("s/")
+
+// A table of the derived state holds one value per id: s/<table>/<id>.
+type table string
+
+// The tables of the derived state.
+const (
+	tabOrg         table = "org"          // <uscc>: Org
+	tabSite        table = "site"         // <site id>: Site
+	tabKey         table = "key"          // <key id>: APIKey
+	tabPolicy      table = "policy"       // (one entry): the Policy in force
+	tabLot         table = "lot"          // <lot id>: Lot, as the rules see it
+	tabLotPrev     table = "lotprev"      // <lot id>: the lot before its latest record (corrections)
+	tabNode        table = "node"         // <lot id>: the lot's query node (nodecodec.go)
+	tabFamily      table = "fam"          // <root>\x00<created seq><lot id>: a copy of each node, by family
+	tabSummary     table = "rsum"         // <declared ns><root>: a batch's summary for the reports
+	tabCode        table = "code"         // <trace code>: lot id
+	tabRecordLots  table = "rec"          // <seq>: the lots a record touched
+	tabVoided      table = "voided"       // <seq>: the seq of the correction that voided it
+	tabFinding     table = "finding"      // <finding id>: Finding
+	tabAnnexErased table = "annex-erased" // <seq>: the seq of the record that erased its annex
+	tabWorkerTests table = "worker-tests" // <seq>: a site's worker test schedule
 )
+
+// key is the key of id in t.
+func (t table) key(id string) []byte { return key(prefixState, []byte(t), []byte{'/'}, []byte(id)) }
+
+// seqKey is the key of a record's entry in t.
+func (t table) seqKey(seq int64) []byte { return t.key(string(be64(seq))) }
+
+// all is the prefix of every entry of t.
+func (t table) all() []byte { return t.key("") }
+
+// An index of the derived state lists entries by value:
+// s/x/<index>/<value>\x00<suffix>, so that the entries of one value sort
+// together and in order of the suffix (a seq or an id, after a time when
+// the index is by time).
+type index string
+
+// The indexes of the derived state.
+const (
+	idxRoot          index = "root"           // root lot -> lot ids of its family
+	idxCreated       index = "created"        // "" -> <created seq><lot id>
+	idxContainer     index = "container"      // container number -> lot ids
+	idxDeclaration   index = "decl"           // declaration number -> lot ids
+	idxHolder        index = "holder"         // holder uscc -> lot ids
+	idxLotSite       index = "site"           // site id -> lots on it now
+	idxRegion        index = "region"         // region -> lot ids (scanned by region prefix)
+	idxLotOrg        index = "org"            // uscc -> lots it is party to
+	idxStatus        index = "status"         // status word -> lot ids
+	idxDue           index = "due"            // "" -> <deadline µs><lot id>: shipments to sweep
+	idxStay          index = "stay"           // site id -> <left µs><lot id>: the rules' site stays
+	idxSiteStay      index = "site-stay"      // site id -> <left ns><arrived ns><lot id>: the queries' site stays
+	idxRootRegion    index = "root-region"    // region -> <declared ns><root>: the reports' batches
+	idxLotEvents     index = "lot-ev"         // lot id -> seqs of its records
+	idxAttachmentLot index = "att-lot"        // attachment sha256 -> lots citing it
+	idxEventKind     index = "ev-kind"        // kind -> seqs
+	idxEventAt       index = "ev-at"          // "" -> <at µs><seq>
+	idxEventOrg      index = "ev-org"         // uscc -> seqs
+	idxEventSite     index = "ev-site"        // site id -> seqs
+	idxOrgSite       index = "org-site"       // uscc -> its site ids
+	idxFindingRegion index = "finding-region" // region -> finding ids (scanned by region prefix)
+	idxFindingOpen   index = "finding-open"   // region -> open finding ids
+	idxFindingRule   index = "finding-rule"   // rule -> finding ids
+	idxFindingOrg    index = "finding-org"    // uscc -> finding ids
+	idxWorkerDue     index = "worker-due"     // "" -> <due µs><seq><day><site id>: worker tests to sweep
+	idxWorkerSite    index = "worker-site"    // site id -> seqs of its worker test schedules
+	idxPeopleLot     index = "people-lot"     // lot id -> <seq>: where and when people worked on it
+	idxPeopleSite    index = "people-site"    // site id -> <seq>: people's work at a site
+)
+
+// key is the entry of value with suffix in x.
+func (x index) key(value string, suffix []byte) []byte {
+	return key(prefixState, []byte("x/"), []byte(x), []byte{'/'}, []byte(value), []byte{0}, suffix)
+}
+
+// prefix is the prefix of every entry of value in x.
+func (x index) prefix(value string) []byte {
+	return key(prefixState, []byte("x/"), []byte(x), []byte{'/'}, []byte(value), []byte{0})
+}
+
+// within is the prefix of every entry of x whose value starts with
+// valuePrefix (a region and the regions inside it).
+func (x index) within(valuePrefix string) []byte {
+	return key(prefixState, []byte("x/"), []byte(x), []byte{'/'}, []byte(valuePrefix))
+}
+
+// The auxiliary namespace.
+var (
+	prefixIdem       = []byte("a/idem/")         // <key id>/<idempotency key>: a receipt
+	prefixKeyHash    = []byte("a/keyhash/")      // <secret sha256>: key id
+	prefixAttachment = []byte("a/att/")          // <sha256>: the upload record
+	prefixAnnex      = []byte("a/annex/")        // <seq>: the record's annex
+	prefixAnnexRead  = []byte("a/annex-read/")   // <n>: one logged annex read
+	peopleSecretKey  = []byte("a/people-secret") // the pseudonym key
+	prefixPeopleEv   = []byte("a/people-ev/")    // <seq>: pseudonyms of a record's people
+	prefixOutbox     = []byte("a/ob/")           // <seq>/<finding id>/<type>
+	prefixWebhook    = []byte("a/wh/")           // <id>
+	prefixCursor     = []byte("a/whc/")          // <id>: the next outbox key to fan out
+	prefixDelivery   = []byte("a/whd/")          // <id>/<outbox suffix>
+	prefixPending    = []byte("a/whp/")          // <id>/<outbox suffix>: deliveries still to make
+)
+
+func keyHashKey(sha string) []byte    { return key(prefixKeyHash, []byte(sha)) }
+func attachmentKey(sha string) []byte { return key(prefixAttachment, []byte(sha)) }
+func annexKey(seq int64) []byte       { return key(prefixAnnex, be64(seq)) }
+func annexReadKey(n int64) []byte     { return key(prefixAnnexRead, be64(n)) }
+func peopleEvKey(seq int64) []byte    { return key(prefixPeopleEv, be64(seq)) }
+func idemKey(keyID, idem string) []byte {
+	return key(prefixIdem, []byte(keyID), []byte{'/'}, []byte(idem))
+}
+func codeKey(code string) []byte       { return tabCode.key(code) }
+func webhookKey(id string) []byte      { return key(prefixWebhook, []byte(id)) }
+func cursorKey(id string) []byte       { return key(prefixCursor, []byte(id)) }
+func outboxKey(sfx ...[]byte) []byte   { return key(append([][]byte{prefixOutbox}, sfx...)...) }
+func deliveryKey(sfx ...[]byte) []byte { return key(append([][]byte{prefixDelivery}, sfx...)...) }
+func pendingKey(sfx ...[]byte) []byte  { return key(append([][]byte{prefixPending}, sfx...)...) }
 
 func be64(n int64) []byte {
 	var b [8]byte
@@ -42,21 +156,3 @@ func beUint(b []byte) uint64 {
 	}
 	return n
 }
-
-// stateKey builds a key in the derived-state namespace: s/<table>/<id>.
-func stateKey(table string, id string) []byte {
-	return key(prefixState, []byte(table), []byte{'/'}, []byte(id))
-}
-
-// indexKey builds an index entry s/x/<index>/<value>\x00<seq-or-id>, so that
-// entries of one value sort together and in order of the suffix.
-func indexKey(index, value string, suffix []byte) []byte {
-	return key(prefixState, []byte("x/"), []byte(index), []byte{'/'}, []byte(value), []byte{0}, suffix)
-}
-
-// indexPrefix is the prefix of all entries of one value in an index.
-func indexPrefix(index, value string) []byte {
-	return key(prefixState, []byte("x/"), []byte(index), []byte{'/'}, []byte(value), []byte{0})
-}
-
-func keyHashKey(sha string) []byte { return key(prefixKeyHash, []byte(sha)) }

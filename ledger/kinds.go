@@ -284,7 +284,7 @@ func applyLot(own func(lt *lotTx, l *Lot, fx *effects) error) func(st *state, re
 			l.addOrg(rec.Actor.Org)
 			l.addDocuments(rec.Attachments)
 			for _, a := range rec.Attachments {
-				if err := st.tx.Set(indexKey("att-lot", a.SHA256, []byte(l.ID)), nil); err != nil {
+				if err := st.tx.Set(idxAttachmentLot.key(a.SHA256, []byte(l.ID)), nil); err != nil {
 					return err
 				}
 			}
@@ -307,15 +307,15 @@ func applyLot(own func(lt *lotTx, l *Lot, fx *effects) error) func(st *state, re
 func indexRecord(st *state, rec *Record) error {
 	seq := be64(rec.Seq)
 	ks := [][]byte{
-		indexKey("ev-kind", string(rec.Kind), seq),
-		indexKey("ev-at", "", append(be64(rec.At.UnixMicro()), seq...)),
+		idxEventKind.key(string(rec.Kind), seq),
+		idxEventAt.key("", append(be64(rec.At.UnixMicro()), seq...)),
 	}
 	if rec.Actor.Org != "" {
-		ks = append(ks, indexKey("ev-org", rec.Actor.Org, seq))
+		ks = append(ks, idxEventOrg.key(rec.Actor.Org, seq))
 	}
 	for _, s := range []string{rec.Site, rec.ToSite} {
 		if s != "" {
-			ks = append(ks, indexKey("ev-site", s, seq))
+			ks = append(ks, idxEventSite.key(s, seq))
 		}
 	}
 	for _, k := range ks {

@@ -6,7 +6,42 @@
 // (golang.org/x/mod/sumdb/note). A single sequencer goroutine applies
 // submissions in order and commits each group in one synced Store
 // transaction, together with the derived state and indexes; callers are
-// answered only after that commit. Reads use Store snapshots.
+// answered only after that commit. Reads use Store snapshots and take the
+// caller's context, which stops a long query when its client goes away.
+//
+// # Rooms
+//
+// The package is read room by room; each file belongs to one.
+//
+//   - The door and the write path: ledger.go (New, Submit, the small reads),
+//     store.go (the Store and Tx contracts), keys.go (every key and index,
+//     named once), sequencer.go (the sequencer, the syncer and the retry
+//     plan), group.go (one group in one transaction), batch_idem.go,
+//     refused.go, principals.go, stats.go.
+//   - Records and kinds: record.go and event.go (the kinds), kinds.go (the
+//     kind table: each kind's door and rules), policy.go (policy versions),
+//     authority.go (who may record what; docs/authority.md).
+//   - The rules, by kind family, each with its check, prepare and apply:
+//     registry.go, goods.go, moves.go, inspections.go, regulator.go, with
+//     papers.go (documents), clearance.go, correction.go, finding.go,
+//     alerts.go (positives told to every province), sweep.go (overdue
+//     transit), lookalike.go and pii.go (text refused), people.go and
+//     annex.go (personal data kept off the log).
+//   - Lot state for the rules: lot.go, lottx.go (one record's changes to
+//     its lots), lotcache.go, lotview.go and grams.go (what Lot and the
+//     query node share), state.go (typed access to a transaction).
+//   - Query views: node.go, nodecodec.go, nodecache.go, generations.go (the
+//     compact nodes, family copies and batch summaries the queries read).
+//   - Queries and reports: query.go (lot, events, findings), list.go,
+//     trace.go, closure.go, recall.go, report.go, public.go,
+//     lot_findings.go; the log's own reads: proof.go, readable.go.
+//   - Attachments: attachments.go, attachment_content.go, blobs.go.
+//   - The webhook outbox: outbox.go.
+//   - Checking a data directory: verify.go, verify_attachments.go.
+//
+// Leaf packages that know nothing of lots: ledger/vlog (records, stored
+// hashes, frontier, checkpoints, proofs), ledger/ident (identifiers and
+// trace codes), ledger/fault (error kinds), ledger/epcis (EPCIS 2.0).
 //
 // The package imports only the standard library, golang.org/x/... and
 // github.com/google/uuid; adapters (storage, HTTP) live elsewhere and talk to
@@ -23,6 +58,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
@@ -59,7 +95,8 @@ type Options struct {
 // concurrent use.
 type Ledger struct {
 	store    Store
-	key      *vlog.Key
+	signer   Signer
+	verifier note.Verifier // of signer's signatures
 	origin   string
 	now      func() time.Time
 	log      *slog.Logger
@@ -97,14 +134,32 @@ type signedHead struct {
 	note       []byte
 }
 
-// New opens the ledger kept in store, whose checkpoints key signs; the key's
-// name is the log's origin. It checks that the latest stored
-// checkpoint matches the stored hashes and starts the sequencer.
-func New(store Store, key *vlog.Key, opts Options) (*Ledger, error) {
+// A Signer signs the log's checkpoints: a note signer whose name is the
+// log's origin, which also gives the text of its verifier key (as
+// note.NewVerifier takes it) for the ledger to check stored checkpoints and
+// publish. A *vlog.Key is one; where its key text is kept is the caller's
+// business (cmd keeps it in a file).
+type Signer interface {
+	note.Signer
+	VerifierKey() string
+}
+
+// New opens the ledger kept in store, whose checkpoints signer signs. It
+// checks that the latest stored checkpoint matches the stored hashes and
+// starts the sequencer.
+func New(store Store, signer Signer, opts Options) (*Ledger, error) {
+	verifier, err := note.NewVerifier(signer.VerifierKey())
+	if err != nil {
+		return nil, fault.Wrap(fault.Invalid, "the signer's verifier key does not parse", err)
+	}
+	if verifier.Name() != signer.Name() || verifier.KeyHash() != signer.KeyHash() {
+		return nil, fault.Errorf(fault.Invalid, "the signer's verifier key is not its own")
+	}
 	l := &Ledger{
 		store:    store,
-		key:      key,
-		origin:   key.Signer.Name(),
+		signer:   signer,
+		verifier: verifier,
+		origin:   signer.Name(),
 		now:      opts.Now,
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
@@ -152,7 +207,7 @@ func New(store Store, key *vlog.Key, opts Options) (*Ledger, error) {
 // and no record lies beyond it.
 func (l *Ledger) loadHead() (*signedHead, error) {
 	h := &signedHead{checkpoint: vlog.Checkpoint{Origin: l.origin}}
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(context.Background(), func(tx Tx) error {
 		size, err := vlog.TreeSize(tx)
 		if err != nil || size == 0 {
 			return err
@@ -161,7 +216,7 @@ func (l *Ledger) loadHead() (*signedHead, error) {
 		if err != nil {
 			return err
 		}
-		cp, err := vlog.OpenCheckpoint(msg, l.key.Verifier)
+		cp, err := vlog.OpenCheckpoint(msg, l.verifier)
 		if err != nil {
 			return err
 		}
@@ -337,14 +392,14 @@ func (l *Ledger) Origin() string { return l.origin }
 
 // Authenticate returns the principal of an API key secret, or an
 // Unauthenticated error when the key is unknown or revoked.
-func (l *Ledger) Authenticate(secret string) (Principal, error) {
+func (l *Ledger) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	hash := secretHash(secret)
 	if p, ok := l.principals.get(hash); ok {
 		return p, nil
 	}
 	gen := l.principals.gen.Load() // before the snapshot: see principalCache
 	var p Principal
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		st := &state{tx: tx}
 		id, err := st.get(keyHashKey(hash))
 		if fault.KindOf(err) == fault.NotFound {
@@ -370,32 +425,32 @@ func (l *Ledger) Authenticate(secret string) (Principal, error) {
 }
 
 // view runs fn on a snapshot with typed state access.
-func (l *Ledger) view(fn func(st *state) error) error {
-	return l.store.View(func(tx Tx) error { return fn(&state{tx: tx}) })
+func (l *Ledger) view(ctx context.Context, fn func(st *state) error) error {
+	return l.store.View(ctx, func(tx Tx) error { return fn(&state{tx: tx, ctx: ctx}) })
 }
 
 // Org returns a registered org.
-func (l *Ledger) Org(uscc string) (o *Org, err error) {
-	err = l.view(func(st *state) error { o, err = st.org(uscc); return err })
+func (l *Ledger) Org(ctx context.Context, uscc string) (o *Org, err error) {
+	err = l.view(ctx, func(st *state) error { o, err = st.org(uscc); return err })
 	return o, err
 }
 
 // Site returns a registered site.
-func (l *Ledger) Site(id string) (s *Site, err error) {
-	err = l.view(func(st *state) error { s, err = st.site(id); return err })
+func (l *Ledger) Site(ctx context.Context, id string) (s *Site, err error) {
+	err = l.view(ctx, func(st *state) error { s, err = st.site(id); return err })
 	return s, err
 }
 
 // Keys lists, in creation order and without secrets, the API keys p may
 // manage: all of them for an admin, the keys a regulator created (directly
 // or through keys it created) for a regulator.
-func (l *Ledger) Keys(p Principal) ([]APIKey, error) {
+func (l *Ledger) Keys(ctx context.Context, p Principal) ([]APIKey, error) {
 	if p.Role != RoleAdmin && p.Role != RoleRegulator {
 		return nil, fault.Errorf(fault.Forbidden, "only admin and regulator keys list keys")
 	}
 	var keys []APIKey
-	err := l.view(func(st *state) error {
-		return st.tx.Scan(stateKey("key", ""), nil, false, func(_, v []byte) error {
+	err := l.view(ctx, func(st *state) error {
+		return st.tx.Scan(tabKey.all(), nil, false, func(_, v []byte) error {
 			var k APIKey
 			if err := json.Unmarshal(v, &k); err != nil {
 				return fault.Wrap(fault.Tampered, "stored key does not decode", err)
@@ -417,8 +472,8 @@ func (l *Ledger) Keys(p Principal) ([]APIKey, error) {
 
 // KeyOfRecord returns the API key that record seq (a key_created record)
 // created, in its current state.
-func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
-	err = l.view(func(st *state) error {
+func (l *Ledger) KeyOfRecord(ctx context.Context, seq int64) (k *APIKey, err error) {
+	err = l.view(ctx, func(st *state) error {
 		rec, err := st.record(seq)
 		if err != nil {
 			return err
@@ -436,7 +491,7 @@ func (l *Ledger) KeyOfRecord(seq int64) (k *APIKey, err error) {
 }
 
 // VerifierKey returns the note verifier key of the log's checkpoints.
-func (l *Ledger) VerifierKey() string { return l.key.VerifierKey }
+func (l *Ledger) VerifierKey() string { return l.signer.VerifierKey() }
 
 // A Submission is one event of a batch and who submits it.
 type Submission struct {

@@ -13,12 +13,11 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
-	"coldtrace/ledger/ident"
 	"coldtrace/ledger/vlog"
 	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 const adminSecret = "test-admin-secret-0123456789"
@@ -45,7 +44,7 @@ func newEnv(t testing.TB) *env {
 	if _, err := e.l.Bootstrap(context.Background(), adminSecret); err != nil {
 		t.Fatal(err)
 	}
-	e.admin, err = e.l.Authenticate(adminSecret)
+	e.admin, err = e.l.Authenticate(t.Context(), adminSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,15 +77,8 @@ func (e *env) reopen() {
 	e.open()
 }
 
-// uscc returns the n-th valid test code.
-func uscc(n int) string {
-	p := fmt.Sprintf("91310000MA%07d", n)
-	c, ok := ident.USCCCheckChar(p)
-	if !ok {
-		panic(p)
-	}
-	return p + string(c)
-}
+// uscc returns the n-th valid test code (of region 310000).
+func uscc(n int) string { return fixtures.USCC("310000", n) }
 
 func orgEvent(n int) ledger.Event {
 	return ledger.Event{Kind: ledger.OrgRegistered, USCC: uscc(n), Name: fmt.Sprintf("测试进口商 %d", n),
@@ -109,7 +101,7 @@ func (e *env) verify() *ledger.VerifyReport {
 		e.t.Fatal(err)
 	}
 	defer scratch.Close()
-	rep, err := ledger.Verify(context.Background(), e.store, scratch, e.key, nil)
+	rep, err := ledger.Verify(context.Background(), e.store, scratch, e.key.Verifier, nil)
 	if err != nil {
 		e.t.Fatalf("Verify: %v", err)
 	}
@@ -123,7 +115,7 @@ func TestRegistry(t *testing.T) {
 	if r.Seq != 1 || r.Checkpoint.Size != 2 {
 		t.Fatalf("receipt %+v: want seq 1 in a tree of 2", r)
 	}
-	org, err := e.l.Org(uscc(1))
+	org, err := e.l.Org(t.Context(), uscc(1))
 	if err != nil || org.Name != "测试进口商 1" || org.Seq != 1 {
 		t.Fatalf("Org = %+v, %v", org, err)
 	}
@@ -133,7 +125,7 @@ func TestRegistry(t *testing.T) {
 	if err != nil || secret == "" {
 		t.Fatalf("CreateKey: %v", err)
 	}
-	p, err := e.l.Authenticate(secret)
+	p, err := e.l.Authenticate(t.Context(), secret)
 	if err != nil || p.Org != uscc(1) || p.Role != ledger.RoleImporter {
 		t.Fatalf("Authenticate = %+v, %v", p, err)
 	}
@@ -141,12 +133,12 @@ func TestRegistry(t *testing.T) {
 	if _, err := e.l.Submit(ctx, p, orgEvent(2), ""); fault.KindOf(err) != fault.Forbidden {
 		t.Fatalf("importer registering an org: %v, want Forbidden", err)
 	}
-	k, err := e.l.KeyOfRecord(kr.Seq)
+	k, err := e.l.KeyOfRecord(t.Context(), kr.Seq)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.submit(e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: k.ID})
-	if _, err := e.l.Authenticate(secret); fault.KindOf(err) != fault.Unauthenticated {
+	if _, err := e.l.Authenticate(t.Context(), secret); fault.KindOf(err) != fault.Unauthenticated {
 		t.Fatalf("revoked key authenticates: %v", err)
 	}
 	if _, err := e.l.Submit(ctx, e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: k.ID}, ""); fault.KindOf(err) != fault.Conflict {
@@ -155,7 +147,7 @@ func TestRegistry(t *testing.T) {
 	if _, err := e.l.Submit(ctx, e.admin, ledger.Event{Kind: ledger.KeyRevoked, Key: e.admin.Key}, ""); fault.KindOf(err) != fault.Rejected {
 		t.Fatalf("admin revoking itself: %v, want Rejected", err)
 	}
-	if _, err := e.l.Authenticate("nope"); fault.KindOf(err) != fault.Unauthenticated {
+	if _, err := e.l.Authenticate(t.Context(), "nope"); fault.KindOf(err) != fault.Unauthenticated {
 		t.Fatalf("unknown key: %v", err)
 	}
 	e.verify()
@@ -173,7 +165,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.l.Authenticate(secret); err != nil {
+		if _, err := e.l.Authenticate(t.Context(), secret); err != nil {
 			t.Fatalf("new key: %v", err)
 		}
 		var revoked atomic.Bool
@@ -185,7 +177,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 				defer wg.Done()
 				for i := 0; i < 200; i++ {
 					after := revoked.Load() // read before authenticating
-					_, err := e.l.Authenticate(secret)
+					_, err := e.l.Authenticate(t.Context(), secret)
 					if after && err == nil {
 						failures <- "a revoked key authenticated"
 						return
@@ -193,7 +185,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 				}
 			}()
 		}
-		k, err := e.l.KeyOfRecord(kr.Seq)
+		k, err := e.l.KeyOfRecord(t.Context(), kr.Seq)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +196,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 		if f, ok := <-failures; ok {
 			t.Fatalf("round %d: %s", round, f)
 		}
-		if _, err := e.l.Authenticate(secret); fault.KindOf(err) != fault.Unauthenticated {
+		if _, err := e.l.Authenticate(t.Context(), secret); fault.KindOf(err) != fault.Unauthenticated {
 			t.Fatalf("round %d: revoked key: %v", round, err)
 		}
 	}
@@ -249,7 +241,7 @@ func TestRejectionsChangeNothing(t *testing.T) {
 	// the record keeps it.
 	bad.USCCOverride = "pilot-era code, licence 2015-0042"
 	r := e.submit(e.admin, bad)
-	data, _ := e.l.Record(r.Seq)
+	data, _ := e.l.Record(t.Context(), r.Seq)
 	if !strings.Contains(string(data), `"uscc_override":"pilot-era code, licence 2015-0042"`) {
 		t.Errorf("record does not keep the override: %s", data)
 	}
@@ -369,11 +361,11 @@ func TestProofsCheckWithStockTlog(t *testing.T) {
 	n := e.l.Size()
 	for size := int64(1); size <= n; size += 3 {
 		for seq := int64(0); seq < size; seq += 2 {
-			p, err := e.l.ProveInclusion(seq, size)
+			p, err := e.l.ProveInclusion(t.Context(), seq, size)
 			if err != nil {
 				t.Fatal(err)
 			}
-			data, _ := e.l.Record(seq)
+			data, _ := e.l.Record(t.Context(), seq)
 			if tlog.RecordHash(data) != p.RecordHash {
 				t.Fatalf("record %d hash differs from the proof's", seq)
 			}
@@ -386,7 +378,7 @@ func TestProofsCheckWithStockTlog(t *testing.T) {
 				}
 			}
 		}
-		c, err := e.l.ProveConsistency(size, n)
+		c, err := e.l.ProveConsistency(t.Context(), size, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -398,10 +390,10 @@ func TestProofsCheckWithStockTlog(t *testing.T) {
 	if err != nil || cp.Size != n {
 		t.Fatalf("checkpoint %+v, %v", cp, err)
 	}
-	if _, err := e.l.ProveInclusion(n, n); fault.KindOf(err) != fault.Invalid {
+	if _, err := e.l.ProveInclusion(t.Context(), n, n); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("proof of a record beyond the tree: %v", err)
 	}
-	if _, err := e.l.ProveInclusion(0, n+1); fault.KindOf(err) != fault.Invalid {
+	if _, err := e.l.ProveInclusion(t.Context(), 0, n+1); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("proof in a tree larger than the log: %v", err)
 	}
 }
@@ -428,7 +420,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 // own checksums still pass: only the ledger's hashes can notice.
 func (e *env) rewrite(k []byte, change func([]byte) []byte) {
 	e.t.Helper()
-	err := e.store.Update(func(tx ledger.Tx) error {
+	err := e.store.Update(context.Background(), func(tx ledger.Tx) error {
 		v, err := tx.Get(k)
 		if err != nil {
 			return err
@@ -469,12 +461,12 @@ func TestVerifyFindsTampering(t *testing.T) {
 		}, "differs from the state the records give"},
 		{"extra state", func(e *env) {
 			e.rewrite([]byte("s/org/"+uscc(4)), func(v []byte) []byte { return v })
-			if err := e.store.Update(func(tx ledger.Tx) error { return tx.Set([]byte("s/org/X"), []byte("{}")) }); err != nil {
+			if err := e.store.Update(t.Context(), func(tx ledger.Tx) error { return tx.Set([]byte("s/org/X"), []byte("{}")) }); err != nil {
 				e.t.Fatal(err)
 			}
 		}, "not derived from any record"},
 		{"missing state", func(e *env) {
-			if err := e.store.Update(func(tx ledger.Tx) error { return tx.Delete([]byte("s/org/" + uscc(2))) }); err != nil {
+			if err := e.store.Update(t.Context(), func(tx ledger.Tx) error { return tx.Delete([]byte("s/org/" + uscc(2))) }); err != nil {
 				e.t.Fatal(err)
 			}
 		}, "is missing"},
@@ -489,7 +481,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 			c.do(e)
 			scratch, _ := badgerkv.Open("", badgerkv.Options{InMemory: true})
 			defer scratch.Close()
-			_, err := ledger.Verify(context.Background(), e.store, scratch, e.key, nil)
+			_, err := ledger.Verify(context.Background(), e.store, scratch, e.key.Verifier, nil)
 			if fault.KindOf(err) != fault.Tampered || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Verify = %v, want Tampered naming %q", err, c.want)
 			}
@@ -528,30 +520,8 @@ func TestOpenRefusesAlteredTree(t *testing.T) {
 // wrap (a Store that misbehaves on purpose), with a blob folder; it returns
 // the ledger, the badger store under the wrapper, the log key and the admin.
 func openWrapped(t *testing.T, wrap func(ledger.Store) ledger.Store) (*ledger.Ledger, *badgerkv.Store, *vlog.Key, ledger.Principal) {
-	t.Helper()
-	dir := t.TempDir()
-	_, key, err := vlog.GenerateKey("wrapped.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	l, err := ledger.New(wrap(store), key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := l.Authenticate(adminSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, store, key, admin
+	tl := fixtures.OpenTestLedgerOn(t, ledger.Options{}, fixtures.TestStore{Wrap: wrap})
+	return tl.L, tl.Store, tl.Key, tl.Admin
 }
 
 // slowSyncStore is a Store whose Sync takes a fixed time, like a slow disk.
@@ -611,4 +581,36 @@ func TestGroupsGrowWhileSyncing(t *testing.T) {
 		t.Errorf("%d groups but %d syncs: more than one group per sync", groups, syncs)
 	}
 	(&env{t: t, store: store, key: key}).verify()
+}
+
+// otherVerifier is a signer that publishes another key's verifier.
+type otherVerifier struct {
+	*vlog.Key
+	other *vlog.Key
+}
+
+func (o otherVerifier) VerifierKey() string { return o.other.VerifierKey() }
+
+// TestNewTakesASigner checks that New works with any Signer, refuses one
+// whose published verifier key is not its own, and that the log's origin
+// is the signer's name.
+func TestNewTakesASigner(t *testing.T) {
+	store, err := badgerkv.Open(filepath.Join(t.TempDir(), "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, k1, _ := vlog.GenerateKey("test.example/one")
+	_, k2, _ := vlog.GenerateKey("test.example/one")
+	if _, err := ledger.New(store, otherVerifier{k1, k2}, ledger.Options{SweepEvery: -1}); err == nil {
+		t.Fatal("New took a signer whose verifier key is another key's")
+	}
+	l, err := ledger.New(store, k1, ledger.Options{SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.Origin() != "test.example/one" || l.VerifierKey() != k1.VerifierKey() {
+		t.Fatalf("origin %q, verifier key %q", l.Origin(), l.VerifierKey())
+	}
 }

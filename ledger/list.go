@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -134,7 +135,7 @@ func regionScopes(p Principal, region string) ([]string, error) {
 
 // ListLots lists the lots f selects that p may see, in index order, a page
 // at a time.
-func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string, err error) {
+func (l *Ledger) ListLots(ctx context.Context, p Principal, f LotFilter) (out []LotItem, next string, err error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
@@ -158,32 +159,32 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 		f.Container = strings.ToUpper(f.Container)
 	}
 	var scans []listScan
-	exact := func(index, value string) { scans = append(scans, listScan{prefix: indexPrefix(index, value), idAt: 0}) }
+	exact := func(x index, value string) { scans = append(scans, listScan{prefix: x.prefix(value), idAt: 0}) }
 	switch {
 	case f.Code != "":
 		scans = append(scans, listScan{prefix: codeKey(f.Code), idAt: -2})
 	case f.Container != "":
-		exact("container", f.Container)
+		exact(idxContainer, f.Container)
 	case f.Declaration != "":
-		exact("decl", f.Declaration)
+		exact(idxDeclaration, f.Declaration)
 	case f.Site != "":
-		exact("site", f.Site)
+		exact(idxLotSite, f.Site)
 	case f.Holder != "":
-		exact("holder", f.Holder)
+		exact(idxHolder, f.Holder)
 	case f.Region != "" || p.Role == RoleRegulator:
 		scopes, err := regionScopes(p, f.Region)
 		if err != nil {
 			return nil, "", err
 		}
 		for _, r := range scopes {
-			scans = append(scans, listScan{prefix: key(prefixState, []byte("x/region/"+r)), idAt: -1})
+			scans = append(scans, listScan{prefix: idxRegion.within(r), idAt: -1})
 		}
 	case f.Status != "":
-		exact("status", f.Status)
+		exact(idxStatus, f.Status)
 	case p.readsAll():
-		scans = append(scans, listScan{prefix: indexPrefix("created", ""), idAt: 8})
+		scans = append(scans, listScan{prefix: idxCreated.prefix(""), idAt: 8})
 	default:
-		exact("org", p.Org)
+		exact(idxLotOrg, p.Org)
 	}
 	if f.Region != "" && p.Role == RoleRegulator {
 		if _, err := regionScopes(p, f.Region); err != nil {
@@ -200,7 +201,7 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 		}
 	}
 	out = []LotItem{}
-	err = l.query(func(st *state) error {
+	err = l.query(ctx, func(st *state) error {
 		for si := cur.Scan; si < len(scans); si++ {
 			sc := scans[si]
 			var start []byte
@@ -237,12 +238,12 @@ func (l *Ledger) ListLots(p Principal, f LotFilter) (out []LotItem, next string,
 				// A lot in several regions of the scopes is listed once, at
 				// the first of them.
 				if sc.idAt == -1 {
-					scope := string(sc.prefix[len(prefixState)+len("x/region/"):])
+					scope := string(sc.prefix[len(idxRegion.within("")):])
 					region := scope + string(sfx[:bytes.IndexByte(sfx, 0)])
 					first := ""
 					for _, r := range n.regions() {
 						if (first == "" || r < first) && slices.ContainsFunc(scans, func(o listScan) bool {
-							return strings.HasPrefix(r, string(o.prefix[len(prefixState)+len("x/region/"):]))
+							return strings.HasPrefix(r, string(o.prefix[len(idxRegion.within("")):]))
 						}) {
 							first = r
 						}
@@ -286,7 +287,7 @@ const maxEventScan = 200_000
 // ListEvents lists the stored bytes of the lot and site event records f
 // selects that p may see, in seq order, a page at a time; next is the
 // cursor (a seq, for After) of the next page, or -1.
-func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, next int64, err error) {
+func (l *Ledger) ListEvents(ctx context.Context, p Principal, f EventFilter) (out []json.RawMessage, next int64, err error) {
 	next = -1
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -303,7 +304,7 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 		return nil, -1, fault.InvalidField("to", "must be after from")
 	}
 	out = []json.RawMessage{}
-	err = l.query(func(st *state) error {
+	err = l.query(ctx, func(st *state) error {
 		var prefix []byte
 		switch {
 		case f.Lot != "":
@@ -311,13 +312,13 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 			if err != nil {
 				return err
 			}
-			prefix = indexPrefix("lot-ev", n.ID)
+			prefix = idxLotEvents.prefix(n.ID)
 		case f.Site != "":
-			prefix = indexPrefix("ev-site", f.Site)
+			prefix = idxEventSite.prefix(f.Site)
 		case f.Org != "":
-			prefix = indexPrefix("ev-org", f.Org)
+			prefix = idxEventOrg.prefix(f.Org)
 		case f.Kind != "":
-			prefix = indexPrefix("ev-kind", string(f.Kind))
+			prefix = idxEventKind.prefix(string(f.Kind))
 		}
 		scanned := 0
 		consider := func(seq int64) (bool, error) {
@@ -361,7 +362,7 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 		case !f.From.IsZero() || !f.To.IsZero():
 			// A time window alone: the ev-at index, in time order; the
 			// page is the window's records in seq order.
-			p := indexPrefix("ev-at", "")
+			p := idxEventAt.prefix("")
 			var seqs []int64
 			var start []byte
 			if !f.From.IsZero() {
@@ -382,6 +383,9 @@ func (l *Ledger) ListEvents(p Principal, f EventFilter) (out []json.RawMessage, 
 			}
 			slices.Sort(seqs)
 			for _, s := range seqs {
+				if err := st.alive(); err != nil {
+					return err
+				}
 				if ok, err := consider(s); err != nil || !ok {
 					return err
 				}

@@ -63,7 +63,7 @@ func foldID(id string) string {
 // same after foldID) but is not it, or "".
 func siteLookalike(st *state, id string) (string, error) {
 	want := foldID(id)
-	prefix := stateKey("site", "")
+	prefix := tabSite.all()
 	var found string
 	err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
 		other := string(k[len(prefix):])

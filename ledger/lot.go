@@ -216,31 +216,31 @@ func indexEntries(l *Lot) [][]byte {
 	}
 	id := []byte(l.ID)
 	ks := [][]byte{
-		indexKey("root", l.Root, id),
-		indexKey("created", "", append(be64(l.CreatedSeq), id...)),
+		idxRoot.key(l.Root, id),
+		idxCreated.key("", append(be64(l.CreatedSeq), id...)),
 	}
 	for _, r := range l.Roots {
 		if r != l.Root {
-			ks = append(ks, indexKey("root", r, id))
+			ks = append(ks, idxRoot.key(r, id))
 		}
 	}
 	for _, c := range l.Containers {
-		ks = append(ks, indexKey("container", c.Number, id))
+		ks = append(ks, idxContainer.key(c.Number, id))
 	}
 	if l.DeclarationNo != "" {
-		ks = append(ks, indexKey("decl", l.DeclarationNo, id))
+		ks = append(ks, idxDeclaration.key(l.DeclarationNo, id))
 	}
 	if l.Holder != "" {
-		ks = append(ks, indexKey("holder", l.Holder, id))
+		ks = append(ks, idxHolder.key(l.Holder, id))
 	}
 	if l.Site != "" {
-		ks = append(ks, indexKey("site", l.Site, id))
+		ks = append(ks, idxLotSite.key(l.Site, id))
 	}
 	for _, r := range l.Regions() {
-		ks = append(ks, indexKey("region", r, id))
+		ks = append(ks, idxRegion.key(r, id))
 	}
 	for _, o := range l.Orgs {
-		ks = append(ks, indexKey("org", o, id))
+		ks = append(ks, idxLotOrg.key(o, id))
 	}
 	for _, s := range l.Custody {
 		// Stays sorted by when they ended (open stays last), so that a site's
@@ -249,20 +249,16 @@ func indexEntries(l *Lot) [][]byte {
 		if s.To != nil {
 			end = s.To.UnixMicro()
 		}
-		ks = append(ks, indexKey("stay", s.Site, append(be64(end), id...)))
+		ks = append(ks, idxStay.key(s.Site, append(be64(end), id...)))
 	}
 	for _, st := range l.statuses() {
-		ks = append(ks, indexKey("status", st, id))
+		ks = append(ks, idxStatus.key(st, id))
 	}
 	if t := l.Transit; t != nil && !t.Overdue {
-		ks = append(ks, indexKey("due", "", append(be64(t.Deadline.UnixMicro()), id...)))
+		ks = append(ks, idxDue.key("", append(be64(t.Deadline.UnixMicro()), id...)))
 	}
 	return ks
 }
-
-// codeKey maps a canonical trace code to its lot id: a point lookup, so
-// that resolving a code never scans.
-func codeKey(code string) []byte { return stateKey("code", code) }
 
 // reindex replaces old's index entries with l's (either may be nil).
 func (st *state) reindex(old, l *Lot) error {
@@ -307,7 +303,7 @@ func (st *state) replaceKeys(oldKs, newKs [][]byte, value []byte) error {
 
 // lot reads a lot by id.
 func (st *state) lot(id string) (*Lot, error) {
-	data, err := st.tx.Get(stateKey("lot", id))
+	data, err := st.tx.Get(tabLot.key(id))
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, fault.Errorf(fault.NotFound, "no lot %s", id)
 	}
@@ -347,7 +343,7 @@ func (st *state) resolveLot(ref string) (*Lot, error) {
 }
 
 // scanIndex calls fn with the suffix of every entry of index value.
-func (st *state) scanIndex(index, value string, fn func(suffix []byte) error) error {
-	p := indexPrefix(index, value)
+func (st *state) scanIndex(x index, value string, fn func(suffix []byte) error) error {
+	p := x.prefix(value)
 	return st.tx.Scan(p, nil, false, func(k, _ []byte) error { return fn(k[len(p):]) })
 }

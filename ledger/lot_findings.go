@@ -1,13 +1,14 @@
 package ledger
 
 import (
+	"context"
 	"slices"
 )
 
 // LotFindings returns the findings opened about a lot, newest first, if p
 // may see the lot.
-func (l *Ledger) LotFindings(p Principal, ref string) (out []Finding, err error) {
-	err = l.view(func(st *state) error {
+func (l *Ledger) LotFindings(ctx context.Context, p Principal, ref string) (out []Finding, err error) {
+	err = l.view(ctx, func(st *state) error {
 		lot, err := st.visibleLot(p, ref)
 		if err != nil {
 			return err

@@ -39,7 +39,7 @@ func (lt *lotTx) get(id string) (*Lot, error) {
 	if c, ok := lt.lots[id]; ok {
 		return c.lot, nil
 	}
-	data, err := lt.st.tx.Get(stateKey("lot", id))
+	data, err := lt.st.tx.Get(tabLot.key(id))
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, fault.Errorf(fault.NotFound, "no lot %s", id)
 	}
@@ -136,16 +136,16 @@ func (lt *lotTx) flush() error {
 		if err := lt.st.reindex(c.old, l); err != nil {
 			return err
 		}
-		if err := lt.st.tx.Set(stateKey("lot", id), data); err != nil {
+		if err := lt.st.tx.Set(tabLot.key(id), data); err != nil {
 			return err
 		}
 		if lt.st.lots != nil {
 			lt.st.lots.add(data, l) // the record is done with l
 		}
-		if err := lt.st.tx.Set(stateKey("lotprev", id), encodeLotPrev(lt.rec.Seq, c.before)); err != nil {
+		if err := lt.st.tx.Set(tabLotPrev.key(id), encodeLotPrev(lt.rec.Seq, c.before)); err != nil {
 			return err
 		}
-		if err := lt.st.tx.Set(indexKey("lot-ev", id, be64(lt.rec.Seq)), nil); err != nil {
+		if err := lt.st.tx.Set(idxLotEvents.key(id, be64(lt.rec.Seq)), nil); err != nil {
 			return err
 		}
 		rl.Lots = append(rl.Lots, id)
@@ -156,7 +156,7 @@ func (lt *lotTx) flush() error {
 	if len(rl.Lots) == 0 && len(rl.Findings) == 0 {
 		return nil
 	}
-	return lt.st.put(stateKey("rec", string(be64(lt.rec.Seq))), rl)
+	return lt.st.put(tabRecordLots.seqKey(lt.rec.Seq), rl)
 }
 
 // newStay starts a stay of the lot at a site.

@@ -219,7 +219,7 @@ const (
 )
 
 func rootRegionKey(region string, declaredAt time.Time, root string) []byte {
-	return indexKey("root-region", region, append(be64(declaredAt.UnixNano()), root...))
+	return idxRootRegion.key(region, append(be64(declaredAt.UnixNano()), root...))
 }
 
 // derive brings the nodes and root summaries in line with a lot's change
@@ -236,7 +236,7 @@ func (st *state) derive(old, l *Lot) error {
 	if l != nil {
 		next = nodeOf(l, old, prev)
 		data := next.encode()
-		if err := st.tx.Set(stateKey("node", l.ID), data); err != nil {
+		if err := st.tx.Set(tabNode.key(l.ID), data); err != nil {
 			return err
 		}
 		for _, r := range next.roots() {
@@ -245,7 +245,7 @@ func (st *state) derive(old, l *Lot) error {
 			}
 		}
 	} else if prev != nil {
-		if err := st.tx.Delete(stateKey("node", prev.ID)); err != nil {
+		if err := st.tx.Delete(tabNode.key(prev.ID)); err != nil {
 			return err
 		}
 		for _, r := range prev.roots() {
@@ -312,7 +312,7 @@ func (st *state) derive(old, l *Lot) error {
 }
 
 func (st *state) node(id string) (*lotNode, error) {
-	data, err := st.tx.Get(stateKey("node", id))
+	data, err := st.tx.Get(tabNode.key(id))
 	if err != nil {
 		if fault.KindOf(err) == fault.NotFound {
 			return nil, fault.Errorf(fault.NotFound, "no lot %s", id)
@@ -329,15 +329,15 @@ func (st *state) node(id string) (*lotNode, error) {
 // every lot of a batch, in creation order, so that a batch's family is one
 // sequential scan (recall, reports, the downstream trace of a root).
 func famKey(root string, n *lotNode) []byte {
-	return stateKey("fam", root+"\x00"+string(be64(n.CreatedSeq))+n.ID)
+	return tabFamily.key(root + "\x00" + string(be64(n.CreatedSeq)) + n.ID)
 }
 
-func famPrefix(root string) []byte { return stateKey("fam", root+"\x00") }
+func famPrefix(root string) []byte { return tabFamily.key(root + "\x00") }
 
 // rsumKey is s/rsum/<declared at><root>: summaries in declaration order,
 // so that a report reads them in (nearly) key order.
 func rsumKey(declaredAt time.Time, root string) []byte {
-	return stateKey("rsum", string(be64(declaredAt.UnixNano()))+root)
+	return tabSummary.key(string(be64(declaredAt.UnixNano())) + root)
 }
 
 func (st *state) rootSummary(declaredAt time.Time, root string) (*rootSummary, error) {

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"sync"
 
 	"coldtrace/ledger/fault"
@@ -66,8 +67,8 @@ func (c *nodeCache) limit() int {
 
 // query is view for the queries: its state decodes nodes through the
 // ledger's node cache.
-func (l *Ledger) query(fn func(st *state) error) error {
-	return l.store.View(func(tx Tx) error { return fn(&state{tx: tx, nodes: &l.nodes}) })
+func (l *Ledger) query(ctx context.Context, fn func(st *state) error) error {
+	return l.store.View(ctx, func(tx Tx) error { return fn(&state{tx: tx, ctx: ctx, nodes: &l.nodes}) })
 }
 
 // famNode decodes the node v of a family entry whose key ends with sfx

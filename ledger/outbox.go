@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -30,14 +31,6 @@ const (
 	AlertOpened       = "finding.opened"
 	AlertAcknowledged = "finding.acknowledged"
 	AlertClosed       = "finding.closed"
-)
-
-var (
-	prefixOutbox   = []byte("a/ob/")  // a/ob/<seq be64>/<finding id>/<type>
-	prefixWebhook  = []byte("a/wh/")  // a/wh/<id>
-	prefixCursor   = []byte("a/whc/") // a/whc/<id>: the next outbox key to fan out
-	prefixDelivery = []byte("a/whd/") // a/whd/<id>/<outbox suffix>
-	prefixPending  = []byte("a/whp/") // a/whp/<id>/<outbox suffix>: deliveries still to make
 )
 
 // An AlertEvent is one finding event: the payload delivered to webhooks and
@@ -97,7 +90,7 @@ func (st *state) putOutbox(old, f *Finding) error {
 	if err != nil {
 		return err
 	}
-	return st.tx.Set(key(prefixOutbox, sfx), data)
+	return st.tx.Set(outboxKey(sfx), data)
 }
 
 func outboxSuffix(seq int64, id, typ string) []byte {
@@ -110,19 +103,19 @@ type AlertCursor string
 // Alerts returns the finding events after cursor (from the start of the
 // next record when cursor is empty: seq from) that p may see, at most
 // limit, and the cursor after them. Only durable records are told.
-func (l *Ledger) Alerts(p Principal, cursor AlertCursor, from int64, limit int) ([]AlertEvent, AlertCursor, error) {
-	start := key(prefixOutbox, be64(from))
+func (l *Ledger) Alerts(ctx context.Context, p Principal, cursor AlertCursor, from int64, limit int) ([]AlertEvent, AlertCursor, error) {
+	start := outboxKey(be64(from))
 	if cursor != "" {
 		b, err := hex.DecodeString(string(cursor))
 		if err != nil {
 			return nil, "", fault.InvalidField("Last-Event-ID", "is not a stream position")
 		}
-		start = key(prefixOutbox, b, []byte{0})
+		start = outboxKey(b, []byte{0})
 	}
 	size := l.Size()
 	var out []AlertEvent
 	next := cursor
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		return tx.Scan(prefixOutbox, start, false, func(k, v []byte) error {
 			sfx := k[len(prefixOutbox):]
 			if int64(beUint(sfx[:8])) >= size || len(out) >= limit {
@@ -188,7 +181,7 @@ func mayWatch(p Principal) error {
 
 // CreateWebhook subscribes p's org to the findings of rules (all when
 // empty) in regions (the key's when empty). The secret is returned once.
-func (l *Ledger) CreateWebhook(p Principal, req WebhookRequest) (*Webhook, error) {
+func (l *Ledger) CreateWebhook(ctx context.Context, p Principal, req WebhookRequest) (*Webhook, error) {
 	if err := mayWatch(p); err != nil {
 		return nil, err
 	}
@@ -240,11 +233,11 @@ func (l *Ledger) CreateWebhook(p Principal, req WebhookRequest) (*Webhook, error
 	if err != nil {
 		return nil, err
 	}
-	err = l.store.Update(func(tx Tx) error {
-		if err := tx.Set(key(prefixWebhook, []byte(w.ID)), data); err != nil {
+	err = l.store.Update(ctx, func(tx Tx) error {
+		if err := tx.Set(webhookKey(w.ID), data); err != nil {
 			return err
 		}
-		return tx.Set(key(prefixCursor, []byte(w.ID)), key(prefixOutbox, be64(w.From)))
+		return tx.Set(cursorKey(w.ID), outboxKey(be64(w.From)))
 	})
 	if err != nil {
 		return nil, err
@@ -253,12 +246,12 @@ func (l *Ledger) CreateWebhook(p Principal, req WebhookRequest) (*Webhook, error
 }
 
 // Webhooks lists the subscriptions of p's org, without their secrets.
-func (l *Ledger) Webhooks(p Principal) ([]Webhook, error) {
+func (l *Ledger) Webhooks(ctx context.Context, p Principal) ([]Webhook, error) {
 	if err := mayWatch(p); err != nil {
 		return nil, err
 	}
 	out := []Webhook{}
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		return tx.Scan(prefixWebhook, nil, false, func(_, v []byte) error {
 			var w Webhook
 			if err := json.Unmarshal(v, &w); err != nil {
@@ -276,7 +269,7 @@ func (l *Ledger) Webhooks(p Principal) ([]Webhook, error) {
 
 // webhook returns subscription id if p's org owns it.
 func webhookOf(tx Tx, p Principal, id string) (*Webhook, error) {
-	data, err := tx.Get(key(prefixWebhook, []byte(id)))
+	data, err := tx.Get(webhookKey(id))
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, fault.Errorf(fault.NotFound, "no webhook %s", id)
 	}
@@ -295,21 +288,21 @@ func webhookOf(tx Tx, p Principal, id string) (*Webhook, error) {
 
 // DeleteWebhook removes a subscription of p's org and its pending
 // deliveries; the deliveries made stay listed until then.
-func (l *Ledger) DeleteWebhook(p Principal, id string) error {
+func (l *Ledger) DeleteWebhook(ctx context.Context, p Principal, id string) error {
 	if err := mayWatch(p); err != nil {
 		return err
 	}
-	return l.store.Update(func(tx Tx) error {
+	return l.store.Update(ctx, func(tx Tx) error {
 		if _, err := webhookOf(tx, p, id); err != nil {
 			return err
 		}
 		var ks [][]byte
-		for _, pre := range [][]byte{key(prefixPending, []byte(id+"/")), key(prefixDelivery, []byte(id+"/"))} {
+		for _, pre := range [][]byte{pendingKey([]byte(id + "/")), deliveryKey([]byte(id + "/"))} {
 			if err := tx.Scan(pre, nil, false, func(k, _ []byte) error { ks = append(ks, bytes.Clone(k)); return nil }); err != nil {
 				return err
 			}
 		}
-		ks = append(ks, key(prefixWebhook, []byte(id)), key(prefixCursor, []byte(id)))
+		ks = append(ks, webhookKey(id), cursorKey(id))
 		for _, k := range ks {
 			if err := tx.Delete(k); err != nil {
 				return err
@@ -339,16 +332,16 @@ type Delivery struct {
 
 // Deliveries lists a subscription's deliveries, newest first, at most
 // limit.
-func (l *Ledger) Deliveries(p Principal, id string, limit int) ([]Delivery, error) {
+func (l *Ledger) Deliveries(ctx context.Context, p Principal, id string, limit int) ([]Delivery, error) {
 	if err := mayWatch(p); err != nil {
 		return nil, err
 	}
 	out := []Delivery{}
-	err := l.store.View(func(tx Tx) error {
+	err := l.store.View(ctx, func(tx Tx) error {
 		if _, err := webhookOf(tx, p, id); err != nil {
 			return err
 		}
-		return tx.Scan(key(prefixDelivery, []byte(id+"/")), nil, true, func(_, v []byte) error {
+		return tx.Scan(deliveryKey([]byte(id+"/")), nil, true, func(_, v []byte) error {
 			if len(out) >= limit {
 				return fault.ErrStop
 			}
@@ -383,10 +376,10 @@ func webhookMatches(w *Webhook, ev *AlertEvent) bool {
 // DueDeliveries fans the outbox out to the subscriptions (each new finding
 // event becomes a pending delivery of every subscription that wants it)
 // and returns at most limit deliveries due at now.
-func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error) {
+func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]DeliveryTask, error) {
 	size := l.Size()
 	hooks := map[string]*Webhook{}
-	err := l.store.Update(func(tx Tx) error {
+	err := l.store.Update(ctx, func(tx Tx) error {
 		if err := tx.Scan(prefixWebhook, nil, false, func(_, v []byte) error {
 			var w Webhook
 			if err := json.Unmarshal(v, &w); err != nil {
@@ -401,7 +394,7 @@ func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error)
 			if w.Disabled != "" {
 				continue
 			}
-			ck := key(prefixCursor, []byte(w.ID))
+			ck := cursorKey(w.ID)
 			start, err := tx.Get(ck)
 			if err != nil {
 				return err
@@ -437,10 +430,10 @@ func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error)
 				return err
 			}
 			for _, x := range ps {
-				if err := tx.Set(key(prefixDelivery, []byte(w.ID+"/"), x.k), x.d); err != nil {
+				if err := tx.Set(deliveryKey([]byte(w.ID+"/"), x.k), x.d); err != nil {
 					return err
 				}
-				if err := tx.Set(key(prefixPending, []byte(w.ID+"/"), x.k), nil); err != nil {
+				if err := tx.Set(pendingKey([]byte(w.ID+"/"), x.k), nil); err != nil {
 					return err
 				}
 			}
@@ -456,7 +449,7 @@ func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error)
 		return nil, err
 	}
 	var out []DeliveryTask
-	err = l.store.View(func(tx Tx) error {
+	err = l.store.View(ctx, func(tx Tx) error {
 		return tx.Scan(prefixPending, nil, false, func(k, _ []byte) error {
 			if len(out) >= limit {
 				return fault.ErrStop
@@ -468,7 +461,7 @@ func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error)
 				return nil
 			}
 			sfx := bytes.Clone(rest[i+1:])
-			data, err := tx.Get(key(prefixDelivery, rest))
+			data, err := tx.Get(deliveryKey(rest))
 			if err != nil {
 				return err
 			}
@@ -479,7 +472,7 @@ func (l *Ledger) DueDeliveries(now time.Time, limit int) ([]DeliveryTask, error)
 			if d.NextAt != nil && d.NextAt.After(now) {
 				return nil
 			}
-			evData, err := tx.Get(key(prefixOutbox, sfx))
+			evData, err := tx.Get(outboxKey(sfx))
 			if err != nil {
 				return err
 			}
@@ -513,17 +506,17 @@ type Attempt struct {
 // DeliveryDone records an attempt of task: a 2xx delivers it, a 410 Gone
 // disables the subscription, anything else is tried again at a.Next (or
 // given up).
-func (l *Ledger) DeliveryDone(t DeliveryTask, a Attempt) error {
-	return l.store.Update(func(tx Tx) error {
-		wk := key(prefixWebhook, []byte(t.Webhook))
+func (l *Ledger) DeliveryDone(ctx context.Context, t DeliveryTask, a Attempt) error {
+	return l.store.Update(ctx, func(tx Tx) error {
+		wk := webhookKey(t.Webhook)
 		wdata, err := tx.Get(wk)
 		if fault.KindOf(err) == fault.NotFound {
 			return nil // deleted meanwhile
 		} else if err != nil {
 			return err
 		}
-		dk := key(prefixDelivery, []byte(t.Webhook+"/"), t.key)
-		pk := key(prefixPending, []byte(t.Webhook+"/"), t.key)
+		dk := deliveryKey([]byte(t.Webhook+"/"), t.key)
+		pk := pendingKey([]byte(t.Webhook+"/"), t.key)
 		d := t.Delivery
 		at := a.At
 		d.Attempts++

@@ -139,7 +139,7 @@ func lotPapers(st *state, p Principal, l *Lot) ([]Paper, error) {
 
 // isVoided reports whether record seq was voided.
 func (st *state) isVoided(seq int64) (bool, error) {
-	_, err := st.get(stateKey("voided", string(be64(seq))))
+	_, err := st.get(tabVoided.seqKey(seq))
 	if fault.KindOf(err) == fault.NotFound {
 		return false, nil
 	}
@@ -168,7 +168,7 @@ func canReadAttachment(st *state, p Principal, a *Attachment) (bool, error) {
 	if p.readsAll() || a.uploadedBy(p) {
 		return true, nil
 	}
-	prefix := indexPrefix("att-lot", a.SHA256)
+	prefix := idxAttachmentLot.prefix(a.SHA256)
 	var lots []string
 	if err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
 		lots = append(lots, string(k[len(prefix):]))
@@ -247,7 +247,7 @@ func (st *state) record(seq int64) (*Record, error) {
 // liveLotRecords calls fn with every record that changed lot id before seq
 // before, in order, leaving out voided ones.
 func (st *state) liveLotRecords(id string, before int64, fn func(rec *Record) error) error {
-	return st.scanIndex("lot-ev", id, func(sfx []byte) error {
+	return st.scanIndex(idxLotEvents, id, func(sfx []byte) error {
 		seq := int64(beUint(sfx))
 		if seq >= before {
 			return fault.ErrStop

@@ -24,13 +24,6 @@ import (
 // with the right opens the annexes to reach them. Erasing an annex erases
 // this entry too.
 
-var (
-	peopleSecretKey = []byte("a/people-secret")
-	prefixPeopleEv  = []byte("a/people-ev/")
-)
-
-func peopleEvKey(seq int64) []byte { return key(prefixPeopleEv, be64(seq)) }
-
 // A peopleEntry is what the pseudonym index keeps of one record's people.
 type peopleEntry struct {
 	Kind   EventKind    `json:"kind"`
@@ -193,7 +186,7 @@ func (st *state) recallPeople(p Principal, out *Recall) error {
 		return nil
 	}
 	for _, l := range out.Lots {
-		if err := st.scanIndex("lot-ev", l.ID, func(sfx []byte) error {
+		if err := st.scanIndex(idxLotEvents, l.ID, func(sfx []byte) error {
 			seq := int64(beUint(sfx))
 			e, err := st.peopleEntry(seq)
 			if err != nil || e == nil {
@@ -267,7 +260,7 @@ func (st *state) personEventRegion(lotID string, seq int64, e *peopleEntry, fall
 	}
 	if lotID != "" {
 		var m peopleMark
-		err := st.getJSON(indexKey("people-lot", lotID, be64(seq)), &m)
+		err := st.getJSON(idxPeopleLot.key(lotID, be64(seq)), &m)
 		if err == nil && m.Region != "" {
 			return m.Region, nil
 		} else if err != nil && fault.KindOf(err) != fault.NotFound {

@@ -68,21 +68,21 @@ func (lt *lotTx) markPeople(l *Lot) error {
 			m.Region = s.Region
 		}
 	}
-	k := indexKey("people-site", m.Site, be64(rec.Seq))
+	k := idxPeopleSite.key(m.Site, be64(rec.Seq))
 	if l != nil {
 		m.Lot = l.TraceCode
 		if m.Region == "" {
 			m.Region = l.Region
 		}
-		k = indexKey("people-lot", l.ID, be64(rec.Seq))
+		k = idxPeopleLot.key(l.ID, be64(rec.Seq))
 	}
 	return lt.st.put(k, m)
 }
 
 // scanPeopleMarks calls fn for each mark of one lot or site (index
 // people-lot or people-site).
-func (st *state) scanPeopleMarks(index, value string, fn func(m *peopleMark) error) error {
-	prefix := indexPrefix(index, value)
+func (st *state) scanPeopleMarks(x index, value string, fn func(m *peopleMark) error) error {
+	prefix := x.prefix(value)
 	return st.tx.Scan(prefix, nil, false, func(_, v []byte) error {
 		var m peopleMark
 		if err := json.Unmarshal(v, &m); err != nil {
@@ -111,7 +111,7 @@ func (lt *lotTx) openPeopleToTest(pos *Lot, fx *effects) error {
 	marks := map[int64]*peopleMark{}
 	stays := map[string][]Stay{}
 	for _, id := range ids {
-		if err := lt.st.scanPeopleMarks("people-lot", id, func(m *peopleMark) error {
+		if err := lt.st.scanPeopleMarks(idxPeopleLot, id, func(m *peopleMark) error {
 			if inWindow(m.At) {
 				marks[m.Seq] = m
 			}
@@ -128,7 +128,7 @@ func (lt *lotTx) openPeopleToTest(pos *Lot, fx *effects) error {
 		}
 	}
 	for site, ss := range stays {
-		if err := lt.st.scanPeopleMarks("people-site", site, func(m *peopleMark) error {
+		if err := lt.st.scanPeopleMarks(idxPeopleSite, site, func(m *peopleMark) error {
 			during := slices.ContainsFunc(ss, func(s Stay) bool { return !m.At.Before(s.From) && (s.To == nil || !m.At.After(*s.To)) })
 			if during && inWindow(m.At) {
 				marks[m.Seq] = m

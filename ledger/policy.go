@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -131,7 +132,7 @@ func (p Policy) parts(category string) []string { return p.ClearedParts[category
 // skew is how far in the future an event's time may lie.
 func (p Policy) skew() time.Duration { return time.Duration(p.SkewMinutes) * time.Minute }
 
-var policyKey = stateKey("policy", "")
+var policyKey = tabPolicy.all()
 
 // policy returns the policy in force.
 func (st *state) policy() (Policy, error) {
@@ -159,8 +160,8 @@ func (st *state) setPolicy(p *Policy) error {
 }
 
 // Policy returns the policy in force.
-func (l *Ledger) Policy() (p Policy, err error) {
-	err = l.view(func(st *state) error { p, err = st.policy(); return err })
+func (l *Ledger) Policy(ctx context.Context) (p Policy, err error) {
+	err = l.view(ctx, func(st *state) error { p, err = st.policy(); return err })
 	return p, err
 }
 

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"time"
 
 	"coldtrace/ledger/fault"
@@ -82,12 +83,12 @@ const (
 // no key: the code printed on the goods is the permission. Lot ids are not
 // accepted, so that only a code someone was given opens a lot. Returns
 // NotFound for a code no lot has (or that is not a valid trace code).
-func (l *Ledger) PublicLot(code string) (pl *PublicLot, err error) {
+func (l *Ledger) PublicLot(ctx context.Context, code string) (pl *PublicLot, err error) {
 	c, ok := ident.NormalizeTraceCode(code)
 	if !ok {
 		return nil, fault.Errorf(fault.NotFound, "%q is not a valid trace code", code)
 	}
-	err = l.view(func(st *state) error {
+	err = l.view(ctx, func(st *state) error {
 		lot, err := st.resolveLot(c)
 		if err != nil {
 			return err

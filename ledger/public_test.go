@@ -81,7 +81,7 @@ func TestPublicLot(t *testing.T) {
 	root, child, pr := publicStory(t, f)
 
 	for _, code := range []string{root, child, strings.ToLower(strings.ReplaceAll(child, "-", ""))} {
-		pl, err := f.l.PublicLot(code)
+		pl, err := f.l.PublicLot(t.Context(), code)
 		if err != nil {
 			t.Fatalf("PublicLot(%s): %v", code, err)
 		}
@@ -106,7 +106,7 @@ func TestPublicLot(t *testing.T) {
 	// A positive test seals the batch and its child, and the public view says so.
 	sub(t, f, pr[ledger.RoleLab], ledger.Event{Kind: ledger.Tested, Lot: child, Samples: 3, Scope: []string{"packaging"}, Result: "positive"})
 	for _, code := range []string{root, child} {
-		pl, err := f.l.PublicLot(code)
+		pl, err := f.l.PublicLot(t.Context(), code)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,12 +114,12 @@ func TestPublicLot(t *testing.T) {
 			t.Errorf("%s after a positive test: %+v", code, pl)
 		}
 	}
-	pl, _ := f.l.PublicLot(child)
+	pl, _ := f.l.PublicLot(t.Context(), child)
 	if pl.Test.Result != "positive" {
 		t.Errorf("child's test %+v, want positive", pl.Test)
 	}
 
-	lot, err := f.l.Lot(ledger.Principal{Role: ledger.RoleAdmin}, root)
+	lot, err := f.l.Lot(t.Context(), ledger.Principal{Role: ledger.RoleAdmin}, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestPublicLot(t *testing.T) {
 		typo = root[:len(root)-1] + "1"
 	}
 	for _, ref := range []string{"", "nope", "ABCD-EFGH-JKMN", lot.ID, typo} {
-		if _, err := f.l.PublicLot(ref); fault.KindOf(err) != fault.NotFound {
+		if _, err := f.l.PublicLot(t.Context(), ref); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("PublicLot(%q) = %v, want NotFound", ref, err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestPublicLotPending(t *testing.T) {
 	r := sub(t, f, imp, ledger.Event{Kind: ledger.Declared, Site: "NB-CS",
 		Product:       &ledger.Product{Name: "冻虾仁", HSCode: "0306171990", Category: "frozen", OriginCountry: "EC"},
 		DeclarationNo: "310120261000000001", Quantity: &ledger.Quantity{Grams: 1000}})
-	pl, err := f.l.PublicLot(r.CreatedLots[0].TraceCode)
+	pl, err := f.l.PublicLot(t.Context(), r.CreatedLots[0].TraceCode)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func (e *queryEnv) check(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer scratch.Close()
-	if _, err := ledger.Verify(context.Background(), e.store, scratch, e.key, nil); err != nil {
+	if _, err := ledger.Verify(context.Background(), e.store, scratch, e.key.Verifier, nil); err != nil {
 		t.Fatalf("verify (replay re-derives the query views): %v", err)
 	}
 }
@@ -62,7 +62,7 @@ func TestQueryViewsFollowLots(t *testing.T) {
 	}
 	d.check(t)
 	// Voids: a partial shipment (its child lot goes away) and a sale.
-	lots, _, err := d.l.ListLots(d.admin, ledger.LotFilter{Status: "open", Limit: 1000})
+	lots, _, err := d.l.ListLots(t.Context(), d.admin, ledger.LotFilter{Status: "open", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +78,14 @@ func TestQueryViewsFollowLots(t *testing.T) {
 	if lot.ID == "" {
 		t.Fatal("the demo has no open lot on hand")
 	}
-	full, err := d.l.Lot(d.admin, lot.ID)
+	full, err := d.l.Lot(t.Context(), d.admin, lot.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := full.Quantity
 	// Queries keep decoded nodes (the node cache): one before the sale,
 	// and the answers after it must show the sale.
-	if _, err := d.l.Trace(d.admin, lot.ID, ledger.TraceBoth, 0); err != nil {
+	if _, err := d.l.Trace(t.Context(), d.admin, lot.ID, ledger.TraceBoth, 0); err != nil {
 		t.Fatal(err)
 	}
 	sold, err := d.l.Submit(ctx, holder.Principal, ledger.Event{Kind: ledger.Sold, Lot: lot.ID, Quantity: &ledger.Quantity{Grams: 1000}, Channel: "retail"}, "")
@@ -93,7 +93,7 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.check(t)
-	tr, err := d.l.Trace(d.admin, lot.ID, ledger.TraceBoth, 0)
+	tr, err := d.l.Trace(t.Context(), d.admin, lot.ID, ledger.TraceBoth, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.check(t)
-	r, err := d.l.Recall(d.admin, lot.ID)
+	r, err := d.l.Recall(t.Context(), d.admin, lot.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatalf("a partial shipment made %d lots", len(ship.CreatedLots))
 	}
 	d.check(t)
-	tr, err = d.l.Trace(d.admin, lot.ID, ledger.TraceDown, 0)
+	tr, err = d.l.Trace(t.Context(), d.admin, lot.ID, ledger.TraceDown, 0)
 	if err != nil || len(tr.Edges) == 0 {
 		t.Fatalf("trace after the split: %+v %v", tr, err)
 	}
@@ -132,7 +132,7 @@ func TestQueryViewsFollowLots(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.check(t)
-	if _, err := d.l.Trace(d.admin, ship.CreatedLots[0].TraceCode, ledger.TraceUp, 0); fault.KindOf(err) != fault.NotFound {
+	if _, err := d.l.Trace(t.Context(), d.admin, ship.CreatedLots[0].TraceCode, ledger.TraceUp, 0); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("the voided shipment's lot still traces: %v", err)
 	}
 }
@@ -163,8 +163,8 @@ func (t *countingTx) Delete(k []byte) error {
 	return t.Tx.Delete(k)
 }
 
-func (s smallTxnStore) Update(fn func(ledger.Tx) error) error {
-	return s.Store.Update(func(tx ledger.Tx) error { return fn(&countingTx{Tx: tx, max: s.max}) })
+func (s smallTxnStore) Update(ctx context.Context, fn func(ledger.Tx) error) error {
+	return s.Store.Update(ctx, func(tx ledger.Tx) error { return fn(&countingTx{Tx: tx, max: s.max}) })
 }
 
 // TestFullTransactionSplitsTheGroup checks that a group whose writes do not
@@ -216,7 +216,7 @@ func TestTraceBothListsEveryEdgeOfTheLineage(t *testing.T) {
 		{root, ledger.TraceDown, []edge{{root, split}, {split, product}, {root, product}}},
 		{root, ledger.TraceBoth, []edge{{root, split}, {split, product}, {root, product}}},
 	} {
-		tr, err := d.l.Trace(d.admin, c.ref, c.dir, 0)
+		tr, err := d.l.Trace(t.Context(), d.admin, c.ref, c.dir, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,12 +249,12 @@ func TestRecallSaysWhenContactsAreCut(t *testing.T) {
 	if _, err := fixtures.Generate(context.Background(), e.l, e.admin, fixtures.Options{Lots: 80, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
-	lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+	lots, _, err := e.l.ListLots(t.Context(), e.admin, ledger.LotFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, li := range lots {
-		full, err := e.l.Recall(e.admin, li.ID)
+		full, err := e.l.Recall(t.Context(), e.admin, li.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,20 +301,20 @@ func TestQueriesDuringWrites(t *testing.T) {
 			writing = false
 		default:
 		}
-		lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+		lots, _, err := e.l.ListLots(t.Context(), e.admin, ledger.LotFilter{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, li := range lots {
-			if _, err := e.l.Trace(e.admin, li.ID, ledger.TraceBoth, 0); err != nil && fault.KindOf(err) != fault.NotFound {
+			if _, err := e.l.Trace(t.Context(), e.admin, li.ID, ledger.TraceBoth, 0); err != nil && fault.KindOf(err) != fault.NotFound {
 				readErr = err
 			}
-			if _, err := e.l.Recall(e.admin, li.ID); err != nil && fault.KindOf(err) != fault.NotFound {
+			if _, err := e.l.Recall(t.Context(), e.admin, li.ID); err != nil && fault.KindOf(err) != fault.NotFound {
 				readErr = err
 			}
 			reads++
 		}
-		if _, err := e.l.ClosureReport(e.admin, ledger.ReportFilter{}); err != nil {
+		if _, err := e.l.ClosureReport(t.Context(), e.admin, ledger.ReportFilter{}); err != nil {
 			readErr = err
 		}
 	}
@@ -325,18 +325,18 @@ func TestQueriesDuringWrites(t *testing.T) {
 		t.Fatal("no query ran during the writes")
 	}
 	// The answers now, from the cache, are those decoded afresh.
-	lots, _, err := e.l.ListLots(e.admin, ledger.LotFilter{Limit: 1000})
+	lots, _, err := e.l.ListLots(t.Context(), e.admin, ledger.LotFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	answers := func() []byte {
 		var out []byte
 		for _, li := range lots {
-			tr, err := e.l.Trace(e.admin, li.ID, ledger.TraceBoth, 0)
+			tr, err := e.l.Trace(t.Context(), e.admin, li.ID, ledger.TraceBoth, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rc, err := e.l.Recall(e.admin, li.ID)
+			rc, err := e.l.Recall(t.Context(), e.admin, li.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

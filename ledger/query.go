@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -25,9 +26,9 @@ type LotAnswer struct {
 
 // Lot returns the lot a trace code or lot id names, with its papers, if p
 // may see it.
-func (l *Ledger) Lot(p Principal, ref string) (*LotAnswer, error) {
+func (l *Ledger) Lot(ctx context.Context, p Principal, ref string) (*LotAnswer, error) {
 	var out LotAnswer
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		lot, err := st.visibleLot(p, ref)
 		if err != nil {
 			return err
@@ -73,22 +74,22 @@ type LotRecords struct {
 }
 
 // LotEvents returns the records of a lot, if p may see it.
-func (l *Ledger) LotEvents(p Principal, ref string) (*LotRecords, error) {
+func (l *Ledger) LotEvents(ctx context.Context, p Principal, ref string) (*LotRecords, error) {
 	out := &LotRecords{VoidedBy: map[int64]int64{}}
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		lot, err := st.visibleLot(p, ref)
 		if err != nil {
 			return err
 		}
 		out.Lot = lot
-		return st.scanIndex("lot-ev", lot.ID, func(sfx []byte) error {
+		return st.scanIndex(idxLotEvents, lot.ID, func(sfx []byte) error {
 			seq := int64(beUint(sfx))
 			data, err := vlog.ReadRecord(st.tx, seq)
 			if err != nil {
 				return err
 			}
 			out.Records = append(out.Records, json.RawMessage(data))
-			if v, err := st.get(stateKey("voided", string(sfx))); err == nil {
+			if v, err := st.get(tabVoided.key(string(sfx))); err == nil {
 				out.VoidedBy[seq] = int64(beUint(v))
 			}
 			return nil
@@ -101,11 +102,11 @@ func (l *Ledger) LotEvents(p Principal, ref string) (*LotRecords, error) {
 // it (0 if none), if p may see it: registry records are seen by every key,
 // lot records by those who may see one of their lots, site records by
 // regulators of the site's region and the site's org.
-func (l *Ledger) Event(p Principal, seq int64) (data []byte, voidedBy int64, err error) {
+func (l *Ledger) Event(ctx context.Context, p Principal, seq int64) (data []byte, voidedBy int64, err error) {
 	if seq >= l.Size() {
 		return nil, 0, fault.Errorf(fault.NotFound, "no record %d", seq)
 	}
-	err = l.view(func(st *state) error {
+	err = l.view(ctx, func(st *state) error {
 		if data, err = vlog.ReadRecord(st.tx, seq); err != nil {
 			return err
 		}
@@ -113,7 +114,7 @@ func (l *Ledger) Event(p Principal, seq int64) (data []byte, voidedBy int64, err
 		if err != nil {
 			return err
 		}
-		if v, err := st.get(stateKey("voided", string(be64(seq)))); err == nil {
+		if v, err := st.get(tabVoided.seqKey(seq)); err == nil {
 			voidedBy = int64(beUint(v))
 		}
 		if ok, err := st.recordVisible(p, rec); err != nil || ok {
@@ -129,7 +130,7 @@ func (st *state) recordVisible(p Principal, rec *Record) (bool, error) {
 		return true, nil
 	}
 	var rl recordLots
-	if err := st.getJSON(stateKey("rec", string(be64(rec.Seq))), &rl); err != nil && fault.KindOf(err) != fault.NotFound {
+	if err := st.getJSON(tabRecordLots.seqKey(rec.Seq), &rl); err != nil && fault.KindOf(err) != fault.NotFound {
 		return false, err
 	}
 	for _, id := range rl.Lots {
@@ -154,19 +155,25 @@ type FindingFilter struct {
 	Limit  int
 }
 
+// A findingScan reads the findings of an index under value.
+type findingScan struct {
+	index index
+	value string
+}
+
 // Findings lists findings newest first, as p may see them: regulators those
 // in their regions, operators those about their own lots.
-func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next string, err error) {
+func (l *Ledger) Findings(ctx context.Context, p Principal, f FindingFilter) (out []Finding, next string, err error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
 	if f.Region != "" && !ident.ValidRegionPrefix(f.Region) {
 		return nil, "", fault.InvalidField("region", "is not a region prefix (2, 4 or 6 digits)")
 	}
-	var scans []struct{ index, value string }
+	var scans []findingScan
 	switch {
 	case p.readsAll():
-		scans = append(scans, struct{ index, value string }{"finding-region", f.Region})
+		scans = append(scans, findingScan{idxFindingRegion, f.Region})
 	case p.Role == RoleRegulator:
 		if f.Region != "" {
 			if !covers(p.Regions, f.Region) && !slices.ContainsFunc(p.Regions, func(r string) bool { return strings.HasPrefix(r, f.Region) }) {
@@ -176,22 +183,22 @@ func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next str
 		for _, r := range p.Regions {
 			switch {
 			case f.Region == "", strings.HasPrefix(r, f.Region): // the whole scope, or the part of it inside f.Region
-				scans = append(scans, struct{ index, value string }{"finding-region", r})
+				scans = append(scans, findingScan{idxFindingRegion, r})
 			case strings.HasPrefix(f.Region, r): // f.Region lies inside the scope
-				scans = append(scans, struct{ index, value string }{"finding-region", f.Region})
+				scans = append(scans, findingScan{idxFindingRegion, f.Region})
 			}
 		}
 	default:
-		scans = append(scans, struct{ index, value string }{"finding-org", p.Org})
+		scans = append(scans, findingScan{idxFindingOrg, p.Org})
 	}
-	err = l.view(func(st *state) error {
+	err = l.view(ctx, func(st *state) error {
 		seen := map[string]bool{}
 		var ids []string
 		for _, sc := range scans {
 			// Region prefixes: scan without the value terminator.
-			prefix := key(prefixState, []byte("x/"+sc.index+"/"+sc.value))
-			if sc.index == "finding-org" {
-				prefix = indexPrefix(sc.index, sc.value)
+			prefix := sc.index.within(sc.value)
+			if sc.index == idxFindingOrg {
+				prefix = sc.index.prefix(sc.value)
 			}
 			if err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
 				id := string(k[bytes.IndexByte(k, 0)+1:])

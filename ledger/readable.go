@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
@@ -17,8 +18,8 @@ import (
 // ReadableRecords calls fn with the stored bytes of each record in
 // start..end-1 that p may read, in order, from one snapshot, and returns how
 // many it skipped. The bytes are valid only during the call.
-func (l *Ledger) ReadableRecords(p Principal, start, end int64, fn func(seq int64, data []byte) error) (skipped int64, err error) {
-	err = l.view(func(st *state) error {
+func (l *Ledger) ReadableRecords(ctx context.Context, p Principal, start, end int64, fn func(seq int64, data []byte) error) (skipped int64, err error) {
+	err = l.view(ctx, func(st *state) error {
 		return vlog.ScanRecords(st.tx, start, func(seq int64, v []byte) error {
 			if seq >= end {
 				return fault.ErrStop
@@ -46,7 +47,7 @@ func (l *Ledger) ReadableRecords(p Principal, start, end int64, fn func(seq int6
 // ProveInclusionTo proves record seq in the tree of size size, if p may
 // read the record: the proof names the record's hash, which anyone holding
 // the record body could check, so it is shown to its readers only.
-func (l *Ledger) ProveInclusionTo(p Principal, seq, size int64) (*vlog.InclusionProof, error) {
+func (l *Ledger) ProveInclusionTo(ctx context.Context, p Principal, seq, size int64) (*vlog.InclusionProof, error) {
 	if err := l.checkSize(size); err != nil {
 		return nil, err
 	}
@@ -54,11 +55,11 @@ func (l *Ledger) ProveInclusionTo(p Principal, seq, size int64) (*vlog.Inclusion
 		return nil, fault.InvalidField("seq", "must be at least 0 and below size %d", size)
 	}
 	if !p.readsAll() {
-		if _, _, err := l.Event(p, seq); err != nil {
+		if _, _, err := l.Event(ctx, p, seq); err != nil {
 			return nil, err
 		}
 	}
-	return l.ProveInclusion(seq, size)
+	return l.ProveInclusion(ctx, seq, size)
 }
 
 // TileHeight is the height of the hash tiles the log serves, as in the Go
@@ -68,7 +69,7 @@ const TileHeight = 8
 // Tile returns the hashes of a tlog hash tile (golang.org/x/mod/sumdb/tlog),
 // read from the stored hashes. Only hash tiles inside the current tree are
 // served: data tiles (level -1) would be the records themselves.
-func (l *Ledger) Tile(t tlog.Tile) ([]byte, error) {
+func (l *Ledger) Tile(ctx context.Context, t tlog.Tile) ([]byte, error) {
 	if t.H != TileHeight {
 		return nil, fault.Errorf(fault.NotFound, "this log serves tiles of height %d only", TileHeight)
 	}
@@ -86,7 +87,7 @@ func (l *Ledger) Tile(t tlog.Tile) ([]byte, error) {
 		return nil, fault.Errorf(fault.NotFound, "tile %s lies beyond the tree (size %d)", t.Path(), size)
 	}
 	var data []byte
-	err := l.view(func(st *state) error {
+	err := l.view(ctx, func(st *state) error {
 		var err error
 		data, err = tlog.ReadTileData(t, vlog.HashReader(st.tx))
 		return err

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"slices"
 	"strings"
@@ -140,14 +141,14 @@ const (
 // Regulators see the entries of their regions, operators their own lots
 // (and the sites and vehicles of those lots). The time is proportional to
 // the family and its contacts.
-func (l *Ledger) Recall(p Principal, ref string) (*Recall, error) {
-	return l.recall(p, ref, maxContacts)
+func (l *Ledger) Recall(ctx context.Context, p Principal, ref string) (*Recall, error) {
+	return l.recall(ctx, p, ref, maxContacts)
 }
 
 // recall is Recall with at most limit contacts.
-func (l *Ledger) recall(p Principal, ref string, limit int) (*Recall, error) {
+func (l *Ledger) recall(ctx context.Context, p Principal, ref string, limit int) (*Recall, error) {
 	var out *Recall
-	err := l.query(func(st *state) error {
+	err := l.query(ctx, func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err
@@ -303,6 +304,9 @@ func (st *state) family(roots []string, limit int) ([]*lotNode, bool, error) {
 	}
 	truncated := false
 	for _, r := range roots {
+		if err := st.alive(); err != nil {
+			return nil, false, err
+		}
 		prefix := famPrefix(r)
 		err := st.tx.Scan(prefix, nil, false, func(k, v []byte) error {
 			if len(out) >= limit {
@@ -355,7 +359,7 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 				siteVisible = true
 			}
 		}
-		prefix := indexPrefix("site-stay", site)
+		prefix := idxSiteStay.prefix(site)
 		err := st.tx.Scan(prefix, append(prefix, be64(earliest)...), false, func(k, v []byte) error {
 			if scanned++; scanned > maxContactScans {
 				out.ContactsTruncated = true // more entries than a recall reads
@@ -415,7 +419,7 @@ func siteStayKeys(n *lotNode) [][]byte {
 		if s.To != nil {
 			end = s.To.UnixNano()
 		}
-		ks = append(ks, indexKey("site-stay", s.Site, append(append(be64(end), be64(s.From.UnixNano())...), n.ID...)))
+		ks = append(ks, idxSiteStay.key(s.Site, append(append(be64(end), be64(s.From.UnixNano())...), n.ID...)))
 	}
 	return ks
 }

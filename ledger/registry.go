@@ -365,7 +365,7 @@ func applyOrgRegistered(st *state, rec *Record, fx *effects) error {
 		USCCOverride: rec.USCCOverride, Seq: rec.Seq,
 	}
 	fx.registered = o
-	return st.put(stateKey("org", rec.USCC), o)
+	return st.put(tabOrg.key(rec.USCC), o)
 }
 
 func applySiteRegistered(st *state, rec *Record, fx *effects) error {
@@ -374,10 +374,10 @@ func applySiteRegistered(st *state, rec *Record, fx *effects) error {
 		Region: rec.Region, Address: rec.Address, Seq: rec.Seq,
 	}
 	fx.registered = s
-	if err := st.put(stateKey("site", rec.Site), s); err != nil {
+	if err := st.put(tabSite.key(rec.Site), s); err != nil {
 		return err
 	}
-	return st.tx.Set(indexKey("org-site", rec.Org, []byte(rec.Site)), nil)
+	return st.tx.Set(idxOrgSite.key(rec.Org, []byte(rec.Site)), nil)
 }
 
 func applyKeyCreated(st *state, rec *Record, fx *effects) error {

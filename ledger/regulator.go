@@ -65,7 +65,7 @@ func prepareUnsealed(st *state, p Principal, rec *Record, l *Lot) error {
 	}
 	negative := false
 	for _, root := range l.roots() {
-		err := st.scanIndex("root", root, func(id []byte) error {
+		err := st.scanIndex(idxRoot, root, func(id []byte) error {
 			m, err := st.lot(string(id))
 			if err != nil {
 				return err
@@ -118,7 +118,7 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 		return fault.Rejectf("voids", "a %s record cannot be voided", target.Kind)
 	}
 	var rl recordLots
-	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); err != nil && fault.KindOf(err) != fault.NotFound {
+	if err := st.getJSON(tabRecordLots.seqKey(v), &rl); err != nil && fault.KindOf(err) != fault.NotFound {
 		return err
 	}
 	// Authority before anything about the record's lots: what the key is to the record and to its lots.
@@ -152,12 +152,12 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 	case !byRegulator && target.Kind == Tested && target.Result == "positive":
 		return forbid("a positive result is voided only by a regulator of the region where the goods are; a lab may not void its own positive")
 	}
-	if _, err := st.get(stateKey("voided", string(be64(v)))); err == nil {
+	if _, err := st.get(tabVoided.seqKey(v)); err == nil {
 		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("record %d is already voided", v)}
 	}
 	for _, id := range rl.Lots {
 		var prev lotPrev
-		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
+		if err := st.getJSON(tabLotPrev.key(id), &prev); err != nil {
 			return err
 		}
 		if prev.Seq == v {
@@ -178,7 +178,7 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 func applyVoided(st *state, rec *Record, fx *effects) error {
 	v := rec.Voids
 	var rl recordLots
-	if err := st.getJSON(stateKey("rec", string(be64(v))), &rl); err != nil {
+	if err := st.getJSON(tabRecordLots.seqKey(v), &rl); err != nil {
 		return err
 	}
 	if older, target, err := voidsOlder(st, v, rl); err != nil || older {
@@ -189,7 +189,7 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 	}
 	for _, id := range rl.Lots {
 		var prev lotPrev
-		if err := st.getJSON(stateKey("lotprev", id), &prev); err != nil {
+		if err := st.getJSON(tabLotPrev.key(id), &prev); err != nil {
 			return err
 		}
 		cur, err := st.lot(id)
@@ -208,18 +208,18 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 			return err
 		}
 		if before == nil {
-			err = st.tx.Delete(stateKey("lot", id))
+			err = st.tx.Delete(tabLot.key(id))
 		} else {
-			err = st.tx.Set(stateKey("lot", id), prev.Before)
+			err = st.tx.Set(tabLot.key(id), prev.Before)
 		}
 		if err != nil {
 			return err
 		}
 		next := encodeLotPrev(rec.Seq, curData)
-		if err := st.tx.Set(stateKey("lotprev", id), next); err != nil {
+		if err := st.tx.Set(tabLotPrev.key(id), next); err != nil {
 			return err
 		}
-		if err := st.tx.Set(indexKey("lot-ev", id, be64(rec.Seq)), nil); err != nil {
+		if err := st.tx.Set(idxLotEvents.key(id, be64(rec.Seq)), nil); err != nil {
 			return err
 		}
 	}
@@ -238,10 +238,10 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 			return err
 		}
 	}
-	if err := st.tx.Set(stateKey("voided", string(be64(v))), be64(rec.Seq)); err != nil {
+	if err := st.tx.Set(tabVoided.seqKey(v), be64(rec.Seq)); err != nil {
 		return err
 	}
-	if err := st.put(stateKey("rec", string(be64(rec.Seq))), recordLots{Lots: rl.Lots}); err != nil {
+	if err := st.put(tabRecordLots.seqKey(rec.Seq), recordLots{Lots: rl.Lots}); err != nil {
 		return err
 	}
 	return indexRecord(st, rec)

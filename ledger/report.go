@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -129,7 +130,7 @@ const MaxReportReasons = 20
 
 // ClosureReport builds the closure report f selects, as p may see it:
 // regulators for their regions, admins for any; operators may not.
-func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, error) {
+func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter) (*ClosureReport, error) {
 	if !p.readsAll() && p.Role != RoleRegulator {
 		return nil, fault.Errorf(fault.Forbidden, "closure reports are for regulators, auditors and admins")
 	}
@@ -163,14 +164,14 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 	if !f.To.IsZero() {
 		to = f.To.UnixNano()
 	}
-	err = l.query(func(st *state) error {
+	err = l.query(ctx, func(st *state) error {
 		regions := map[string]*RegionTotals{}
 		type hit struct {
 			at           int64
 			root, region string
 		}
 		var hits []hit
-		base := key(prefixState, []byte("x/root-region/"))
+		base := idxRootRegion.within("")
 		prefixes := [][]byte{base}
 		if len(scopes) > 0 {
 			prefixes = prefixes[:0]
@@ -267,7 +268,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 			famPrefixes[i] = famPrefix(b.Root)
 		}
 		families := make(map[*ReportBatch][]*lotNode, len(byRoot))
-		err = st.scanPrefixes(stateKey("fam", ""), famPrefixes, 4, func(i int, k, v []byte) error {
+		err = st.scanPrefixes(tabFamily.all(), famPrefixes, 4, func(i int, k, v []byte) error {
 			b := byRoot[i]
 			if len(families[b]) >= MaxAnswerLots {
 				return nil
@@ -290,7 +291,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 				for _, n := range families[b] {
 					if n.OpenFindings > 0 {
 						for _, id := range n.Findings {
-							fkeys = append(fkeys, stateKey("finding", id))
+							fkeys = append(fkeys, tabFinding.key(id))
 						}
 					}
 				}
@@ -299,7 +300,7 @@ func (l *Ledger) ClosureReport(p Principal, f ReportFilter) (*ClosureReport, err
 		slices.SortFunc(fkeys, bytes.Compare)
 		fkeys = slices.CompactFunc(fkeys, bytes.Equal)
 		nm.findings = make(map[string]*Finding, len(fkeys))
-		findingPrefix := stateKey("finding", "")
+		findingPrefix := tabFinding.all()
 		err = st.getSorted(findingPrefix, fkeys, 16, func(i int, v []byte) error {
 			var f Finding
 			if err := json.Unmarshal(v, &f); err != nil {
@@ -398,7 +399,7 @@ func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *na
 // (scanPrefixes). A missing summary is NotFound.
 func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 	found := 0
-	err := st.scanPrefixes(stateKey("rsum", ""), keys, 16, func(i int, _, v []byte) error {
+	err := st.scanPrefixes(tabSummary.all(), keys, 16, func(i int, _, v []byte) error {
 		if i != found {
 			return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 		}
@@ -424,6 +425,9 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 // ones a seek each. An fault.ErrStop from fn ends the whole scan.
 func (st *state) scanPrefixes(outer []byte, prefixes [][]byte, maxSkip int, fn func(i int, k, v []byte) error) error {
 	for i := 0; i < len(prefixes); {
+		if err := st.alive(); err != nil {
+			return err
+		}
 		skipped, seek := 0, false
 		err := st.tx.Scan(outer, prefixes[i], false, func(k, v []byte) error {
 			for {

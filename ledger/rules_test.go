@@ -59,7 +59,7 @@ func newDomainUnder(t *testing.T, pol ledger.Policy) *domain {
 	if _, err := d.l.Bootstrap(ctx, adminSecret); err != nil {
 		t.Fatal(err)
 	}
-	d.admin, _ = d.l.Authenticate(adminSecret)
+	d.admin, _ = d.l.Authenticate(t.Context(), adminSecret)
 	types := map[string]string{ledger.RoleSupervisionWarehouse: "supervision_warehouse", ledger.RoleRetailer: "market", ledger.RoleProcessor: "plant"}
 	for i, role := range ledger.OrgRoles {
 		u := uscc(500 + i)
@@ -79,7 +79,7 @@ func newDomainUnder(t *testing.T, pol ledger.Policy) *domain {
 			t.Fatal(err)
 		}
 		_ = rc
-		d.p[role], _ = d.l.Authenticate(secret)
+		d.p[role], _ = d.l.Authenticate(t.Context(), secret)
 	}
 	d.submit(d.admin, ledger.Event{Kind: ledger.SiteRegistered, Site: "PORT", Org: d.p[ledger.RoleColdStore].Org, Name: "port", Type: "port_yard", Region: "330206"})
 	// Each document is uploaded by the org that issues it.
@@ -107,7 +107,7 @@ func (d *domain) rec(role string, ev ledger.Event) *ledger.Receipt {
 
 func (d *domain) lot(id string) *ledger.Lot {
 	d.t.Helper()
-	l, err := d.l.Lot(d.admin, id)
+	l, err := d.l.Lot(context.Background(), d.admin, id)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -351,7 +351,7 @@ func TestLateRecordedReceiptClosesTheOverdueFinding(t *testing.T) {
 	if n := d.lot(lot).OpenFindings; n != 0 {
 		t.Fatalf("open findings after a receipt within the deadline: %d", n)
 	}
-	fs, err := d.l.LotFindings(d.p[ledger.RoleRegulator], lot)
+	fs, err := d.l.LotFindings(t.Context(), d.p[ledger.RoleRegulator], lot)
 	if err != nil || len(fs) != 1 || fs[0].Open || !strings.Contains(fs[0].ClosedReason, "recorded late") {
 		t.Fatalf("the overdue finding: %+v, %v", fs, err)
 	}
@@ -389,10 +389,10 @@ func TestVoidRestoresTheLots(t *testing.T) {
 	if after.Quantity != before.Quantity || len(after.Children) != 0 {
 		t.Fatalf("after void: %+v children %v; before %+v", after.Quantity, after.Children, before.Quantity)
 	}
-	if _, err := d.l.Lot(d.admin, child); fault.KindOf(err) != fault.NotFound {
+	if _, err := d.l.Lot(t.Context(), d.admin, child); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("the child of a voided split still exists: %v", err)
 	}
-	if _, err := d.l.Lot(d.admin, r.CreatedLots[0].TraceCode); fault.KindOf(err) != fault.NotFound {
+	if _, err := d.l.Lot(t.Context(), d.admin, r.CreatedLots[0].TraceCode); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("the child's trace code still resolves: %v", err)
 	}
 	// Only the latest record of a lot can be voided, once.
@@ -464,7 +464,7 @@ func TestReportOnOldDataWithPre1970Declarations(t *testing.T) {
 		}
 	}
 	for _, region := range []string{"", "33", "330206"} {
-		rep, err := d.l.ClosureReport(d.admin, ledger.ReportFilter{Region: region})
+		rep, err := d.l.ClosureReport(t.Context(), d.admin, ledger.ReportFilter{Region: region})
 		if err != nil {
 			t.Fatalf("report of region %q: %v", region, err)
 		}

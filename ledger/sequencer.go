@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
-	"coldtrace/ledger/vlog"
 )
 
 // A submission is one request waiting for the sequencer.
@@ -31,14 +29,6 @@ type result struct {
 	receipt *Receipt
 	err     error
 }
-
-// errAbort aborts a group's transaction after apply failed on a prepared
-// record, which should not happen; the group is retried without it.
-var errAbort = errors.New("abort group")
-
-// errGroupFull aborts a group's transaction that cannot take its next
-// record (ErrTxnFull); the group is committed in two parts.
-var errGroupFull = errors.New("group too large for one transaction")
 
 // run is the sequencer: the ledger's only writer. It takes what is waiting,
 // up to maxBatch submissions, and commits them as one group; the syncer
@@ -157,184 +147,98 @@ func (l *Ledger) syncLoop() {
 	}
 }
 
-// commitGroup applies the group in order and commits it in one transaction
-// with the hashes, state, indexes and the new signed checkpoint, then hands
-// it to the syncer. Callers are answered only after it is durable.
+// commitGroup commits the group and hands it to the syncer; callers are
+// answered only after it is durable (syncLoop). It is the retry plan around
+// applyGroup, which makes one attempt in one transaction:
+//
+//   - the transaction filled up at a submission: nothing was written; the
+//     submissions before it are committed, then the rest (or, when the first
+//     one filled it, the two halves), each as a group of its own;
+//   - apply failed on a prepared record: nothing was written; that
+//     submission is answered Internal and the group is tried without it;
+//   - the group was refused as a whole (ErrRefused): answered, nothing signed;
+//   - any other failure stops writes (fail).
 //
 // While an earlier group is being synced, a group that may grow takes in
 // the submissions that arrive (see more).
 func (l *Ledger) commitGroup(group []*submission, grow bool) {
 	if err := l.failure(); err != nil {
-		for _, s := range group {
-			s.done <- result{err: err}
-		}
+		answerAll(group, err)
 		return
 	}
 	for {
-		results := make([]result, len(group))
-		dupOf := make(map[int]int)
-		bad := -1
-		var head *signedHead
-		var keysChanged bool
-		var hashes *vlog.Group
 		t0 := time.Now()
-		err := l.store.Update(func(tx Tx) error {
-			keysChanged = false
-			hashes = l.frontier.Group(tx)
-			st := &state{tx: tx, lots: &l.lots}
-			size := l.applied
-			first := size
-			idemIndex := make(map[string]int)
-			var accepted []int
-			for i := 0; i < len(group); i++ {
-				if i == len(group)-1 && grow {
-					more := l.more(len(group))
-					group = append(group, more...)
-					results = append(results, make([]result, len(more))...)
-				}
-				s := group[i]
-				var ik []byte
-				if s.idem != "" {
-					ik = idemKey(s.p.Key, s.idem)
-					if j, ok := idemIndex[string(ik)]; ok {
-						dupOf[i] = j
-						continue
-					}
-					if r, err := replayIdem(tx, ik, s.bodyHash); err != nil || r != nil {
-						results[i] = result{receipt: r, err: err}
-						continue
-					}
-					idemIndex[string(ik)] = i
-				}
-				rec, err := l.prepare(st, s, size)
-				if err != nil {
-					results[i].err = err
-					continue
-				}
-				data, err := encodeRecord(rec)
-				if err != nil {
-					bad = i
-					return errAbort
-				}
-				// The annex and its pseudonyms first: the alerts a record opens
-				// name the people of the record itself (people_findings.go).
-				if err := s.writeAux(tx, rec); err != nil {
-					return err
-				}
-				fx, err := applyRecord(tx, &l.lots, rec)
-				if err == nil {
-					err = vlog.Append(tx, size, data, hashes)
-				}
-				if err != nil && errors.Is(err, ErrTxnFull) && i > 0 {
-					bad = i
-					return errGroupFull
-				}
-				if err != nil {
-					l.log.Error("apply failed on a prepared record", "seq", size, "kind", rec.Kind, "err", err)
-					bad = i
-					return errAbort
-				}
-				if s.keyHash != "" {
-					if err := tx.Set(keyHashKey(s.keyHash), []byte(rec.Key)); err != nil {
-						return err
-					}
-				}
-				keysChanged = keysChanged || fx.keysChanged
-				results[i].receipt = newReceipt(rec, fx)
-				accepted = append(accepted, i)
-				size++
-			}
-			if size == first {
-				return nil
-			}
-			root, err := tlog.TreeHash(size, hashes)
-			if err != nil {
-				return err
-			}
-			cp := vlog.Checkpoint{Origin: l.origin, Size: size, Root: root}
-			signed, err := vlog.Sign(l.key.Signer, cp)
-			if err != nil {
-				return err
-			}
-			if err := vlog.PutCheckpoint(tx, size, signed); err != nil {
-				return err
-			}
-			head = &signedHead{size: size, checkpoint: cp, note: signed}
-			for _, i := range accepted {
-				r := results[i].receipt
-				r.Checkpoint = treeHead(cp)
-				if s := group[i]; s.idem != "" {
-					if err := storeIdem(tx, idemKey(s.p.Key, s.idem), s.bodyHash, r); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-		if errors.Is(err, errGroupFull) || (errors.Is(err, ErrTxnFull) && len(group) > 1) {
-			// Nothing was written: commit the group in two parts, in order.
+		g, err := l.applyGroup(group, grow)
+		group = g.group
+		switch {
+		case errors.Is(err, errGroupFull) || (errors.Is(err, ErrTxnFull) && len(group) > 1):
 			cut := len(group) / 2
 			if errors.Is(err, errGroupFull) {
-				cut = bad
+				cut = g.bad
 			}
 			l.commitGroup(group[:cut], false)
 			l.commitGroup(group[cut:], false)
 			return
-		}
-		if errors.Is(err, errAbort) {
-			group[bad].done <- result{err: fault.Errorf(fault.Internal, "the ledger could not apply this event")}
-			group = append(group[:bad:bad], group[bad+1:]...)
+		case errors.Is(err, errAbort):
+			group[g.bad].done <- result{err: fault.Errorf(fault.Internal, "the ledger could not apply this event")}
+			group = append(group[:g.bad:g.bad], group[g.bad+1:]...)
 			if len(group) == 0 {
 				return
 			}
 			grow = false
 			continue
-		}
-		if errors.Is(err, ErrRefused) {
-			// Nothing was written nor signed: answer and go on.
-			for _, s := range group {
-				s.done <- result{err: err}
-			}
+		case errors.Is(err, ErrRefused):
+			answerAll(group, err)
 			return
-		}
-		if err != nil {
+		case err != nil:
 			// A failed commit leaves the store as it was, but this process
 			// signed a checkpoint it never published. Stop writing so that it
 			// can never sign a different tree of the same size; a restart
 			// resumes from what is on disk.
 			l.fail(err)
-			for _, s := range group {
-				s.done <- result{err: l.failure()}
-			}
+			answerAll(group, l.failure())
 			return
 		}
 		l.stats.commitNanos.Add(int64(time.Since(t0)))
-		if head != nil {
-			l.stats.groups.Add(1)
-			l.stats.records.Add(head.size - l.applied)
-			l.applied = head.size
-			l.frontier.Commit(hashes, head.size)
-		}
-		if keysChanged {
-			l.principals.invalidate()
-		}
-
-		for i, j := range dupOf {
-			r := results[j]
-			if r.receipt != nil {
-				c := *r.receipt
-				c.Replayed = true
-				r.receipt = &c
-			}
-			if r.err == nil && !bytes.Equal(group[i].bodyHash[:], group[j].bodyHash[:]) {
-				r = result{err: idemConflict()}
-			}
-			results[i] = r
-		}
-		l.unsynced.Add(1)
-		l.syncq <- &committedGroup{group: group, results: results, head: head}
+		l.committed(g)
 		return
 	}
+}
+
+func answerAll(group []*submission, err error) {
+	for _, s := range group {
+		s.done <- result{err: err}
+	}
+}
+
+// committed takes in a group whose transaction committed: the sequencer's
+// tree size and frontier move on, cached principals are dropped if keys
+// changed, repeated idempotency keys get their first one's answer, and the
+// group goes to the syncer.
+func (l *Ledger) committed(g *groupApply) {
+	if g.head != nil {
+		l.stats.groups.Add(1)
+		l.stats.records.Add(g.head.size - l.applied)
+		l.applied = g.head.size
+		l.frontier.Commit(g.hashes, g.head.size)
+	}
+	if g.keysChanged {
+		l.principals.invalidate()
+	}
+	for i, j := range g.dupOf {
+		r := g.results[j]
+		if r.receipt != nil {
+			c := *r.receipt
+			c.Replayed = true
+			r.receipt = &c
+		}
+		if r.err == nil && !bytes.Equal(g.group[i].bodyHash[:], g.group[j].bodyHash[:]) {
+			r = result{err: idemConflict()}
+		}
+		g.results[i] = r
+	}
+	l.unsynced.Add(1)
+	l.syncq <- &committedGroup{group: g.group, results: g.results, head: g.head}
 }
 
 // prepare validates s against current state and builds its record at seq.
@@ -384,10 +288,6 @@ func newReceipt(rec *Record, fx *effects) *Receipt {
 
 // Idempotency: a/idem/<key id>/<Idempotency-Key> holds the SHA-256 of the
 // submitted event followed by the receipt's JSON.
-
-func idemKey(keyID, idem string) []byte {
-	return key(prefixIdem, []byte(keyID), []byte{'/'}, []byte(idem))
-}
 
 func idemConflict() error {
 	return fault.Errorf(fault.Conflict, "this Idempotency-Key was used with a different request")

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -11,6 +12,10 @@ import (
 // state gives typed access to the derived state in a transaction.
 type state struct {
 	tx Tx
+	// ctx is the context of a query's caller (nil on the write path):
+	// long loops call alive so that a query whose client went away stops.
+	ctx   context.Context
+	steps int
 	// pol caches the policy in force for this transaction (policy.go).
 	pol *Policy
 	// keysChanged is set when an API key was written: cached principals
@@ -22,6 +27,22 @@ type state struct {
 	// lots, set by the sequencer, decodes lots through its lot cache.
 	lots *lotCache
 }
+
+// alive returns the query's ctx.Err() every aliveEvery calls, nil
+// otherwise and always on the write path. Loops over many lots, batches or
+// records call it once per item.
+func (st *state) alive() error {
+	if st.ctx == nil {
+		return nil
+	}
+	if st.steps++; st.steps%aliveEvery != 0 {
+		return nil
+	}
+	return st.ctx.Err()
+}
+
+// aliveEvery is how many items a query handles between looks at its context.
+const aliveEvery = 64
 
 func (st *state) get(k []byte) ([]byte, error) { return st.tx.Get(k) }
 
@@ -47,12 +68,12 @@ func (st *state) put(k []byte, v any) error {
 // putKey writes an API key's state.
 func (st *state) putKey(k *APIKey) error {
 	st.keysChanged = true
-	return st.put(stateKey("key", k.ID), k)
+	return st.put(tabKey.key(k.ID), k)
 }
 
 func (st *state) org(uscc string) (*Org, error) {
 	var o Org
-	if err := st.getJSON(stateKey("org", uscc), &o); err != nil {
+	if err := st.getJSON(tabOrg.key(uscc), &o); err != nil {
 		if fault.KindOf(err) == fault.NotFound {
 			return nil, &fault.Error{Kind: fault.NotFound, Msg: "no org " + uscc}
 		}
@@ -63,7 +84,7 @@ func (st *state) org(uscc string) (*Org, error) {
 
 func (st *state) site(id string) (*Site, error) {
 	var s Site
-	if err := st.getJSON(stateKey("site", id), &s); err != nil {
+	if err := st.getJSON(tabSite.key(id), &s); err != nil {
 		if fault.KindOf(err) == fault.NotFound {
 			return nil, &fault.Error{Kind: fault.NotFound, Msg: "no site " + id}
 		}
@@ -74,7 +95,7 @@ func (st *state) site(id string) (*Site, error) {
 
 func (st *state) apiKey(id string) (*APIKey, error) {
 	var k APIKey
-	if err := st.getJSON(stateKey("key", id), &k); err != nil {
+	if err := st.getJSON(tabKey.key(id), &k); err != nil {
 		if fault.KindOf(err) == fault.NotFound {
 			return nil, fault.Errorf(fault.NotFound, "no key %s", id)
 		}

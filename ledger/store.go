@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 )
 
@@ -10,16 +11,22 @@ import (
 //
 // Implementations translate their library's errors at the boundary: a missing
 // key is a NotFound *Error, an I/O failure an Unavailable one.
+//
+// As in golang.org/x/mod/sumdb/storage, every transaction takes the context
+// of the caller: View and Update return ctx.Err() without running fn when
+// ctx is already done, and a Tx's Scan checks ctx every so often and
+// returns ctx.Err() (unwrapped, so errors.Is(err, context.Canceled) holds)
+// once it is, so that a read whose client went away stops.
 type Store interface {
 	// View runs fn on a consistent read-only snapshot. It never waits for
 	// Update. Errors returned by fn are returned unchanged.
-	View(fn func(tx Tx) error) error
+	View(ctx context.Context, fn func(tx Tx) error) error
 	// Update runs fn in a read-write transaction and commits it atomically:
 	// later transactions see all of it or, if fn returns an error, none of
 	// it. The commit need not be on stable storage until Sync returns.
 	// Updates touch disjoint keys (the sequencer writes the log and state,
 	// uploads write their own records), so they never conflict.
-	Update(fn func(tx Tx) error) error
+	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Sync returns once every Update that returned before it is on stable
 	// storage. After a crash, the store holds a prefix of the committed
 	// Updates that includes every synced one.
@@ -40,7 +47,8 @@ type Tx interface {
 	// (descending if reverse), starting at start if it is not nil (start
 	// itself included when present). The key and value passed to fn are only
 	// valid during the call. Scan stops early, without error, when fn
-	// returns fault.ErrStop; any other error from fn is returned.
+	// returns fault.ErrStop; any other error from fn is returned. It
+	// returns the transaction's ctx.Err() once that context is done.
 	Scan(prefix, start []byte, reverse bool, fn func(key, value []byte) error) error
 }
 

@@ -14,8 +14,8 @@ import (
 func (l *Ledger) Sweep(ctx context.Context) (*Receipt, error) {
 	now := l.now()
 	var due []string
-	err := l.view(func(st *state) error {
-		p := indexPrefix("due", "")
+	err := l.view(ctx, func(st *state) error {
+		p := idxDue.prefix("")
 		return st.tx.Scan(p, nil, false, func(k, _ []byte) error {
 			if int64(beUint(k[len(p):len(p)+8])) >= now.UnixMicro() || len(due) >= 1000 {
 				return fault.ErrStop

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"cmp"
+	"context"
 	"time"
 
 	"coldtrace/ledger/fault"
@@ -162,7 +163,7 @@ func traceLot(a *traceArena, n *lotNode, depth int, visible bool) TraceLot {
 // descendant, or both. Each lot is read once, so the time is proportional
 // to the answer. At most limit lots (MaxAnswerLots when 0 or more) are
 // returned; lots p may not see are listed without their details.
-func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, error) {
+func (l *Ledger) Trace(ctx context.Context, p Principal, ref, direction string, limit int) (*Trace, error) {
 	switch direction {
 	case "":
 		direction = TraceBoth
@@ -174,7 +175,7 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 		limit = MaxAnswerLots
 	}
 	var out *Trace
-	err := l.query(func(st *state) error {
+	err := l.query(ctx, func(st *state) error {
 		start, err := st.visibleNode(p, ref)
 		if err != nil {
 			return err
@@ -207,6 +208,9 @@ func (l *Ledger) Trace(p Principal, ref, direction string, limit int) (*Trace, e
 			}
 			queue := []item{{start, 0}}
 			for len(queue) > 0 {
+				if err := st.alive(); err != nil {
+					return err
+				}
 				it := queue[0]
 				queue = queue[1:]
 				next := it.n.Kids
@@ -292,7 +296,7 @@ func (st *state) visibleNode(p Principal, ref string) (*lotNode, error) {
 // names.
 func (st *state) resolveLotID(ref string) (string, error) {
 	if len(ref) == 36 {
-		if _, err := st.tx.Get(stateKey("node", ref)); err != nil {
+		if _, err := st.tx.Get(tabNode.key(ref)); err != nil {
 			if fault.KindOf(err) == fault.NotFound {
 				return "", fault.Errorf(fault.NotFound, "no lot %s", ref)
 			}

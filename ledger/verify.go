@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
@@ -29,12 +30,12 @@ type Progress func(stage string, done, total int64)
 // records into scratch (an empty Store) and compared entry by entry with
 // the stored state. It stops at the first problem, a Tampered *Error whose
 // message starts with the first bad record index where there is one.
-func Verify(ctx context.Context, store, scratch Store, verifier *vlog.Key, progress Progress) (*VerifyReport, error) {
+func Verify(ctx context.Context, store, scratch Store, verifier note.Verifier, progress Progress) (*VerifyReport, error) {
 	if progress == nil {
 		progress = func(string, int64, int64) {}
 	}
 	rep := &VerifyReport{}
-	err := store.View(func(tx Tx) error {
+	err := store.View(ctx, func(tx Tx) error {
 		size, err := vlog.TreeSize(tx)
 		if err != nil {
 			return err
@@ -57,7 +58,7 @@ func badRecord(seq int64, format string, args ...any) error {
 
 // verifyLog recomputes the tree from the record bytes alone, compares every
 // stored hash and checks every signed checkpoint.
-func verifyLog(ctx context.Context, tx Tx, size int64, key *vlog.Key, rep *VerifyReport, progress Progress) error {
+func verifyLog(ctx context.Context, tx Tx, size int64, verifier note.Verifier, rep *VerifyReport, progress Progress) error {
 	var hashes []tlog.Hash // recomputed, by stored-hash index
 	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
@@ -77,7 +78,7 @@ func verifyLog(ctx context.Context, tx Tx, size int64, key *vlog.Key, rep *Verif
 		if err != nil {
 			return err
 		}
-		cp, err := vlog.OpenCheckpoint(msg, key.Verifier)
+		cp, err := vlog.OpenCheckpoint(msg, verifier)
 		if err != nil {
 			return fault.Errorf(fault.Tampered, "checkpoint at size %d: %v", n, err)
 		}
@@ -165,7 +166,7 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 	batch := make([][]byte, 0, replayBatch)
 	seq := int64(0)
 	flush := func() error {
-		err := scratch.Update(func(stx Tx) error {
+		err := scratch.Update(ctx, func(stx Tx) error {
 			for i, data := range batch {
 				rec, err := DecodeRecord(data)
 				if err != nil {
@@ -200,7 +201,7 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 
 // compareState checks that the stored derived state equals the replayed one.
 func compareState(ctx context.Context, tx Tx, scratch Store, rep *VerifyReport, progress Progress) error {
-	return scratch.View(func(stx Tx) error {
+	return scratch.View(ctx, func(stx Tx) error {
 		var n int64
 		err := tx.Scan(prefixState, nil, false, func(k, v []byte) error {
 			want, err := stx.Get(k)

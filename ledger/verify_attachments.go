@@ -67,7 +67,7 @@ func VerifyAttachments(ctx context.Context, store Store, blobs Blobs, progress P
 	}
 	var uploads []*Attachment
 	recorded := map[string]bool{} // upload records, damaged or not
-	err := store.View(func(tx Tx) error {
+	err := store.View(ctx, func(tx Tx) error {
 		if err := vlog.ScanRecords(tx, 0, func(seq int64, v []byte) error {
 			if !bytes.Contains(v, []byte(`"attachments":`)) {
 				return nil

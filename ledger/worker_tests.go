@@ -70,11 +70,11 @@ type WorkerTestDay struct {
 	Status string `json:"status,omitempty"`
 }
 
-func scheduleKey(seq int64) []byte { return stateKey("worker-tests", string(be64(seq))) }
+func scheduleKey(seq int64) []byte { return tabWorkerTests.seqKey(seq) }
 
 // workerDueKey is the sweep's entry for a day still to be tested.
 func workerDueKey(due time.Time, site string, seq int64, day int) []byte {
-	return indexKey("worker-due", "", key(be64(due.UnixMicro()), be64(seq), []byte{byte(day)}, []byte(site)))
+	return idxWorkerDue.key("", key(be64(due.UnixMicro()), be64(seq), []byte{byte(day)}, []byte(site)))
 }
 
 func checkWorkerTestsScheduled(ev *Event, fe *fault.Fields) {
@@ -114,7 +114,7 @@ func applyWorkerTestsScheduled(lt *lotTx, _ *Lot, _ *effects) error {
 		}
 		s.Days = append(s.Days, wd)
 	}
-	if err := lt.st.tx.Set(indexKey("worker-site", site.ID, be64(rec.Seq)), nil); err != nil {
+	if err := lt.st.tx.Set(idxWorkerSite.key(site.ID, be64(rec.Seq)), nil); err != nil {
 		return err
 	}
 	return lt.st.put(scheduleKey(rec.Seq), s)
@@ -210,8 +210,8 @@ func (l *Ledger) SweepWorkerTests(ctx context.Context) ([]*Receipt, error) {
 		due  time.Time
 	}
 	var due []overdue
-	err := l.view(func(st *state) error {
-		p := indexPrefix("worker-due", "")
+	err := l.view(ctx, func(st *state) error {
+		p := idxWorkerDue.prefix("")
 		return st.tx.Scan(p, nil, false, func(k, _ []byte) error {
 			sfx := k[len(p):]
 			at := time.UnixMicro(int64(beUint(sfx[:8]))).UTC()
@@ -243,12 +243,12 @@ func (l *Ledger) SweepWorkerTests(ctx context.Context) ([]*Receipt, error) {
 // WorkerTests returns the worker test schedules of a site, with each day's
 // status at now, if p may see them: the site's org, regulators of the
 // site's region, auditors and admins.
-func (l *Ledger) WorkerTests(p Principal, siteID string) (out []WorkerTestSchedule, err error) {
+func (l *Ledger) WorkerTests(ctx context.Context, p Principal, siteID string) (out []WorkerTestSchedule, err error) {
 	if !siteIDPattern.MatchString(siteID) {
 		return nil, fault.InvalidField("id", "is not a site id")
 	}
 	now := l.now()
-	err = l.view(func(st *state) error {
+	err = l.view(ctx, func(st *state) error {
 		site, err := st.site(siteID)
 		if err != nil {
 			return err

@@ -9,8 +9,8 @@ import (
 
 // verifyAnnexes checks every annex against its record's commitment and
 // reports erased annexes apart from broken ones.
-func verifyAnnexes(store ledger.Store) error {
-	rep, err := ledger.VerifyAnnexes(context.Background(), store)
+func verifyAnnexes(ctx context.Context, store ledger.Store) error {
+	rep, err := ledger.VerifyAnnexes(ctx, store)
 	if rep != nil {
 		fmt.Printf("annexes: %d recorded, %d match their commitment, %d erased %v\n",
 			rep.Annexes, rep.Annexes-int64(len(rep.Erased)+len(rep.Mismatched)+len(rep.Missing)), len(rep.Erased), rep.Erased)

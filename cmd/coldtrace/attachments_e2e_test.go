@@ -17,7 +17,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"coldtrace/ledger/ident"
+	"coldtrace/fixtures"
 	"coldtrace/storage/storagetest"
 )
 
@@ -67,11 +67,6 @@ func attPDF(n int, seed byte) []byte {
 	return b
 }
 
-func uscc17(stem string) string {
-	c, _ := ident.USCCCheckChar(stem)
-	return stem + string(c)
-}
-
 // TestAttachmentsOnMinIO is the end-to-end test of attachments on S3: upload,
 // download (streamed and presigned), refusals, an object-store outage in the
 // middle of the run, and an object altered behind the server's back that
@@ -116,7 +111,7 @@ func TestAttachmentsOnMinIO(t *testing.T) {
 	}
 
 	// Refusals.
-	org := uscc17("91310000MA1FL0002")
+	org := fixtures.USCCOf("91310000MA1FL0002")
 	attWant(t, "register an org", s.do("POST", "/v1/orgs", adminKey, "application/json",
 		strings.NewReader(`{"uscc":"`+org+`","name":"冷库","roles":["cold_store"],"region":"310115"}`)), 201, "")
 	var k struct{ Key string }

@@ -117,7 +117,7 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 	if _, err := l.Bootstrap(ctx, benchAdmin); err != nil {
 		tb.Fatal(err)
 	}
-	admin, err := l.Authenticate(benchAdmin)
+	admin, err := l.Authenticate(context.Background(), benchAdmin)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 		sells = append(sells, ledger.Submission{Principal: h.m.p, Event: ledger.Event{Kind: ledger.Sold, At: h.at.Add(24 * time.Hour), Lot: h.id, Quantity: g(kg), Channel: "retail"}})
 	}
 	run(sells)
-	bigLot, err := l.Lot(admin, big.Lot)
+	bigLot, err := l.Lot(context.Background(), admin, big.Lot)
 	if err != nil {
 		tb.Fatal(err)
 	}

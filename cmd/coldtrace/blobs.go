@@ -42,13 +42,13 @@ func (f blobFlags) open(dataDir string) (ledger.Blobs, string, error) {
 
 // verifyAttachments re-hashes every attachment in the blob store and lists
 // every problem before failing.
-func (c *verifyCmd) verifyAttachments(store ledger.Store) error {
+func (c *verifyCmd) verifyAttachments(ctx context.Context, store ledger.Store) error {
 	blobs, desc, err := c.blobFlags.open(c.Data)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	rep, err := ledger.VerifyAttachments(context.Background(), store, blobs, newProgress(os.Stderr))
+	rep, err := ledger.VerifyAttachments(ctx, store, blobs, newProgress(os.Stderr))
 	for _, p := range rep.Problems {
 		fmt.Fprintf(os.Stderr, "attachment problem: %s\n", p)
 	}

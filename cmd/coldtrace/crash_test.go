@@ -306,7 +306,7 @@ func TestVerifyNamesTamperedRecord(t *testing.T) {
 	}
 	const victim = 17
 	k := append([]byte("l/r/"), 0, 0, 0, 0, 0, 0, 0, victim)
-	err = store.Update(func(tx ledger.Tx) error {
+	err = store.Update(t.Context(), func(tx ledger.Tx) error {
 		v, err := tx.Get(k)
 		if err != nil {
 			return err

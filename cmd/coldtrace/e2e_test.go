@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"coldtrace/fixtures"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -198,17 +199,9 @@ func call(t testing.TB, c *http.Client, method, url, key string, body, out any) 
 	return resp.StatusCode
 }
 
-// testUSCC returns the n-th valid unified social credit code of a family.
-func testUSCC(family, n int) string {
-	const cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	p := fmt.Sprintf("9133%04dMA%07d", family, n)
-	sum, w := 0, 1
-	for i := 0; i < 17; i++ {
-		sum += strings.IndexByte(cs, p[i]) * w
-		w = w * 3 % 31
-	}
-	return p + string(cs[(31-sum%31)%31])
-}
+// testUSCC returns the n-th valid unified social credit code of a family
+// (its region is 33<family>).
+func testUSCC(family, n int) string { return fixtures.USCC(fmt.Sprintf("33%04d", family), n) }
 
 func orgBody(family, n int) map[string]any {
 	return map[string]any{"uscc": testUSCC(family, n), "name": fmt.Sprintf("测试冷链 %d-%d", family, n),

@@ -23,11 +23,11 @@ func TestKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k1.VerifierKey != k2.VerifierKey || k2.Signer.Name() != "example.com/log" {
-		t.Fatalf("reloading the key changed it: %s vs %s", k1.VerifierKey, k2.VerifierKey)
+	if k1.VerifierKey() != k2.VerifierKey() || k2.Signer.Name() != "example.com/log" {
+		t.Fatalf("reloading the key changed it: %s vs %s", k1.VerifierKey(), k2.VerifierKey())
 	}
 	k3, err := readKey(path)
-	if err != nil || k3.VerifierKey != k1.VerifierKey {
+	if err != nil || k3.VerifierKey() != k1.VerifierKey() {
 		t.Fatalf("readKey = %v, %v", k3, err)
 	}
 }

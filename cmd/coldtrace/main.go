@@ -130,10 +130,10 @@ func bootstrap(ctx context.Context, l *ledger.Ledger, secret string) (ledger.Pri
 	if _, err := l.Bootstrap(ctx, secret); err != nil {
 		return ledger.Principal{}, fmt.Errorf("bootstrap: %w", err)
 	}
-	return l.Authenticate(secret)
+	return l.Authenticate(ctx, secret)
 }
 
-func (c *serveCmd) Run() error {
+func (c *serveCmd) Run(ctx context.Context) error {
 	publicURL, err := api.ValidatePublicURL(c.PublicURL)
 	if err != nil {
 		return err
@@ -155,8 +155,6 @@ func (c *serveCmd) Run() error {
 	defer o.Close()
 	l := o.l
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if l.Size() == 0 {
 		admin, err := bootstrap(ctx, l, c.BootstrapAdminKey)
 		if err != nil {
@@ -198,7 +196,7 @@ type verifyCmd struct {
 	blobFlags
 }
 
-func (c *verifyCmd) Run() error {
+func (c *verifyCmd) Run(ctx context.Context) error {
 	key, err := readKey(c.keyPath())
 	if err != nil {
 		return err
@@ -223,16 +221,16 @@ func (c *verifyCmd) Run() error {
 	}
 	defer scratch.Close()
 	start := time.Now()
-	rep, err := ledger.Verify(context.Background(), store, scratch, key, newProgress(os.Stderr))
+	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, newProgress(os.Stderr))
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
 	}
 	fmt.Printf("ok: %d records, %d signed checkpoints, %d state entries verified in %s\n",
 		rep.Size, rep.Checkpoints, rep.StateKeys, time.Since(start).Round(time.Millisecond))
-	if err := verifyAnnexes(store); err != nil {
+	if err := verifyAnnexes(ctx, store); err != nil {
 		return err
 	}
-	return c.verifyAttachments(store)
+	return c.verifyAttachments(ctx, store)
 }
 
 type keysCmd struct {
@@ -244,7 +242,7 @@ func (c *keysCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(key.VerifierKey)
+	fmt.Println(key.VerifierKey())
 	return nil
 }
 
@@ -278,6 +276,11 @@ func main() {
 	ctx := kong.Parse(&c, kong.Name("coldtrace"),
 		kong.Description("coldtrace: a tamper-evident ledger of imported cold-chain goods."),
 		kong.Vars{"version": version}, kong.UsageOnError())
+	// Every command runs under a context that SIGINT and SIGTERM cancel:
+	// a report or verify stops, the server shuts down gracefully.
+	sig, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx.BindTo(sig, (*context.Context)(nil))
 	if err := ctx.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "coldtrace %s: %v\n", ctx.Command(), err)
 		os.Exit(1)

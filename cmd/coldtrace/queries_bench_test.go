@@ -85,7 +85,7 @@ func BenchmarkQueries(b *testing.B) {
 	open := time.Since(t0)
 	admin := ledger.Principal{Role: ledger.RoleAdmin, Key: "bench"}
 	t0 = time.Now()
-	tr, err := l.Trace(admin, info.BigCode, ledger.TraceDown, 0)
+	tr, err := l.Trace(context.Background(), admin, info.BigCode, ledger.TraceDown, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,24 +94,30 @@ func BenchmarkQueries(b *testing.B) {
 		b.Fatalf("the downstream trace has %d lots and %d edges, want 1000 and 999", len(tr.Lots), len(tr.Edges))
 	}
 
-	traceP50, traceP99 := latencies(b, 300, func(int) error { _, err := l.Trace(admin, info.BigCode, ledger.TraceDown, 0); return err })
-	rc, err := l.Recall(admin, info.BigCode)
+	traceP50, traceP99 := latencies(b, 300, func(int) error {
+		_, err := l.Trace(context.Background(), admin, info.BigCode, ledger.TraceDown, 0)
+		return err
+	})
+	rc, err := l.Recall(context.Background(), admin, info.BigCode)
 	if err != nil || len(rc.Lots) != 1000 {
 		b.Fatalf("recall: %d lots, %v", len(rc.Lots), err)
 	}
-	recallP50, recallP99 := latencies(b, 300, func(int) error { _, err := l.Recall(admin, info.BigCode); return err })
-	closP50, closP99 := latencies(b, 300, func(int) error { _, err := l.Closure(admin, info.BigCode); return err })
+	recallP50, recallP99 := latencies(b, 300, func(int) error { _, err := l.Recall(context.Background(), admin, info.BigCode); return err })
+	closP50, closP99 := latencies(b, 300, func(int) error { _, err := l.Closure(context.Background(), admin, info.BigCode); return err })
 
 	size := l.Size()
 	r := rand.New(rand.NewPCG(1, 2))
-	inclP50, inclP99 := latencies(b, 2000, func(int) error { _, err := l.ProveInclusion(r.Int64N(size), size); return err })
-	consP50, consP99 := latencies(b, 2000, func(int) error { _, err := l.ProveConsistency(1+r.Int64N(size-1), size); return err })
+	inclP50, inclP99 := latencies(b, 2000, func(int) error { _, err := l.ProveInclusion(context.Background(), r.Int64N(size), size); return err })
+	consP50, consP99 := latencies(b, 2000, func(int) error {
+		_, err := l.ProveConsistency(context.Background(), 1+r.Int64N(size-1), size)
+		return err
+	})
 
 	// The closure report of region 31: 100,000 batches and more.
 	var rep *ledger.ClosureReport
 	repP50, repMax := latencies(b, 5, func(int) error {
 		var err error
-		rep, err = l.ClosureReport(admin, ledger.ReportFilter{Region: info.Region})
+		rep, err = l.ClosureReport(context.Background(), admin, ledger.ReportFilter{Region: info.Region})
 		return err
 	})
 	if rep.Totals.Batches < 100_000 {
@@ -284,7 +290,7 @@ func postgresTrace(b *testing.B, l *ledger.Ledger, admin ledger.Principal, info 
 	var lotRows, edgeRows [][]any
 	cursor := ""
 	for {
-		page, next, err := l.ListLots(admin, ledger.LotFilter{Limit: 1000, Cursor: cursor})
+		page, next, err := l.ListLots(context.Background(), admin, ledger.LotFilter{Limit: 1000, Cursor: cursor})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -292,7 +298,7 @@ func postgresTrace(b *testing.B, l *ledger.Ledger, admin ledger.Principal, info 
 			if it.CreatedBy != ledger.Declared {
 				continue
 			}
-			t, err := l.Trace(admin, it.ID, ledger.TraceDown, 0)
+			t, err := l.Trace(context.Background(), admin, it.ID, ledger.TraceDown, 0)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,11 +54,11 @@ func (s source) offline(fn func(l *ledger.Ledger, p ledger.Principal) error) err
 
 // get fetches path from the server into w, turning a problem document into
 // an error.
-func (s source) get(path string, w io.Writer) error {
+func (s source) get(ctx context.Context, path string, w io.Writer) error {
 	if s.Key == "" {
 		return errors.New("--server needs --key (or COLDTRACE_KEY)")
 	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(s.Server, "/")+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(s.Server, "/")+path, nil)
 	if err != nil {
 		return err
 	}
@@ -87,11 +88,11 @@ type traceCmd struct {
 	JSON      bool   `help:"Print the answer as JSON (as GET /v1/lots/{ref}/trace)."`
 }
 
-func (c *traceCmd) Run() error {
+func (c *traceCmd) Run(ctx context.Context) error {
 	var t *ledger.Trace
 	if c.Server != "" {
 		var buf bytes.Buffer
-		if err := c.get("/v1/lots/"+url.PathEscape(c.Ref)+"/trace?direction="+c.Direction, &buf); err != nil {
+		if err := c.get(ctx, "/v1/lots/"+url.PathEscape(c.Ref)+"/trace?direction="+c.Direction, &buf); err != nil {
 			return err
 		}
 		t = new(ledger.Trace)
@@ -99,7 +100,7 @@ func (c *traceCmd) Run() error {
 			return err
 		}
 	} else if err := c.offline(func(l *ledger.Ledger, p ledger.Principal) (err error) {
-		t, err = l.Trace(p, c.Ref, c.Direction, 0)
+		t, err = l.Trace(ctx, p, c.Ref, c.Direction, 0)
 		return err
 	}); err != nil {
 		return err
@@ -223,7 +224,7 @@ func parseWhen(name, v string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--%s %q: want an RFC 3339 time or a date (YYYY-MM-DD)", name, v)
 }
 
-func (c *reportCmd) Run() error {
+func (c *reportCmd) Run(ctx context.Context) error {
 	var w io.Writer = os.Stdout
 	if c.Out != "" {
 		f, err := os.Create(c.Out)
@@ -242,7 +243,7 @@ func (c *reportCmd) Run() error {
 				q.Set(k, v)
 			}
 		}
-		return c.get("/v1/reports/closure?"+q.Encode(), w)
+		return c.get(ctx, "/v1/reports/closure?"+q.Encode(), w)
 	}
 	f := ledger.ReportFilter{Region: c.Region}
 	var err error
@@ -259,7 +260,7 @@ func (c *reportCmd) Run() error {
 		}
 	}
 	return c.offline(func(l *ledger.Ledger, p ledger.Principal) error {
-		rep, err := l.ClosureReport(p, f)
+		rep, err := l.ClosureReport(ctx, p, f)
 		if err != nil {
 			return err
 		}

@@ -25,14 +25,13 @@ type seedCmd struct {
 	Origin   string `default:"coldtrace.local/ledger" env:"COLDTRACE_ORIGIN" help:"Log origin, used only when the signing key is created."`
 }
 
-func (c *seedCmd) Run() error {
+func (c *seedCmd) Run(ctx context.Context) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger, ledger.Options{SweepEvery: -1})
 	if err != nil {
 		return err
 	}
 	defer o.Close()
-	ctx := context.Background()
 	var admin ledger.Principal
 	switch {
 	case o.l.Size() == 0:
@@ -42,7 +41,7 @@ func (c *seedCmd) Run() error {
 	case c.AdminKey == "":
 		return fmt.Errorf("the ledger in %s is not empty: give --admin-key (or COLDTRACE_ADMIN_KEY)", c.Data)
 	default:
-		if admin, err = o.l.Authenticate(c.AdminKey); err != nil {
+		if admin, err = o.l.Authenticate(ctx, c.AdminKey); err != nil {
 			return err
 		}
 		if admin.Role != ledger.RoleAdmin {

@@ -57,12 +57,15 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 }
 
 // A Key is the log's note signing key with its verifier. Its name is the
-// log's origin.
+// log's origin. It is the signer ledger.New takes.
 type Key struct {
-	Signer      note.Signer
-	Verifier    note.Verifier
-	VerifierKey string // the verifier key text, as note.NewVerifier takes it
+	note.Signer
+	Verifier note.Verifier
+	vkey     string
 }
+
+// VerifierKey returns the verifier key text, as note.NewVerifier takes it.
+func (k *Key) VerifierKey() string { return k.vkey }
 
 // GenerateKey returns a new note signing key text named name (the log's
 // origin) and its Key.
@@ -89,7 +92,7 @@ func ParseKey(skey string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{Signer: signer, Verifier: verifier, VerifierKey: vkey}, nil
+	return &Key{Signer: signer, Verifier: verifier, vkey: vkey}, nil
 }
 
 // verifierKey derives the verifier key text from a note signing key

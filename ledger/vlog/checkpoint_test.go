@@ -65,7 +65,7 @@ func TestSignedCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vk := k1.VerifierKey
+	vk := k1.VerifierKey()
 	c := Checkpoint{Origin: "example.com/log", Size: 1, Root: tlog.RecordHash([]byte("r"))}
 	msg, err := Sign(k1.Signer, c)
 	if err != nil {

@@ -16,13 +16,13 @@ func TestDiscardBoundKeepsOpenSnapshots(t *testing.T) {
 	}
 	defer s.Close()
 	set := func(v string) {
-		if err := s.Update(func(tx ledger.Tx) error { return tx.Set([]byte("k"), []byte(v)) }); err != nil {
+		if err := s.Update(t.Context(), func(tx ledger.Tx) error { return tx.Set([]byte("k"), []byte(v)) }); err != nil {
 			t.Fatal(err)
 		}
 	}
 	set("v1")
 	opened := s.committed.Load()
-	err = s.View(func(tx ledger.Tx) error {
+	err = s.View(t.Context(), func(tx ledger.Tx) error {
 		for _, v := range []string{"v2", "v3", "v4"} {
 			set(v)
 		}
@@ -52,7 +52,7 @@ func TestReopenContinuesTimestamps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		if err := s.Update(func(tx ledger.Tx) error { return tx.Set([]byte("k"), []byte{byte(i)}) }); err != nil {
+		if err := s.Update(t.Context(), func(tx ledger.Tx) error { return tx.Set([]byte("k"), []byte{byte(i)}) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,10 +66,10 @@ func TestReopenContinuesTimestamps(t *testing.T) {
 	if s.committed.Load() != before {
 		t.Fatalf("reopened at timestamp %d, last commit was at %d", s.committed.Load(), before)
 	}
-	if err := s.Update(func(tx ledger.Tx) error { return tx.Set([]byte("k"), []byte("after")) }); err != nil {
+	if err := s.Update(t.Context(), func(tx ledger.Tx) error { return tx.Set([]byte("k"), []byte("after")) }); err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(func(tx ledger.Tx) error {
+	err = s.View(t.Context(), func(tx ledger.Tx) error {
 		v, err := tx.Get([]byte("k"))
 		if err != nil || string(v) != "after" {
 			t.Errorf("k = %q, %v after reopening and writing; want after", v, err)

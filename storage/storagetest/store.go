@@ -5,6 +5,7 @@ package storagetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -24,7 +25,7 @@ type StoreOpener struct {
 func TestStore(t *testing.T, o StoreOpener) {
 	t.Run("GetMissing", func(t *testing.T) {
 		s := o.Open(t)
-		err := s.View(func(tx ledger.Tx) error {
+		err := s.View(t.Context(), func(tx ledger.Tx) error {
 			_, err := tx.Get([]byte("nope"))
 			return err
 		})
@@ -75,7 +76,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 	t.Run("UpdateErrorWritesNothing", func(t *testing.T) {
 		s := o.Open(t)
 		boom := errors.New("boom")
-		err := s.Update(func(tx ledger.Tx) error {
+		err := s.Update(t.Context(), func(tx ledger.Tx) error {
 			if err := tx.Set([]byte("x"), []byte("1")); err != nil {
 				return err
 			}
@@ -90,7 +91,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 	})
 	t.Run("ViewCannotWrite", func(t *testing.T) {
 		s := o.Open(t)
-		err := s.View(func(tx ledger.Tx) error { return tx.Set([]byte("x"), []byte("1")) })
+		err := s.View(t.Context(), func(tx ledger.Tx) error { return tx.Set([]byte("x"), []byte("1")) })
 		if err == nil {
 			t.Fatal("Set in a View succeeded")
 		}
@@ -101,9 +102,9 @@ func TestStore(t *testing.T, o StoreOpener) {
 	t.Run("SnapshotIsolation", func(t *testing.T) {
 		s := o.Open(t)
 		mustUpdate(t, s, func(tx ledger.Tx) error { return tx.Set([]byte("k"), []byte("old")) })
-		err := s.View(func(tx ledger.Tx) error {
+		err := s.View(t.Context(), func(tx ledger.Tx) error {
 			// A commit made while this view is open must not show in it.
-			if err := s.Update(func(w ledger.Tx) error {
+			if err := s.Update(t.Context(), func(w ledger.Tx) error {
 				if err := w.Set([]byte("k"), []byte("new")); err != nil {
 					return err
 				}
@@ -155,7 +156,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 		}
 		for _, c := range cases {
 			var got []string
-			err := s.View(func(tx ledger.Tx) error {
+			err := s.View(t.Context(), func(tx ledger.Tx) error {
 				var start []byte
 				if c.start != "" {
 					start = []byte(c.start)
@@ -179,7 +180,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 			}
 		}
 		boom := errors.New("boom")
-		err := s.View(func(tx ledger.Tx) error {
+		err := s.View(t.Context(), func(tx ledger.Tx) error {
 			return tx.Scan([]byte("p/"), nil, false, func(k, v []byte) error { return boom })
 		})
 		if !errors.Is(err, boom) {
@@ -198,7 +199,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 			return nil
 		})
 		var got [][]byte
-		_ = s.View(func(tx ledger.Tx) error {
+		_ = s.View(t.Context(), func(tx ledger.Tx) error {
 			return tx.Scan([]byte{0}, nil, false, func(k, v []byte) error {
 				got = append(got, bytes.Clone(k))
 				return nil
@@ -207,6 +208,37 @@ func TestStore(t *testing.T, o StoreOpener) {
 		want := [][]byte{{0}, {0, 0, 0, 1}, {0, 0, 1, 0}, {0, 0xff}}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("binary keys scanned as %v, want %v", got, want)
+		}
+	})
+	t.Run("CancelledContextStops", func(t *testing.T) {
+		s := o.Open(t)
+		const n = 5000
+		mustUpdate(t, s, func(tx ledger.Tx) error {
+			for i := range n {
+				if err := tx.Set([]byte(fmt.Sprintf("c/%05d", i)), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		read := 0
+		err := s.View(ctx, func(tx ledger.Tx) error {
+			return tx.Scan([]byte("c/"), nil, false, func(k, v []byte) error {
+				if read++; read == 1 {
+					cancel()
+				}
+				return nil
+			})
+		})
+		if !errors.Is(err, context.Canceled) || read >= n {
+			t.Fatalf("a Scan whose context was cancelled at the first key read %d of %d keys and returned %v, want context.Canceled early", read, n, err)
+		}
+		called := false
+		for _, run := range []func(context.Context, func(ledger.Tx) error) error{s.View, s.Update} {
+			if err := run(ctx, func(ledger.Tx) error { called = true; return nil }); !errors.Is(err, context.Canceled) || called {
+				t.Fatalf("a transaction on a cancelled context returned %v (fn called: %v), want context.Canceled without calling fn", err, called)
+			}
 		}
 	})
 	if o.Reopen != nil {
@@ -226,7 +258,7 @@ func TestStore(t *testing.T, o StoreOpener) {
 
 func mustUpdate(t *testing.T, s ledger.Store, fn func(ledger.Tx) error) {
 	t.Helper()
-	if err := s.Update(fn); err != nil {
+	if err := s.Update(t.Context(), fn); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 }
@@ -235,7 +267,7 @@ func mustUpdate(t *testing.T, s ledger.Store, fn func(ledger.Tx) error) {
 func get(t *testing.T, s ledger.Store, k string) string {
 	t.Helper()
 	var v []byte
-	err := s.View(func(tx ledger.Tx) error {
+	err := s.View(t.Context(), func(tx ledger.Tx) error {
 		var err error
 		v, err = tx.Get([]byte(k))
 		return err

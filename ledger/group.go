@@ -1,0 +1,155 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"coldtrace/ledger/vlog"
+)
+
+// errAbort aborts a group's transaction after apply failed on a prepared
+// record: the group is tried again without it (commitGroup).
+var errAbort = errors.New("abort group")
+
+// errGroupFull aborts a group's transaction that cannot take its next
+// submission: the group is committed in parts (commitGroup).
+var errGroupFull = errors.New("group too large for one transaction")
+
+// A groupApply is one attempt to apply a group in one transaction: the
+// answers it prepared, what it wrote, and where it stopped if it did not
+// finish.
+type groupApply struct {
+	group       []*submission // with what it took in while growing
+	results     []result      // by submission
+	dupOf       map[int]int   // a repeated idempotency key -> the submission that had it first
+	bad         int           // the submission that filled or failed the transaction
+	head        *signedHead   // the new checkpoint; nil when no record was added
+	keysChanged bool          // an API key was written
+	hashes      *vlog.Group   // the Merkle hashes the group added
+}
+
+// applyGroup applies group in order in one Store transaction, with the
+// hashes, state, indexes, idempotency receipts and the new signed
+// checkpoint. A submission the rules refuse is answered with its error and
+// adds nothing; the others become records. When grow is set, the group
+// takes in what arrives while it is applied (see more). On errGroupFull or
+// errAbort nothing was written and g.bad names the submission at fault.
+func (l *Ledger) applyGroup(group []*submission, grow bool) (*groupApply, error) {
+	g := &groupApply{group: group, results: make([]result, len(group)), dupOf: map[int]int{}, bad: -1}
+	err := l.store.Update(context.Background(), func(tx Tx) error {
+		g.keysChanged = false
+		g.hashes = l.frontier.Group(tx)
+		st := &state{tx: tx, lots: &l.lots}
+		size := l.applied
+		first := size
+		idemIndex := make(map[string]int)
+		var accepted []int
+		for i := 0; i < len(g.group); i++ {
+			if i == len(g.group)-1 && grow {
+				more := l.more(len(g.group))
+				g.group = append(g.group, more...)
+				g.results = append(g.results, make([]result, len(more))...)
+			}
+			s := g.group[i]
+			if s.idem != "" {
+				ik := idemKey(s.p.Key, s.idem)
+				if j, ok := idemIndex[string(ik)]; ok {
+					g.dupOf[i] = j
+					continue
+				}
+				if r, err := replayIdem(tx, ik, s.bodyHash); err != nil || r != nil {
+					g.results[i] = result{receipt: r, err: err}
+					continue
+				}
+				idemIndex[string(ik)] = i
+			}
+			added, err := l.applySubmission(st, g, i, size)
+			if err != nil {
+				return err
+			}
+			if added {
+				accepted = append(accepted, i)
+				size++
+			}
+		}
+		if size == first {
+			return nil
+		}
+		return l.signGroup(tx, g, size, accepted)
+	})
+	return g, err
+}
+
+// applySubmission prepares submission i of g as the record at seq and
+// applies it; it reports whether the record was added. A refusal by the
+// rules is the submission's answer, not an error of the group.
+func (l *Ledger) applySubmission(st *state, g *groupApply, i int, seq int64) (bool, error) {
+	s, tx := g.group[i], st.tx
+	rec, err := l.prepare(st, s, seq)
+	if err != nil {
+		g.results[i].err = err
+		return false, nil
+	}
+	data, err := encodeRecord(rec)
+	if err != nil {
+		g.bad = i
+		return false, errAbort
+	}
+	// The annex and its pseudonyms first: the alerts a record opens name
+	// the people of the record itself (people_findings.go).
+	if err := s.writeAux(tx, rec); err != nil {
+		return false, err
+	}
+	fx, err := applyRecord(tx, &l.lots, rec)
+	if err == nil {
+		err = vlog.Append(tx, seq, data, g.hashes)
+	}
+	if err != nil && errors.Is(err, ErrTxnFull) && i > 0 {
+		g.bad = i
+		return false, errGroupFull
+	}
+	if err != nil {
+		l.log.Error("apply failed on a prepared record", "seq", seq, "kind", rec.Kind, "err", err)
+		g.bad = i
+		return false, errAbort
+	}
+	if s.keyHash != "" {
+		if err := tx.Set(keyHashKey(s.keyHash), []byte(rec.Key)); err != nil {
+			return false, err
+		}
+	}
+	g.keysChanged = g.keysChanged || fx.keysChanged
+	g.results[i].receipt = newReceipt(rec, fx)
+	return true, nil
+}
+
+// signGroup signs the checkpoint of the tree of size size that the group
+// grew, stores it, and stamps it, with the idempotency receipts, on the
+// accepted submissions' receipts.
+func (l *Ledger) signGroup(tx Tx, g *groupApply, size int64, accepted []int) error {
+	root, err := tlog.TreeHash(size, g.hashes)
+	if err != nil {
+		return err
+	}
+	cp := vlog.Checkpoint{Origin: l.origin, Size: size, Root: root}
+	signed, err := vlog.Sign(l.signer, cp)
+	if err != nil {
+		return err
+	}
+	if err := vlog.PutCheckpoint(tx, size, signed); err != nil {
+		return err
+	}
+	g.head = &signedHead{size: size, checkpoint: cp, note: signed}
+	for _, i := range accepted {
+		r := g.results[i].receipt
+		r.Checkpoint = treeHead(cp)
+		if s := g.group[i]; s.idem != "" {
+			if err := storeIdem(tx, idemKey(s.p.Key, s.idem), s.bodyHash, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
