@@ -58,6 +58,10 @@ type Finding struct {
 	AckSeq int64      `json:"ack_seq,omitempty"`
 	AckAt  *time.Time `json:"ack_at,omitempty"`
 	AckBy  string     `json:"ack_by,omitempty"` // the region in whose name
+	// Overdue: the findings_overdue record that found it unacknowledged
+	// past its acknowledgement deadline (sweep.go).
+	OverdueSeq int64      `json:"overdue_seq,omitempty"`
+	OverdueAt  *time.Time `json:"overdue_at,omitempty"`
 }
 
 func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }

@@ -91,6 +91,7 @@ var kinds = map[EventKind]kindSpec{
 	FindingAcknowledged: lotKind(checkFindingAcknowledged, prepareFindingAcknowledged, applyFindingAcknowledged, "finding", "reason"),
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
+	FindingsOverdue:     {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyFindingsOverdue)}, // sweep.go
 }
 
 // lotKind assembles the spec of a lot or site event kind.

@@ -30,6 +30,7 @@ const (
 	AlertOpened       = "finding.opened"
 	AlertAcknowledged = "finding.acknowledged"
 	AlertClosed       = "finding.closed"
+	AlertOverdue      = "finding.overdue"
 )
 
 var (
@@ -38,6 +39,7 @@ var (
 	prefixCursor   = []byte("a/whc/") // a/whc/<id>: the next outbox key to fan out
 	prefixDelivery = []byte("a/whd/") // a/whd/<id>/<outbox suffix>
 	prefixPending  = []byte("a/whp/") // a/whp/<id>/<outbox suffix>: deliveries still to make
+	prefixAckDue   = []byte("a/fdue/") // a/fdue/<ack deadline µs be64>/<finding id>: what the sweep watches
 )
 
 // An AlertEvent is one finding event: the payload delivered to webhooks and
@@ -69,17 +71,30 @@ func outboxEvent(old, f *Finding) (string, int64) {
 		return AlertClosed, f.ClosedSeq
 	case old.AckSeq == 0 && f.AckSeq > 0:
 		return AlertAcknowledged, f.AckSeq
+	case old.OverdueSeq == 0 && f.OverdueSeq > 0:
+		return AlertOverdue, f.OverdueSeq
 	}
 	return "", 0
 }
 
-// putOutbox writes the outbox entry for a change of finding from old to f.
+// putOutbox writes the outbox entry for a change of finding from old to f;
+// a new open finding is also put where the sweep looks for findings past
+// their acknowledgement deadline.
 func (st *state) putOutbox(old, f *Finding) error {
 	typ, seq := outboxEvent(old, f)
 	if typ == "" {
 		return nil
 	}
-	af := AlertFinding{Finding: *f, Worklist: f.Worklist(f.OpenedAt)}
+	at := f.OpenedAt
+	switch {
+	case typ == AlertOpened && f.Open:
+		if err := st.tx.Set(ackDueKey(f), nil); err != nil {
+			return err
+		}
+	case typ == AlertOverdue:
+		at = *f.OverdueAt
+	}
+	af := AlertFinding{Finding: *f, Worklist: f.Worklist(at)}
 	payload, err := json.Marshal(struct {
 		Type    string        `json:"type"`
 		Finding *AlertFinding `json:"finding"`
@@ -95,6 +110,12 @@ func (st *state) putOutbox(old, f *Finding) error {
 		return err
 	}
 	return st.tx.Set(key(prefixOutbox, sfx), data)
+}
+
+// ackDueKey is where the sweep finds f until it is acknowledged, closed or
+// told overdue.
+func ackDueKey(f *Finding) []byte {
+	return key(prefixAckDue, be64(f.OpenedAt.Add(policyOf(f.Rule).AckWithin).UnixMicro()), []byte(f.ID))
 }
 
 func outboxSuffix(seq int64, id, typ string) []byte {

@@ -408,7 +408,7 @@ const words = {
     destroyed: ['销毁/退运', 'destroyed or returned'], sealed: ['封存', 'sealed'], unsealed: ['解封', 'unsealed'],
     temperature_recorded: ['温度记录', 'temperature recorded'], site_tested: ['场所检测', 'site tested'],
     site_disinfected: ['场所消毒', 'site disinfected'], voided: ['作废', 'voided'],
-    finding_closed: ['关闭发现', 'finding closed'], transit_overdue: ['运输超时', 'transit overdue'],
+    finding_closed: ['关闭发现', 'finding closed'], transit_overdue: ['运输超时', 'transit overdue'], findings_overdue: ['发现逾期未确认', 'findings overdue'],
   },
   doc: {
     customs_declaration: ['报关单', 'customs declaration'], quarantine_certificate: ['检验检疫证明', 'quarantine certificate'],
@@ -418,7 +418,7 @@ const words = {
   },
   rule: {
     four_no: ['“四不”违规', '“four no” breach'], sealed_moved: ['封存货物被移动', 'sealed lot moved'],
-    transit_overdue: ['运输超时', 'transit overdue'], short_receipt: ['签收短少', 'short receipt'],
+    transit_overdue: ['运输超时', 'transit overdue'], findings_overdue: ['发现逾期未确认', 'findings overdue'], short_receipt: ['签收短少', 'short receipt'],
     temperature_excursion: ['温度超标', 'temperature excursion'], positive_test: ['核酸阳性', 'positive test'],
     site_positive: ['场所阳性', 'positive site'], untested_after_arrival: ['到达后未检测', 'untested after arrival'],
   },

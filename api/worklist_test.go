@@ -1,0 +1,166 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"coldtrace/fixtures"
+	"coldtrace/ledger"
+)
+
+// positiveAtShekouAt declares a batch at the Shekou port yard at t0 and has
+// it test positive an hour later; it returns the receipt of the test.
+func (w *demoWorld) positiveAtShekouAt(n int, t0 time.Time) ledger.Receipt {
+	w.h.t.Helper()
+	r := w.event("sz-importer", map[string]any{"kind": "declared", "at": t0.UTC().Format(time.RFC3339), "site": "SZ-SK-PORT",
+		"product":        map[string]any{"name": "冷冻鱿鱼", "hs_code": "0307430000", "category": "frozen", "origin_country": "AR", "producer": "Test"},
+		"declaration_no": fixtures.DeclarationNo("5316", 2026, 700000+n), "containers": []map[string]any{{"number": fixtures.Container("MSK", 700000+n)}},
+		"quantity": map[string]any{"grams": 2_000_000}})
+	return w.event("sz-lab", map[string]any{"kind": "tested", "at": t0.Add(time.Hour).UTC().Format(time.RFC3339), "lot": r.Lot, "samples": 5, "scope": []string{"goods"}, "result": "positive"})
+}
+
+// findingOf returns the finding of rule among a receipt's findings.
+func findingOf(t *testing.T, r ledger.Receipt, rule string) ledger.Finding {
+	t.Helper()
+	for _, f := range r.Findings {
+		if f.Rule == rule {
+			return f
+		}
+	}
+	t.Fatalf("record %d opened no %s finding: %+v", r.Seq, rule, r.Findings)
+	return ledger.Finding{}
+}
+
+// TestOverdueOverHTTP: a positive nobody acknowledged within its 2 hours is
+// told to a real receiver as finding.overdue, signed, once; a finding
+// acknowledged in time and one not yet due are not; the stream tells it too.
+func TestOverdueOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	rcv := newReceiver(t)
+	var hook struct{ ID, Secret string }
+	w.key("gd-regulator").do("POST", "/v1/webhooks", map[string]any{"url": rcv.srv.URL, "rules": []string{"positive_test", "positive_batch"}, "regions": []string{"44"}}).want(201).JSON(&hook)
+	rcv.secret = hook.Secret
+	startDeliverer(t, w.h.l)
+
+	old := w.positiveAtShekouAt(1, time.Now().Add(-4*time.Hour)) // found 3 h ago: past the 2 h
+	late := findingOf(t, old, "positive_test")
+	acked := findingOf(t, old, "positive_batch")
+	w.event("gd-regulator", map[string]any{"kind": "finding_acknowledged", "finding": acked.ID, "reason": "team sent"})
+	fresh := findingOf(t, w.newPositiveInGuangdong(2), "positive_test") // found 59 min ago
+
+	// Nobody may write the sweep's record.
+	w.key("gd-regulator").do("POST", "/v1/events", map[string]any{"kind": "findings_overdue", "findings": []string{late.ID}}).wantProblem(400, "invalid", "kind")
+
+	lines := w.stream("gd-regulator")
+	r, err := w.h.l.SweepFindings(context.Background())
+	if err != nil || r == nil {
+		t.Fatalf("sweep: %v, %v", r, err)
+	}
+	waitFor(t, "finding.overdue", func() bool {
+		got, _, _ := rcv.snapshot()
+		for _, b := range got {
+			if b.Type == "finding.overdue" && b.Finding.ID == late.ID {
+				return true
+			}
+		}
+		return false
+	})
+	// Once: the next sweep finds nothing new.
+	if again, err := w.h.l.SweepFindings(context.Background()); err != nil || again != nil {
+		t.Errorf("second sweep: %+v, %v; want nothing", again, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	got, tries, bad := rcv.snapshot()
+	if len(bad) > 0 {
+		t.Fatalf("receiver found: %v", bad)
+	}
+	for id, b := range got {
+		if b.Type != "finding.overdue" {
+			continue
+		}
+		switch {
+		case b.Finding.ID != late.ID:
+			t.Errorf("finding %s (%s) told overdue; only %s is", b.Finding.ID, b.Finding.Rule, late.ID)
+		case id != "msg_"+strconv.FormatInt(r.Seq, 10)+"_"+late.ID+"_overdue" || tries[id] != 1:
+			t.Errorf("overdue event %s tried %d times", id, tries[id])
+		case b.Finding.OverdueSeq != r.Seq || !b.Finding.Open || b.Finding.Severity != "critical":
+			t.Errorf("overdue payload %+v", b.Finding)
+		}
+	}
+	for _, f := range w.findings("gd-regulator", "rule=positive_test&open=true").Findings {
+		switch f.ID {
+		case late.ID:
+			if f.OverdueSeq != r.Seq || f.OverdueAt == nil {
+				t.Errorf("overdue finding listed as %+v", f.Finding)
+			}
+		case fresh.ID, acked.ID:
+			if f.OverdueSeq != 0 {
+				t.Errorf("finding %s marked overdue", f.ID)
+			}
+		}
+	}
+	var ds struct{ Deliveries []ledger.Delivery }
+	w.key("gd-regulator").do("GET", "/v1/webhooks/"+hook.ID+"/deliveries?limit=100", nil).want(200).JSON(&ds)
+	n := 0
+	for _, d := range ds.Deliveries {
+		if d.Type == ledger.AlertOverdue {
+			n++
+			if d.Finding != late.ID || d.Status != "delivered" {
+				t.Errorf("overdue delivery %+v", d)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d overdue deliveries listed, want 1", n)
+	}
+
+	// The stream (opened before the sweep) told it too.
+	timeout := time.After(10 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case data := <-lines:
+			var b alertBody
+			if err := json.Unmarshal([]byte(data), &b); err != nil {
+				t.Fatal(err)
+			}
+			seen = b.Type == ledger.AlertOverdue && b.Finding.ID == late.ID
+		case <-timeout:
+			t.Fatal("the stream did not tell finding.overdue")
+		}
+	}
+}
+
+// stream opens the finding stream as the named actor and returns its data
+// lines.
+func (w *demoWorld) stream(name string) <-chan string {
+	t := w.h.t
+	a, _ := w.demo.Actor(name)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", w.h.srv.URL+"/v1/findings/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+a.Secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	lines := make(chan string, 1000)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				lines <- data
+			}
+		}
+		close(lines)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	return lines
+}
