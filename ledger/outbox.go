@@ -34,11 +34,11 @@ const (
 )
 
 var (
-	prefixOutbox   = []byte("a/ob/")  // a/ob/<seq be64>/<finding id>/<type>
-	prefixWebhook  = []byte("a/wh/")  // a/wh/<id>
-	prefixCursor   = []byte("a/whc/") // a/whc/<id>: the next outbox key to fan out
-	prefixDelivery = []byte("a/whd/") // a/whd/<id>/<outbox suffix>
-	prefixPending  = []byte("a/whp/") // a/whp/<id>/<outbox suffix>: deliveries still to make
+	prefixOutbox   = []byte("a/ob/")   // a/ob/<seq be64>/<finding id>/<type>
+	prefixWebhook  = []byte("a/wh/")   // a/wh/<id>
+	prefixCursor   = []byte("a/whc/")  // a/whc/<id>: the next outbox key to fan out
+	prefixDelivery = []byte("a/whd/")  // a/whd/<id>/<outbox suffix>
+	prefixPending  = []byte("a/whp/")  // a/whp/<id>/<outbox suffix>: deliveries still to make
 	prefixAckDue   = []byte("a/fdue/") // a/fdue/<ack deadline µs be64>/<finding id>: what the sweep watches
 )
 

@@ -418,7 +418,7 @@ const words = {
   },
   rule: {
     four_no: ['“四不”违规', '“four no” breach'], sealed_moved: ['封存货物被移动', 'sealed lot moved'],
-    transit_overdue: ['运输超时', 'transit overdue'], findings_overdue: ['发现逾期未确认', 'findings overdue'], short_receipt: ['签收短少', 'short receipt'],
+    transit_overdue: ['运输超时', 'transit overdue'], short_receipt: ['签收短少', 'short receipt'],
     temperature_excursion: ['温度超标', 'temperature excursion'], positive_test: ['核酸阳性', 'positive test'],
     site_positive: ['场所阳性', 'positive site'], untested_after_arrival: ['到达后未检测', 'untested after arrival'],
   },
