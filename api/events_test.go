@@ -293,6 +293,13 @@ func TestAuthorityMatrix(t *testing.T) {
 			}
 			return map[string]any{"kind": "finding_acknowledged", "finding": r.Findings[0].ID}
 		}, regulatorHere},
+		"finding_assigned": {func(role string, holder bool) map[string]any {
+			r := w.event(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": w.lotHeldBy(ledger.RoleImporter), "quantity": qty, "channel": "retail"})
+			if len(r.Findings) == 0 {
+				t.Fatal("selling an uncleared lot opened no finding")
+			}
+			return map[string]any{"kind": "finding_assigned", "finding": r.Findings[0].ID, "region": "3301"}
+		}, regulatorHere},
 	}
 	kinds := ledger.LotEventKinds()
 	if len(kinds) != len(cells) {

@@ -164,3 +164,97 @@ func (w *demoWorld) stream(name string) <-chan string {
 	time.Sleep(100 * time.Millisecond)
 	return lines
 }
+
+// TestAssignAndCloseWithEvidenceOverHTTP: Guangdong hands a positive found
+// in Shenzhen to a city bureau inside Guangdong; that bureau, which saw
+// nothing of it before, gets it on its list and its webhook, and closes it
+// with evidence its org uploaded, which the holder of the lot may then
+// read and Shanghai may not.
+func TestAssignAndCloseWithEvidenceOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	gz := w.delegate("gd-regulator", "gd-regulator", []string{"4401"})
+	rcv := newReceiver(t)
+	var hook struct{ ID, Secret string }
+	gz.do("POST", "/v1/webhooks", map[string]any{"url": rcv.srv.URL}).want(201).JSON(&hook)
+	rcv.secret = hook.Secret
+	startDeliverer(t, w.h.l)
+
+	f := findingOf(t, w.newPositiveInGuangdong(1), "positive_test") // in 440305
+	list := func(c *client) map[string]ledger.Finding {
+		var fl findingList
+		c.do("GET", "/v1/findings?rule=positive_test", nil).want(200).JSON(&fl)
+		out := map[string]ledger.Finding{}
+		for _, x := range fl.Findings {
+			out[x.ID] = x.Finding
+		}
+		return out
+	}
+	if _, ok := list(gz)[f.ID]; ok {
+		t.Fatal("Guangzhou sees a Shenzhen finding before it is assigned")
+	}
+	gz.do("POST", "/v1/events", map[string]any{"kind": "finding_acknowledged", "finding": f.ID}).wantProblem(403, "forbidden", "")
+
+	// Refusals change nothing.
+	gd := w.key("gd-regulator")
+	gd.do("POST", "/v1/events", map[string]any{"kind": "finding_assigned", "finding": f.ID, "region": "44x"}).wantProblem(400, "invalid", "region")
+	gd.do("POST", "/v1/events", map[string]any{"kind": "finding_assigned", "finding": f.ID}).wantProblem(400, "invalid", "region")
+	gd.do("POST", "/v1/events", map[string]any{"kind": "finding_assigned", "finding": f.ID, "region": "44"}).wantProblem(403, "forbidden", "")
+	gd.do("POST", "/v1/events", map[string]any{"kind": "finding_assigned", "finding": f.ID, "region": "3101"}).wantProblem(403, "forbidden", "")
+	w.key("sh-regulator").do("POST", "/v1/events", map[string]any{"kind": "finding_assigned", "finding": f.ID, "region": "3101"}).wantProblem(403, "forbidden", "")
+	w.key("sz-importer").do("POST", "/v1/events", map[string]any{"kind": "finding_assigned", "finding": f.ID, "region": "4403"}).wantProblem(403, "forbidden", "")
+	if got := list(gd)[f.ID]; got.AssignedTo != "" || got.AssignedSeq != 0 {
+		t.Fatalf("a refused assignment changed the finding: %+v", got)
+	}
+
+	r := w.event("gd-regulator", map[string]any{"kind": "finding_assigned", "finding": f.ID, "region": "4401", "reason": "广州市局牵头"})
+	gd.do("POST", "/v1/events", map[string]any{"kind": "finding_assigned", "finding": f.ID, "region": "4401"}).wantProblem(409, "conflict", "")
+	got, ok := list(gz)[f.ID]
+	if !ok || got.AssignedTo != "4401" || got.AssignedSeq != r.Seq {
+		t.Fatalf("Guangzhou's list after the assignment: %+v (%v)", got, ok)
+	}
+	if _, ok := list(w.key("sh-regulator"))[f.ID]; ok {
+		t.Error("Shanghai sees the assigned finding")
+	}
+	// The assignee assigns further only inside its own region.
+	gz.do("POST", "/v1/events", map[string]any{"kind": "finding_assigned", "finding": f.ID, "region": "4403"}).wantProblem(403, "forbidden", "")
+
+	// Evidence: only the closing regulator's own upload, only as evidence on a closing.
+	ev := func(c *client, text string) string {
+		var a struct{ SHA256 string }
+		c.do("POST", "/v1/attachments", "%PDF-1.4\n% "+text+"\n", "Content-Type", "application/pdf").want(201).JSON(&a)
+		return a.SHA256
+	}
+	mine, theirs := ev(gz, "现场处置记录"), ev(w.key("sz-importer"), "自查报告")
+	closing := func(sha, typ string) map[string]any {
+		return map[string]any{"kind": "finding_closed", "finding": f.ID, "reason": "已封存并消毒，复检阴性", "attachments": []map[string]any{{"sha256": sha, "type": typ}}}
+	}
+	gz.do("POST", "/v1/events", closing(theirs, "evidence")).wantProblem(422, "rejected", "attachments[0].sha256")
+	gz.do("POST", "/v1/events", closing(mine, "test_report")).wantProblem(422, "rejected", "attachments[0].type")
+	w.key("sz-importer").do("POST", "/v1/events", closing(theirs, "evidence")).wantProblem(403, "forbidden", "")
+	w.key("sz-importer").do("GET", "/v1/attachments/"+mine, nil).wantProblem(403, "forbidden", "")
+	if got := list(gd)[f.ID]; !got.Open || len(got.Evidence) != 0 {
+		t.Fatalf("a refused closing changed the finding: %+v", got)
+	}
+	gz.do("POST", "/v1/events", closing(mine, "evidence")).want(201)
+	got = list(gd)[f.ID]
+	if got.Open || len(got.Evidence) != 1 || got.Evidence[0].SHA256 != mine || got.ClosedReason != "已封存并消毒，复检阴性" {
+		t.Fatalf("closed finding: %+v", got)
+	}
+	w.key("sz-importer").do("GET", "/v1/attachments/"+mine, nil).want(200) // the finding is about its lot
+	w.key("sh-regulator").do("GET", "/v1/attachments/"+mine, nil).wantProblem(403, "forbidden", "")
+
+	// Guangzhou's webhook was told of the assignment and of the closing.
+	waitFor(t, "finding.assigned and finding.closed at Guangzhou", func() bool {
+		got, _, _ := rcv.snapshot()
+		seen := map[string]bool{}
+		for _, b := range got {
+			if b.Finding.ID == f.ID {
+				seen[b.Type] = true
+			}
+		}
+		return seen[ledger.AlertAssigned] && seen[ledger.AlertClosed]
+	})
+	if _, _, bad := rcv.snapshot(); len(bad) > 0 {
+		t.Fatalf("receiver found: %v", bad)
+	}
+}

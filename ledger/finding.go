@@ -62,6 +62,12 @@ type Finding struct {
 	// past its acknowledgement deadline (sweep.go).
 	OverdueSeq int64      `json:"overdue_seq,omitempty"`
 	OverdueAt  *time.Time `json:"overdue_at,omitempty"`
+	// Assigned: the sub-region a regulator handed it to (worklist.go).
+	AssignedTo  string     `json:"assigned_to,omitempty"`
+	AssignedSeq int64      `json:"assigned_seq,omitempty"`
+	AssignedAt  *time.Time `json:"assigned_at,omitempty"`
+	// Evidence is what the closing record cites of type evidence.
+	Evidence []AttachmentRef `json:"evidence,omitempty"`
 }
 
 func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }
@@ -85,6 +91,9 @@ func findingIndex(f *Finding) [][]byte {
 	}
 	if f.Org != "" {
 		ks = append(ks, indexKey("finding-org", f.Org, sfx))
+	}
+	if f.AssignedTo != "" {
+		ks = append(ks, indexKey("finding-assigned", f.AssignedTo, sfx))
 	}
 	return ks
 }

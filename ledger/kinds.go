@@ -89,6 +89,7 @@ var kinds = map[EventKind]kindSpec{
 	Unsealed:            lotKind(checkReason, prepareUnsealed, applyUnsealed, "lot", "reason"),
 	FindingClosed:       lotKind(checkFindingClosed, prepareFindingClosed, applyFindingClosed, "finding", "reason"),
 	FindingAcknowledged: lotKind(checkFindingAcknowledged, prepareFindingAcknowledged, applyFindingAcknowledged, "finding", "reason"),
+	FindingAssigned:     lotKind(checkFindingAssigned, prepareFindingAssigned, applyFindingAssigned, "finding", "region", "reason"), // worklist.go
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
 	FindingsOverdue:     {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyFindingsOverdue)}, // sweep.go

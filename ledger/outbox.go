@@ -31,6 +31,7 @@ const (
 	AlertAcknowledged = "finding.acknowledged"
 	AlertClosed       = "finding.closed"
 	AlertOverdue      = "finding.overdue"
+	AlertAssigned     = "finding.assigned"
 )
 
 var (
@@ -45,13 +46,16 @@ var (
 // An AlertEvent is one finding event: the payload delivered to webhooks and
 // on the stream. ID is the webhook-id of every delivery of it.
 type AlertEvent struct {
-	ID      string          `json:"id"`
-	Type    string          `json:"type"`
-	Seq     int64           `json:"seq"`
-	Region  string          `json:"region"`
-	Rule    string          `json:"rule"`
-	Org     string          `json:"org,omitempty"`
-	Payload json.RawMessage `json:"payload"` // {"type","finding"}
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Seq    int64  `json:"seq"`
+	Region string `json:"region"`
+	Rule   string `json:"rule"`
+	Org    string `json:"org,omitempty"`
+	// Assigned is the sub-region the finding was assigned to: its
+	// regulators are told too.
+	Assigned string          `json:"assigned,omitempty"`
+	Payload  json.RawMessage `json:"payload"` // {"type","finding"}
 }
 
 // An AlertFinding is a finding as alerts carry it: with its place in the
@@ -73,6 +77,8 @@ func outboxEvent(old, f *Finding) (string, int64) {
 		return AlertAcknowledged, f.AckSeq
 	case old.OverdueSeq == 0 && f.OverdueSeq > 0:
 		return AlertOverdue, f.OverdueSeq
+	case old.AssignedSeq != f.AssignedSeq:
+		return AlertAssigned, f.AssignedSeq
 	}
 	return "", 0
 }
@@ -104,7 +110,7 @@ func (st *state) putOutbox(old, f *Finding) error {
 	}
 	sfx := outboxSuffix(seq, f.ID, typ)
 	ev := AlertEvent{ID: "msg_" + strconv.FormatInt(seq, 10) + "_" + f.ID + "_" + strings.TrimPrefix(typ, "finding."),
-		Type: typ, Seq: seq, Region: f.Region, Rule: f.Rule, Org: f.Org, Payload: payload}
+		Type: typ, Seq: seq, Region: f.Region, Rule: f.Rule, Org: f.Org, Assigned: f.AssignedTo, Payload: payload}
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return err
@@ -168,7 +174,7 @@ func alertVisible(p Principal, ev *AlertEvent) bool {
 	case p.readsAll():
 		return true
 	case p.Role == RoleRegulator:
-		return covers(p.Regions, ev.Region)
+		return covers(p.Regions, ev.Region) || covers(p.Regions, ev.Assigned)
 	}
 	return p.Org != "" && ev.Org == p.Org
 }
@@ -388,7 +394,7 @@ func webhookMatches(w *Webhook, ev *AlertEvent) bool {
 	if len(w.Rules) > 0 && !slices.Contains(w.Rules, ev.Rule) {
 		return false
 	}
-	return len(w.Regions) == 0 || covers(w.Regions, ev.Region)
+	return len(w.Regions) == 0 || covers(w.Regions, ev.Region) || covers(w.Regions, ev.Assigned)
 }
 
 // DueDeliveries fans the outbox out to the subscriptions (each new finding

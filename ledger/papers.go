@@ -30,6 +30,7 @@ var DocumentRules = map[string]DocumentRule{
 	DocReleaseCertificate:      {Roles: []string{RoleSupervisionWarehouse}, Kinds: []EventKind{Released}},
 	DocDestructionCertificate:  {Kinds: []EventKind{Destroyed}},
 	DocTemperatureLog:          {Kinds: []EventKind{TemperatureRecorded, Shipped, Received}},
+	DocEvidence:                {Roles: []string{RoleRegulator}, Kinds: []EventKind{FindingClosed}},
 	DocOther:                   {},
 }
 
@@ -167,6 +168,9 @@ func canReadSHA(st *state, p Principal, sha string) (bool, error) {
 func canReadAttachment(st *state, p Principal, a *Attachment) (bool, error) {
 	if p.readsAll() || a.uploadedBy(p) {
 		return true, nil
+	}
+	if ok, err := evidenceVisible(st, p, a.SHA256); ok || err != nil { // worklist.go
+		return ok, err
 	}
 	prefix := indexPrefix("att-lot", a.SHA256)
 	var lots []string

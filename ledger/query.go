@@ -176,9 +176,9 @@ func (l *Ledger) Findings(p Principal, f FindingFilter) (out []Finding, next str
 		for _, r := range p.Regions {
 			switch {
 			case f.Region == "", strings.HasPrefix(r, f.Region): // the whole scope, or the part of it inside f.Region
-				scans = append(scans, struct{ index, value string }{"finding-region", r})
+				scans = append(scans, struct{ index, value string }{"finding-region", r}, struct{ index, value string }{"finding-assigned", r})
 			case strings.HasPrefix(f.Region, r): // f.Region lies inside the scope
-				scans = append(scans, struct{ index, value string }{"finding-region", f.Region})
+				scans = append(scans, struct{ index, value string }{"finding-region", f.Region}, struct{ index, value string }{"finding-assigned", f.Region})
 			}
 		}
 	default:

@@ -270,6 +270,9 @@ func applyFindingClosed(lt *lotTx, _ *Lot, fx *effects) error {
 	if err != nil {
 		return err
 	}
+	if err := lt.st.putEvidence(f, evidenceOf(lt.rec)); err != nil { // worklist.go
+		return err
+	}
 	return lt.close(f, lt.rec.Reason)
 }
 
