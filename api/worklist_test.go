@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -256,5 +257,65 @@ func TestAssignAndCloseWithEvidenceOverHTTP(t *testing.T) {
 	})
 	if _, _, bad := rcv.snapshot(); len(bad) > 0 {
 		t.Fatalf("receiver found: %v", bad)
+	}
+}
+
+// TestSameTruckContactOverHTTP: a lot that rode the same truck as a lot of
+// a positive batch, at an overlapping time, and shared no site with it, is
+// a contact with a finding in its region and in the recall, with the plate
+// as the reason; a lot on the same truck at another time is not.
+func TestSameTruckContactOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	t0 := time.Now().Add(-12 * time.Hour).UTC()
+	at := func(h float64) string { return t0.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339) }
+	declare := func(n int, h float64) string {
+		r := w.event("sz-importer", map[string]any{"kind": "declared", "at": at(h), "site": "SZ-SK-PORT",
+			"product":        map[string]any{"name": "冷冻虾仁", "hs_code": "0306171990", "category": "frozen", "origin_country": "EC", "producer": "Test"},
+			"declaration_no": fixtures.DeclarationNo("5316", 2026, 600000+n), "containers": []map[string]any{{"number": fixtures.Container("MSK", 600000+n)}},
+			"quantity": map[string]any{"grams": 1_000_000}})
+		return r.Lot
+	}
+	ship := func(lot, to string, h float64) {
+		toOrg := map[string]string{"SZ-JGC-BA": "sz-warehouse", "SZ-YT-CS": "sz-coldstore"}[to]
+		w.event("sz-importer", map[string]any{"kind": "shipped", "at": at(h), "lot": lot, "to_org": w.org(toOrg), "to_site": to,
+			"quantity": map[string]any{"grams": 1_000_000}, "vehicle": map[string]any{"plate": "粤B12345"}})
+		w.event(toOrg, map[string]any{"kind": "received", "at": at(h + 2), "lot": lot, "site": to, "quantity": map[string]any{"grams": 1_000_000}})
+	}
+	rider := declare(1, 0)
+	ship(rider, "SZ-JGC-BA", 1) // on the truck from hour 1 to 3
+	positive := declare(2, 1.5) // on the yard after the rider left it
+	ship(positive, "SZ-YT-CS", 2) // on the truck from hour 2 to 4: with the rider
+	later := declare(3, 4.5)
+	ship(later, "SZ-JGC-BA", 6) // the same truck, hours 6 to 8
+	rec := w.event("sz-lab", map[string]any{"kind": "tested", "at": at(10), "lot": positive, "samples": 5, "scope": []string{"goods"}, "result": "positive"})
+
+	contacts := map[string]ledger.Finding{}
+	for _, f := range rec.Findings {
+		if f.Rule == "contact" {
+			contacts[f.Lot] = f
+		}
+	}
+	c, ok := contacts[rider]
+	if _, bad := contacts[later]; !ok || bad || c.Region != "440306" || !strings.Contains(c.Detail, "粤B12345") {
+		t.Fatalf("contact findings %+v; want one on the rider (%s) in 440306 naming the plate, none on %s", contacts, rider, later)
+	}
+	if fl := w.findings("gd-regulator", "rule=contact&open=true"); !slices.ContainsFunc(fl.Findings, func(f struct{ ledger.Finding }) bool { return f.ID == c.ID }) {
+		t.Error("Guangdong's list lacks the contact finding")
+	}
+	var rc struct {
+		Contacts []ledger.Contact `json:"contacts"`
+	}
+	w.key("gd-regulator").do("GET", "/v1/lots/"+positive+"/recall", nil).want(200).JSON(&rc)
+	var plates []string
+	for _, x := range rc.Contacts {
+		if x.Lot == later {
+			t.Errorf("the lot on the truck at another time is a contact: %+v", x)
+		}
+		if x.Lot == rider {
+			plates = append(plates, x.Plate)
+		}
+	}
+	if len(plates) != 1 || plates[0] != "粤B12345" {
+		t.Errorf("recall contacts %+v; want the rider once, by plate", rc.Contacts)
 	}
 }
