@@ -282,8 +282,8 @@ func TestSameTruckContactOverHTTP(t *testing.T) {
 		w.event(toOrg, map[string]any{"kind": "received", "at": at(h + 2), "lot": lot, "site": to, "quantity": map[string]any{"grams": 1_000_000}})
 	}
 	rider := declare(1, 0)
-	ship(rider, "SZ-JGC-BA", 1) // on the truck from hour 1 to 3
-	positive := declare(2, 1.5) // on the yard after the rider left it
+	ship(rider, "SZ-JGC-BA", 1)   // on the truck from hour 1 to 3
+	positive := declare(2, 1.5)   // on the yard after the rider left it
 	ship(positive, "SZ-YT-CS", 2) // on the truck from hour 2 to 4: with the rider
 	later := declare(3, 4.5)
 	ship(later, "SZ-JGC-BA", 6) // the same truck, hours 6 to 8
