@@ -2,9 +2,13 @@ package api_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -317,5 +321,82 @@ func TestSameTruckContactOverHTTP(t *testing.T) {
 	}
 	if len(plates) != 1 || plates[0] != "粤B12345" {
 		t.Errorf("recall contacts %+v; want the rider once, by plate", rc.Contacts)
+	}
+}
+
+// TestRectificationNoticeOverHTTP: Zhejiang's regulator issues a
+// rectification notice on an operator's violation; the PDF names the
+// operator, its findings, the deadline and the legal basis, is attached to
+// the finding, and is read by the operator and not by Shanghai. Refusals
+// store nothing.
+func TestRectificationNoticeOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	var f *ledger.Finding
+	for _, x := range w.findings("zj-regulator", "open=true&rule=four_no").Findings {
+		if x.Org != "" && f == nil {
+			f = &x.Finding
+		}
+	}
+	if f == nil {
+		t.Fatal("no open four_no finding about an operator in the demo's Zhejiang")
+	}
+	var operator string
+	for _, name := range []string{"zj-market", "zj-coldstore", "zj-processor", "sh-warehouse", "sh-importer"} {
+		if w.org(name) == f.Org {
+			operator = name
+		}
+	}
+	if operator == "" {
+		t.Fatalf("no demo actor holds finding %+v", f)
+	}
+	deadline := time.Now().Add(7 * 24 * time.Hour).UTC().Truncate(time.Minute)
+	path := "/v1/findings/" + f.ID + "/notice"
+	zj := w.key("zj-regulator")
+	zj.do("POST", path, map[string]any{}).wantProblem(400, "invalid", "deadline")
+	zj.do("POST", path, map[string]any{"deadline": "soon"}).wantProblem(400, "invalid", "")
+	zj.do("POST", path, map[string]any{"deadline": time.Now().Add(-time.Hour).Format(time.RFC3339)}).wantProblem(422, "rejected", "deadline")
+	w.key("sh-regulator").do("POST", path, map[string]any{"deadline": deadline}).wantProblem(404, "not_found", "")
+	w.key(operator).do("POST", path, map[string]any{"deadline": deadline}).wantProblem(403, "forbidden", "")
+	zj.do("POST", "/v1/findings/999999-0/notice", map[string]any{"deadline": deadline}).wantProblem(404, "not_found", "")
+	for _, x := range w.findings("zj-regulator", "rule=four_no").Findings {
+		if x.ID == f.ID && len(x.Notices) != 0 {
+			t.Fatalf("a refused notice was attached: %+v", x.Notices)
+		}
+	}
+
+	var out struct {
+		Receipt ledger.Receipt `json:"receipt"`
+		SHA256  string         `json:"sha256"`
+	}
+	zj.do("POST", path, map[string]any{"deadline": deadline}).want(201).JSON(&out)
+	var got *ledger.Finding
+	for _, x := range w.findings("zj-regulator", "rule=four_no").Findings {
+		if x.ID == f.ID {
+			got = &x.Finding
+		}
+	}
+	if got == nil || len(got.Notices) != 1 || got.Notices[0].SHA256 != out.SHA256 || !got.Notices[0].Deadline.Equal(deadline) || got.Notices[0].Seq != out.Receipt.Seq {
+		t.Fatalf("notice on the finding: %+v", got)
+	}
+	pdf := w.key(operator).do("GET", "/v1/attachments/"+out.SHA256, nil).want(200).Body
+	w.key("sh-regulator").do("GET", "/v1/attachments/"+out.SHA256, nil).wantProblem(403, "forbidden", "")
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("the notice is not a PDF: %.40q", pdf)
+	}
+	src := filepath.Join(t.TempDir(), "notice.pdf")
+	if err := os.WriteFile(src, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	txt, err := exec.Command("pdftotext", src, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (make report-deps installs it): %v", err)
+	}
+	var org struct{ Name string }
+	w.h.admin.do("GET", "/v1/orgs/"+f.Org, nil).want(200).JSON(&org)
+	text := strings.Join(strings.Fields(string(txt)), "")
+	for _, want := range []string{"整改通知书", org.Name, f.ID, deadline.In(time.FixedZone("CST", 8*3600)).Format("2006年01月02日15:04"), "食品安全法》第五十三条"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the notice's text lacks %q:\n%s", want, txt)
+		}
 	}
 }

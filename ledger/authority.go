@@ -70,6 +70,7 @@ var grants = map[EventKind][]grant{
 	FindingClosed:       {{role: RoleRegulator, need: inJurisdiction}},
 	FindingAcknowledged: {{role: RoleRegulator, need: inJurisdiction}},
 	FindingAssigned:     {{role: RoleRegulator, need: inJurisdiction}},
+	NoticeIssued:        {{role: RoleRegulator, need: inJurisdiction}},
 }
 
 // recordsNothing reports whether a role never records lot or site events.

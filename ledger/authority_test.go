@@ -33,6 +33,7 @@ var allowedCells = map[EventKind][]string{
 	FindingClosed:       {"regulator/jurisdiction"},
 	FindingAcknowledged: {"regulator/jurisdiction"},
 	FindingAssigned:     {"regulator/jurisdiction"},
+	NoticeIssued:        {"regulator/jurisdiction"},
 }
 
 var cellStandings = map[string]standing{

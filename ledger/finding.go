@@ -68,6 +68,8 @@ type Finding struct {
 	AssignedAt  *time.Time `json:"assigned_at,omitempty"`
 	// Evidence is what the closing record cites of type evidence.
 	Evidence []AttachmentRef `json:"evidence,omitempty"`
+	// Notices are the rectification notices issued about it (worklist.go).
+	Notices []FindingNotice `json:"notices,omitempty"`
 }
 
 func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }

@@ -90,6 +90,7 @@ var kinds = map[EventKind]kindSpec{
 	FindingClosed:       lotKind(checkFindingClosed, prepareFindingClosed, applyFindingClosed, "finding", "reason"),
 	FindingAcknowledged: lotKind(checkFindingAcknowledged, prepareFindingAcknowledged, applyFindingAcknowledged, "finding", "reason"),
 	FindingAssigned:     lotKind(checkFindingAssigned, prepareFindingAssigned, applyFindingAssigned, "finding", "region", "reason"), // worklist.go
+	NoticeIssued:        lotKind(checkNoticeIssued, prepareNoticeIssued, applyNoticeIssued, "finding", "deadline"),                  // worklist.go
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
 	FindingsOverdue:     {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyFindingsOverdue)}, // sweep.go

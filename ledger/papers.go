@@ -31,6 +31,7 @@ var DocumentRules = map[string]DocumentRule{
 	DocDestructionCertificate:  {Kinds: []EventKind{Destroyed}},
 	DocTemperatureLog:          {Kinds: []EventKind{TemperatureRecorded, Shipped, Received}},
 	DocEvidence:                {Roles: []string{RoleRegulator}, Kinds: []EventKind{FindingClosed}},
+	DocRectificationNotice:     {Roles: []string{RoleRegulator}, Kinds: []EventKind{NoticeIssued}},
 	DocOther:                   {},
 }
 

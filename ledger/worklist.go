@@ -3,6 +3,7 @@ package ledger
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
@@ -120,4 +121,85 @@ func evidenceVisible(st *state, p Principal, sha string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// NoticeIssued: a regulator issues a rectification notice (整改通知书) to the
+// operator a finding is about; the record cites the notice's PDF (type
+// rectification_notice, rendered by the API) and states the deadline.
+const NoticeIssued EventKind = "notice_issued"
+
+// DocRectificationNotice is a regulator's rectification notice.
+const DocRectificationNotice = "rectification_notice"
+
+// A FindingNotice is a rectification notice attached to a finding.
+type FindingNotice struct {
+	Seq      int64     `json:"seq"`
+	SHA256   string    `json:"sha256"`
+	Deadline time.Time `json:"deadline"`
+	At       time.Time `json:"at"`
+}
+
+func checkNoticeIssued(ev *Event, fe *fault.Fields) {
+	if ev.Finding == "" {
+		fe.Add("finding", "is required: the id of the finding the notice is about")
+	}
+	if ev.Deadline == nil {
+		fe.Add("deadline", "is required: when the operator must have rectified")
+	}
+	n := 0
+	for _, a := range ev.Attachments {
+		if a.Type == DocRectificationNotice {
+			n++
+		}
+	}
+	if n != 1 {
+		fe.Add("attachments", "must cite the notice's PDF once, as type rectification_notice")
+	}
+}
+
+func prepareNoticeIssued(st *state, p Principal, rec *Record, _ *Lot) error {
+	f, _, err := authorizeFinding(st, p, rec)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !f.Open:
+		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("finding %s is closed", f.ID)}
+	case f.Org == "":
+		return fault.Rejectf("finding", "finding %s is not about one operator; a rectification notice goes to the operator a finding is about", f.ID)
+	case !rec.Deadline.After(rec.At):
+		return fault.Rejectf("deadline", "must be after the notice is issued (%s)", rec.At.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func applyNoticeIssued(lt *lotTx, _ *Lot, _ *effects) error {
+	f, err := lt.st.finding(lt.rec.Finding)
+	if err != nil {
+		return err
+	}
+	for _, a := range lt.rec.Attachments {
+		if a.Type != DocRectificationNotice {
+			continue
+		}
+		f.Notices = append(f.Notices, FindingNotice{Seq: lt.rec.Seq, SHA256: a.SHA256, Deadline: *lt.rec.Deadline, At: lt.rec.At})
+		if err := lt.st.tx.Set(indexKey("att-finding", a.SHA256, []byte(f.ID)), nil); err != nil {
+			return err
+		}
+	}
+	return lt.st.put(stateKey("finding", f.ID), f)
+}
+
+// Finding returns finding id if p may see it.
+func (l *Ledger) Finding(p Principal, id string) (f *Finding, err error) {
+	err = l.view(func(st *state) error {
+		if f, err = st.finding(id); err != nil {
+			return err
+		}
+		if !findingVisible(p, f) {
+			return fault.Errorf(fault.NotFound, "no finding %s", id)
+		}
+		return nil
+	})
+	return f, err
 }
