@@ -88,9 +88,13 @@ func TestBrowserRecallByRegion(t *testing.T) {
 	positive := declare(2, 1.5)
 	ship(positive, "SZ-YT-CS", "sz-coldstore", 2)
 	post("sz-lab", map[string]any{"kind": "tested", "at": at(6), "lot": positive, "samples": 5, "scope": []string{"goods"}, "result": "positive"})
-	var lot struct{ TraceCode string `json:"trace_code"` }
+	var lot struct {
+		TraceCode string `json:"trace_code"`
+	}
 	getJSON(t, s.URL, d.keys["gd-regulator"], "/v1/lots/"+positive, &lot)
-	var riderLot struct{ TraceCode string `json:"trace_code"` }
+	var riderLot struct {
+		TraceCode string `json:"trace_code"`
+	}
 	getJSON(t, s.URL, d.keys["gd-regulator"], "/v1/lots/"+rider, &riderLot)
 
 	signIn("gd-regulator")
