@@ -142,6 +142,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/lots/:ref/events", s.getLotEvents)
 	authed.GET("/lots/:ref/epcis", s.lotEPCIS)
 	authed.GET("/findings", s.listFindings)
+	authed.POST("/findings/:id/notice", s.issueNotice) // notice.go
 	authed.GET("/policy", s.getPolicy)
 	authed.PUT("/policy", s.putPolicy)
 	s.alertRoutes(authed)

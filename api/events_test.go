@@ -306,6 +306,23 @@ func TestAuthorityMatrix(t *testing.T) {
 			}
 			return map[string]any{"kind": "finding_acknowledged", "finding": r.Findings[0].ID}
 		}, regulatorHere},
+		"finding_assigned": {func(role string, holder bool) map[string]any {
+			r := w.event(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": w.lotHeldBy(ledger.RoleImporter), "quantity": qty, "channel": "retail"})
+			if len(r.Findings) == 0 {
+				t.Fatal("selling an uncleared lot opened no finding")
+			}
+			return map[string]any{"kind": "finding_assigned", "finding": r.Findings[0].ID, "region": "3301"}
+		}, regulatorHere},
+		"notice_issued": {func(role string, holder bool) map[string]any {
+			r := w.event(ledger.RoleImporter, map[string]any{"kind": "sold", "lot": w.lotHeldBy(ledger.RoleImporter), "quantity": qty, "channel": "retail"})
+			if len(r.Findings) == 0 {
+				t.Fatal("selling an uncleared lot opened no finding")
+			}
+			var a struct{ SHA256 string }
+			w.keys[ledger.RoleRegulator].do("POST", "/v1/attachments", "%PDF-1.4\n% notice "+r.Findings[0].ID+"\n", "Content-Type", "application/pdf").want(201).JSON(&a)
+			return map[string]any{"kind": "notice_issued", "finding": r.Findings[0].ID, "deadline": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339),
+				"attachments": []map[string]any{{"sha256": a.SHA256, "type": "rectification_notice"}}}
+		}, regulatorHere},
 	}
 	kinds := ledger.LotEventKinds()
 	if len(kinds) != len(cells) {

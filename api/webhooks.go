@@ -201,11 +201,18 @@ func (d *Deliverer) Once(ctx context.Context) int {
 		}
 		return 0
 	}
+	gone := map[string]bool{} // subscriptions a receiver disabled in this batch
 	for _, t := range tasks {
 		if ctx.Err() != nil {
 			return 0
 		}
+		if gone[t.Webhook] {
+			continue // its later deliveries are not sent
+		}
 		a := d.attempt(ctx, t)
+		if a.Status == http.StatusGone {
+			gone[t.Webhook] = true
+		}
 		if err := d.l.DeliveryDone(context.WithoutCancel(ctx), t, a); err != nil {
 			d.opts.Logger.ErrorContext(ctx, "webhook delivery result", "webhook", t.Webhook, "err", err)
 		}

@@ -404,5 +404,8 @@ func (lt *lotTx) openContacts(pos *Lot, family map[string]bool, fx *effects) err
 			return err
 		}
 	}
-	return nil
+	for id := range family {
+		seen[id] = true
+	}
+	return lt.openVehicleContacts(pos, ids, seen, maxContactFindings-len(found), fx) // vehicle_contacts.go
 }

@@ -34,7 +34,7 @@ const (
 // DocumentTypes lists the document types a record may give an attachment.
 var DocumentTypes = []string{
 	DocCustomsDeclaration, DocQuarantineCertificate, DocTestReport, DocDisinfectionCertificate,
-	DocReleaseCertificate, DocTemperatureLog, DocDestructionCertificate, DocOther,
+	DocReleaseCertificate, DocTemperatureLog, DocDestructionCertificate, DocEvidence, DocRectificationNotice, DocOther,
 }
 
 // The content types an attachment may have.

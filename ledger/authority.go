@@ -69,6 +69,8 @@ var grants = map[EventKind][]grant{
 	Voided:              {{need: asRecorder}, {role: RoleRegulator, need: inJurisdiction}},
 	FindingClosed:       {{role: RoleRegulator, need: inJurisdiction}},
 	FindingAcknowledged: {{role: RoleRegulator, need: inJurisdiction}},
+	FindingAssigned:     {{role: RoleRegulator, need: inJurisdiction}},
+	NoticeIssued:        {{role: RoleRegulator, need: inJurisdiction}},
 
 	// worker_tests.go: the site's org, or a regulator of the site's region.
 	WorkerTestsScheduled: {{need: asSiteOrg}, {role: RoleRegulator, need: inJurisdiction}},
@@ -285,7 +287,10 @@ func authorizeFinding(st *state, p Principal, rec *Record) (*Finding, []string, 
 	}
 	var s standing
 	regions := []string{f.Region}
-	if p.Role == RoleRegulator && covers(p.Regions, f.Region) {
+	if f.AssignedTo != "" {
+		regions = append(regions, f.AssignedTo) // assigned: that region acts for it too
+	}
+	if p.Role == RoleRegulator && (covers(p.Regions, f.Region) || covers(p.Regions, f.AssignedTo)) {
 		s |= inJurisdiction
 	}
 	if f.Lot != "" {

@@ -34,6 +34,8 @@ var allowedCells = map[EventKind][]string{
 	FindingAcknowledged: {"regulator/jurisdiction"},
 	// Scheduled worker tests at a site's high-risk posts.
 	WorkerTestsScheduled: {"*/site_org", "regulator/jurisdiction"},
+	FindingAssigned:      {"regulator/jurisdiction"},
+	NoticeIssued:         {"regulator/jurisdiction"},
 }
 
 var cellStandings = map[string]standing{

@@ -34,6 +34,9 @@ const (
 	// TransitOverdue is written by the ledger itself when shipments pass
 	// their deadline unreceived.
 	TransitOverdue EventKind = "transit_overdue"
+	// FindingsOverdue is written by the ledger itself when findings pass
+	// their acknowledgement deadline unacknowledged.
+	FindingsOverdue EventKind = "findings_overdue"
 )
 
 // Product categories: they fix the storage temperature the rules expect.

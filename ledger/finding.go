@@ -63,6 +63,18 @@ type Finding struct {
 	// read or told and never stored (people_findings.go).
 	PeopleEvents []int64        `json:"people_events,omitempty"`
 	People       []RecallPerson `json:"people,omitempty"`
+	// Overdue: the findings_overdue record that found it unacknowledged
+	// past its acknowledgement deadline (sweep.go).
+	OverdueSeq int64      `json:"overdue_seq,omitempty"`
+	OverdueAt  *time.Time `json:"overdue_at,omitempty"`
+	// Assigned: the sub-region a regulator handed it to (worklist.go).
+	AssignedTo  string     `json:"assigned_to,omitempty"`
+	AssignedSeq int64      `json:"assigned_seq,omitempty"`
+	AssignedAt  *time.Time `json:"assigned_at,omitempty"`
+	// Evidence is what the closing record cites of type evidence.
+	Evidence []AttachmentRef `json:"evidence,omitempty"`
+	// Notices are the rectification notices issued about it (worklist.go).
+	Notices []FindingNotice `json:"notices,omitempty"`
 }
 
 func findingID(seq int64, n int) string { return fmt.Sprintf("%d-%d", seq, n) }
@@ -86,6 +98,9 @@ func findingIndex(f *Finding) [][]byte {
 	}
 	if f.Org != "" {
 		ks = append(ks, idxFindingOrg.key(f.Org, sfx))
+	}
+	if f.AssignedTo != "" {
+		ks = append(ks, idxFindingAssigned.key(f.AssignedTo, sfx))
 	}
 	return ks
 }

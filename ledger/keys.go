@@ -54,34 +54,37 @@ type index string
 
 // The indexes of the derived state.
 const (
-	idxRoot          index = "root"           // root lot -> lot ids of its family
-	idxCreated       index = "created"        // "" -> <created seq><lot id>
-	idxContainer     index = "container"      // container number -> lot ids
-	idxDeclaration   index = "decl"           // declaration number -> lot ids
-	idxHolder        index = "holder"         // holder uscc -> lot ids
-	idxLotSite       index = "site"           // site id -> lots on it now
-	idxRegion        index = "region"         // region -> lot ids (scanned by region prefix)
-	idxLotOrg        index = "org"            // uscc -> lots it is party to
-	idxStatus        index = "status"         // status word -> lot ids
-	idxDue           index = "due"            // "" -> <deadline µs><lot id>: shipments to sweep
-	idxStay          index = "stay"           // site id -> <left µs><lot id>: the rules' site stays
-	idxSiteStay      index = "site-stay"      // site id -> <left ns><arrived ns><lot id>: the queries' site stays
-	idxRootRegion    index = "root-region"    // region -> <declared ns><root>: the reports' batches
-	idxLotEvents     index = "lot-ev"         // lot id -> seqs of its records
-	idxAttachmentLot index = "att-lot"        // attachment sha256 -> lots citing it
-	idxEventKind     index = "ev-kind"        // kind -> seqs
-	idxEventAt       index = "ev-at"          // "" -> <at µs><seq>
-	idxEventOrg      index = "ev-org"         // uscc -> seqs
-	idxEventSite     index = "ev-site"        // site id -> seqs
-	idxOrgSite       index = "org-site"       // uscc -> its site ids
-	idxFindingRegion index = "finding-region" // region -> finding ids (scanned by region prefix)
-	idxFindingOpen   index = "finding-open"   // region -> open finding ids
-	idxFindingRule   index = "finding-rule"   // rule -> finding ids
-	idxFindingOrg    index = "finding-org"    // uscc -> finding ids
-	idxWorkerDue     index = "worker-due"     // "" -> <due µs><seq><day><site id>: worker tests to sweep
-	idxWorkerSite    index = "worker-site"    // site id -> seqs of its worker test schedules
-	idxPeopleLot     index = "people-lot"     // lot id -> <seq>: where and when people worked on it
-	idxPeopleSite    index = "people-site"    // site id -> <seq>: people's work at a site
+	idxRoot            index = "root"             // root lot -> lot ids of its family
+	idxCreated         index = "created"          // "" -> <created seq><lot id>
+	idxContainer       index = "container"        // container number -> lot ids
+	idxDeclaration     index = "decl"             // declaration number -> lot ids
+	idxHolder          index = "holder"           // holder uscc -> lot ids
+	idxLotSite         index = "site"             // site id -> lots on it now
+	idxRegion          index = "region"           // region -> lot ids (scanned by region prefix)
+	idxLotOrg          index = "org"              // uscc -> lots it is party to
+	idxStatus          index = "status"           // status word -> lot ids
+	idxDue             index = "due"              // "" -> <deadline µs><lot id>: shipments to sweep
+	idxStay            index = "stay"             // site id -> <left µs><lot id>: the rules' site stays
+	idxSiteStay        index = "site-stay"        // site id -> <left ns><arrived ns><lot id>: the queries' site stays
+	idxRootRegion      index = "root-region"      // region -> <declared ns><root>: the reports' batches
+	idxLotEvents       index = "lot-ev"           // lot id -> seqs of its records
+	idxAttachmentLot   index = "att-lot"          // attachment sha256 -> lots citing it
+	idxEventKind       index = "ev-kind"          // kind -> seqs
+	idxEventAt         index = "ev-at"            // "" -> <at µs><seq>
+	idxEventOrg        index = "ev-org"           // uscc -> seqs
+	idxEventSite       index = "ev-site"          // site id -> seqs
+	idxOrgSite         index = "org-site"         // uscc -> its site ids
+	idxFindingRegion   index = "finding-region"   // region -> finding ids (scanned by region prefix)
+	idxFindingOpen     index = "finding-open"     // region -> open finding ids
+	idxFindingRule     index = "finding-rule"     // rule -> finding ids
+	idxFindingOrg      index = "finding-org"      // uscc -> finding ids
+	idxFindingAssigned index = "finding-assigned" // region -> finding ids assigned to it
+	idxAttFinding      index = "att-finding"      // attachment sha256 -> findings citing it as evidence
+	idxPlateUse        index = "plate-use"        // plate -> <from µs><lot id>: shipments under it
+	idxWorkerDue       index = "worker-due"       // "" -> <due µs><seq><day><site id>: worker tests to sweep
+	idxWorkerSite      index = "worker-site"      // site id -> seqs of its worker test schedules
+	idxPeopleLot       index = "people-lot"       // lot id -> <seq>: where and when people worked on it
+	idxPeopleSite      index = "people-site"      // site id -> <seq>: people's work at a site
 )
 
 // key is the entry of value with suffix in x.
@@ -114,6 +117,7 @@ var (
 	prefixCursor     = []byte("a/whc/")          // <id>: the next outbox key to fan out
 	prefixDelivery   = []byte("a/whd/")          // <id>/<outbox suffix>
 	prefixPending    = []byte("a/whp/")          // <id>/<outbox suffix>: deliveries still to make
+	prefixAckDue     = []byte("a/fdue/")         // <ack deadline µs>/<finding id>: what the sweep watches
 )
 
 func keyHashKey(sha string) []byte    { return key(prefixKeyHash, []byte(sha)) }

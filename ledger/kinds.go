@@ -89,11 +89,14 @@ var kinds = map[EventKind]kindSpec{
 	Unsealed:            lotKind(checkReason, prepareUnsealed, applyUnsealed, "lot", "reason"),
 	FindingClosed:       lotKind(checkFindingClosed, prepareFindingClosed, applyFindingClosed, "finding", "reason"),
 	FindingAcknowledged: lotKind(checkFindingAcknowledged, prepareFindingAcknowledged, applyFindingAcknowledged, "finding", "reason"),
+	FindingAssigned:     lotKind(checkFindingAssigned, prepareFindingAssigned, applyFindingAssigned, "finding", "region", "reason"), // worklist.go
+	NoticeIssued:        lotKind(checkNoticeIssued, prepareNoticeIssued, applyNoticeIssued, "finding", "deadline"),                  // worklist.go
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
 	// Scheduled worker tests (worker_tests.go).
 	WorkerTestsScheduled: lotKind(checkWorkerTestsScheduled, prepareWorkerTestsScheduled, applyWorkerTestsScheduled, "site", "people"),
 	WorkerTestOverdue:    {door: DoorSystem, check: checkWorkerTestOverdue, prepare: prepareSystemOnly, apply: applyLot(applyWorkerTestOverdue)},
+	FindingsOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyFindingsOverdue)}, // sweep.go
 }
 
 // lotKind assembles the spec of a lot or site event kind.

@@ -24,9 +24,12 @@
 //   - The rules, by kind family, each with its check, prepare and apply:
 //     registry.go, goods.go, moves.go, inspections.go, regulator.go, with
 //     papers.go (documents), clearance.go, correction.go, finding.go,
-//     alerts.go (positives told to every province), sweep.go (overdue
-//     transit), lookalike.go and pii.go (text refused), people.go and
-//     annex.go (personal data kept off the log).
+//     alerts.go (positives told to every province), vehicle_contacts.go
+//     (goods that rode the same truck), worklist.go (assign, evidence,
+//     notices), sweep.go (overdue transit and findings), lookalike.go, pii.go and lists.go (input refused),
+//     people.go and annex.go (personal data kept off the log),
+//     people_findings.go (who worked on a positive batch, per region),
+//     worker_tests.go (worker tests at high-risk posts and their sweep).
 //   - Lot state for the rules: lot.go, lottx.go (one record's changes to
 //     its lots), lotcache.go, lotview.go and grams.go (what Lot and the
 //     query node share), state.go (typed access to a transaction).

@@ -63,6 +63,9 @@ func prepareShipped(st *state, p Principal, rec *Record, l *Lot) error {
 	} else if !rec.Deadline.After(rec.At) {
 		return fault.InvalidField("deadline", "must be after at")
 	}
+	// The region the goods leave: a shipment that names it is indexed by
+	// plate for contacts by vehicle (vehicle_contacts.go).
+	rec.Region = l.Region
 	if rec.Quantity.Grams < l.Quantity.OnHand {
 		c, err := newLotRef(st, *rec.Quantity)
 		if err != nil {
@@ -106,6 +109,11 @@ func applyShipped(lt *lotTx, l *Lot, fx *effects) error {
 		moving.Transit.Plate, moving.Transit.Carrier = v.Plate, v.Carrier
 		moving.Vehicles = append(moving.Vehicles, VehicleUse{Plate: v.Plate, Carrier: v.Carrier, From: rec.At, Seq: rec.Seq})
 		moving.addOrg(v.Carrier)
+		if rec.Region != "" {
+			if err := lt.st.tx.Set(plateUseKey(v.Plate, rec.At, moving.ID), nil); err != nil {
+				return err
+			}
+		}
 	}
 	// Judge the goods as they were at the site they left.
 	judged := *moving

@@ -31,18 +31,23 @@ const (
 	AlertOpened       = "finding.opened"
 	AlertAcknowledged = "finding.acknowledged"
 	AlertClosed       = "finding.closed"
+	AlertOverdue      = "finding.overdue"
+	AlertAssigned     = "finding.assigned"
 )
 
 // An AlertEvent is one finding event: the payload delivered to webhooks and
 // on the stream. ID is the webhook-id of every delivery of it.
 type AlertEvent struct {
-	ID      string          `json:"id"`
-	Type    string          `json:"type"`
-	Seq     int64           `json:"seq"`
-	Region  string          `json:"region"`
-	Rule    string          `json:"rule"`
-	Org     string          `json:"org,omitempty"`
-	Payload json.RawMessage `json:"payload"` // {"type","finding"}
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Seq    int64  `json:"seq"`
+	Region string `json:"region"`
+	Rule   string `json:"rule"`
+	Org    string `json:"org,omitempty"`
+	// Assigned is the sub-region the finding was assigned to: its
+	// regulators are told too.
+	Assigned string          `json:"assigned,omitempty"`
+	Payload  json.RawMessage `json:"payload"` // {"type","finding"}
 }
 
 // An AlertFinding is a finding as alerts carry it: with its place in the
@@ -62,17 +67,32 @@ func outboxEvent(old, f *Finding) (string, int64) {
 		return AlertClosed, f.ClosedSeq
 	case old.AckSeq == 0 && f.AckSeq > 0:
 		return AlertAcknowledged, f.AckSeq
+	case old.OverdueSeq == 0 && f.OverdueSeq > 0:
+		return AlertOverdue, f.OverdueSeq
+	case old.AssignedSeq != f.AssignedSeq:
+		return AlertAssigned, f.AssignedSeq
 	}
 	return "", 0
 }
 
-// putOutbox writes the outbox entry for a change of finding from old to f.
+// putOutbox writes the outbox entry for a change of finding from old to f;
+// a new open finding is also put where the sweep looks for findings past
+// their acknowledgement deadline.
 func (st *state) putOutbox(old, f *Finding) error {
 	typ, seq := outboxEvent(old, f)
 	if typ == "" {
 		return nil
 	}
-	af := AlertFinding{Finding: *f, Worklist: f.Worklist(f.OpenedAt)}
+	at := f.OpenedAt
+	switch {
+	case typ == AlertOpened && f.Open:
+		if err := st.tx.Set(ackDueKey(f), nil); err != nil {
+			return err
+		}
+	case typ == AlertOverdue:
+		at = *f.OverdueAt
+	}
+	af := AlertFinding{Finding: *f, Worklist: f.Worklist(at)}
 	if err := st.fillPeople(&af.Finding); err != nil { // people_findings.go
 		return err
 	}
@@ -85,12 +105,18 @@ func (st *state) putOutbox(old, f *Finding) error {
 	}
 	sfx := outboxSuffix(seq, f.ID, typ)
 	ev := AlertEvent{ID: "msg_" + strconv.FormatInt(seq, 10) + "_" + f.ID + "_" + strings.TrimPrefix(typ, "finding."),
-		Type: typ, Seq: seq, Region: f.Region, Rule: f.Rule, Org: f.Org, Payload: payload}
+		Type: typ, Seq: seq, Region: f.Region, Rule: f.Rule, Org: f.Org, Assigned: f.AssignedTo, Payload: payload}
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
 	return st.tx.Set(outboxKey(sfx), data)
+}
+
+// ackDueKey is where the sweep finds f until it is acknowledged, closed or
+// told overdue.
+func ackDueKey(f *Finding) []byte {
+	return key(prefixAckDue, be64(f.OpenedAt.Add(policyOf(f.Rule).AckWithin).UnixMicro()), []byte(f.ID))
 }
 
 func outboxSuffix(seq int64, id, typ string) []byte {
@@ -143,7 +169,7 @@ func alertVisible(p Principal, ev *AlertEvent) bool {
 	case p.readsAll():
 		return true
 	case p.Role == RoleRegulator:
-		return covers(p.Regions, ev.Region)
+		return covers(p.Regions, ev.Region) || covers(p.Regions, ev.Assigned)
 	}
 	return p.Org != "" && ev.Org == p.Org
 }
@@ -370,7 +396,7 @@ func webhookMatches(w *Webhook, ev *AlertEvent) bool {
 	if len(w.Rules) > 0 && !slices.Contains(w.Rules, ev.Rule) {
 		return false
 	}
-	return len(w.Regions) == 0 || covers(w.Regions, ev.Region)
+	return len(w.Regions) == 0 || covers(w.Regions, ev.Region) || covers(w.Regions, ev.Assigned)
 }
 
 // DueDeliveries fans the outbox out to the subscriptions (each new finding

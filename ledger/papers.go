@@ -30,6 +30,8 @@ var DocumentRules = map[string]DocumentRule{
 	DocReleaseCertificate:      {Roles: []string{RoleSupervisionWarehouse}, Kinds: []EventKind{Released}},
 	DocDestructionCertificate:  {Kinds: []EventKind{Destroyed}},
 	DocTemperatureLog:          {Kinds: []EventKind{TemperatureRecorded, Shipped, Received}},
+	DocEvidence:                {Roles: []string{RoleRegulator}, Kinds: []EventKind{FindingClosed}},
+	DocRectificationNotice:     {Roles: []string{RoleRegulator}, Kinds: []EventKind{NoticeIssued}},
 	DocOther:                   {},
 }
 
@@ -167,6 +169,9 @@ func canReadSHA(st *state, p Principal, sha string) (bool, error) {
 func canReadAttachment(st *state, p Principal, a *Attachment) (bool, error) {
 	if p.readsAll() || a.uploadedBy(p) {
 		return true, nil
+	}
+	if ok, err := evidenceVisible(st, p, a.SHA256); ok || err != nil { // worklist.go
+		return ok, err
 	}
 	prefix := idxAttachmentLot.prefix(a.SHA256)
 	var lots []string

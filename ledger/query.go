@@ -183,9 +183,9 @@ func (l *Ledger) Findings(ctx context.Context, p Principal, f FindingFilter) (ou
 		for _, r := range p.Regions {
 			switch {
 			case f.Region == "", strings.HasPrefix(r, f.Region): // the whole scope, or the part of it inside f.Region
-				scans = append(scans, findingScan{idxFindingRegion, r})
+				scans = append(scans, findingScan{idxFindingRegion, r}, findingScan{idxFindingAssigned, r})
 			case strings.HasPrefix(f.Region, r): // f.Region lies inside the scope
-				scans = append(scans, findingScan{idxFindingRegion, f.Region})
+				scans = append(scans, findingScan{idxFindingRegion, f.Region}, findingScan{idxFindingAssigned, f.Region})
 			}
 		}
 	default:

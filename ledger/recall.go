@@ -121,6 +121,7 @@ type Contact struct {
 	Lot       string     `json:"lot"`
 	TraceCode string     `json:"trace_code"`
 	Site      string     `json:"site"`
+	Plate     string     `json:"plate,omitempty"` // a contact by vehicle: the plate (site is empty)
 	From      time.Time  `json:"from"`
 	To        *time.Time `json:"to"`
 }
@@ -178,6 +179,7 @@ func (l *Ledger) recall(ctx context.Context, p Principal, ref string, limit int)
 		}
 		sites := map[string]*RecallSite{}
 		vehicles := map[string]*RecallUse{}
+		plates := map[string][]plateWindow{} // for contacts by vehicle
 		// stays of the family per site, for the contact search
 		stays := map[string][][2]int64{}
 		regionOK := func(r string) bool { return p.Role != RoleRegulator || opened || covers(p.Regions, r) }
@@ -254,6 +256,11 @@ func (l *Ledger) recall(ctx context.Context, p Principal, ref string, limit int)
 				}
 			}
 			for _, v := range n.Vehicles {
+				to := time.Unix(1<<40, 0)
+				if v.To != nil {
+					to = *v.To
+				}
+				plates[v.Plate] = append(plates[v.Plate], plateWindow{v.From, to, n.TraceCode})
 				ru := vehicles[v.Plate]
 				if ru == nil {
 					ru = &RecallUse{Plate: v.Plate, Carrier: v.Carrier, From: v.From, To: v.To, Lots: []string{}}
@@ -281,7 +288,10 @@ func (l *Ledger) recall(ctx context.Context, p Principal, ref string, limit int)
 		if err := st.recallPeople(p, out); err != nil { // people.go
 			return err
 		}
-		return st.contacts(p, out, stays, inFamily, limit)
+		if err := st.contacts(p, out, stays, inFamily, limit); err != nil {
+			return err
+		}
+		return st.recallVehicleContacts(p, out, plates, inFamily, limit) // vehicle_contacts.go
 	})
 	return out, err
 }

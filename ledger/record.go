@@ -89,6 +89,7 @@ type Event struct {
 	WindowDays    int64       `json:"window_days,omitempty"`
 	Voids         int64       `json:"voids,omitempty"`
 	Finding       string      `json:"finding,omitempty"`
+	Findings      []string    `json:"findings,omitempty"`
 	Lots          []string    `json:"lots,omitempty"`
 	Buyer         *Buyer      `json:"buyer,omitempty"`
 	AddedGrams    int64       `json:"added_grams,omitempty"`

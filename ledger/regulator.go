@@ -114,7 +114,7 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 	switch {
 	case target.Kind == OrgRegistered || target.Kind == SiteRegistered || target.Kind == KeyCreated || target.Kind == KeyRevoked:
 		return fault.Rejectf("voids", "record %d is a registry record; only lot records can be voided", v)
-	case target.Kind == Voided || target.Kind == FindingClosed || target.Kind == FindingAcknowledged || target.Kind == TransitOverdue:
+	case target.Kind == Voided || target.Kind == FindingClosed || target.Kind == FindingAcknowledged || target.Kind == TransitOverdue || target.Kind == FindingsOverdue:
 		return fault.Rejectf("voids", "a %s record cannot be voided", target.Kind)
 	}
 	var rl recordLots
@@ -268,6 +268,9 @@ func prepareFindingClosed(st *state, p Principal, rec *Record, _ *Lot) error {
 func applyFindingClosed(lt *lotTx, _ *Lot, fx *effects) error {
 	f, err := lt.st.finding(lt.rec.Finding)
 	if err != nil {
+		return err
+	}
+	if err := lt.st.putEvidence(f, evidenceOf(lt.rec)); err != nil { // worklist.go
 		return err
 	}
 	return lt.close(f, lt.rec.Reason)

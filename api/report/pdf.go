@@ -76,9 +76,10 @@ const (
 )
 
 type pdfDoc struct {
-	pdf  *gopdf.GoPdf
-	y    float64
-	page int
+	pdf    *gopdf.GoPdf
+	y      float64
+	page   int
+	footer string // before the page number; the closure report's when empty
 }
 
 func (d *pdfDoc) newPage() {
@@ -88,7 +89,11 @@ func (d *pdfDoc) newPage() {
 	_ = d.pdf.SetFont("cjk", "", 8)
 	d.pdf.SetTextColor(120, 120, 120)
 	d.pdf.SetXY(margin, pageH-margin+8)
-	_ = d.pdf.Cell(nil, fmt.Sprintf("coldtrace 闭环管理报告  第 %d 页", d.page))
+	footer := d.footer
+	if footer == "" {
+		footer = "coldtrace 闭环管理报告"
+	}
+	_ = d.pdf.Cell(nil, fmt.Sprintf("%s  第 %d 页", footer, d.page))
 	d.pdf.SetTextColor(0, 0, 0)
 	_ = d.pdf.SetFont("cjk", "", bodySize)
 }

@@ -41,6 +41,7 @@ export async function recallView(code) {
     h('div', { class: 'card recall-summary' },
       h('p', { class: 'big' }, t('recall.total', { onhand: kg(tot.on_hand), transit: kg(tot.in_transit), sold: kg((tot.sold || 0) + (tot.consumed || 0)), lots: tot.lots ?? rows.length })),
       h('p', { class: 'actions' }, csv, h('a', { href: '#/lot/' + enc(lot.trace_code), class: 'button button-quiet' }, lot.trace_code))),
+    progressSection(regions, byRegion),
     regions.map((region) => regionSection(region, byRegion.get(region), rc.by_region?.[region])),
     (rc.sites || []).length ? h('section', { class: 'card', 'aria-labelledby': 'rs-h' },
       h('h2', { id: 'rs-h' }, t('recall.sites')),
@@ -53,9 +54,40 @@ export async function recallView(code) {
     (rc.contacts || []).length ? h('section', { class: 'card', 'aria-labelledby': 'rc-h' },
       h('h2', { id: 'rc-h' }, t('recall.contacts', { n: rc.contacts.length })),
       h('p', { class: 'hint' }, t('recall.contacts_hint')),
-      table(null, [t('col.code'), t('col.site'), t('recall.from'), t('recall.to')],
-        rc.contacts.map((c) => [lotLink(c.trace_code), siteLabel(c.site), when(c.from), c.to ? when(c.to) : t('recall.now')]))) : null,
+      table(null, [t('col.code'), t('recall.why'), t('recall.from'), t('recall.to')],
+        rc.contacts.map((c) => [lotLink(c.trace_code), c.plate ? t('recall.why.plate', { plate: c.plate }) : h('span', null, t('recall.why.site', { site: '' }), siteLabel(c.site)),
+          when(c.from), c.to ? when(c.to) : t('recall.now')]))) : null,
     peopleSection(rc.people));
+}
+
+// progress sums rows: grams on hand, sealed on hand, in transit, disposed
+// of, and the share dealt with.
+function progress(rows) {
+  const s = { onhand: 0, sealed: 0, transit: 0, disposed: 0, holders: new Set() };
+  for (const r of rows) {
+    s.onhand += r.on_hand;
+    if (r.sealed) s.sealed += r.on_hand;
+    s.transit += r.in_transit;
+    s.disposed += r.destroyed + r.returned;
+    if (r.holder && r.on_hand + r.in_transit > 0) s.holders.add(r.holder);
+  }
+  const whole = s.onhand + s.transit + s.disposed;
+  s.pct = whole ? Math.round((100 * (s.sealed + s.disposed)) / whole) + '%' : '—';
+  return s;
+}
+
+// progressSection is one row a region: who holds how much, how much of it
+// is sealed, and the share dealt with.
+function progressSection(regions, byRegion) {
+  return h('section', { class: 'card', id: 'recall-progress', 'aria-labelledby': 'rp-h' },
+    h('h2', { id: 'rp-h' }, t('recall.byregion')),
+    h('p', { class: 'hint' }, t('recall.progress_hint')),
+    table(null, [t('col.region'), t('recall.holders'), t('col.on_hand'), t('recall.sealed_onhand'), t('q.in_transit'), t('recall.progress')],
+      regions.map((region) => {
+        const s = progress(byRegion.get(region));
+        return [region || t('lot.transit'), h('span', null, [...s.holders].flatMap((o, i) => (i ? [', ', orgLabel(o)] : [orgLabel(o)]))),
+          kg(s.onhand), kg(s.sealed), kg(s.transit), h('strong', { class: 'progress' }, s.pct)];
+      })));
 }
 
 function regionSection(region, rows, part) {
@@ -63,10 +95,12 @@ function regionSection(region, rows, part) {
   return h('section', { class: 'card region', 'aria-labelledby': id },
     h('h2', { id }, region ? t('recall.region', { region }) : t('lot.transit')),
     part ? h('p', { class: 'hint' }, t('recall.region_sum', { onhand: kg(part.on_hand), transit: kg(part.in_transit), sold: kg((part.sold || 0) + (part.consumed || 0)) })) : null,
+    h('p', { class: 'region-progress' }, (() => { const s = progress(rows); return t('recall.progress_sum', { onhand: kg(s.onhand), sealed: kg(s.sealed), pct: s.pct }); })()),
     table(t('recall.lots'),
-      [t('col.site'), t('col.holder'), t('col.code'), t('col.product'), t('col.on_hand'), t('q.in_transit'), t('col.sold'), t('recall.action')],
+      [t('col.site'), t('col.holder'), t('col.code'), t('col.product'), t('col.on_hand'), t('recall.sealed'), t('q.in_transit'), t('col.sold'), t('recall.action')],
       rows.map((r) => [r.site ? siteLabel(r.site) : '—', r.holder ? orgLabel(r.holder) : '—', lotLink(r.trace_code), r.product,
-        kg(r.on_hand), kg(r.in_transit), kg(r.sold + r.consumed), actionCell(r)])));
+        kg(r.on_hand), r.on_hand > 0 ? h('span', { class: r.sealed ? 'sealed' : 'bad strong' }, t(r.sealed ? 'recall.sealed.yes' : 'recall.sealed.no')) : '—',
+        kg(r.in_transit), kg(r.sold + r.consumed), actionCell(r)])));
 }
 
 function action(r) {
@@ -94,6 +128,7 @@ async function recallRows(rc) {
       holder: l.holder || '', holder_name: l.holder ? await orgName(l.holder) : '',
       site: l.site || '', site_name: site?.name || '', region,
       on_hand: l.on_hand || 0, in_transit: l.in_transit || 0, sold: l.sold || 0, consumed: l.consumed || 0,
+      destroyed: l.destroyed || 0, returned: l.returned || 0,
       sealed: !!l.sealed, positive: !!l.positive,
     });
   }
