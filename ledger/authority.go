@@ -69,6 +69,7 @@ var grants = map[EventKind][]grant{
 	Voided:              {{need: asRecorder}, {role: RoleRegulator, need: inJurisdiction}},
 	FindingClosed:       {{role: RoleRegulator, need: inJurisdiction}},
 	FindingAcknowledged: {{role: RoleRegulator, need: inJurisdiction}},
+	EPCISCaptured:       {{}, {role: RoleRegulator}},
 }
 
 // recordsNothing reports whether a role never records lot or site events.
@@ -112,6 +113,8 @@ func who(kind EventKind) string {
 		}
 		w := strings.Join(need, " ")
 		switch {
+		case g.role == "" && w == "":
+			w = "any operator"
 		case g.role == "":
 		case g.role == RoleRegulator || w == "":
 			w = strings.TrimSpace(article(g.role) + " " + w)

@@ -90,6 +90,7 @@ var kinds = map[EventKind]kindSpec{
 	FindingClosed:       lotKind(checkFindingClosed, prepareFindingClosed, applyFindingClosed, "finding", "reason"),
 	FindingAcknowledged: lotKind(checkFindingAcknowledged, prepareFindingAcknowledged, applyFindingAcknowledged, "finding", "reason"),
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
+	EPCISCaptured:       {door: DoorEvents, fields: []string{"epcis"}, check: checkEPCISCaptured, prepare: prepareEPCISCaptured, apply: applyEPCISCaptured}, // epcis_capture.go
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
 }
 

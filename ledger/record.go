@@ -93,6 +93,9 @@ type Event struct {
 	Buyer         *Buyer      `json:"buyer,omitempty"`
 	AddedGrams    int64       `json:"added_grams,omitempty"`
 	Policy        *Policy     `json:"policy,omitempty"`
+	// EPCIS is the EPCIS 2.0 event an epcis_captured record holds
+	// (epcis_capture.go).
+	EPCIS *EPCISEvent `json:"epcis,omitempty"`
 
 	// Note is free text. New records keep it in their annex (annex.go);
 	// records written before annexes carry it here.
@@ -158,6 +161,9 @@ type Receipt struct {
 	TraceCode   string       `json:"trace_code,omitempty"`
 	CreatedLots []CreatedLot `json:"created_lots"`
 	Findings    []Finding    `json:"findings"`
+	// EPCISEventID is the eventID (or event hash) an epcis_captured record
+	// was captured under.
+	EPCISEventID string `json:"epcis_event_id,omitempty"`
 	Checkpoint  TreeHead     `json:"checkpoint"`
 	// Replayed is true when an Idempotency-Key matched an earlier submission
 	// and this is that submission's receipt.

@@ -24,17 +24,26 @@ type submission struct {
 	keyHash   string   // key_created: SHA-256 of the new key's secret
 	annex     *Annex   // the note and people kept off the log (annex.go)
 	system    bool     // written by the ledger itself (the transit sweep)
-	done      chan result
+	// parts, when set, make this submission an all-or-nothing document
+	// (CaptureAll): every part is recorded in the same commit, or none.
+	parts []*submission
+	done  chan result
 }
 
 type result struct {
-	receipt *Receipt
-	err     error
+	receipt  *Receipt
+	receipts []*Receipt // a document's, one per part
+	err      error
 }
 
 // errAbort aborts a group's transaction after apply failed on a prepared
 // record, which should not happen; the group is retried without it.
 var errAbort = errors.New("abort group")
+
+// errRollback aborts a group's transaction in which a document (a
+// submission with parts) had a part refused; the group is retried without
+// the document, which is answered with the refusal.
+var errRollback = errors.New("roll the document back")
 
 // errGroupFull aborts a group's transaction that cannot take its next
 // record (ErrTxnFull); the group is committed in two parts.
@@ -174,6 +183,7 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 		results := make([]result, len(group))
 		dupOf := make(map[int]int)
 		bad := -1
+		var rollback error // errRollback: the refusal of the document at bad
 		var head *signedHead
 		var keysChanged bool
 		var hashes *vlog.Group
@@ -206,39 +216,49 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 					}
 					idemIndex[string(ik)] = i
 				}
-				rec, err := l.prepare(st, s, size)
-				if err != nil {
-					results[i].err = err
+				if s.parts != nil {
+					for k, part := range s.parts {
+						r, rejected, err := l.appendRecord(tx, st, part, size, hashes)
+						switch {
+						case errors.Is(err, ErrTxnFull) && i > 0:
+							bad = i
+							return errGroupFull
+						case errors.Is(err, ErrTxnFull):
+							bad, rollback = i, fault.Errorf(fault.TooLarge, "the document is too large to capture all or nothing; capture it in parts or with GS1-Capture-Error-Behaviour: proceed")
+							return errRollback
+						case err != nil:
+							bad = i
+							return err
+						case rejected != nil:
+							bad, rollback = i, AtEPCISEvent(k, rejected)
+							return errRollback
+						}
+						keysChanged = keysChanged || r.keysChanged
+						results[i].receipts = append(results[i].receipts, r.receipt)
+						size++
+					}
+					accepted = append(accepted, i)
 					continue
 				}
-				data, err := encodeRecord(rec)
-				if err != nil {
+				r, rejected, err := l.appendRecord(tx, st, s, size, hashes)
+				if rejected != nil {
+					results[i].err = rejected
+					continue
+				}
+				if errors.Is(err, ErrTxnFull) {
 					bad = i
-					return errAbort
-				}
-				fx, err := applyRecord(tx, &l.lots, rec)
-				if err == nil {
-					err = vlog.Append(tx, size, data, hashes)
-				}
-				if err != nil && errors.Is(err, ErrTxnFull) && i > 0 {
-					bad = i
-					return errGroupFull
-				}
-				if err != nil {
-					l.log.Error("apply failed on a prepared record", "seq", size, "kind", rec.Kind, "err", err)
-					bad = i
-					return errAbort
-				}
-				if s.keyHash != "" {
-					if err := tx.Set(keyHashKey(s.keyHash), []byte(rec.Key)); err != nil {
-						return err
+					if i > 0 {
+						return errGroupFull
 					}
+					l.log.Error("one record does not fit a transaction", "seq", size, "kind", s.ev.Kind)
+					return errAbort
 				}
-				if err := s.writeAux(tx, rec); err != nil {
+				if err != nil {
+					bad = i
 					return err
 				}
-				keysChanged = keysChanged || fx.keysChanged
-				results[i].receipt = newReceipt(rec, fx)
+				keysChanged = keysChanged || r.keysChanged
+				results[i].receipt = r.receipt
 				accepted = append(accepted, i)
 				size++
 			}
@@ -259,7 +279,13 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			}
 			head = &signedHead{size: size, checkpoint: cp, note: signed}
 			for _, i := range accepted {
+				for _, r := range results[i].receipts {
+					r.Checkpoint = treeHead(cp)
+				}
 				r := results[i].receipt
+				if r == nil {
+					continue
+				}
 				r.Checkpoint = treeHead(cp)
 				if s := group[i]; s.idem != "" {
 					if err := storeIdem(tx, idemKey(s.p.Key, s.idem), s.bodyHash, r); err != nil {
@@ -279,8 +305,11 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			l.commitGroup(group[cut:], false)
 			return
 		}
-		if errors.Is(err, errAbort) {
-			group[bad].done <- result{err: fault.Errorf(fault.Internal, "the ledger could not apply this event")}
+		if errors.Is(err, errAbort) || errors.Is(err, errRollback) {
+			if rollback == nil {
+				rollback = fault.Errorf(fault.Internal, "the ledger could not apply this event")
+			}
+			group[bad].done <- result{err: rollback}
 			group = append(group[:bad:bad], group[bad+1:]...)
 			if len(group) == 0 {
 				return
@@ -335,6 +364,47 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 	}
 }
 
+// An appended record's receipt, and whether it changed keys.
+type appended struct {
+	receipt     *Receipt
+	keysChanged bool
+}
+
+// appendRecord prepares s as the record at seq, applies it and appends it
+// to the log in tx. A refusal of the submission (nothing written) comes
+// back as rejected; err is ErrTxnFull (wrapped) when tx cannot take the
+// record, errAbort when a prepared record did not apply.
+func (l *Ledger) appendRecord(tx Tx, st *state, s *submission, seq int64, hashes *vlog.Group) (_ appended, rejected, err error) {
+	rec, err := l.prepare(st, s, seq)
+	if err != nil {
+		return appended{}, err, nil
+	}
+	data, err := encodeRecord(rec)
+	if err != nil {
+		return appended{}, nil, errAbort
+	}
+	fx, err := applyRecord(tx, &l.lots, rec)
+	if err == nil {
+		err = vlog.Append(tx, seq, data, hashes)
+	}
+	if errors.Is(err, ErrTxnFull) {
+		return appended{}, nil, err
+	}
+	if err != nil {
+		l.log.Error("apply failed on a prepared record", "seq", seq, "kind", rec.Kind, "err", err)
+		return appended{}, nil, errAbort
+	}
+	if s.keyHash != "" {
+		if err := tx.Set(keyHashKey(s.keyHash), []byte(rec.Key)); err != nil {
+			return appended{}, nil, err
+		}
+	}
+	if err := s.writeAux(tx, rec); err != nil {
+		return appended{}, nil, err
+	}
+	return appended{receipt: newReceipt(rec, fx), keysChanged: fx.keysChanged}, nil, nil
+}
+
 // prepare validates s against current state and builds its record at seq.
 func (l *Ledger) prepare(st *state, s *submission, seq int64) (*Record, error) {
 	id, err := uuid.NewV7()
@@ -370,6 +440,9 @@ func newReceipt(rec *Record, fx *effects) *Receipt {
 	}
 	if fx.lot != nil {
 		r.Lot, r.TraceCode = fx.lot.ID, fx.lot.TraceCode
+	}
+	if rec.EPCIS != nil {
+		r.EPCISEventID = rec.EPCIS.ID
 	}
 	if r.CreatedLots == nil {
 		r.CreatedLots = []CreatedLot{}
