@@ -32,6 +32,7 @@ var allowedCells = map[EventKind][]string{
 	Voided:              {"*/recorder", "regulator/jurisdiction"},
 	FindingClosed:       {"regulator/jurisdiction"},
 	FindingAcknowledged: {"regulator/jurisdiction"},
+	EPCISCaptured:       {"*/-", "regulator/-"},
 }
 
 var cellStandings = map[string]standing{
