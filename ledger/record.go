@@ -163,8 +163,8 @@ type Receipt struct {
 	Findings    []Finding    `json:"findings"`
 	// EPCISEventID is the eventID (or event hash) an epcis_captured record
 	// was captured under.
-	EPCISEventID string `json:"epcis_event_id,omitempty"`
-	Checkpoint  TreeHead     `json:"checkpoint"`
+	EPCISEventID string   `json:"epcis_event_id,omitempty"`
+	Checkpoint   TreeHead `json:"checkpoint"`
 	// Replayed is true when an Idempotency-Key matched an earlier submission
 	// and this is that submission's receipt.
 	Replayed bool `json:"replayed,omitempty"`
