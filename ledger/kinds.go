@@ -71,7 +71,7 @@ var kinds = map[EventKind]kindSpec{
 	PolicySet:      {door: DoorRegistry, check: checkPolicySet, prepare: preparePolicySet, apply: applyPolicySet},
 	AnnexErased:    {door: DoorRegistry, check: checkAnnexErased, prepare: prepareAnnexErased, apply: applyAnnexErased}, // annex.go
 
-	Declared:            lotKind(checkDeclared, prepareDeclared, applyDeclared, "site", "product", "declaration_no", "containers", "quantity"),
+	Declared:            lotKind(checkDeclared, prepareDeclared, applyDeclared, "site", "product", "declaration_no", "containers", "quantity", "gtin", "batch"),
 	DocumentsAdded:      lotKind(checkDocumentsAdded, prepareNothing, applyNothing, "lot"),
 	Transformed:         lotKind(checkTransformed, prepareTransformed, applyTransformed, "site", "inputs", "outputs", "added_grams"),
 	Tested:              lotKind(checkTested, prepareTested, applyTested, "lot", "samples", "scope", "result", "retest_of", "people"),

@@ -56,6 +56,9 @@ type Event struct {
 	Type         string   `json:"type,omitempty"`
 	Region       string   `json:"region,omitempty"`
 	Address      string   `json:"address,omitempty"`
+	// GLN is a site's GS1 Global Location Number (site_registered; new
+	// records only).
+	GLN string `json:"gln,omitempty"`
 	Key          string   `json:"key,omitempty"`
 	Role         string   `json:"role,omitempty"`
 	Regions      []string `json:"regions,omitempty"`
@@ -64,6 +67,10 @@ type Event struct {
 	Lot           string      `json:"lot,omitempty"`
 	Product       *Product    `json:"product,omitempty"`
 	DeclarationNo string      `json:"declaration_no,omitempty"`
+	// GTIN and Batch are the GS1 identity of a declared batch (its LGTIN);
+	// optional, in new records only.
+	GTIN  string `json:"gtin,omitempty"`
+	Batch string `json:"batch,omitempty"`
 	Containers    []Container `json:"containers,omitempty"`
 	Quantity      *Quantity   `json:"quantity,omitempty"`
 	Samples       int64       `json:"samples,omitempty"`
