@@ -124,6 +124,18 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	logs.GET("/proof/consistency", s.anonLimit, s.consistencyProof)
 	logs.GET("/tile/*path", s.anonLimit, s.tile)
 
+	// The EPCIS 2.0 REST binding (api/epcis_capture.go, api/epcis_query.go).
+	ep := r.Group("/epcis", s.epcisHeaders)
+	ep.OPTIONS("", s.anonLimit, epcisOptions("GET"))
+	ep.OPTIONS("/capture", s.anonLimit, epcisOptions("GET, POST"))
+	ep.OPTIONS("/events", s.anonLimit, epcisOptions("GET, POST"))
+	epAuthed := ep.Group("", s.authenticate, s.rateLimit)
+	epAuthed.POST("/capture", s.captureDocument)
+	epAuthed.GET("/capture/:id", s.getCaptureJob)
+	epAuthed.POST("/events", s.captureEvent)
+	epAuthed.GET("/events", s.queryEvents)
+	epAuthed.GET("/events/*id", s.getEPCISEvent)
+
 	authed := v1.Group("", s.authenticate, s.rateLimit)
 	authed.GET("/log/records", s.records) // record bodies: readers only (api/tiles.go)
 	authed.GET("/log/proof/inclusion", s.inclusionProof)

@@ -110,6 +110,10 @@ func (m *epcisMapper) event(rec *ledger.Record) (ms []epcis.Member, ok bool) {
 	case ledger.Declared:
 		add("action", epcis.ActionAdd)
 		add("epcList", lotEPCs())
+		if lgtin, err := epcis.LGTIN(rec.GTIN, rec.Batch, 0); err == nil && rec.Quantity != nil {
+			// The batch's GS1 identity, as the class of the goods declared.
+			add("quantityList", []map[string]any{{"epcClass": lgtin.DigitalLink(), "quantity": float64(rec.Quantity.Grams) / 1000, "uom": "KGM"}})
+		}
 		add("bizStep", "commissioning")
 		add("disposition", "active")
 		where(rec.Site)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -130,7 +131,9 @@ func problemOf(err error) problem {
 }
 
 func writeProblem(c *gin.Context, p problem) {
-	p.Type = "urn:coldtrace:problem:" + p.Code
+	if !strings.HasPrefix(p.Type, epcisExceptionPrefix) {
+		p.Type = "urn:coldtrace:problem:" + p.Code
+	}
 	p.RequestID = c.GetString(requestIDKey)
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
@@ -169,4 +172,60 @@ func requestID(c *gin.Context) {
 	c.Set(requestIDKey, id)
 	c.Header("X-Request-Id", id)
 	c.Next()
+}
+
+// unsupportedMediaType is the 415 of a body in a content type the endpoint
+// does not take.
+func unsupportedMediaType(want, got string) error {
+	return &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		Msg: "the body must be " + want + ", is " + strconv.Quote(got)}
+}
+
+// epcisExceptionPrefix starts the problem types of the EPCIS 2.0 REST
+// binding's exceptions.
+const epcisExceptionPrefix = "epcisException:"
+
+// epcisProblem is the problem document of err on the EPCIS binding: the
+// same status, code and fields as elsewhere, typed with the binding's
+// exception (query: a query's parameters rather than a captured document).
+func epcisProblem(err error, query bool) problem {
+	p := problemOf(err)
+	var exc string
+	switch p.Status {
+	case http.StatusBadRequest:
+		exc = "ValidationException"
+		if query {
+			exc = "QueryParameterException"
+		}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		exc = "SecurityException"
+	case http.StatusNotFound:
+		exc = "NoSuchResourceException"
+	case http.StatusConflict, http.StatusUnprocessableEntity:
+		exc = "ValidationException"
+	case http.StatusRequestEntityTooLarge:
+		exc = "CaptureLimitExceededException"
+		if query {
+			exc = "QueryTooLargeException"
+		}
+	case http.StatusInternalServerError, http.StatusServiceUnavailable:
+		exc = "ImplementationException"
+	}
+	if exc != "" {
+		p.Type = epcisExceptionPrefix + exc
+	}
+	return p
+}
+
+// epcisFail answers the request with err as the binding's exception.
+func epcisFail(c *gin.Context, err error, query bool) {
+	p := epcisProblem(err, query)
+	if p.Status >= 500 {
+		slog.Default().ErrorContext(c.Request.Context(), "request failed", "request_id", c.GetString(requestIDKey),
+			"method", c.Request.Method, "path", c.Request.URL.Path, "kind", p.Code, "err", err)
+	}
+	if fault.KindOf(err) == fault.Unavailable {
+		c.Header("Retry-After", "5")
+	}
+	writeProblem(c, p)
 }

@@ -324,6 +324,18 @@ func TestAuthorityMatrix(t *testing.T) {
 				"attachments": []map[string]any{{"sha256": a.SHA256, "type": "rectification_notice"}}}
 		}, regulatorHere},
 	}
+	captured := 0
+	cells["epcis_captured"] = cell{func(string, bool) map[string]any {
+		captured++
+		return map[string]any{"kind": "epcis_captured", "epcis": map[string]any{"event": map[string]any{
+			"type": "ObjectEvent", "eventTime": "2026-01-01T00:00:00Z", "eventTimeZoneOffset": "+08:00", "action": "OBSERVE",
+			"epcList": []string{fmt.Sprintf("urn:epc:id:sgtin:0614141.107346.%d", captured)}}}}
+	}, func(role string, _ bool) int {
+		if role == ledger.RoleAdmin || role == ledger.RoleAuditor {
+			return 403
+		}
+		return 201
+	}}
 	kinds := ledger.LotEventKinds()
 	if len(kinds) != len(cells) {
 		t.Fatalf("%d event kinds but %d in the matrix: every kind must be in it", len(kinds), len(cells))

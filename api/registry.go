@@ -24,6 +24,7 @@ type siteRequest struct {
 	Type    string `json:"type"`
 	Region  string `json:"region"`
 	Address string `json:"address"`
+	GLN     string `json:"gln"`
 	Note    string `json:"note"`
 }
 
@@ -89,7 +90,7 @@ func (s *server) registerSite(c *gin.Context) {
 		return
 	}
 	r, ok := s.submit(c, ledger.Event{Kind: ledger.SiteRegistered, Site: req.ID, Org: req.Org, Name: req.Name,
-		Type: req.Type, Region: req.Region, Address: req.Address, Note: req.Note})
+		Type: req.Type, Region: req.Region, Address: req.Address, GLN: req.GLN, Note: req.Note})
 	if !ok {
 		return
 	}

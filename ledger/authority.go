@@ -74,6 +74,7 @@ var grants = map[EventKind][]grant{
 
 	// worker_tests.go: the site's org, or a regulator of the site's region.
 	WorkerTestsScheduled: {{need: asSiteOrg}, {role: RoleRegulator, need: inJurisdiction}},
+	EPCISCaptured:        {{}, {role: RoleRegulator}},
 }
 
 // recordsNothing reports whether a role never records lot or site events.
@@ -117,6 +118,8 @@ func who(kind EventKind) string {
 		}
 		w := strings.Join(need, " ")
 		switch {
+		case g.role == "" && w == "":
+			w = "any operator"
 		case g.role == "":
 		case g.role == RoleRegulator || w == "":
 			w = strings.TrimSpace(article(g.role) + " " + w)

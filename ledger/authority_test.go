@@ -36,6 +36,7 @@ var allowedCells = map[EventKind][]string{
 	WorkerTestsScheduled: {"*/site_org", "regulator/jurisdiction"},
 	FindingAssigned:      {"regulator/jurisdiction"},
 	NoticeIssued:         {"regulator/jurisdiction"},
+	EPCISCaptured:        {"*/-", "regulator/-"},
 }
 
 var cellStandings = map[string]standing{

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"coldtrace/ledger/epcis"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
@@ -38,6 +39,25 @@ func checkDeclared(ev *Event, fe *fault.Fields) {
 		checkText(fe, f+".seal", c.Seal, false, 40)
 	}
 	checkQuantity(fe, "quantity", ev.Quantity, true)
+	checkLGTIN(ev, fe)
+}
+
+// checkLGTIN checks a declared batch's GS1 identity: a GTIN with its check
+// digit and a batch/lot number of up to 20 GS1 characters, both or neither.
+func checkLGTIN(ev *Event, fe *fault.Fields) {
+	switch {
+	case ev.GTIN == "" && ev.Batch == "":
+	case ev.GTIN == "":
+		fe.Add("gtin", "is required with batch")
+	case ev.Batch == "":
+		fe.Add("batch", "is required with gtin")
+	default:
+		if err := epcis.ValidGTIN(ev.GTIN); err != nil {
+			fe.Add("gtin", "%v", err)
+		} else if _, err := epcis.LGTIN(ev.GTIN, ev.Batch, 0); err != nil {
+			fe.Add("batch", "%v", err)
+		}
+	}
 }
 
 func prepareDeclared(st *state, p Principal, rec *Record, _ *Lot) error {

@@ -6,12 +6,18 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"coldtrace/ledger/fault"
 	"coldtrace/ledger/vlog"
 )
 
 // errAbort aborts a group's transaction after apply failed on a prepared
 // record: the group is tried again without it (commitGroup).
 var errAbort = errors.New("abort group")
+
+// errRollback aborts a group's transaction in which a document (a
+// submission with parts) had a part refused: the group is tried again
+// without the document, which is answered with g.rollback (commitGroup).
+var errRollback = errors.New("roll the document back")
 
 // errGroupFull aborts a group's transaction that cannot take its next
 // submission: the group is committed in parts (commitGroup).
@@ -28,6 +34,7 @@ type groupApply struct {
 	head        *signedHead   // the new checkpoint; nil when no record was added
 	keysChanged bool          // an API key was written
 	hashes      *vlog.Group   // the Merkle hashes the group added
+	rollback    error         // errRollback: the refusal of the document at bad
 }
 
 // applyGroup applies group in order in one Store transaction, with the
@@ -35,7 +42,8 @@ type groupApply struct {
 // checkpoint. A submission the rules refuse is answered with its error and
 // adds nothing; the others become records. When grow is set, the group
 // takes in what arrives while it is applied (see more). On errGroupFull or
-// errAbort nothing was written and g.bad names the submission at fault.
+// errAbort or errRollback nothing was written and g.bad names the
+// submission at fault.
 func (l *Ledger) applyGroup(group []*submission, grow bool) (*groupApply, error) {
 	g := &groupApply{group: group, results: make([]result, len(group)), dupOf: map[int]int{}, bad: -1}
 	err := l.store.Update(context.Background(), func(tx Tx) error {
@@ -65,13 +73,13 @@ func (l *Ledger) applyGroup(group []*submission, grow bool) (*groupApply, error)
 				}
 				idemIndex[string(ik)] = i
 			}
-			added, err := l.applySubmission(st, g, i, size)
+			n, err := l.applySubmission(st, g, i, size)
 			if err != nil {
 				return err
 			}
-			if added {
+			if n > 0 {
 				accepted = append(accepted, i)
-				size++
+				size += n
 			}
 		}
 		if size == first {
@@ -82,47 +90,91 @@ func (l *Ledger) applyGroup(group []*submission, grow bool) (*groupApply, error)
 	return g, err
 }
 
-// applySubmission prepares submission i of g as the record at seq and
-// applies it; it reports whether the record was added. A refusal by the
-// rules is the submission's answer, not an error of the group.
-func (l *Ledger) applySubmission(st *state, g *groupApply, i int, seq int64) (bool, error) {
-	s, tx := g.group[i], st.tx
+// applySubmission applies submission i of g as the records from seq on
+// and reports how many it added. A refusal by the rules is the
+// submission's answer, not an error of the group; a document (a
+// submission with parts) is recorded whole or, when a part is refused or
+// does not fit one transaction, rolls the group back (errRollback).
+func (l *Ledger) applySubmission(st *state, g *groupApply, i int, seq int64) (int64, error) {
+	s := g.group[i]
+	if s.parts == nil {
+		r, rejected, err := l.appendRecord(st, g, s, seq)
+		switch {
+		case rejected != nil:
+			g.results[i].err = rejected
+			return 0, nil
+		case errors.Is(err, ErrTxnFull) && i > 0:
+			g.bad = i
+			return 0, errGroupFull
+		case errors.Is(err, ErrTxnFull):
+			l.log.Error("one record does not fit a transaction", "seq", seq, "kind", s.ev.Kind)
+			g.bad = i
+			return 0, errAbort
+		case err != nil:
+			g.bad = i
+			return 0, err
+		}
+		g.results[i].receipt = r
+		return 1, nil
+	}
+	for k, part := range s.parts {
+		r, rejected, err := l.appendRecord(st, g, part, seq+int64(k))
+		switch {
+		case errors.Is(err, ErrTxnFull) && i > 0:
+			g.bad = i
+			return 0, errGroupFull
+		case errors.Is(err, ErrTxnFull):
+			g.bad, g.rollback = i, fault.Errorf(fault.TooLarge, "the document is too large to capture all or nothing; capture it in parts or with GS1-Capture-Error-Behaviour: proceed")
+			return 0, errRollback
+		case err != nil:
+			g.bad = i
+			return 0, err
+		case rejected != nil:
+			g.bad, g.rollback = i, AtEPCISEvent(k, rejected)
+			return 0, errRollback
+		}
+		g.results[i].receipts = append(g.results[i].receipts, r)
+	}
+	return int64(len(s.parts)), nil
+}
+
+// appendRecord prepares s as the record at seq, applies it and appends it
+// to the log. A refusal of the submission (nothing written) comes back as
+// rejected; err is ErrTxnFull (wrapped) when the transaction cannot take
+// the record, errAbort when a prepared record did not apply.
+func (l *Ledger) appendRecord(st *state, g *groupApply, s *submission, seq int64) (_ *Receipt, rejected, err error) {
+	tx := st.tx
 	rec, err := l.prepare(st, s, seq)
 	if err != nil {
-		g.results[i].err = err
-		return false, nil
+		return nil, err, nil
 	}
 	data, err := encodeRecord(rec)
 	if err != nil {
-		g.bad = i
-		return false, errAbort
+		return nil, nil, errAbort
 	}
 	// The annex and its pseudonyms first: the alerts a record opens name
 	// the people of the record itself (people_findings.go).
 	if err := s.writeAux(tx, rec); err != nil {
-		return false, err
+		return nil, nil, err
 	}
 	fx, err := applyRecord(tx, &l.lots, rec)
 	if err == nil {
 		err = vlog.Append(tx, seq, data, g.hashes)
 	}
-	if err != nil && errors.Is(err, ErrTxnFull) && i > 0 {
-		g.bad = i
-		return false, errGroupFull
+	if errors.Is(err, ErrTxnFull) {
+		return nil, nil, err
 	}
 	if err != nil {
 		l.log.Error("apply failed on a prepared record", "seq", seq, "kind", rec.Kind, "err", err)
-		g.bad = i
-		return false, errAbort
+		return nil, nil, errAbort
 	}
 	if s.keyHash != "" {
 		if err := tx.Set(keyHashKey(s.keyHash), []byte(rec.Key)); err != nil {
-			return false, err
+			return nil, nil, err
 		}
 	}
 	g.keysChanged = g.keysChanged || fx.keysChanged
-	g.results[i].receipt = newReceipt(rec, fx)
-	return true, nil
+	return newReceipt(rec, fx), nil, nil
 }
 
 // signGroup signs the checkpoint of the tree of size size that the group
@@ -143,7 +195,13 @@ func (l *Ledger) signGroup(tx Tx, g *groupApply, size int64, accepted []int) err
 	}
 	g.head = &signedHead{size: size, checkpoint: cp, note: signed}
 	for _, i := range accepted {
+		for _, r := range g.results[i].receipts {
+			r.Checkpoint = treeHead(cp)
+		}
 		r := g.results[i].receipt
+		if r == nil {
+			continue
+		}
 		r.Checkpoint = treeHead(cp)
 		if s := g.group[i]; s.idem != "" {
 			if err := storeIdem(tx, idemKey(s.p.Key, s.idem), s.bodyHash, r); err != nil {

@@ -35,6 +35,7 @@ const (
 	tabFinding     table = "finding"      // <finding id>: Finding
 	tabAnnexErased table = "annex-erased" // <seq>: the seq of the record that erased its annex
 	tabWorkerTests table = "worker-tests" // <seq>: a site's worker test schedule
+	tabEPCISID     table = "epcis-id"     // <eventID>: the seq of the epcis_captured record
 )
 
 // key is the key of id in t.
@@ -118,6 +119,7 @@ var (
 	prefixDelivery   = []byte("a/whd/")          // <id>/<outbox suffix>
 	prefixPending    = []byte("a/whp/")          // <id>/<outbox suffix>: deliveries still to make
 	prefixAckDue     = []byte("a/fdue/")         // <ack deadline µs>/<finding id>: what the sweep watches
+	prefixCaptureJob = []byte("a/capture/")      // <capture id>: an EPCIS capture job's report
 )
 
 func keyHashKey(sha string) []byte    { return key(prefixKeyHash, []byte(sha)) }
@@ -129,6 +131,7 @@ func idemKey(keyID, idem string) []byte {
 	return key(prefixIdem, []byte(keyID), []byte{'/'}, []byte(idem))
 }
 func codeKey(code string) []byte       { return tabCode.key(code) }
+func captureJobKey(id string) []byte   { return key(prefixCaptureJob, []byte(id)) }
 func webhookKey(id string) []byte      { return key(prefixWebhook, []byte(id)) }
 func cursorKey(id string) []byte       { return key(prefixCursor, []byte(id)) }
 func outboxKey(sfx ...[]byte) []byte   { return key(append([][]byte{prefixOutbox}, sfx...)...) }

@@ -71,7 +71,7 @@ var kinds = map[EventKind]kindSpec{
 	PolicySet:      {door: DoorRegistry, check: checkPolicySet, prepare: preparePolicySet, apply: applyPolicySet},
 	AnnexErased:    {door: DoorRegistry, check: checkAnnexErased, prepare: prepareAnnexErased, apply: applyAnnexErased}, // annex.go
 
-	Declared:            lotKind(checkDeclared, prepareDeclared, applyDeclared, "site", "product", "declaration_no", "containers", "quantity"),
+	Declared:            lotKind(checkDeclared, prepareDeclared, applyDeclared, "site", "product", "declaration_no", "containers", "quantity", "gtin", "batch"),
 	DocumentsAdded:      lotKind(checkDocumentsAdded, prepareNothing, applyNothing, "lot"),
 	Transformed:         lotKind(checkTransformed, prepareTransformed, applyTransformed, "site", "inputs", "outputs", "added_grams"),
 	Tested:              lotKind(checkTested, prepareTested, applyTested, "lot", "samples", "scope", "result", "retest_of", "people"),
@@ -92,6 +92,7 @@ var kinds = map[EventKind]kindSpec{
 	FindingAssigned:     lotKind(checkFindingAssigned, prepareFindingAssigned, applyFindingAssigned, "finding", "region", "reason"), // worklist.go
 	NoticeIssued:        lotKind(checkNoticeIssued, prepareNoticeIssued, applyNoticeIssued, "finding", "deadline"),                  // worklist.go
 	Voided:              {door: DoorEvents, fields: []string{"voids", "reason"}, check: lotCheck(checkVoided, "voids", "reason"), prepare: prepareLot(prepareVoided), apply: applyVoided},
+	EPCISCaptured:       {door: DoorEvents, fields: []string{"epcis"}, check: checkEPCISCaptured, prepare: prepareEPCISCaptured, apply: applyEPCISCaptured}, // epcis_capture.go
 	TransitOverdue:      {door: DoorSystem, check: func(*Event, *fault.Fields) {}, prepare: prepareSystemOnly, apply: applyLot(applyTransitOverdue)},
 	// Scheduled worker tests (worker_tests.go).
 	WorkerTestsScheduled: lotKind(checkWorkerTestsScheduled, prepareWorkerTestsScheduled, applyWorkerTestsScheduled, "site", "people"),

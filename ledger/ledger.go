@@ -38,6 +38,8 @@
 //   - Queries and reports: query.go (lot, events, findings), list.go,
 //     trace.go, closure.go, recall.go, report.go, public.go,
 //     lot_findings.go; the log's own reads: proof.go, readable.go.
+//   - EPCIS 2.0: epcis_capture.go (captured events as records, all-or-nothing
+//     documents), epcis_query.go (the events query and capture jobs).
 //   - Attachments: attachments.go, attachment_content.go, blobs.go.
 //   - The webhook outbox: outbox.go.
 //   - Checking a data directory: verify.go, verify_attachments.go.

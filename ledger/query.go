@@ -129,6 +129,9 @@ func (st *state) recordVisible(p Principal, rec *Record) (bool, error) {
 	if p.readsAll() || rec.Kind.IsRegistry() || (p.Org != "" && rec.Actor.Org == p.Org) {
 		return true, nil
 	}
+	if rec.Kind == EPCISCaptured {
+		return epcisVisible(st, p, rec)
+	}
 	var rl recordLots
 	if err := st.getJSON(tabRecordLots.seqKey(rec.Seq), &rl); err != nil && fault.KindOf(err) != fault.NotFound {
 		return false, err

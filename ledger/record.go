@@ -56,44 +56,54 @@ type Event struct {
 	Type         string   `json:"type,omitempty"`
 	Region       string   `json:"region,omitempty"`
 	Address      string   `json:"address,omitempty"`
-	Key          string   `json:"key,omitempty"`
-	Role         string   `json:"role,omitempty"`
-	Regions      []string `json:"regions,omitempty"`
+	// GLN is a site's GS1 Global Location Number (site_registered; new
+	// records only).
+	GLN     string   `json:"gln,omitempty"`
+	Key     string   `json:"key,omitempty"`
+	Role    string   `json:"role,omitempty"`
+	Regions []string `json:"regions,omitempty"`
 
 	// Lot and site events (event.go).
-	Lot           string      `json:"lot,omitempty"`
-	Product       *Product    `json:"product,omitempty"`
-	DeclarationNo string      `json:"declaration_no,omitempty"`
-	Containers    []Container `json:"containers,omitempty"`
-	Quantity      *Quantity   `json:"quantity,omitempty"`
-	Samples       int64       `json:"samples,omitempty"`
-	Scope         []string    `json:"scope,omitempty"`
-	Result        string      `json:"result,omitempty"`
-	RetestOf      int64       `json:"retest_of,omitempty"`
-	Agent         string      `json:"agent,omitempty"`
-	ToOrg         string      `json:"to_org,omitempty"`
-	ToSite        string      `json:"to_site,omitempty"`
-	Vehicle       *Vehicle    `json:"vehicle,omitempty"`
-	TemperatureC  *float64    `json:"temperature_c,omitempty"`
-	Deadline      *time.Time  `json:"deadline,omitempty"`
-	Inputs        []LotAmount `json:"inputs,omitempty"`
-	Outputs       []Output    `json:"outputs,omitempty"`
-	Channel       string      `json:"channel,omitempty"`
-	Method        string      `json:"method,omitempty"`
-	Order         string      `json:"order,omitempty"`
-	Reason        string      `json:"reason,omitempty"`
-	MinC          *float64    `json:"min_c,omitempty"`
-	MaxC          *float64    `json:"max_c,omitempty"`
-	Readings      int64       `json:"readings,omitempty"`
-	Positives     *int64      `json:"positives,omitempty"`
-	WindowDays    int64       `json:"window_days,omitempty"`
-	Voids         int64       `json:"voids,omitempty"`
-	Finding       string      `json:"finding,omitempty"`
-	Findings      []string    `json:"findings,omitempty"`
-	Lots          []string    `json:"lots,omitempty"`
-	Buyer         *Buyer      `json:"buyer,omitempty"`
-	AddedGrams    int64       `json:"added_grams,omitempty"`
-	Policy        *Policy     `json:"policy,omitempty"`
+	Lot           string   `json:"lot,omitempty"`
+	Product       *Product `json:"product,omitempty"`
+	DeclarationNo string   `json:"declaration_no,omitempty"`
+	// GTIN and Batch are the GS1 identity of a declared batch (its LGTIN);
+	// optional, in new records only.
+	GTIN         string      `json:"gtin,omitempty"`
+	Batch        string      `json:"batch,omitempty"`
+	Containers   []Container `json:"containers,omitempty"`
+	Quantity     *Quantity   `json:"quantity,omitempty"`
+	Samples      int64       `json:"samples,omitempty"`
+	Scope        []string    `json:"scope,omitempty"`
+	Result       string      `json:"result,omitempty"`
+	RetestOf     int64       `json:"retest_of,omitempty"`
+	Agent        string      `json:"agent,omitempty"`
+	ToOrg        string      `json:"to_org,omitempty"`
+	ToSite       string      `json:"to_site,omitempty"`
+	Vehicle      *Vehicle    `json:"vehicle,omitempty"`
+	TemperatureC *float64    `json:"temperature_c,omitempty"`
+	Deadline     *time.Time  `json:"deadline,omitempty"`
+	Inputs       []LotAmount `json:"inputs,omitempty"`
+	Outputs      []Output    `json:"outputs,omitempty"`
+	Channel      string      `json:"channel,omitempty"`
+	Method       string      `json:"method,omitempty"`
+	Order        string      `json:"order,omitempty"`
+	Reason       string      `json:"reason,omitempty"`
+	MinC         *float64    `json:"min_c,omitempty"`
+	MaxC         *float64    `json:"max_c,omitempty"`
+	Readings     int64       `json:"readings,omitempty"`
+	Positives    *int64      `json:"positives,omitempty"`
+	WindowDays   int64       `json:"window_days,omitempty"`
+	Voids        int64       `json:"voids,omitempty"`
+	Finding      string      `json:"finding,omitempty"`
+	Findings     []string    `json:"findings,omitempty"`
+	Lots         []string    `json:"lots,omitempty"`
+	Buyer        *Buyer      `json:"buyer,omitempty"`
+	AddedGrams   int64       `json:"added_grams,omitempty"`
+	Policy       *Policy     `json:"policy,omitempty"`
+	// EPCIS is the EPCIS 2.0 event an epcis_captured record holds
+	// (epcis_capture.go).
+	EPCIS *EPCISEvent `json:"epcis,omitempty"`
 
 	// Note is free text. New records keep it in their annex (annex.go);
 	// records written before annexes carry it here.
@@ -159,7 +169,10 @@ type Receipt struct {
 	TraceCode   string       `json:"trace_code,omitempty"`
 	CreatedLots []CreatedLot `json:"created_lots"`
 	Findings    []Finding    `json:"findings"`
-	Checkpoint  TreeHead     `json:"checkpoint"`
+	// EPCISEventID is the eventID (or event hash) an epcis_captured record
+	// was captured under.
+	EPCISEventID string   `json:"epcis_event_id,omitempty"`
+	Checkpoint   TreeHead `json:"checkpoint"`
 	// Replayed is true when an Idempotency-Key matched an earlier submission
 	// and this is that submission's receipt.
 	Replayed bool `json:"replayed,omitempty"`

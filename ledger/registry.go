@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"coldtrace/ledger/epcis"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
@@ -79,7 +80,9 @@ type Site struct {
 	Type    string `json:"type"`
 	Region  string `json:"region"`
 	Address string `json:"address,omitempty"`
-	Seq     int64  `json:"seq"`
+	// GLN is the site's GS1 Global Location Number, if registered with one.
+	GLN string `json:"gln,omitempty"`
+	Seq int64  `json:"seq"`
 }
 
 // An APIKey is a registered key, without its secret. Only the secret's
@@ -182,6 +185,11 @@ func checkSiteRegistered(ev *Event, fe *fault.Fields) {
 		fe.Add("region", "is not a 6-digit GB/T 2260 region code")
 	}
 	checkText(fe, "address", ev.Address, false, 300)
+	if ev.GLN != "" {
+		if err := epcis.ValidGLN(ev.GLN); err != nil {
+			fe.Add("gln", "%v", err)
+		}
+	}
 }
 
 func checkKeyCreated(ev *Event, fe *fault.Fields) {
@@ -371,7 +379,7 @@ func applyOrgRegistered(st *state, rec *Record, fx *effects) error {
 func applySiteRegistered(st *state, rec *Record, fx *effects) error {
 	s := &Site{
 		ID: rec.Site, Org: rec.Org, Name: rec.Name, Type: rec.Type,
-		Region: rec.Region, Address: rec.Address, Seq: rec.Seq,
+		Region: rec.Region, Address: rec.Address, GLN: rec.GLN, Seq: rec.Seq,
 	}
 	fx.registered = s
 	if err := st.put(tabSite.key(rec.Site), s); err != nil {

@@ -22,12 +22,16 @@ type submission struct {
 	keyHash   string   // key_created: SHA-256 of the new key's secret
 	annex     *Annex   // the note and people kept off the log (annex.go)
 	system    bool     // written by the ledger itself (the transit sweep)
-	done      chan result
+	// parts, when set, make this submission an all-or-nothing document
+	// (CaptureAll): every part is recorded in the same commit, or none.
+	parts []*submission
+	done  chan result
 }
 
 type result struct {
-	receipt *Receipt
-	err     error
+	receipt  *Receipt
+	receipts []*Receipt // a document's, one per part
+	err      error
 }
 
 // run is the sequencer: the ledger's only writer. It takes what is waiting,
@@ -156,6 +160,9 @@ func (l *Ledger) syncLoop() {
 //     one filled it, the two halves), each as a group of its own;
 //   - apply failed on a prepared record: nothing was written; that
 //     submission is answered Internal and the group is tried without it;
+//   - a part of a document was refused (errRollback): nothing was written;
+//     the document is answered with the refusal and the group is tried
+//     without it;
 //   - the group was refused as a whole (ErrRefused): answered, nothing signed;
 //   - any other failure stops writes (fail).
 //
@@ -179,8 +186,12 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			l.commitGroup(group[:cut], false)
 			l.commitGroup(group[cut:], false)
 			return
-		case errors.Is(err, errAbort):
-			group[g.bad].done <- result{err: fault.Errorf(fault.Internal, "the ledger could not apply this event")}
+		case errors.Is(err, errAbort) || errors.Is(err, errRollback):
+			answer := g.rollback
+			if answer == nil {
+				answer = fault.Errorf(fault.Internal, "the ledger could not apply this event")
+			}
+			group[g.bad].done <- result{err: answer}
 			group = append(group[:g.bad:g.bad], group[g.bad+1:]...)
 			if len(group) == 0 {
 				return
@@ -276,6 +287,9 @@ func newReceipt(rec *Record, fx *effects) *Receipt {
 	}
 	if fx.lot != nil {
 		r.Lot, r.TraceCode = fx.lot.ID, fx.lot.TraceCode
+	}
+	if rec.EPCIS != nil {
+		r.EPCISEventID = rec.EPCIS.ID
 	}
 	if r.CreatedLots == nil {
 		r.CreatedLots = []CreatedLot{}

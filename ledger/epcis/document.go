@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -36,6 +37,10 @@ var standardContext = map[string]string{
 	"gs1": "https://gs1.org/voc/", "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "owl": "http://www.w3.org/2002/07/owl#",
 	"xsd": "http://www.w3.org/2001/XMLSchema#", "dcterms": "http://purl.org/dc/terms/",
 }
+
+// StandardPrefixes returns the prefixes the standard's context declares,
+// with their IRIs.
+func StandardPrefixes() map[string]string { return maps.Clone(standardContext) }
 
 // Decode reads an EPCISDocument (or EPCISQueryDocument) in JSON or JSON-LD
 // and checks it and each of its events against the standard's schema rules.
@@ -204,9 +209,14 @@ type Header struct {
 	// InstanceIdentifier names the document, if not "".
 	InstanceIdentifier string
 	Sender, Receiver   string
+	// QueryName, if set, makes the document an EPCISQueryDocument that
+	// answers the query of that name (SimpleEventQuery for the events
+	// resource).
+	QueryName string
 }
 
-// Encode writes an EPCISDocument of the events, created at the given time.
+// Encode writes an EPCISDocument (or, with h.QueryName, an
+// EPCISQueryDocument) of the events, created at the given time.
 func Encode(created time.Time, h Header, events []Event) ([]byte, error) {
 	ctx := []any{Context}
 	if len(h.Prefixes) > 0 {
@@ -226,7 +236,11 @@ func Encode(created time.Time, h Header, events []Event) ([]byte, error) {
 		return err
 	}
 	write("@context", ctx)
-	write("type", TypeDocument)
+	if h.QueryName != "" {
+		write("type", TypeQueryDocument)
+	} else {
+		write("type", TypeDocument)
+	}
 	write("schemaVersion", "2.0")
 	write("creationDate", created.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	if h.InstanceIdentifier != "" {
@@ -238,7 +252,14 @@ func Encode(created time.Time, h Header, events []Event) ([]byte, error) {
 	if h.Receiver != "" {
 		write("receiver", h.Receiver)
 	}
-	b.WriteString(`,"epcisBody":{"eventList":[`)
+	if h.QueryName != "" {
+		n, _ := json.Marshal(h.QueryName)
+		b.WriteString(`,"epcisBody":{"queryResults":{"queryName":`)
+		b.Write(n)
+		b.WriteString(`,"resultsBody":{"eventList":[`)
+	} else {
+		b.WriteString(`,"epcisBody":{"eventList":[`)
+	}
 	for i, e := range events {
 		if e.raw == nil {
 			return nil, fmt.Errorf("event %d: zero Event", i)
@@ -249,5 +270,8 @@ func Encode(created time.Time, h Header, events []Event) ([]byte, error) {
 		b.Write(e.raw)
 	}
 	b.WriteString("]}}")
+	if h.QueryName != "" {
+		b.WriteString("}}")
+	}
 	return b.Bytes(), nil
 }
