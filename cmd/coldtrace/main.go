@@ -33,6 +33,7 @@ type cli struct {
 	Verify  verifyCmd        `cmd:"" help:"Check a stopped server's data directory: every record, hash, checkpoint, derived state and attachment."`
 	Keys    keysCmd          `cmd:"" help:"Print the log's checkpoint verifier key."`
 	Seed    seedCmd          `cmd:"" help:"Record the demo data set, or a generated ledger of --lots root lots, into a data directory (the server must be stopped)."`
+	Import  importCmd        `cmd:"" help:"Record newline-delimited events from a file as POST /v1/events/batch does, in groups, resumable after a crash (the server must be stopped)."`
 	Trace   traceCmd         `cmd:"" help:"Trace a lot up to its root batch and down to every descendant (offline on --data, or on --server)."`
 	Report  reportCmd        `cmd:"" help:"Closure report of a region and declaration window as JSON, CSV, XLSX or PDF (offline on --data, or on --server)."`
 	Version kong.VersionFlag `help:"Print the version."`
