@@ -128,46 +128,92 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 	return err
 }
 
-// compareState checks that the stored derived state equals the replayed one.
+// compareState checks that the stored derived state equals the replayed one:
+// the two are scanned in key order side by side (the replayed one by a
+// goroutine of its own), so that every entry is read once and none is
+// looked up.
 func compareState(ctx context.Context, tx Tx, scratch Store, rep *VerifyReport, progress Progress) error {
-	return scratch.View(func(stx Tx) error {
-		var n int64
-		err := tx.Scan(prefixState, nil, false, func(k, v []byte) error {
-			want, err := stx.Get(k)
-			if fault.KindOf(err) == fault.NotFound {
-				return fault.Errorf(fault.Tampered, "state entry %q is not derived from any record", k)
-			}
-			if err != nil {
-				return err
-			}
-			if !bytes.Equal(want, v) {
-				return fault.Errorf(fault.Tampered, "state entry %q differs from the state the records give", k)
-			}
-			n++
-			if n%65536 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
+	type entry struct{ k, v []byte }
+	chunks := make(chan []entry, 8)
+	stop := make(chan struct{})
+	var replayErr error
+	go func() {
+		defer close(chunks)
+		replayErr = scratch.View(func(stx Tx) error {
+			chunk := make([]entry, 0, 256)
+			send := func() bool {
+				select {
+				case chunks <- chunk:
+					chunk = make([]entry, 0, 256)
+					return true
+				case <-stop:
+					return false
 				}
-				progress("state", n, 0)
 			}
-			return nil
-		})
-		if err != nil {
+			err := stx.Scan(prefixState, nil, false, func(k, v []byte) error {
+				chunk = append(chunk, entry{bytes.Clone(k), bytes.Clone(v)})
+				if len(chunk) == cap(chunk) && !send() {
+					return fault.ErrStop
+				}
+				return nil
+			})
+			if err == nil && len(chunk) > 0 {
+				send()
+			}
 			return err
+		})
+	}()
+	defer func() {
+		close(stop)
+		for range chunks {
 		}
-		// Every replayed entry must be stored too (the scan above matched
-		// stored entries to replayed ones, not the other way round).
-		if err := stx.Scan(prefixState, nil, false, func(k, _ []byte) error {
-			if _, err := tx.Get(k); fault.KindOf(err) == fault.NotFound {
-				return fault.Errorf(fault.Tampered, "state entry %q that the records give is missing", k)
-			} else if err != nil {
+	}()
+	var pending []entry
+	head := func() *entry {
+		for len(pending) == 0 {
+			c, ok := <-chunks
+			if !ok {
+				return nil
+			}
+			pending = c
+		}
+		return &pending[0]
+	}
+	missing := func(k []byte) error {
+		return fault.Errorf(fault.Tampered, "state entry %q that the records give is missing", k)
+	}
+	var n int64
+	err := tx.Scan(prefixState, nil, false, func(k, v []byte) error {
+		want := head()
+		switch {
+		case want == nil && replayErr != nil:
+			return replayErr // the replayed scan ended on an error
+		case want != nil && bytes.Compare(want.k, k) < 0:
+			return missing(want.k)
+		case want == nil || !bytes.Equal(want.k, k):
+			return fault.Errorf(fault.Tampered, "state entry %q is not derived from any record", k)
+		case !bytes.Equal(want.v, v):
+			return fault.Errorf(fault.Tampered, "state entry %q differs from the state the records give", k)
+		}
+		pending = pending[1:]
+		n++
+		if n%65536 == 0 {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			return nil
-		}); err != nil {
-			return err
+			progress("state", n, 0)
 		}
-		rep.StateKeys = n
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if want := head(); want != nil {
+		return missing(want.k)
+	}
+	if replayErr != nil { // read after chunks closed: the scan is over
+		return replayErr
+	}
+	rep.StateKeys = n
+	return nil
 }
