@@ -21,7 +21,7 @@ import (
 // the value is put back.
 func TestVerifyLogFindsTampering(t *testing.T) {
 	e := newEnv(t)
-	const n = 3000
+	const n = 2200
 	var wg sync.WaitGroup
 	for w := 0; w < 32; w++ {
 		wg.Add(1)
@@ -60,7 +60,7 @@ func TestVerifyLogFindsTampering(t *testing.T) {
 		{"checkpoint text", vlog.CheckpointKey(size), func(v []byte) []byte {
 			return bytes.Replace(v, []byte("test.example/log"), []byte("test.example/lag"), 1)
 		}, "checkpoint at size"},
-		{"missing record", recordKey(2999), nil, "record 2999: missing"},
+		{"missing record", recordKey(2199), nil, "record 2199: missing"},
 	}
 	for _, c := range cases {
 		var old []byte
