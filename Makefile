@@ -14,8 +14,14 @@ DATA     ?= ./data
 # never linked; the last published version).
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO    := $(BIN)/minio
+# immudb, the baseline of the ingest benchmark (a benchmark server only,
+# never linked). Its go.mod has replace directives, so `go install
+# module@version` refuses it: the module is downloaded and built in a
+# temporary copy, with its own go.mod and go.sum.
+IMMUDB_VERSION := v1.11.1
+IMMUDB   := $(BIN)/immudb
 
-.PHONY: help build run test test-short bench lint fuzz clean clean-bench minio browser-deps report-deps bench-deps epcis-deps
+.PHONY: help build run test test-short bench lint fuzz clean clean-bench minio immudb browser-deps report-deps bench-deps epcis-deps
 
 # Debian packages: the CJK TrueType font that PDF reports embed and
 # poppler-utils that the report tests render PDFs with; PostgreSQL 15, the
@@ -50,8 +56,8 @@ test: minio browser-deps report-deps epcis-deps ## every test, with the race det
 test-short: ## the fast tests only
 	$(GO) test -short -count=1 ./...
 
-bench: minio report-deps bench-deps ## the performance figures of README's table, each next to its baseline (the query benchmark's ledger is built once into testout/benchdata)
-	COLDTRACE_MINIO_BIN=$(MINIO) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+bench: minio immudb report-deps bench-deps ## the performance figures of README's table, each next to its baseline (the query benchmark's ledger is built once into testout/benchdata)
+	COLDTRACE_MINIO_BIN=$(MINIO) COLDTRACE_IMMUDB_BIN=$(IMMUDB) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
 report-deps: ## install the CJK font (fonts-lxgw-wenkai) and poppler-utils when missing
 	@$(call apt_install,$(REPORT_PKGS))
@@ -63,6 +69,15 @@ minio: $(MINIO) ## install the MinIO test server into bin/ when it is missing (a
 
 $(MINIO):
 	GOBIN=$(BIN) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+immudb: ## build the immudb server (the ingest benchmark's baseline) into bin/ when it is missing (several minutes)
+	@[ -x $(IMMUDB) ] || { \
+	  tmp=$$(mktemp -d); trap 'chmod -R u+w '"$$tmp"'; rm -rf '"$$tmp" EXIT; \
+	  src=$$(cd $$tmp && $(GO) mod download -json github.com/codenotary/immudb@$(IMMUDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  if [ -n "$$src" ] && cp -r $$src $$tmp/immudb && chmod -R u+w $$tmp/immudb && \
+	     (cd $$tmp/immudb && $(GO) build -trimpath -buildvcs=false -o $(IMMUDB) ./cmd/immudb); then echo "built $(IMMUDB)"; \
+	  elif [ "$${CI:-}" = true ]; then echo "FAILED to build immudb $(IMMUDB_VERSION)" >&2; exit 1; \
+	  else echo "could not build immudb: BenchmarkIngestVsImmudb will skip" >&2; fi; }
 
 # Debian packages of the browser tests (cmd/coldtrace/browser_test.go): the
 # browser, a CJK font so that screenshots show Chinese, and zbarimg to read

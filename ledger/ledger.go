@@ -42,7 +42,8 @@
 //     documents), epcis_query.go (the events query and capture jobs).
 //   - Attachments: attachments.go, attachment_content.go, blobs.go.
 //   - The webhook outbox: outbox.go.
-//   - Checking a data directory: verify.go, verify_attachments.go.
+//   - Checking a data directory: verify.go (the derived state replayed),
+//     verify_log.go (the log on every core), verify_attachments.go.
 //
 // Leaf packages that know nothing of lots: ledger/vlog (records, stored
 // hashes, frontier, checkpoints, proofs), ledger/ident (identifiers and
