@@ -389,18 +389,10 @@ func (lt *lotTx) openContacts(pos *Lot, family map[string]bool, fx *effects) err
 		}
 	}
 	for _, c := range found {
-		l, err := lt.peek(c.id)
-		if err != nil {
-			return err
-		}
-		if l.terminal() {
-			continue // nothing left to test
-		}
-		if l, err = lt.get(c.id); err != nil {
-			return err
-		}
-		if err := lt.open(RuleContact, l, fmt.Sprintf("lot %s was at %s while %s of the batch that tested positive (lot %s, record %d) was there, within %d days before; test it",
-			l.TraceCode, c.site, c.with, pos.TraceCode, rec.Seq, DefaultSiteWindowDays), fx); err != nil {
+		if err := lt.openContact(c.id, func(l *Lot) string {
+			return fmt.Sprintf("lot %s was at %s while %s of the batch that tested positive (lot %s, record %d) was there, within %d days before; test it",
+				l.TraceCode, c.site, c.with, pos.TraceCode, rec.Seq, DefaultSiteWindowDays)
+		}, fx); err != nil {
 			return err
 		}
 	}

@@ -142,22 +142,30 @@ func (lt *lotTx) openVehicleContacts(pos *Lot, ids []string, skip map[string]boo
 		return err
 	}
 	for _, c := range found {
-		l, err := lt.peek(c.id)
-		if err != nil {
-			return err
-		}
-		if l.terminal() {
-			continue // nothing left to test
-		}
-		if l, err = lt.get(c.id); err != nil {
-			return err
-		}
-		if err := lt.open(RuleContact, l, fmt.Sprintf("lot %s travelled on vehicle %s (loaded %s) while %s of the batch that tested positive (lot %s, record %d) was on it, within %d days before; test it",
-			l.TraceCode, c.plate, c.from.UTC().Format(time.RFC3339), c.with, pos.TraceCode, rec.Seq, DefaultSiteWindowDays), fx); err != nil {
+		if err := lt.openContact(c.id, func(l *Lot) string {
+			return fmt.Sprintf("lot %s travelled on vehicle %s (loaded %s) while %s of the batch that tested positive (lot %s, record %d) was on it, within %d days before; test it",
+				l.TraceCode, c.plate, c.from.UTC().Format(time.RFC3339), c.with, pos.TraceCode, rec.Seq, DefaultSiteWindowDays)
+		}, fx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// openContact opens a contact finding on lot id, in the region where it is
+// now, with the detail why gives, unless nothing is left of it to test.
+func (lt *lotTx) openContact(id string, why func(l *Lot) string, fx *effects) error {
+	l, err := lt.peek(id)
+	if err != nil {
+		return err
+	}
+	if l.terminal() {
+		return nil // nothing left to test
+	}
+	if l, err = lt.get(id); err != nil {
+		return err
+	}
+	return lt.open(RuleContact, l, why(l), fx)
 }
 
 // recallVehicleContacts adds to a recall answer the lots p may see that
