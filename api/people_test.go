@@ -219,3 +219,67 @@ func TestPeopleToTestOverHTTP(t *testing.T) {
 	}
 	env.Verify(t)
 }
+
+// TestSitePositivePeopleToTestOverHTTP: a positive environment test at a
+// site opens, in the site's region, a people_to_test finding naming the
+// pseudonyms of those who worked at the site or on the goods that were on
+// it inside the window; a negative test opens none, and another region and
+// the operators see nothing of it.
+func TestSitePositivePeopleToTestOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	t0 := time.Now().Add(-72 * time.Hour).UTC()
+	at := func(h int) string { return t0.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
+	root, _ := w.cleanLotInShanghai(t0)
+	ship := w.event("sh-warehouse", map[string]any{"kind": "shipped", "at": at(8), "lot": root, "to_org": w.org("zj-market"), "to_site": "ZJ-MKT-GS", "quantity": kgs(4000),
+		"people": []map[string]string{{"role": "porter", "name": "赵六", "id_number": "11010519491231002X"}}})
+	child := ship.CreatedLots[0].TraceCode
+	recv := w.event("zj-market", map[string]any{"kind": "received", "at": at(14), "lot": child, "site": "ZJ-MKT-GS", "quantity": kgs(4000),
+		"people": []map[string]string{{"role": "handler", "name": "孙八", "phone": "13611112222"}}})
+	site := func(h, positives int) ledger.Receipt {
+		return w.event("zj-lab", map[string]any{"kind": "site_tested", "site": "ZJ-MKT-GS", "at": at(h), "scope": []string{"environment"}, "samples": 5, "positives": positives,
+			"people": []map[string]string{{"role": "sampler", "name": "周九", "phone": "13700001111"}}})
+	}
+	// A negative test opens nothing.
+	neg := site(15, 0)
+	var all findingList
+	w.h.admin.do("GET", "/v1/findings?rule=people_to_test", nil).want(200).JSON(&all)
+	if len(all.Findings) != 0 {
+		t.Fatalf("people_to_test after a negative site test: %+v", all)
+	}
+	pos := site(16, 2)
+	r := w.key("zj-regulator").do("GET", "/v1/findings?rule=people_to_test", nil).want(200)
+	for _, s := range []string{"孙八", "周九", "13611112222", "13700001111"} {
+		if bytes.Contains(r.Body, []byte(s)) {
+			t.Fatalf("the finding shows %q: %s", s, r.Body)
+		}
+	}
+	var fl findingList
+	r.JSON(&fl)
+	if len(fl.Findings) != 1 {
+		t.Fatalf("want one people_to_test finding in Zhejiang: %s", r.Body)
+	}
+	f := fl.Findings[0]
+	// The receipt's handler worked on goods that were on the site, the
+	// samplers of both tests at the site; the Shanghai porter loaded the
+	// parent lot elsewhere.
+	if f.Region != "330105" || f.Seq != pos.Seq || !f.Open || !slices.Equal(f.PeopleEvents, []int64{recv.Seq, neg.Seq, pos.Seq}) {
+		t.Fatalf("Zhejiang's finding: %+v", f)
+	}
+	roles := map[string]bool{}
+	for _, p := range f.People {
+		if !strings.HasPrefix(p.Pseudonym, "p_") {
+			t.Fatalf("not a pseudonym: %+v", p)
+		}
+		for _, ro := range p.Roles {
+			roles[ro] = true
+		}
+	}
+	if !roles["handler"] || !roles["sampler"] || roles["porter"] {
+		t.Fatalf("the finding's people: %+v", f.People)
+	}
+	for _, name := range []string{"sh-regulator", "gd-regulator", "zj-market", "zj-lab", "sh-warehouse"} {
+		if fl := w.findings(name, "rule=people_to_test"); len(fl.Findings) != 0 {
+			t.Fatalf("%s sees %+v", name, fl)
+		}
+	}
+}

@@ -216,7 +216,7 @@ func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 	if err != nil {
 		return err
 	}
-	n := 0
+	var held []string
 	for _, id := range ids {
 		l, err := lt.peek(id)
 		if err != nil {
@@ -231,18 +231,22 @@ func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 		if l, err = lt.get(id); err != nil {
 			return err
 		}
-		n++
+		held = append(held, id)
 		if err := lt.open(RuleSitePositive, l, fmt.Sprintf("lot %s was at %s within %d days of a positive %s test there (%d of %d samples, record %d)", l.TraceCode, site.ID, rec.WindowDays, strings.Join(rec.Scope, "/"), *rec.Positives, rec.Samples, rec.Seq), fx); err != nil {
 			return err
 		}
 	}
 	if rec.Region != "" {
-		return lt.siteReach(site, start, ids, fx) // alerts.go
+		err = lt.siteReach(site, start, ids, fx) // alerts.go
+	} else if len(held) == 0 {
+		err = lt.openAtSite(RuleSitePositive, site, fmt.Sprintf("site %s tested positive (%s, %d of %d samples); no lot was there in the %d days before", site.ID, strings.Join(rec.Scope, "/"), *rec.Positives, rec.Samples, rec.WindowDays), fx)
 	}
-	if n == 0 {
-		return lt.openAtSite(RuleSitePositive, site, fmt.Sprintf("site %s tested positive (%s, %d of %d samples); no lot was there in the %d days before", site.ID, strings.Join(rec.Scope, "/"), *rec.Positives, rec.Samples, rec.WindowDays), fx)
+	if err != nil {
+		return err
 	}
-	return nil
+	// Only records whose annex carried roles left marks, so an old log
+	// opens none here.
+	return lt.openSitePeopleToTest(site, start, held, fx) // people_findings.go
 }
 
 func checkSiteDisinfected(ev *Event, fe *fault.Fields) {

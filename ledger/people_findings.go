@@ -18,7 +18,9 @@ import (
 // records with people on the family's lots and the site events at the
 // family's sites while it was there, inside the site window, are grouped by
 // the region where the work was done, and each region gets one
-// people_to_test finding naming those records. Records written before
+// people_to_test finding naming those records. A positive site test does
+// the same for the site and the lots that were on it inside its window.
+// Records written before
 // annexes carried roles have no entry, so old logs replay to the state
 // they stored. The pseudonyms a finding names are read from the erasable
 // people index when the finding is read or told (never stored in state):
@@ -98,8 +100,6 @@ func (st *state) scanPeopleMarks(x index, value string, fn func(m *peopleMark) e
 // they were there.
 func (lt *lotTx) openPeopleToTest(pos *Lot, fx *effects) error {
 	rec := lt.rec
-	start := rec.At.Add(-DefaultSiteWindowDays * 24 * time.Hour)
-	inWindow := func(t time.Time) bool { return !t.Before(start) && !t.After(rec.At) }
 	var ids []string
 	for _, root := range pos.roots() {
 		if err := lt.st.scanIndex("root", root, func(id []byte) error { ids = append(ids, string(id)); return nil }); err != nil {
@@ -108,8 +108,38 @@ func (lt *lotTx) openPeopleToTest(pos *Lot, fx *effects) error {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	marks := map[int64]*peopleMark{}
 	stays := map[string][]Stay{}
+	for _, id := range ids {
+		l, err := lt.peek(id)
+		if err != nil {
+			return err
+		}
+		for _, s := range l.Custody {
+			stays[s.Site] = append(stays[s.Site], s)
+		}
+	}
+	start := rec.At.Add(-DefaultSiteWindowDays * 24 * time.Hour)
+	return lt.openPeopleFindings(start, ids, stays, fmt.Sprintf("lot %s tested positive (record %d); people worked on its batch", pos.TraceCode, rec.Seq), DefaultSiteWindowDays, fx)
+}
+
+// openSitePeopleToTest opens one people_to_test finding for each region
+// where people worked, inside the site test's window, at the site that
+// tested positive or on the lots that were on it (ids).
+func (lt *lotTx) openSitePeopleToTest(site *Site, start time.Time, ids []string, fx *effects) error {
+	rec := lt.rec
+	end := rec.At
+	stays := map[string][]Stay{site.ID: {{Site: site.ID, From: start, To: &end}}}
+	return lt.openPeopleFindings(start, ids, stays, fmt.Sprintf("site %s tested positive (record %d); people worked at the site or on its goods", site.ID, rec.Seq), rec.WindowDays, fx)
+}
+
+// openPeopleFindings groups by region the marks made from start to the
+// record's time on lots ids, or at a site of stays during one of its stays,
+// and opens a people_to_test finding per region; its detail begins with
+// lead and names the window of days.
+func (lt *lotTx) openPeopleFindings(start time.Time, ids []string, stays map[string][]Stay, lead string, days int64, fx *effects) error {
+	rec := lt.rec
+	inWindow := func(t time.Time) bool { return !t.Before(start) && !t.After(rec.At) }
+	marks := map[int64]*peopleMark{}
 	for _, id := range ids {
 		if err := lt.st.scanPeopleMarks(idxPeopleLot, id, func(m *peopleMark) error {
 			if inWindow(m.At) {
@@ -118,13 +148,6 @@ func (lt *lotTx) openPeopleToTest(pos *Lot, fx *effects) error {
 			return nil
 		}); err != nil {
 			return err
-		}
-		l, err := lt.peek(id)
-		if err != nil {
-			return err
-		}
-		for _, s := range l.Custody {
-			stays[s.Site] = append(stays[s.Site], s)
 		}
 	}
 	for site, ss := range stays {
@@ -168,8 +191,8 @@ func (lt *lotTx) openPeopleToTest(pos *Lot, fx *effects) error {
 		f := &Finding{
 			ID: findingID(rec.Seq, lt.finding), Rule: RulePeopleToTest, Seq: rec.Seq, Open: true, OpenedAt: rec.At,
 			Region: r, PeopleEvents: seqs,
-			Detail: fmt.Sprintf("lot %s tested positive (record %d); people worked on its batch in region %s within %d days before and should be tested: %s; a regulator of the region opens the records' annexes to reach them",
-				pos.TraceCode, rec.Seq, r, DefaultSiteWindowDays, strings.Join(parts, "; ")),
+			Detail: fmt.Sprintf("%s in region %s within %d days before and should be tested: %s; a regulator of the region opens the records' annexes to reach them",
+				lead, r, days, strings.Join(parts, "; ")),
 		}
 		lt.finding++
 		fx.findings = append(fx.findings, *f)

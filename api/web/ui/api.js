@@ -57,14 +57,20 @@ export class ApiError extends Error {
 const onUnauthenticated = [];
 export function whenUnauthenticated(fn) { onUnauthenticated.push(fn); }
 
-// call sends a request and returns the response, or throws an ApiError.
+// call sends a request (opts.body, if any, as JSON) and returns the
+// response, or throws an ApiError.
 export async function call(path, opts = {}) {
   const headers = { Accept: opts.accept || 'application/json' };
   const key = opts.key ?? apiKey();
   if (key) headers.Authorization = 'Bearer ' + key;
+  let body;
+  if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(opts.body);
+  }
   let resp;
   try {
-    resp = await fetch(path, { method: opts.method || 'GET', headers, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+    resp = await fetch(path, { method: opts.method || 'GET', headers, body, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
   } catch (e) {
     throw new ApiError('network', 0, String(e));
   }

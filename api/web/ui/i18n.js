@@ -186,6 +186,10 @@ const zh = {
   'findings.site': '场所',
   'findings.region': '地区',
   'findings.record': '记录',
+  'notice.deadline': '整改期限',
+  'notice.issue': '发出整改通知书',
+  'notice.issued': '整改通知书已发出并附在本发现上。',
+  'notice.pdf': '整改通知书（期限 {deadline}，PDF）',
 
   'col.code': '追溯码',
   'col.product': '品名',
@@ -402,6 +406,10 @@ const en = {
   'findings.site': 'Site',
   'findings.region': 'Region',
   'findings.record': 'Record',
+  'notice.deadline': 'Rectify by',
+  'notice.issue': 'Issue rectification notice',
+  'notice.issued': 'The rectification notice is issued and attached to this finding.',
+  'notice.pdf': 'Rectification notice (by {deadline}, PDF)',
 
   'col.code': 'Trace code',
   'col.product': 'Product',

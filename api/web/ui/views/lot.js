@@ -6,6 +6,7 @@ import { getJSON, download, enc } from '../api.js';
 import { loading, lotBadges, lotLink, orgLabel, sayError, siteLabel, view } from '../common.js';
 import { loadTrace, traceGraph } from './graph.js';
 import { annexButton, maySeePeople } from '../people.js';
+import { noticePart } from '../notice.js';
 
 export async function lotView(code) {
   const main = view(code, loading());
@@ -168,7 +169,8 @@ export function findingItem(f) {
       f.site ? [t('findings.site'), ' ', siteLabel(f.site), ' · '] : null,
       f.region ? [t('findings.region'), ' ', f.region, ' · '] : null,
       t('findings.record'), ' #', f.seq,
-      !f.open && f.closed_reason ? [' · ', t('findings.closed', { reason: f.closed_reason })] : null));
+      !f.open && f.closed_reason ? [' · ', t('findings.closed', { reason: f.closed_reason })] : null),
+    noticePart(f));
 }
 
 function timelineSection(records, voidedBy) {
