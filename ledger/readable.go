@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
