@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"coldtrace/ledger/epcis"
@@ -24,14 +25,24 @@ import (
 //
 //	destroying      -> destroyed, method "other", the grams on hand
 //	retail_selling  -> sold, channel "retail", the grams on hand
+//	receiving       -> received at the site its bizLocation names (the
+//	                   site's URL {public URL}/v1/sites/{id}, or its GLN as
+//	                   urn:epc:id:sgln or Digital Link), the grams shipped
 //
-// An EPC names a whole lot, so the quantity is what the lot has on hand.
-// Every other event has no effect.
+// An EPC names a whole lot, so the quantity is all the lot has on hand (or
+// in transit). Every other event has no effect; so has a receiving event
+// whose bizLocation is no coldtrace site.
+
+// An epcisLookup finds what a captured event names: a lot by trace code or
+// lot id, a site by id or GLN (NotFound when coldtrace has none).
+type epcisLookup struct {
+	lot  func(ref string) (*Lot, error)
+	site func(id, gln string) (*Site, error)
+}
 
 // epcisToEvent maps captured event e to the domain event it takes effect
-// as; ok is false when it has none. lot resolves a trace code or lot id
-// (NotFound when coldtrace has no such lot).
-func epcisToEvent(e epcis.Event, lot func(ref string) (*Lot, error)) (_ Event, ok bool, _ error) {
+// as; ok is false when it has none.
+func epcisToEvent(e epcis.Event, find epcisLookup) (_ Event, ok bool, _ error) {
 	if e.Type() != "ObjectEvent" || e.HasErrorDeclaration() {
 		return Event{}, false, nil
 	}
@@ -41,51 +52,93 @@ func epcisToEvent(e epcis.Event, lot func(ref string) (*Lot, error)) (_ Event, o
 		ev = Event{Kind: Destroyed, Method: "other"}
 	case "retail_selling":
 		ev = Event{Kind: Sold, Channel: "retail"}
+	case "receiving":
+		site, err := epcisSite(e.BizLocation(), find)
+		if site == nil || err != nil {
+			return Event{}, false, err
+		}
+		ev = Event{Kind: Received, Site: site.ID}
 	default:
 		return Event{}, false, nil
 	}
+	lot, err := epcisLot(e, find)
+	if lot == nil || err != nil {
+		return Event{}, false, err
+	}
+	ev.Lot, ev.At = lot.ID, e.Time()
+	grams := lot.Quantity.OnHand
+	if ev.Kind == Received {
+		grams = 0
+		if lot.Transit != nil {
+			grams = lot.Transit.Quantity
+		}
+	}
+	switch {
+	case grams <= 0 && ev.Kind == Received:
+		return Event{}, false, fault.Rejectf("epcList", "lot %s is not in transit: nothing to receive", lot.TraceCode)
+	case grams <= 0:
+		return Event{}, false, fault.Rejectf("epcList", "lot %s has nothing on hand", lot.TraceCode)
+	}
+	ev.Quantity = &Quantity{Grams: grams}
+	return ev, true, nil
+}
+
+// epcisLot returns the one coldtrace lot e's epcList names, or nil.
+func epcisLot(e epcis.Event, find epcisLookup) (*Lot, error) {
 	var found *Lot
 	for _, epc := range e.EPCList() {
-		ref, ok := lotRef(epc)
+		ref, ok := urlRef(epc, "t")
+		if !ok {
+			ref, ok = urlRef(epc, "v1", "lots")
+		}
 		if !ok {
 			continue
 		}
-		l, err := lot(ref)
+		l, err := find.lot(ref)
 		if fault.KindOf(err) == fault.NotFound {
 			continue
 		}
 		if err != nil {
-			return Event{}, false, err
+			return nil, err
 		}
 		if found != nil && found.ID != l.ID {
-			return Event{}, false, fault.InvalidField("epcList", "names more than one coldtrace lot; capture one event per lot")
+			return nil, fault.InvalidField("epcList", "names more than one coldtrace lot; capture one event per lot")
 		}
 		found = l
 	}
-	if found == nil {
-		return Event{}, false, nil
-	}
-	ev.Lot, ev.At = found.ID, e.Time()
-	ev.Quantity = &Quantity{Grams: found.Quantity.OnHand}
-	return ev, true, nil
+	return found, nil
 }
 
-// lotRef returns the trace code or lot id an EPC names when it is a
-// coldtrace lot's public URL: .../t/{trace code} or .../v1/lots/{id}.
-func lotRef(epc string) (string, bool) {
+// epcisSite returns the coldtrace site a bizLocation names, or nil.
+func epcisSite(loc string, find epcisLookup) (*Site, error) {
+	var s *Site
+	var err error
+	if id, ok := urlRef(loc, "v1", "sites"); ok {
+		s, err = find.site(id, "")
+	} else if gs1, perr := epcis.ParseIdentifier(loc); perr == nil && gs1.AI == "414" && (gs1.Ext == "" || gs1.Ext == "0") {
+		s, err = find.site("", gs1.Key)
+	} else {
+		return nil, nil
+	}
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, nil
+	}
+	return s, err
+}
+
+// urlRef returns the last path segment of an http(s) URL whose path
+// ends in dirs followed by that segment (.../t/{code}, .../v1/lots/{id}).
+func urlRef(epc string, dirs ...string) (string, bool) {
 	u, err := url.Parse(epc)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" {
 		return "", false
 	}
 	parts := strings.Split(strings.TrimSuffix(u.Path, "/"), "/")
-	n := len(parts)
-	switch {
-	case n >= 2 && parts[n-2] == "t":
-		return parts[n-1], parts[n-1] != ""
-	case n >= 3 && parts[n-3] == "v1" && parts[n-2] == "lots":
-		return parts[n-1], parts[n-1] != ""
+	n := len(parts) - 1
+	if n < len(dirs) || parts[n] == "" || !slices.Equal(parts[n-len(dirs):n], dirs) {
+		return "", false
 	}
-	return "", false
+	return parts[n], true
 }
 
 // epcisEffect returns the submission of the domain event that captured
@@ -96,7 +149,7 @@ func (l *Ledger) epcisEffect(st *state, p Principal, c *EPCISEvent, seq int64) (
 	if err != nil {
 		return nil, err
 	}
-	ev, ok, err := epcisToEvent(e, st.resolveLot)
+	ev, ok, err := epcisToEvent(e, epcisLookup{lot: st.resolveLot, site: st.siteByIDOrGLN})
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -140,4 +193,26 @@ func (l *Ledger) appendCaptured(st *state, g *groupApply, s *submission, seq int
 		return r, 0, effectRefused(fx.ev.Kind, rejected), nil
 	}
 	return r, 2, nil, err
+}
+
+// siteByIDOrGLN reads a site by id or, when id is empty, finds the site
+// registered with GLN gln (a scan of the sites: they are few).
+func (st *state) siteByIDOrGLN(id, gln string) (*Site, error) {
+	if id != "" {
+		return st.site(id)
+	}
+	var found *Site
+	prefix := tabSite.all()
+	err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
+		s, err := st.site(string(k[len(prefix):]))
+		if err == nil && s.GLN == gln {
+			found = s
+			return fault.ErrStop
+		}
+		return err
+	})
+	if err == nil && found == nil {
+		err = fault.Errorf(fault.NotFound, "no site has GLN %s", gln)
+	}
+	return found, err
 }
