@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"errors"
 	"net/url"
 	"slices"
@@ -145,6 +146,9 @@ func urlRef(epc string, dirs ...string) (string, bool) {
 // event c, recorded at seq, takes effect as, submitted by p, or nil when
 // it has none.
 func (l *Ledger) epcisEffect(st *state, p Principal, c *EPCISEvent, seq int64) (*submission, error) {
+	if !mayTakeEffect(c.Event) {
+		return nil, nil
+	}
 	e, err := c.Parse()
 	if err != nil {
 		return nil, err
@@ -159,6 +163,21 @@ func (l *Ledger) epcisEffect(st *state, p Principal, c *EPCISEvent, seq int64) (
 	}
 	s.ev.EPCISSeq = seq
 	return s, nil
+}
+
+// mappedSteps are the bizSteps that take effect (epcisToEvent).
+var mappedSteps = [][]byte{[]byte("retail_selling"), []byte("destroying"), []byte("receiving")}
+
+// mayTakeEffect is false for an event that cannot take effect because no
+// mapped bizStep occurs in it at all: most captured events, which are then
+// not decoded a second time.
+func mayTakeEffect(raw []byte) bool {
+	for _, s := range mappedSteps {
+		if bytes.Contains(raw, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // effectRefused says that err refused the domain event of kind k that a
