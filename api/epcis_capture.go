@@ -103,10 +103,18 @@ type captureJob struct {
 	Events                []capturedRecord `json:"ct:events"`
 }
 
-// A capturedRecord names the record an event of the job became.
+// A capturedRecord names the record an event of the job became and, when
+// it took effect in the domain, the record of that effect.
 type capturedRecord struct {
-	EventID string `json:"eventID"`
-	Seq     int64  `json:"seq"`
+	EventID string          `json:"eventID"`
+	Seq     int64           `json:"seq"`
+	Effect  *capturedEffect `json:"ct:effect,omitempty"`
+}
+
+// A capturedEffect is the domain record a captured event took effect as.
+type capturedEffect struct {
+	Seq  int64            `json:"seq"`
+	Kind ledger.EventKind `json:"kind"`
 }
 
 // captureDocument is POST /epcis/capture.
@@ -167,7 +175,11 @@ func (s *server) captureDocument(c *gin.Context) {
 		return
 	}
 	for _, r := range receipts {
-		job.Events = append(job.Events, capturedRecord{EventID: r.EPCISEventID, Seq: r.Seq})
+		cr := capturedRecord{EventID: r.EPCISEventID, Seq: r.Seq}
+		if r.Effect != nil {
+			cr.Effect = &capturedEffect{Seq: r.Effect.Seq, Kind: r.Effect.Kind}
+		}
+		job.Events = append(job.Events, cr)
 	}
 	job.Success = len(job.Errors) == 0
 	job.FinishedAt = time.Now().UTC()

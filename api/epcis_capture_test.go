@@ -28,6 +28,10 @@ func captureDoc(c *client, doc []byte, header ...string) (job struct {
 	Events []struct {
 		EventID string
 		Seq     int64
+		Effect  *struct {
+			Seq  int64
+			Kind string
+		} `json:"ct:effect"`
 	} `json:"ct:events"`
 }) {
 	c.h.t.Helper()

@@ -98,8 +98,13 @@ func (l *Ledger) applyGroup(group []*submission, grow bool) (*groupApply, error)
 func (l *Ledger) applySubmission(st *state, g *groupApply, i int, seq int64) (int64, error) {
 	s := g.group[i]
 	if s.parts == nil {
-		r, rejected, err := l.appendRecord(st, g, s, seq)
+		r, n, rejected, err := l.appendCaptured(st, g, s, seq)
 		switch {
+		case rejected != nil && r != nil:
+			// The captured event's domain effect was refused after the
+			// captured record was written: neither is kept.
+			g.bad, g.rollback = i, rejected
+			return 0, errRollback
 		case rejected != nil:
 			g.results[i].err = rejected
 			return 0, nil
@@ -115,10 +120,11 @@ func (l *Ledger) applySubmission(st *state, g *groupApply, i int, seq int64) (in
 			return 0, err
 		}
 		g.results[i].receipt = r
-		return 1, nil
+		return n, nil
 	}
+	added := int64(0)
 	for k, part := range s.parts {
-		r, rejected, err := l.appendRecord(st, g, part, seq+int64(k))
+		r, n, rejected, err := l.appendCaptured(st, g, part, seq+added)
 		switch {
 		case errors.Is(err, ErrTxnFull) && i > 0:
 			g.bad = i
@@ -134,8 +140,9 @@ func (l *Ledger) applySubmission(st *state, g *groupApply, i int, seq int64) (in
 			return 0, errRollback
 		}
 		g.results[i].receipts = append(g.results[i].receipts, r)
+		added += n
 	}
-	return int64(len(s.parts)), nil
+	return added, nil
 }
 
 // appendRecord prepares s as the record at seq, applies it and appends it
@@ -197,12 +204,18 @@ func (l *Ledger) signGroup(tx Tx, g *groupApply, size int64, accepted []int) err
 	for _, i := range accepted {
 		for _, r := range g.results[i].receipts {
 			r.Checkpoint = treeHead(cp)
+			if r.Effect != nil {
+				r.Effect.Checkpoint = treeHead(cp)
+			}
 		}
 		r := g.results[i].receipt
 		if r == nil {
 			continue
 		}
 		r.Checkpoint = treeHead(cp)
+		if r.Effect != nil {
+			r.Effect.Checkpoint = treeHead(cp)
+		}
 		if s := g.group[i]; s.idem != "" {
 			if err := storeIdem(tx, idemKey(s.p.Key, s.idem), s.bodyHash, r); err != nil {
 				return err

@@ -39,7 +39,9 @@
 //     trace.go, closure.go, recall.go, report.go, public.go,
 //     lot_findings.go; the log's own reads: proof.go, readable.go.
 //   - EPCIS 2.0: epcis_capture.go (captured events as records, all-or-nothing
-//     documents), epcis_query.go (the events query and capture jobs).
+//     documents), epcis_query.go (the events query and capture jobs),
+//     epcis_effects.go (captured events about a coldtrace lot take effect
+//     as domain events).
 //   - Attachments: attachments.go, attachment_content.go, blobs.go.
 //   - The webhook outbox: outbox.go.
 //   - Checking a data directory: verify.go (the derived state replayed),

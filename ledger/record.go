@@ -104,6 +104,10 @@ type Event struct {
 	// EPCIS is the EPCIS 2.0 event an epcis_captured record holds
 	// (epcis_capture.go).
 	EPCIS *EPCISEvent `json:"epcis,omitempty"`
+	// EPCISSeq is, on a domain event a captured EPCIS event took effect
+	// as, the seq of its epcis_captured record (epcis_effects.go); set by
+	// the ledger only, in new records only.
+	EPCISSeq int64 `json:"epcis_seq,omitempty"`
 
 	// Note is free text. New records keep it in their annex (annex.go);
 	// records written before annexes carry it here.
@@ -171,8 +175,11 @@ type Receipt struct {
 	Findings    []Finding    `json:"findings"`
 	// EPCISEventID is the eventID (or event hash) an epcis_captured record
 	// was captured under.
-	EPCISEventID string   `json:"epcis_event_id,omitempty"`
-	Checkpoint   TreeHead `json:"checkpoint"`
+	EPCISEventID string `json:"epcis_event_id,omitempty"`
+	// Effect is the receipt of the domain event an epcis_captured record
+	// took effect as (epcis_effects.go), if any.
+	Effect     *Receipt `json:"effect,omitempty"`
+	Checkpoint TreeHead `json:"checkpoint"`
 	// Replayed is true when an Idempotency-Key matched an earlier submission
 	// and this is that submission's receipt.
 	Replayed bool `json:"replayed,omitempty"`
