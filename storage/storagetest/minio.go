@@ -148,10 +148,22 @@ func (m *MinIO) start() error {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	m.cmd, m.done = cmd, done
-	// Wait until it answers its liveness probe (a start-up wait, not a
-	// timing assertion: a slow machine only makes it longer).
+	// Wait until it answers its readiness probe and then the S3 API itself
+	// (a start-up wait, not a timing assertion: a slow machine only makes
+	// it longer). The probe can pass while the object layer is still
+	// initialising, when S3 calls answer 503 "Server not initialized yet";
+	// an anonymous ListBuckets answers 403 once it is up.
 	deadline := time.Now().Add(2 * time.Minute)
-	url := "http://" + m.Endpoint + "/minio/health/ready"
+	if err := m.waitFor("/minio/health/ready", func(code int) bool { return code == http.StatusOK }, done, deadline); err != nil {
+		return err
+	}
+	return m.waitFor("/", func(code int) bool { return code != http.StatusServiceUnavailable }, done, deadline)
+}
+
+// waitFor polls path until its status is up, minio exits, or the deadline
+// passes.
+func (m *MinIO) waitFor(path string, up func(code int) bool, done <-chan struct{}, deadline time.Time) error {
+	url := "http://" + m.Endpoint + path
 	for {
 		select {
 		case <-done:
@@ -162,7 +174,7 @@ func (m *MinIO) start() error {
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if up(resp.StatusCode) {
 				return nil
 			}
 		}
