@@ -303,3 +303,14 @@ func TestPolicyOverHTTP(t *testing.T) {
 		"quantity": kgs(10), "deadline": time.Now().Add(4 * 24 * time.Hour).UTC().Format(time.RFC3339)}).wantProblem(400, "invalid", "deadline")
 	w.h.tl.Verify(t)
 }
+
+// TestPolicyVersion0OverHTTP: a ledger that records no policy answers the
+// version-0 rules, with no parts of cleared, as the spec describes them.
+func TestPolicyVersion0OverHTTP(t *testing.T) {
+	w := newWorld(t)
+	var p map[string]any
+	w.keys["importer"].do("GET", "/v1/policy", nil).want(200).JSON(&p)
+	if p["version"] != float64(0) || p["cleared_parts"] != nil || p["samples"] != nil {
+		t.Fatalf("the policy of a ledger that records none: %v", p)
+	}
+}
