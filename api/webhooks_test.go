@@ -139,6 +139,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// settledDeliveries lists a subscription's deliveries once at least n are
+// listed and none is pending. A receiver counts a delivery when it answers;
+// the deliverer records it only once the answer is back, so a list read
+// right after the receiver saw it may still say pending.
+func (w *demoWorld) settledDeliveries(actor, hook string, n int) (ds struct{ Deliveries []ledger.Delivery }) {
+	w.h.t.Helper()
+	waitFor(w.h.t, "deliveries recorded", func() bool {
+		w.key(actor).do("GET", "/v1/webhooks/"+hook+"/deliveries?limit=50", nil).want(200).JSON(&ds)
+		for _, d := range ds.Deliveries {
+			if d.Status == "pending" {
+				return false
+			}
+		}
+		return len(ds.Deliveries) >= n
+	})
+	return ds
+}
+
 // startDeliverer runs a delivery worker with fast retries until the test
 // ends (or stop is called).
 func startDeliverer(t *testing.T, l *ledger.Ledger) (stop func()) {
@@ -292,8 +310,7 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	if !rules["positive_test"] || !rules["positive_batch"] {
 		t.Errorf("Guangdong got %v, want positive_test and positive_batch", rules)
 	}
-	var ds struct{ Deliveries []ledger.Delivery }
-	w.key("gd-regulator").do("GET", "/v1/webhooks/"+hook.ID+"/deliveries?limit=50", nil).want(200).JSON(&ds)
+	ds := w.settledDeliveries("gd-regulator", hook.ID, 2)
 	if len(ds.Deliveries) != 2 {
 		t.Fatalf("%d deliveries listed", len(ds.Deliveries))
 	}
@@ -446,8 +463,7 @@ func TestWebhooksSurviveARestart(t *testing.T) {
 			t.Errorf("event %s tried before the restart: delivered %v after %d attempts", id, ok, tries[id])
 		}
 	}
-	var ds struct{ Deliveries []ledger.Delivery }
-	w2.key("gd-regulator").do("GET", "/v1/webhooks/"+hook.ID+"/deliveries", nil).want(200).JSON(&ds)
+	ds := w2.settledDeliveries("gd-regulator", hook.ID, 4)
 	if len(ds.Deliveries) != 4 {
 		t.Fatalf("%d deliveries", len(ds.Deliveries))
 	}
