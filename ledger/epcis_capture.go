@@ -173,17 +173,38 @@ func prepareEPCISCaptured(st *state, p Principal, rec *Record) error {
 		return err
 	}
 	rec.EPCIS = &c
-	if v, err := st.get(epcisIDKey(c.ID)); err == nil {
+	v, err := st.get(epcisIDKey(c.ID))
+	if fault.KindOf(err) == fault.NotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !e.HasErrorDeclaration() {
 		return &fault.Error{Kind: fault.Conflict, Msg: "this eventID was captured already, as record " + strconv.FormatUint(beUint(v), 10),
 			Fields: []fault.FieldError{{Field: "eventID", Message: "was captured already"}}}
+	}
+	// An error declaration is captured beside the event it corrects, once
+	// (epcis_effects_void.go).
+	if d, err := st.get(tabEPCISDeclared.key(c.ID)); err == nil {
+		return &fault.Error{Kind: fault.Conflict, Msg: "an error was declared already for this eventID, as record " + strconv.FormatUint(beUint(d), 10),
+			Fields: []fault.FieldError{{Field: "errorDeclaration", Message: "was declared already for this eventID"}}}
 	} else if fault.KindOf(err) != fault.NotFound {
 		return err
 	}
 	return nil
 }
 
+// applyEPCISCaptured names the record by its eventID or, when the eventID
+// was captured already (only an error declaration passes prepare then), as
+// the declaration of an error about it.
 func applyEPCISCaptured(st *state, rec *Record, _ *effects) error {
-	if err := st.tx.Set(epcisIDKey(rec.EPCIS.ID), be64(rec.Seq)); err != nil {
+	k := epcisIDKey(rec.EPCIS.ID)
+	if _, err := st.get(k); err == nil {
+		k = tabEPCISDeclared.key(rec.EPCIS.ID)
+	} else if fault.KindOf(err) != fault.NotFound {
+		return err
+	}
+	if err := st.tx.Set(k, be64(rec.Seq)); err != nil {
 		return err
 	}
 	return indexRecord(st, rec)

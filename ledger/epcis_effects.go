@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"errors"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -16,101 +17,230 @@ import (
 // domain event it maps to (epcisToEvent) is appended right after it, in
 // the same commit, under the same checks and authority as /v1/events, with
 // EPCISSeq naming the captured record. A refusal of the domain event
-// refuses the captured event with it (applySubmission). The mapping runs
+// refuses the captured event with it (appendCaptured). The mapping runs
 // only when new records are written: replay applies the records as they
 // are, so older captures keep their meaning.
 //
-// Mapped, for an ObjectEvent without errorDeclaration whose epcList names
-// exactly one coldtrace lot by its public URL ({public URL}/t/{trace
-// code} or {public URL}/v1/lots/{id}):
+// Mapped, for an ObjectEvent whose epcList (or quantityList) names exactly
+// one coldtrace lot, by its public URL ({public URL}/t/{trace code} or
+// {public URL}/v1/lots/{id}) or by the LGTIN of its declaration
+// (epcis_effects_lgtin.go):
 //
-//	destroying      -> destroyed, method "other", the grams on hand
-//	retail_selling  -> sold, channel "retail", the grams on hand
+//	destroying      -> destroyed (ct:method, else "other")
+//	retail_selling  -> sold (ct:channel, else "retail")
 //	receiving       -> received at the site its bizLocation names (the
 //	                   site's URL {public URL}/v1/sites/{id}, or its GLN as
-//	                   urn:epc:id:sgln or Digital Link), the grams shipped
+//	                   urn:epc:id:sgln or Digital Link)
+//	shipping        -> shipped to destinationList's party and location
+//	inspecting      -> tested, disposition conformant (negative) or
+//	                   non_conformant (positive), samples and scope from
+//	                   ct:nucleicAcidTest
 //
-// An EPC names a whole lot, so the quantity is all the lot has on hand (or
-// in transit). Every other event has no effect; so has a receiving event
-// whose bizLocation is no coldtrace site.
+// and an event with errorDeclaration about a captured event that took
+// effect -> voided, of that effect (epcis_effects_void.go). The quantity
+// is ct:quantity, or the lot's quantityList entry in KGM or GRM, or else
+// all the lot has on hand (in transit, for a receipt). The coldtrace
+// extensions (ct:...) are read in epcis_effects_ext.go. Every other event
+// has no effect; so has a receiving event whose bizLocation is no
+// coldtrace site, and an inspection with another disposition.
+
+// EPCISVocab is the namespace of coldtrace's own EPCIS vocabulary (the
+// prefix "ct" of exported documents): the extensions a captured event's
+// effect is read from.
+const EPCISVocab = "https://w3id.org/coldtrace/voc#"
 
 // An epcisLookup finds what a captured event names: a lot by trace code or
-// lot id, a site by id or GLN (NotFound when coldtrace has none).
+// lot id, a site by id or GLN (NotFound when coldtrace has none), the lots
+// declared with an LGTIN, and the effect of an earlier captured event.
 type epcisLookup struct {
 	lot  func(ref string) (*Lot, error)
 	site func(id, gln string) (*Site, error)
+	// lgtin returns the ids of the lots of the batches declared with GTIN
+	// gtin and batch number batch that hold goods now.
+	lgtin func(gtin, batch string) ([]*Lot, error)
+	// effect returns the seq of the domain record that the captured event
+	// eventID took effect as, 0 when it was not captured before seq or
+	// took no effect.
+	effect func(eventID string, seq int64) (int64, error)
 }
 
-// epcisToEvent maps captured event e to the domain event it takes effect
+// A epcisSubject is an event being captured: the event, the id it is
+// captured under, the seq of its record and the prefix its document
+// declared for coldtrace's vocabulary.
+type epcisSubject struct {
+	epcis.Event
+	id  string
+	seq int64
+	ct  string
+}
+
+// epcisToEvent maps captured event c to the domain event it takes effect
 // as; ok is false when it has none.
-func epcisToEvent(e epcis.Event, find epcisLookup) (_ Event, ok bool, _ error) {
-	if e.Type() != "ObjectEvent" || e.HasErrorDeclaration() {
+func epcisToEvent(c epcisSubject, find epcisLookup) (_ Event, ok bool, _ error) {
+	x := &ctExt{e: c.Event, ct: c.ct}
+	if c.HasErrorDeclaration() {
+		return epcisCorrection(c, x, find)
+	}
+	if c.Type() != "ObjectEvent" {
 		return Event{}, false, nil
 	}
 	var ev Event
-	switch epcis.BizStep.Short(e.BizStep()) {
+	switch epcis.BizStep.Short(c.BizStep()) {
 	case "destroying":
-		ev = Event{Kind: Destroyed, Method: "other"}
+		ev = Event{Kind: Destroyed, Method: x.word("method", DestroyMethods, "other")}
 	case "retail_selling":
-		ev = Event{Kind: Sold, Channel: "retail"}
+		ev = Event{Kind: Sold, Channel: x.word("channel", SaleChannels, "retail")}
 	case "receiving":
-		site, err := epcisSite(e.BizLocation(), find)
+		site, err := epcisSite(c.BizLocation(), find)
 		if site == nil || err != nil {
 			return Event{}, false, err
 		}
-		ev = Event{Kind: Received, Site: site.ID}
+		ev = Event{Kind: Received, Site: site.ID, TemperatureC: x.temperature()}
+	case "inspecting":
+		result, ok := map[string]string{"conformant": "negative", "non_conformant": "positive"}[epcis.Disposition.Short(c.Disposition())]
+		if !ok {
+			return Event{}, false, nil // an inspection that states no test result
+		}
+		ev = Event{Kind: Tested, Result: result}
+	case "shipping":
+		ev = Event{Kind: Shipped}
 	default:
 		return Event{}, false, nil
 	}
-	lot, err := epcisLot(e, find)
+	lot, q, err := epcisLot(c.Event, find)
 	if lot == nil || err != nil {
 		return Event{}, false, err
 	}
-	ev.Lot, ev.At = lot.ID, e.Time()
-	grams := lot.Quantity.OnHand
-	if ev.Kind == Received {
-		grams = 0
-		if lot.Transit != nil {
-			grams = lot.Transit.Quantity
+	ev.Lot, ev.At = lot.ID, c.Time()
+	switch ev.Kind {
+	case Tested:
+		if x.test(&ev); len(x.fe) > 0 {
+			return Event{}, false, x.fe.Err()
+		}
+		return ev, true, nil
+	case Shipped:
+		if err := x.shipment(&ev, find); err != nil {
+			return Event{}, false, err
 		}
 	}
-	switch {
-	case grams <= 0 && ev.Kind == Received:
-		return Event{}, false, fault.Rejectf("epcList", "lot %s is not in transit: nothing to receive", lot.TraceCode)
-	case grams <= 0:
-		return Event{}, false, fault.Rejectf("epcList", "lot %s has nothing on hand", lot.TraceCode)
+	if q == nil {
+		q = x.quantity()
 	}
-	ev.Quantity = &Quantity{Grams: grams}
+	if err := x.fe.Err(); err != nil {
+		return Event{}, false, err
+	}
+	if q == nil {
+		if q, err = wholeLot(lot, ev.Kind); err != nil {
+			return Event{}, false, err
+		}
+	}
+	ev.Quantity = q
 	return ev, true, nil
 }
 
-// epcisLot returns the one coldtrace lot e's epcList names, or nil.
-func epcisLot(e epcis.Event, find epcisLookup) (*Lot, error) {
-	var found *Lot
-	for _, epc := range e.EPCList() {
-		ref, ok := urlRef(epc, "t")
-		if !ok {
-			ref, ok = urlRef(epc, "v1", "lots")
+// wholeLot is the quantity of an event that names a whole lot: all it has
+// on hand or, for a receipt, in transit.
+func wholeLot(lot *Lot, k EventKind) (*Quantity, error) {
+	if k == Received {
+		if lot.Transit == nil || lot.Transit.Quantity <= 0 {
+			return nil, fault.Rejectf("epcList", "lot %s is not in transit: nothing to receive", lot.TraceCode)
 		}
-		if !ok {
-			continue
-		}
-		l, err := find.lot(ref)
-		if fault.KindOf(err) == fault.NotFound {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if found != nil && found.ID != l.ID {
-			return nil, fault.InvalidField("epcList", "names more than one coldtrace lot; capture one event per lot")
-		}
-		found = l
+		return &Quantity{Grams: lot.Transit.Quantity}, nil
 	}
-	return found, nil
+	if lot.Quantity.OnHand <= 0 {
+		return nil, fault.Rejectf("epcList", "lot %s has nothing on hand", lot.TraceCode)
+	}
+	return &Quantity{Grams: lot.Quantity.OnHand}, nil
 }
 
-// epcisSite returns the coldtrace site a bizLocation names, or nil.
+// epcisLot returns the one coldtrace lot e names in epcList or
+// quantityList, or nil, and the quantity of it the quantityList entry that
+// names it gives (nil when none does).
+func epcisLot(e epcis.Event, find epcisLookup) (*Lot, *Quantity, error) {
+	var found *Lot
+	var q *Quantity
+	take := func(field string, l *Lot) error {
+		if found != nil && found.ID != l.ID {
+			return fault.InvalidField(field, "names more than one coldtrace lot; capture one event per lot")
+		}
+		found = l
+		return nil
+	}
+	for _, epc := range e.EPCList() {
+		l, err := epcisLotByURL(epc, find)
+		if l == nil && err == nil {
+			l, err = lotByLGTIN(e, epc, "epcList", find)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if l != nil {
+			if err := take("epcList", l); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	for i, c := range e.QuantityList() {
+		field := indexField("quantityList", i)
+		l, err := epcisLotByURL(c.EPCClass, find)
+		if l == nil && err == nil {
+			l, err = lotByLGTIN(e, c.EPCClass, "quantityList", find)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if l == nil {
+			continue
+		}
+		if err := take(field, l); err != nil {
+			return nil, nil, err
+		}
+		if c.Quantity == nil {
+			continue
+		}
+		g, err := gramsOf(*c.Quantity, c.UOM, field)
+		if err != nil {
+			return nil, nil, err
+		}
+		q = &Quantity{Grams: g}
+	}
+	return found, q, nil
+}
+
+// gramsOf converts an EPCIS quantity in KGM or GRM to whole grams.
+func gramsOf(n float64, uom, field string) (int64, error) {
+	switch uom {
+	case "KGM":
+		n *= 1000
+	case "GRM":
+	default:
+		return 0, fault.InvalidField(field+".uom", "must be KGM or GRM for a coldtrace lot (got %q)", uom)
+	}
+	g := math.Round(n)
+	if g <= 0 || g > 1e12 || math.Abs(n-g) > 1e-6 {
+		return 0, fault.InvalidField(field+".quantity", "must be a whole number of grams above 0")
+	}
+	return int64(g), nil
+}
+
+// epcisLotByURL returns the coldtrace lot an EPC names by its public URL,
+// or nil.
+func epcisLotByURL(epc string, find epcisLookup) (*Lot, error) {
+	ref, ok := urlRef(epc, "t")
+	if !ok {
+		ref, ok = urlRef(epc, "v1", "lots")
+	}
+	if !ok {
+		return nil, nil
+	}
+	l, err := find.lot(ref)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, nil
+	}
+	return l, err
+}
+
+// epcisSite returns the coldtrace site a location names, or nil.
 func epcisSite(loc string, find epcisLookup) (*Site, error) {
 	var s *Site
 	var err error
@@ -153,7 +283,8 @@ func (l *Ledger) epcisEffect(st *state, p Principal, c *EPCISEvent, seq int64) (
 	if err != nil {
 		return nil, err
 	}
-	ev, ok, err := epcisToEvent(e, epcisLookup{lot: st.resolveLot, site: st.siteByIDOrGLN})
+	ev, ok, err := epcisToEvent(epcisSubject{Event: e, id: c.ID, seq: seq, ct: c.vocabPrefix()},
+		epcisLookup{lot: st.resolveLot, site: st.siteByIDOrGLN, lgtin: st.lotsByLGTIN, effect: st.epcisEffectOf})
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -165,15 +296,28 @@ func (l *Ledger) epcisEffect(st *state, p Principal, c *EPCISEvent, seq int64) (
 	return s, nil
 }
 
-// mappedSteps are the bizSteps that take effect (epcisToEvent).
-var mappedSteps = [][]byte{[]byte("retail_selling"), []byte("destroying"), []byte("receiving")}
+// vocabPrefix is the prefix c's document declared for coldtrace's
+// vocabulary ("ct" when it declared none).
+func (c *EPCISEvent) vocabPrefix() string {
+	var found []string
+	for k, v := range c.Prefixes {
+		if v == EPCISVocab {
+			found = append(found, k)
+		}
+	}
+	if len(found) == 0 {
+		return "ct"
+	}
+	slices.Sort(found)
+	return found[0]
+}
 
-// mayTakeEffect is false for an event that cannot take effect because no
-// mapped bizStep occurs in it at all: most captured events, which are then
-// not decoded a second time.
+// mayTakeEffect is false for an event that cannot take effect because
+// nothing that maps occurs in it at all: most captured events, which are
+// then not decoded a second time.
 func mayTakeEffect(raw []byte) bool {
-	for _, s := range mappedSteps {
-		if bytes.Contains(raw, s) {
+	for _, s := range []string{"retail_selling", "destroying", "receiving", "inspecting", "shipping", "errorDeclaration"} {
+		if bytes.Contains(raw, []byte(s)) {
 			return true
 		}
 	}
@@ -189,8 +333,19 @@ func effectRefused(k EventKind, err error) error {
 	}
 	out := *fe
 	out.Msg = "it takes effect as " + string(k) + ", which is refused: " + fe.Msg
+	out.Fields = slices.Clone(fe.Fields)
+	for i, f := range out.Fields {
+		if name, ok := epcisFieldOf[f.Field]; ok {
+			out.Fields[i].Field = name
+		}
+	}
 	return &out
 }
+
+// epcisFieldOf names the EPCIS member a domain event's field came from,
+// for refusals of an effect.
+var epcisFieldOf = map[string]string{"lot": "epcList", "site": "bizLocation", "to_org": "destinationList",
+	"to_site": "destinationList", "voids": "errorDeclaration", "quantity.grams": "ct:quantity"}
 
 // appendCaptured appends s as the record at seq and, when s captures an
 // EPCIS event that takes effect in the domain, the domain event right

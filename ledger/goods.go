@@ -75,6 +75,7 @@ func prepareDeclared(st *state, p Principal, rec *Record, _ *Lot) error {
 		return err
 	}
 	rec.CreatedLots = []CreatedLot{c}
+	rec.LGTIN = lgtinOf(rec.GTIN, rec.Batch)
 	return nil
 }
 
@@ -101,7 +102,7 @@ func applyDeclared(lt *lotTx, _ *Lot, fx *effects) error {
 	}
 	lt.create(l)
 	fx.lot = l
-	return nil
+	return indexLGTIN(lt.st, rec, l.ID)
 }
 
 // newLotRef makes a new lot id and a trace code no lot has.

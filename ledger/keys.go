@@ -20,22 +20,23 @@ type table string
 
 // The tables of the derived state.
 const (
-	tabOrg         table = "org"          // <uscc>: Org
-	tabSite        table = "site"         // <site id>: Site
-	tabKey         table = "key"          // <key id>: APIKey
-	tabPolicy      table = "policy"       // (one entry): the Policy in force
-	tabLot         table = "lot"          // <lot id>: Lot, as the rules see it
-	tabLotPrev     table = "lotprev"      // <lot id>: the lot before its latest record (corrections)
-	tabNode        table = "node"         // <lot id>: the lot's query node (nodecodec.go)
-	tabFamily      table = "fam"          // <root>\x00<created seq><lot id>: a copy of each node, by family
-	tabSummary     table = "rsum"         // <declared ns><root>: a batch's summary for the reports
-	tabCode        table = "code"         // <trace code>: lot id
-	tabRecordLots  table = "rec"          // <seq>: the lots a record touched
-	tabVoided      table = "voided"       // <seq>: the seq of the correction that voided it
-	tabFinding     table = "finding"      // <finding id>: Finding
-	tabAnnexErased table = "annex-erased" // <seq>: the seq of the record that erased its annex
-	tabWorkerTests table = "worker-tests" // <seq>: a site's worker test schedule
-	tabEPCISID     table = "epcis-id"     // <eventID>: the seq of the epcis_captured record
+	tabOrg           table = "org"            // <uscc>: Org
+	tabSite          table = "site"           // <site id>: Site
+	tabKey           table = "key"            // <key id>: APIKey
+	tabPolicy        table = "policy"         // (one entry): the Policy in force
+	tabLot           table = "lot"            // <lot id>: Lot, as the rules see it
+	tabLotPrev       table = "lotprev"        // <lot id>: the lot before its latest record (corrections)
+	tabNode          table = "node"           // <lot id>: the lot's query node (nodecodec.go)
+	tabFamily        table = "fam"            // <root>\x00<created seq><lot id>: a copy of each node, by family
+	tabSummary       table = "rsum"           // <declared ns><root>: a batch's summary for the reports
+	tabCode          table = "code"           // <trace code>: lot id
+	tabRecordLots    table = "rec"            // <seq>: the lots a record touched
+	tabVoided        table = "voided"         // <seq>: the seq of the correction that voided it
+	tabFinding       table = "finding"        // <finding id>: Finding
+	tabAnnexErased   table = "annex-erased"   // <seq>: the seq of the record that erased its annex
+	tabWorkerTests   table = "worker-tests"   // <seq>: a site's worker test schedule
+	tabEPCISID       table = "epcis-id"       // <eventID>: the seq of the epcis_captured record
+	tabEPCISDeclared table = "epcis-declared" // <eventID>: the seq of the epcis_captured record declaring an error in it
 )
 
 // key is the key of id in t.
@@ -86,6 +87,7 @@ const (
 	idxWorkerSite      index = "worker-site"      // site id -> seqs of its worker test schedules
 	idxPeopleLot       index = "people-lot"       // lot id -> <seq>: where and when people worked on it
 	idxPeopleSite      index = "people-site"      // site id -> <seq>: people's work at a site
+	idxLGTIN           index = "lgtin"            // LGTIN Digital Link -> declared lot ids (new declarations only)
 )
 
 // key is the entry of value with suffix in x.

@@ -69,8 +69,12 @@ type Event struct {
 	DeclarationNo string   `json:"declaration_no,omitempty"`
 	// GTIN and Batch are the GS1 identity of a declared batch (its LGTIN);
 	// optional, in new records only.
-	GTIN         string      `json:"gtin,omitempty"`
-	Batch        string      `json:"batch,omitempty"`
+	GTIN  string `json:"gtin,omitempty"`
+	Batch string `json:"batch,omitempty"`
+	// LGTIN is the batch's LGTIN as a canonical Digital Link, set by the
+	// ledger on new declarations with a GTIN; it indexes the lot for
+	// captured EPCIS events (epcis_effects_lgtin.go).
+	LGTIN        string      `json:"lgtin,omitempty"`
 	Containers   []Container `json:"containers,omitempty"`
 	Quantity     *Quantity   `json:"quantity,omitempty"`
 	Samples      int64       `json:"samples,omitempty"`
