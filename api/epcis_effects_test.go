@@ -100,7 +100,7 @@ func TestEPCISCaptureTakesEffect(t *testing.T) {
 
 	// Events about EPCs coldtrace does not know are kept, with no effect.
 	job = captureDoc(zj, stepDoc(when, []string{"destroying", "https://coldtrace.example/t/NOSUCHCODE0"},
-		[]string{"retail_selling", "urn:epc:id:sgtin:0614141.107346.2017"}, []string{"shipping", url(a)},
+		[]string{"retail_selling", "urn:epc:id:sgtin:0614141.107346.2017"}, []string{"loading", url(a)},
 		[]string{"receiving", url(c), "urn:epc:id:sgln:0614141.00001.0"}, []string{"receiving", url(c)}))
 	if !job.Success || len(job.Events) != 5 || job.Events[4].Effect != nil {
 		t.Fatalf("capture of events with no effect: %+v", job)

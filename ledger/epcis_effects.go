@@ -283,7 +283,11 @@ func (l *Ledger) epcisEffect(st *state, p Principal, c *EPCISEvent, seq int64) (
 	if err != nil {
 		return nil, err
 	}
-	ev, ok, err := epcisToEvent(epcisSubject{Event: e, id: c.ID, seq: seq, ct: c.vocabPrefix()},
+	id, err := c.hashID(e)
+	if err != nil {
+		return nil, err
+	}
+	ev, ok, err := epcisToEvent(epcisSubject{Event: e, id: id, seq: seq, ct: c.vocabPrefix()},
 		epcisLookup{lot: st.resolveLot, site: st.siteByIDOrGLN, lgtin: st.lotsByLGTIN, effect: st.epcisEffectOf})
 	if err != nil || !ok {
 		return nil, err
