@@ -227,9 +227,18 @@ func (m *epcisMapper) event(rec *ledger.Record) (ms []epcis.Member, ok bool) {
 		where(rec.Site)
 		var outputs []map[string]any
 		for i, o := range rec.Outputs {
-			e := map[string]any{"ct:product": map[string]any{"ct:name": o.Product.Name, "ct:category": o.Product.Category}, "ct:quantity": quantityExt(&rec.Outputs[i].Quantity)}
+			e := map[string]any{"ct:product": map[string]any{"ct:name": o.Product.Name, "ct:hsCode": o.Product.HSCode, "ct:category": o.Product.Category},
+				"ct:quantity": quantityExt(&rec.Outputs[i].Quantity)}
 			if i < len(out) {
 				e["ct:lot"] = out[i]
+			}
+			// What a capture needs to process the same way (ledger/epcis_effects_transform.go).
+			var shares []map[string]int64
+			for _, sh := range o.Shares {
+				shares = append(shares, map[string]int64{"ct:input": int64(sh.Input), "ct:grams": sh.Grams})
+			}
+			if len(shares) > 0 {
+				e["ct:shares"] = shares
 			}
 			outputs = append(outputs, e)
 		}
@@ -237,6 +246,9 @@ func (m *epcisMapper) event(rec *ledger.Record) (ms []epcis.Member, ok bool) {
 			add("ilmd", map[string]any{"ct:outputs": outputs})
 		}
 		add("ct:inputs", inputs)
+		if rec.AddedGrams > 0 {
+			add("ct:addedGrams", rec.AddedGrams)
+		}
 	case ledger.Sold:
 		observe("retail_selling", "retail_sold")
 		if rec.Channel != "" {

@@ -218,11 +218,11 @@ func TestEPCISShippingShips(t *testing.T) {
 		`"ct:vehicle":{"ct:plate":"沪D12345","ct:carrier":"` + w.org("sh-carrier") + `"},"ct:deadline":"` + deadline.Format(time.RFC3339) + `"}`
 
 	size := w.h.l.Size()
-	job := captureDoc(w.key("sh-warehouse"), ctDoc(ship(org) + ext))
+	job := captureDoc(w.key("sh-warehouse"), ctDoc(ship(org)+ext))
 	if job.Success || len(job.Errors) != 1 || job.Errors[0].Status != 400 || job.Errors[0].Errors[0].Field != "epcisBody.eventList[0].destinationList" {
 		t.Fatalf("a shipment to no site: %+v", job)
 	}
-	job = captureDoc(w.key("zj-market"), ctDoc(ship(org, site) + ext))
+	job = captureDoc(w.key("zj-market"), ctDoc(ship(org, site)+ext))
 	if job.Success || len(job.Errors) != 1 || job.Errors[0].Status != 403 {
 		t.Fatalf("a shipment by a key that does not hold the lot: %+v", job)
 	}
@@ -287,8 +287,8 @@ func TestEPCISLotsByLGTIN(t *testing.T) {
 	imp := w.key("sh-importer")
 	declared := w.event("sh-importer", map[string]any{"kind": "declared", "at": at(0), "site": "SH-YS-PORT", "gtin": gtin, "batch": "B-77", "declaration_no": "224820269000000078",
 		"containers": []map[string]any{{"number": "MSKU9070323"}},
-		"product":  map[string]any{"name": "冷冻牛腩", "hs_code": "0202300090", "category": "frozen", "origin_country": "AR"},
-		"quantity": kgs(10000)})
+		"product":    map[string]any{"name": "冷冻牛腩", "hs_code": "0202300090", "category": "frozen", "origin_country": "AR"},
+		"quantity":   kgs(10000)})
 	var rec ledger.Record
 	imp.do("GET", "/v1/events/"+itoa(declared.Seq), nil).want(200).JSON(&rec)
 	if rec.LGTIN != dl {
@@ -336,5 +336,74 @@ func TestEPCISLotsByLGTIN(t *testing.T) {
 	}
 	if l := w.lot("sh-warehouse", child); l.Transit != nil || l.Quantity.OnHand != 4000e3 || l.Site != "SH-JGC-MH" {
 		t.Errorf("the lot received by LGTIN: %+v %+v at %s", l.Quantity, l.Transit, l.Site)
+	}
+}
+
+// TestEPCISTransformationProcesses: an export's TransformationEvent
+// re-captured by the processor processes the lot as /v1/events did (the
+// input taken, a new lot made of the output); a market's key is refused and nothing is stored; a TransformationEvent without
+// coldtrace's ct:outputs is kept with no effect.
+func TestEPCISTransformationProcesses(t *testing.T) {
+	t0 := time.Now().Add(-72 * time.Hour).UTC()
+	at := func(h int) string { return t0.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
+	toPlant := func(w *demoWorld) string {
+		root, _ := w.cleanLotInShanghai(t0)
+		c := w.event("sh-warehouse", map[string]any{"kind": "shipped", "at": at(8), "lot": root, "to_org": w.org("zj-processor"), "to_site": "ZJ-XW-PLANT",
+			"quantity": kgs(5000)}).CreatedLots[0].TraceCode
+		w.event("zj-processor", map[string]any{"kind": "received", "at": at(12), "lot": c, "site": "ZJ-XW-PLANT", "quantity": kgs(5000)})
+		return c
+	}
+	twin := newDemoWorld(t)
+	tc := toPlant(twin)
+	tout := twin.event("zj-processor", map[string]any{"kind": "transformed", "at": at(14), "site": "ZJ-XW-PLANT",
+		"inputs":  []map[string]any{{"lot": tc, "quantity": kgs(3000)}},
+		"outputs": []map[string]any{{"product": map[string]any{"name": "速冻牛肉丸", "hs_code": "1602501000", "category": "frozen"}, "quantity": kgs(3300)}},
+		"added_grams": 300000}).CreatedLots[0].TraceCode
+	export, err := epcis.Decode(twin.h.admin.do("GET", "/v1/lots/"+tc+"/epcis", nil).want(200).Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exported string
+	for _, e := range export.Events {
+		if e.Type() == epcis.TransformationEvent {
+			exported = string(e.Raw())
+		}
+	}
+	if exported == "" {
+		t.Fatal("the export has no TransformationEvent")
+	}
+
+	w := newDemoWorld(t)
+	c := toPlant(w)
+	again := strings.ReplaceAll(exported, tc, c)
+	size := w.h.l.Size()
+	job := captureDoc(w.key("zj-market"), ctDoc(again))
+	if job.Success || len(job.Errors) != 1 || job.Errors[0].Status != 403 {
+		t.Fatalf("processing by a market: %+v", job)
+	}
+	if w.h.l.Size() != size {
+		t.Fatalf("a refused processing left %d records", w.h.l.Size()-size)
+	}
+	proc := w.key("zj-processor")
+	bare, _, _ := strings.Cut(again, `,"ilmd"`)
+	job = captureDoc(proc, ctDoc(strings.Replace(bare+"}", "urn:uuid:", "urn:uuid:0", 1)))
+	if !job.Success || job.Events[0].Effect != nil {
+		t.Fatalf("a TransformationEvent without ct:outputs: %+v", job)
+	}
+
+	job = captureDoc(proc, ctDoc(again))
+	if !job.Success || job.Events[0].Effect == nil || job.Events[0].Effect.Kind != "transformed" {
+		t.Fatalf("processing: %+v", job)
+	}
+	var rec ledger.Record
+	proc.do("GET", "/v1/events/"+itoa(job.Events[0].Effect.Seq), nil).want(200).JSON(&rec)
+	if len(rec.CreatedLots) != 1 {
+		t.Fatalf("the processing made %d lots", len(rec.CreatedLots))
+	}
+	sameLot(t, "input lot", w.lot("zj-processor", c), twin.lot("zj-processor", tc))
+	got, want := w.lot("zj-processor", rec.CreatedLots[0].TraceCode), twin.lot("zj-processor", tout)
+	sameLot(t, "output lot", got, want)
+	if got.Product.Name != want.Product.Name || got.Product.HSCode != want.Product.HSCode {
+		t.Errorf("output product %+v, want %+v", got.Product, want.Product)
 	}
 }

@@ -36,8 +36,10 @@ import (
 //	                   non_conformant (positive), samples and scope from
 //	                   ct:nucleicAcidTest
 //
-// and an event with errorDeclaration about a captured event that took
-// effect -> voided, of that effect (epcis_effects_void.go). The quantity
+// a TransformationEvent that carries its inputs and outputs in coldtrace's
+// extensions -> transformed (epcis_effects_transform.go), and an event with
+// errorDeclaration about a captured event that took effect -> voided, of
+// that effect (epcis_effects_void.go). The quantity
 // is ct:quantity, or the lot's quantityList entry in KGM or GRM, or else
 // all the lot has on hand (in transit, for a receipt). The coldtrace
 // extensions (ct:...) are read in epcis_effects_ext.go. Every other event
@@ -80,6 +82,9 @@ func epcisToEvent(c epcisSubject, find epcisLookup) (_ Event, ok bool, _ error) 
 	x := &ctExt{e: c.Event, ct: c.ct}
 	if c.HasErrorDeclaration() {
 		return epcisCorrection(c, x, find)
+	}
+	if c.Type() == "TransformationEvent" {
+		return epcisTransformation(c, x, find)
 	}
 	if c.Type() != "ObjectEvent" {
 		return Event{}, false, nil
@@ -124,7 +129,7 @@ func epcisToEvent(c epcisSubject, find epcisLookup) (_ Event, ok bool, _ error) 
 		}
 	}
 	if q == nil {
-		q = x.quantity()
+		q = x.root().quantity(false)
 	}
 	if err := x.fe.Err(); err != nil {
 		return Event{}, false, err
@@ -320,7 +325,7 @@ func (c *EPCISEvent) vocabPrefix() string {
 // nothing that maps occurs in it at all: most captured events, which are
 // then not decoded a second time.
 func mayTakeEffect(raw []byte) bool {
-	for _, s := range []string{"retail_selling", "destroying", "receiving", "inspecting", "shipping", "errorDeclaration"} {
+	for _, s := range []string{"retail_selling", "destroying", "receiving", "inspecting", "shipping", "errorDeclaration", "TransformationEvent"} {
 		if bytes.Contains(raw, []byte(s)) {
 			return true
 		}

@@ -59,6 +59,49 @@ func (x *ctExt) objOf(path string, raw json.RawMessage, ok, required bool) *ctOb
 	return o
 }
 
+// sub is the path of member t of o.
+func (o *ctObj) sub(t string) string {
+	if o.path == "" {
+		return o.x.term(t)
+	}
+	return o.path + "." + o.x.term(t)
+}
+
+// root is the event itself as an object (members at the top have no path
+// prefix).
+func (x *ctExt) root() *ctObj {
+	o := &ctObj{x: x, m: map[string]json.RawMessage{}}
+	for _, m := range x.e.Members() {
+		o.m[m.Name] = m.Value
+	}
+	return o
+}
+
+// obj returns the object member t of o (see ctExt.obj).
+func (o *ctObj) obj(t string, required bool) *ctObj {
+	raw, ok := o.m[o.x.term(t)]
+	return o.x.objOf(o.sub(t), raw, ok, required)
+}
+
+// list returns the members of the list of objects t of o, nil when it is
+// absent (a problem when required) or no list of objects (a problem).
+func (o *ctObj) list(t string, required bool) []*ctObj {
+	var raws []json.RawMessage
+	if !o.get(t, &raws, required, "a list of objects") {
+		return nil
+	}
+	if len(raws) == 0 && required {
+		o.x.fe.Add(o.sub(t), "must not be empty")
+	}
+	out := make([]*ctObj, 0, len(raws))
+	for i, raw := range raws {
+		if e := o.x.objOf(indexField(o.sub(t), i), raw, true, true); e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // str returns the string member t of o ("" when absent; a problem when
 // required or not a string).
 func (o *ctObj) str(t string, required bool) string {
@@ -75,7 +118,7 @@ func (o *ctObj) int(t string, required bool) (int64, bool) {
 	}
 	f, err := n.Float64()
 	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1e15 {
-		o.x.fe.Add(o.path+"."+o.x.term(t), "must be a whole number")
+		o.x.fe.Add(o.sub(t), "must be a whole number")
 		return 0, false
 	}
 	return int64(f), true
@@ -83,7 +126,7 @@ func (o *ctObj) int(t string, required bool) (int64, bool) {
 
 // get decodes member t of o into v; false when absent or wrong.
 func (o *ctObj) get(t string, v any, required bool, what string) bool {
-	path := o.path + "." + o.x.term(t)
+	path := o.sub(t)
 	raw, ok := o.m[o.x.term(t)]
 	if !ok || string(raw) == "null" {
 		if required {
@@ -115,23 +158,24 @@ func (x *ctExt) word(t string, set []string, def string) string {
 	return s
 }
 
-// quantity returns ct:quantity, nil when absent.
-func (x *ctExt) quantity() *Quantity {
-	o := x.obj("quantity", false)
-	if o == nil {
+// quantity returns the member ct:quantity of o, nil when it is absent
+// (a problem when required).
+func (o *ctObj) quantity(required bool) *Quantity {
+	q := o.obj("quantity", required)
+	if q == nil {
 		return nil
 	}
-	g, ok := o.int("grams", true)
+	g, ok := q.int("grams", true)
 	if !ok {
 		return nil
 	}
 	if g <= 0 || g > 1e12 {
-		x.fe.Add(o.path+"."+x.term("grams"), "must be a whole number of grams above 0")
+		o.x.fe.Add(q.sub("grams"), "must be a whole number of grams above 0")
 		return nil
 	}
-	p, _ := o.int("pieces", false)
+	p, _ := q.int("pieces", false)
 	if p < 0 {
-		x.fe.Add(o.path+"."+x.term("pieces"), "must not be negative")
+		o.x.fe.Add(q.sub("pieces"), "must not be negative")
 	}
 	return &Quantity{Grams: g, Pieces: p}
 }
@@ -146,14 +190,14 @@ func (x *ctExt) test(ev *Event) {
 	}
 	if n, ok := o.int("samples", true); ok {
 		if n <= 0 || n > 100000 {
-			x.fe.Add(o.path+"."+x.term("samples"), "must be the number of samples taken, at least 1")
+			x.fe.Add(o.sub("samples"), "must be the number of samples taken, at least 1")
 		}
 		ev.Samples = n
 	}
 	o.get("scope", &ev.Scope, false, "a list of words")
-	checkSet(&x.fe, o.path+"."+x.term("scope"), ev.Scope, TestScopes, true)
+	checkSet(&x.fe, o.sub("scope"), ev.Scope, TestScopes, true)
 	if r := o.str("result", false); r != "" && r != ev.Result {
-		x.fe.Add(o.path+"."+x.term("result"), "is %s, but the disposition says %s", r, ev.Result)
+		x.fe.Add(o.sub("result"), "is %s, but the disposition says %s", r, ev.Result)
 	}
 }
 
@@ -222,10 +266,10 @@ func (x *ctExt) shipment(ev *Event, find epcisLookup) error {
 	if o := x.obj("vehicle", false); o != nil {
 		v := &Vehicle{Plate: o.str("plate", true), Carrier: o.str("carrier", false)}
 		if v.Plate != "" && !ident.ValidPlate(v.Plate) {
-			x.fe.Add(o.path+"."+x.term("plate"), "is not a Chinese vehicle plate (such as 沪A12345 or 浙AD12345)")
+			x.fe.Add(o.sub("plate"), "is not a Chinese vehicle plate (such as 沪A12345 or 浙AD12345)")
 		}
 		if v.Carrier != "" && !ident.USCCShapeOK(v.Carrier) {
-			x.fe.Add(o.path+"."+x.term("carrier"), "is not a unified social credit code")
+			x.fe.Add(o.sub("carrier"), "is not a unified social credit code")
 		}
 		ev.Vehicle = v
 	}

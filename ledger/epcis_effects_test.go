@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,16 @@ func TestEPCISToEvent(t *testing.T) {
 	}
 	toS1 := `{"type":"possessing_party","destination":"https://x.example/v1/orgs/91310000MA1FL0000X"},{"type":"https://ref.gs1.org/cbv/SDT-location","destination":"urn:epc:id:sgln:0614141.00001.0"}`
 	plate := "沪D12345"
+	transform := func(where, in, out, ext string) string {
+		ilmd := ""
+		if out != "" {
+			ilmd = `,"ilmd":{"ct:outputs":[` + out + `]}`
+		}
+		return `"type":"TransformationEvent","bizStep":"https://w3id.org/coldtrace/voc#BizStep-processing",` + where +
+			`,"inputEPCList":["https://x.example/t/AAAA-AAAA-AAAA"],"outputEPCList":["https://y.example/t/NEWC-ODEX-XXXX"]` + in + ilmd + ext
+	}
+	in1 := `,"ct:inputs":[{"ct:lot":"https://x.example/t/AAAA-AAAA-AAAA","ct:quantity":{"ct:grams":3000}}]`
+	out1 := `{"ct:product":{"ct:name":"牛肉丸","ct:hsCode":"1602501000","ct:category":"frozen"},"ct:quantity":{"ct:grams":3300},"ct:shares":[{"ct:input":0,"ct:grams":3000}]}`
 	deadline := time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)
 	prefixes := map[string]bool{}
 	for k := range epcis.StandardPrefixes() {
@@ -140,6 +151,13 @@ func TestEPCISToEvent(t *testing.T) {
 		{"shipment on a bad plate", ship(toS1, `,"ct:vehicle":{"ct:plate":"XYZ"}`), nil, "ct:vehicle.ct:plate"},
 		{"shipment due before it left", ship(toS1, `,"ct:deadline":"2025-01-01T00:00:00Z"`), nil, "ct:deadline"},
 
+		{"processing", transform(`"bizLocation":{"id":"https://x.example/v1/sites/S-1"}`, in1, out1, `,"ct:addedGrams":300`),
+			&Event{Kind: Transformed, Site: "S-1", Inputs: []LotAmount{{Lot: "lot-a", Quantity: Quantity{Grams: 3000}}},
+				Outputs: []Output{{Product: Product{Name: "牛肉丸", HSCode: "1602501000", Category: "frozen"}, Quantity: Quantity{Grams: 3300}, Shares: []Share{{Input: 0, Grams: 3000}}}}, AddedGrams: 300}, ""},
+		{"processing without ct:outputs", transform(`"bizLocation":{"id":"https://x.example/v1/sites/S-1"}`, in1, ``, ``), nil, ""},
+		{"processing of lots coldtrace does not know", strings.ReplaceAll(transform(`"bizLocation":{"id":"https://x.example/v1/sites/S-1"}`, in1, out1, ``), "AAAA-AAAA-AAAA", "ZZZZ-ZZZZ-ZZZZ"), nil, ""},
+		{"processing of an output without HS code", transform(`"bizLocation":{"id":"https://x.example/v1/sites/S-1"}`, in1, strings.Replace(out1, `"ct:hsCode":"1602501000",`, ``, 1), ``), nil, "ilmd.ct:outputs[0].ct:product.ct:hsCode"},
+		{"processing at no site", transform(`"readPoint":{"id":"https://x.example/v1/sites/S-9"}`, in1, out1, ``), nil, "bizLocation"},
 		{"sale of the one lot of an LGTIN", `"type":"ObjectEvent","action":"OBSERVE","bizStep":"retail_selling","epcList":["` + l2URI + `"]`,
 			&Event{Kind: Sold, Lot: "lot-a", Channel: "retail", Quantity: &Quantity{Grams: 5000}}, ""},
 		{"sale of a part of a split LGTIN at a site", `"type":"ObjectEvent","action":"OBSERVE","bizStep":"retail_selling","bizLocation":{"id":"https://x.example/v1/sites/S-2"},"quantityList":[{"epcClass":"` + dl + `L1","quantity":700,"uom":"GRM"}]`,

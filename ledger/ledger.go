@@ -43,7 +43,8 @@
 //     epcis_effects.go (captured events about a coldtrace lot take effect
 //     as domain events), epcis_effects_ext.go (the coldtrace extensions an
 //     effect reads), epcis_effects_void.go (error declarations void an
-//     effect), epcis_effects_lgtin.go (lots named by their LGTIN).
+//     effect), epcis_effects_transform.go (processing), epcis_effects_lgtin.go
+//     (lots named by their LGTIN).
 //   - Attachments: attachments.go, attachment_content.go, blobs.go.
 //   - The webhook outbox: outbox.go.
 //   - Checking a data directory: verify.go (the derived state replayed),
