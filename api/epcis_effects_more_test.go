@@ -356,8 +356,8 @@ func TestEPCISTransformationProcesses(t *testing.T) {
 	twin := newDemoWorld(t)
 	tc := toPlant(twin)
 	tout := twin.event("zj-processor", map[string]any{"kind": "transformed", "at": at(14), "site": "ZJ-XW-PLANT",
-		"inputs":  []map[string]any{{"lot": tc, "quantity": kgs(3000)}},
-		"outputs": []map[string]any{{"product": map[string]any{"name": "速冻牛肉丸", "hs_code": "1602501000", "category": "frozen"}, "quantity": kgs(3300)}},
+		"inputs":      []map[string]any{{"lot": tc, "quantity": kgs(3000)}},
+		"outputs":     []map[string]any{{"product": map[string]any{"name": "速冻牛肉丸", "hs_code": "1602501000", "category": "frozen"}, "quantity": kgs(3300)}},
 		"added_grams": 300000}).CreatedLots[0].TraceCode
 	export, err := epcis.Decode(twin.h.admin.do("GET", "/v1/lots/"+tc+"/epcis", nil).want(200).Body)
 	if err != nil {
