@@ -294,6 +294,10 @@ func TestEPCISLotsByLGTIN(t *testing.T) {
 	if rec.LGTIN != dl {
 		t.Fatalf("the declaration records LGTIN %q, want %q", rec.LGTIN, dl)
 	}
+	// Only the ledger sets it.
+	imp.do("POST", "/v1/events", map[string]any{"kind": "declared", "site": "SH-YS-PORT", "gtin": gtin, "batch": "B-78", "lgtin": dl, "declaration_no": "224820269000000079",
+		"containers": []map[string]any{{"number": "MSKU9070323"}}, "quantity": kgs(1),
+		"product": map[string]any{"name": "冷冻牛腩", "hs_code": "0202300090", "category": "frozen", "origin_country": "AR"}}).wantProblem(400, "invalid", "lgtin")
 	code := declared.TraceCode
 	destroy := func(when int, list string) string {
 		return fmt.Sprintf(`{"type":"ObjectEvent","eventTime":%q,"eventTimeZoneOffset":"+08:00","action":"OBSERVE","bizStep":"destroying",%s}`, at(when), list)
