@@ -322,11 +322,18 @@ func (c *EPCISEvent) vocabPrefix() string {
 }
 
 // mayTakeEffect is false for an event that cannot take effect because
-// nothing that maps occurs in it at all: most captured events, which are
-// then not decoded a second time.
+// nothing that maps occurs in it, or it names no lot the way coldtrace
+// lots are named (a URL .../t/ or .../v1/lots/, an LGTIN): most captured
+// events, which are then not decoded a second time. An error declaration
+// names what the event it corrects named.
 func mayTakeEffect(raw []byte) bool {
-	for _, s := range []string{"retail_selling", "destroying", "receiving", "inspecting", "shipping", "errorDeclaration", "TransformationEvent"} {
-		if bytes.Contains(raw, []byte(s)) {
+	return containsAny(raw, "retail_selling", "destroying", "receiving", "inspecting", "shipping", "errorDeclaration", "TransformationEvent") &&
+		containsAny(raw, "/t/", "/v1/lots/", "lgtin:", "/10/")
+}
+
+func containsAny(raw []byte, words ...string) bool {
+	for _, w := range words {
+		if bytes.Contains(raw, []byte(w)) {
 			return true
 		}
 	}

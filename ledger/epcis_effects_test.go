@@ -198,3 +198,21 @@ func TestEPCISToEvent(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestMayTakeEffect: the cheap test that spares most captured events a
+// second decoding lets through every event that could take effect.
+func TestMayTakeEffect(t *testing.T) {
+	for raw, want := range map[string]bool{
+		`{"bizStep":"shipping","epcList":["urn:epc:id:sgtin:0614141.107346.1"]}`:                         false,
+		`{"bizStep":"commissioning","epcList":["https://x.example/t/AAAA-AAAA-AAAA"]}`:                   false,
+		`{"bizStep":"shipping","epcList":["https://x.example/t/AAAA-AAAA-AAAA"]}`:                        true,
+		`{"bizStep":"loading","errorDeclaration":{},"epcList":["https://x.example/v1/lots/lot-a"]}`:      true,
+		`{"bizStep":"destroying","quantityList":[{"epcClass":"urn:epc:class:lgtin:9521234.054321.L2"}]}`: true,
+		`{"bizStep":"receiving","epcList":["https://id.gs1.org/01/09521234543213/10/L1"]}`:               true,
+		`{"type":"TransformationEvent","inputEPCList":["https://x.example/t/AAAA-AAAA-AAAA"]}`:           true,
+	} {
+		if got := mayTakeEffect([]byte(raw)); got != want {
+			t.Errorf("mayTakeEffect(%s) = %v", raw, got)
+		}
+	}
+}
