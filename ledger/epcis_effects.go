@@ -57,8 +57,8 @@ const EPCISVocab = "https://w3id.org/coldtrace/voc#"
 type epcisLookup struct {
 	lot  func(ref string) (*Lot, error)
 	site func(id, gln string) (*Site, error)
-	// lgtin returns the ids of the lots of the batches declared with GTIN
-	// gtin and batch number batch that hold goods now.
+	// lgtin returns the lots of the batches declared with GTIN gtin and
+	// batch number batch: the declared lots and the lots split off them.
 	lgtin func(gtin, batch string) ([]*Lot, error)
 	// effect returns the seq of the domain record that the captured event
 	// eventID took effect as, 0 when it was not captured before seq or
@@ -66,7 +66,7 @@ type epcisLookup struct {
 	effect func(eventID string, seq int64) (int64, error)
 }
 
-// A epcisSubject is an event being captured: the event, the id it is
+// An epcisSubject is an event being captured: the event, the id it is
 // captured under, the seq of its record and the prefix its document
 // declared for coldtrace's vocabulary.
 type epcisSubject struct {
@@ -189,7 +189,7 @@ func epcisLot(e epcis.Event, find epcisLookup) (*Lot, *Quantity, error) {
 		field := indexField("quantityList", i)
 		l, err := epcisLotByURL(c.EPCClass, find)
 		if l == nil && err == nil {
-			l, err = lotByLGTIN(e, c.EPCClass, "quantityList", find)
+			l, err = lotByLGTIN(e, c.EPCClass, field, find)
 		}
 		if err != nil {
 			return nil, nil, err

@@ -165,6 +165,7 @@ func TestEPCISToEvent(t *testing.T) {
 		{"receipt of a split LGTIN in transit to a site", `"type":"ObjectEvent","action":"OBSERVE","bizStep":"receiving","bizLocation":{"id":"https://x.example/v1/sites/S-1"},"epcList":["` + dl + `L1"]`,
 			&Event{Kind: Received, Lot: "lot-b", Site: "S-1", Quantity: &Quantity{Grams: 700}}, ""},
 		{"a split LGTIN and no site", `"type":"ObjectEvent","action":"OBSERVE","bizStep":"retail_selling","epcList":["` + dl + `L1"]`, nil, "epcList"},
+		{"a split LGTIN in quantityList and no site", `"type":"ObjectEvent","action":"OBSERVE","bizStep":"retail_selling","quantityList":[{"epcClass":"` + dl + `L1","quantity":1,"uom":"KGM"}]`, nil, "quantityList[0]"},
 		{"an LGTIN coldtrace does not know", `"type":"ObjectEvent","action":"OBSERVE","bizStep":"retail_selling","epcList":["` + dl + `L9"]`, nil, ""},
 		{"error declaration", `"type":"ObjectEvent","action":"OBSERVE","bizStep":"destroying","epcList":["https://x.example/t/AAAA-AAAA-AAAA"],"errorDeclaration":{"declarationTime":"2026-01-02T00:00:00Z"}`, nil, ""},
 		{"aggregation", `"type":"AggregationEvent","action":"ADD","bizStep":"destroying","parentID":"https://x.example/t/AAAA-AAAA-AAAA","childEPCs":["urn:epc:id:sgtin:0614141.107346.1"]`, nil, ""},
