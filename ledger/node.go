@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -303,6 +304,9 @@ func (st *state) derive(old, l *Lot) error {
 		}
 		if next != nil && slices.Contains(next.roots(), r) {
 			s.add(next, 1)
+		}
+		if reflect.DeepEqual(&before, s) {
+			continue // most records change no sum of their batch
 		}
 		if err := st.putRootSummary(&before, s); err != nil {
 			return err

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -156,8 +155,8 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("record %d is already voided", v)}
 	}
 	for _, id := range rl.Lots {
-		var prev lotPrev
-		if err := st.getJSON(tabLotPrev.key(id), &prev); err != nil {
+		prev, err := st.getLotPrev(id)
+		if err != nil {
 			return err
 		}
 		if prev.Seq == v {
@@ -188,19 +187,18 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 		return applyOlderVoid(st, rec, target, rl, fx)
 	}
 	for _, id := range rl.Lots {
-		var prev lotPrev
-		if err := st.getJSON(tabLotPrev.key(id), &prev); err != nil {
+		prev, err := st.getLotPrev(id)
+		if err != nil {
 			return err
 		}
 		cur, err := st.lot(id)
 		if err != nil {
 			return err
 		}
-		curData, _ := json.Marshal(cur)
+		curData := encodeLot(cur)
 		var before *Lot
-		if string(prev.Before) != "null" {
-			before = new(Lot)
-			if err := json.Unmarshal(prev.Before, before); err != nil {
+		if prev.Before != nil {
+			if before, err = decodeLot(id, prev.Before); err != nil {
 				return err
 			}
 		}
