@@ -24,7 +24,9 @@ import (
 // lotBinary is the first byte of a binary lot or before-image.
 const lotBinary = 1
 
-// encodeLot is the stored encoding of l.
+// encodeLot is the stored encoding of l. Its fields run from those that
+// never change to those that change with most records, LastSeq last, so
+// that a record's before-image (lotPrev) is a short run of bytes.
 func encodeLot(l *Lot) []byte {
 	w := &wbuf{b: make([]byte, 0, 768)}
 	w.b = append(w.b, lotBinary)
@@ -33,7 +35,6 @@ func encodeLot(l *Lot) []byte {
 	w.str(l.Root)
 	lotStrs(w, l.Roots)
 	lotStrs(w, l.Parents)
-	lotStrs(w, l.Children)
 	p := l.Product
 	for _, s := range []string{p.Name, p.HSCode, p.Category, p.OriginCountry, p.Spec, p.ProductionDate, p.Producer} {
 		w.str(s)
@@ -54,7 +55,29 @@ func encodeLot(l *Lot) []byte {
 	lotTime(w, l.DeclaredAt)
 	lotTime(w, l.CreatedAt)
 	w.int(l.CreatedSeq)
-	w.int(l.LastSeq)
+
+	lotLen(w, l.Custody == nil, len(l.Custody))
+	for _, s := range l.Custody {
+		w.str(s.Org)
+		w.str(s.Site)
+		w.str(s.Region)
+		lotTime(w, s.From)
+		lotOptTime(w, s.To)
+		w.int(s.Seq)
+	}
+	lotLen(w, l.Vehicles == nil, len(l.Vehicles))
+	for _, v := range l.Vehicles {
+		w.str(v.Plate)
+		w.str(v.Carrier)
+		lotTime(w, v.From)
+		lotOptTime(w, v.To)
+		w.int(v.Seq)
+	}
+	lotStrs(w, l.Children)
+	lotStrs(w, l.Documents)
+	lotStrs(w, l.Findings)
+	lotStrs(w, l.Orgs)
+
 	w.str(l.Holder)
 	w.str(l.Site)
 	w.str(l.Region)
@@ -79,8 +102,6 @@ func encodeLot(l *Lot) []byte {
 	w.str(s.SealReason)
 	w.int(s.SealSeq)
 	w.int(s.PositiveSeq)
-	lotStrs(w, l.Documents)
-	lotStrs(w, l.Findings)
 	w.int(int64(l.OpenFindings))
 	for _, m := range []*Mark{l.LastTest, l.LastDisinfection, l.Release} {
 		lotMark(w, m)
@@ -93,24 +114,7 @@ func encodeLot(l *Lot) []byte {
 	}
 	w.int(l.ArrivedSeq)
 	w.bool(l.TestedSinceArrival)
-	lotLen(w, l.Custody == nil, len(l.Custody))
-	for _, s := range l.Custody {
-		w.str(s.Org)
-		w.str(s.Site)
-		w.str(s.Region)
-		lotTime(w, s.From)
-		lotOptTime(w, s.To)
-		w.int(s.Seq)
-	}
-	lotLen(w, l.Vehicles == nil, len(l.Vehicles))
-	for _, v := range l.Vehicles {
-		w.str(v.Plate)
-		w.str(v.Carrier)
-		lotTime(w, v.From)
-		lotOptTime(w, v.To)
-		w.int(v.Seq)
-	}
-	lotStrs(w, l.Orgs)
+	w.int(l.LastSeq)
 	return w.b
 }
 
@@ -239,7 +243,7 @@ func (r *lotReader) mark() *Mark {
 func decodeBinaryLot(data []byte, l *Lot) error {
 	r := &lotReader{rbuf{b: data[1:]}}
 	l.ID, l.TraceCode, l.Root = r.str(), r.str(), r.str()
-	l.Roots, l.Parents, l.Children = r.strs(), r.strs(), r.strs()
+	l.Roots, l.Parents = r.strs(), r.strs()
 	p := &l.Product
 	for _, s := range []*string{&p.Name, &p.HSCode, &p.Category, &p.OriginCountry, &p.Spec, &p.ProductionDate, &p.Producer} {
 		*s = r.str()
@@ -262,7 +266,22 @@ func decodeBinaryLot(data []byte, l *Lot) error {
 	}
 	l.Importer = r.str()
 	l.DeclaredAt, l.CreatedAt = r.time(), r.time()
-	l.CreatedSeq, l.LastSeq = r.int(), r.int()
+	l.CreatedSeq = r.int()
+
+	if n := r.len(); n >= 0 {
+		l.Custody = make([]Stay, n)
+		for i := range l.Custody {
+			l.Custody[i] = Stay{Org: r.str(), Site: r.str(), Region: r.str(), From: r.time(), To: r.optTime(), Seq: r.int()}
+		}
+	}
+	if n := r.len(); n >= 0 {
+		l.Vehicles = make([]VehicleUse, n)
+		for i := range l.Vehicles {
+			l.Vehicles[i] = VehicleUse{Plate: r.str(), Carrier: r.str(), From: r.time(), To: r.optTime(), Seq: r.int()}
+		}
+	}
+	l.Children, l.Documents, l.Findings, l.Orgs = r.strs(), r.strs(), r.strs(), r.strs()
+
 	l.Holder, l.Site, l.Region = r.str(), r.str(), r.str()
 	l.Quantity = r.qty()
 	if r.bool() {
@@ -282,7 +301,6 @@ func decodeBinaryLot(data []byte, l *Lot) error {
 	}
 	s.SealReason = r.str()
 	s.SealSeq, s.PositiveSeq = r.int(), r.int()
-	l.Documents, l.Findings = r.strs(), r.strs()
 	l.OpenFindings = int(r.int())
 	l.LastTest, l.LastDisinfection, l.Release = r.mark(), r.mark(), r.mark()
 	if r.bool() {
@@ -290,19 +308,7 @@ func decodeBinaryLot(data []byte, l *Lot) error {
 	}
 	l.ArrivedSeq = r.int()
 	l.TestedSinceArrival = r.bool()
-	if n := r.len(); n >= 0 {
-		l.Custody = make([]Stay, n)
-		for i := range l.Custody {
-			l.Custody[i] = Stay{Org: r.str(), Site: r.str(), Region: r.str(), From: r.time(), To: r.optTime(), Seq: r.int()}
-		}
-	}
-	if n := r.len(); n >= 0 {
-		l.Vehicles = make([]VehicleUse, n)
-		for i := range l.Vehicles {
-			l.Vehicles[i] = VehicleUse{Plate: r.str(), Carrier: r.str(), From: r.time(), To: r.optTime(), Seq: r.int()}
-		}
-	}
-	l.Orgs = r.strs()
+	l.LastSeq = r.int()
 	if r.bad || len(r.b) != 0 {
 		return fmt.Errorf("binary lot does not decode")
 	}
@@ -319,24 +325,64 @@ func reencodeLot(l *Lot, data []byte) []byte {
 	return b
 }
 
-// A lotPrev is a lot's state before its latest record: Before is its
-// stored encoding, nil when the record created the lot.
+// A lotPrev is a lot's state before its latest record, kept so that the
+// record can be voided while it is the lot's latest: the stored encoding
+// of the lot before it is cur[:keep] + mid + cur[len(cur)-tail:], where cur
+// is the lot's stored encoding now (what the record wrote). A record
+// changes a few fields of a lot, so the before-image is the bytes between
+// the common prefix and suffix of the two encodings, not a second copy.
 type lotPrev struct {
-	Seq    int64
-	Before []byte
+	Seq        int64
+	none       bool // the record created the lot
+	keep, tail int
+	mid        []byte
 }
 
-// encodeLotPrev is the binary before-image: lotBinary, the record's seq,
-// then the lot's encoding before it (nothing when the record created it).
-func encodeLotPrev(seq int64, before []byte) []byte {
-	w := &wbuf{b: make([]byte, 0, len(before)+12)}
+// before returns the stored encoding of the lot before the record, given
+// its stored encoding cur now; nil when the record created it.
+func (p lotPrev) before(cur []byte) ([]byte, error) {
+	if p.none {
+		return nil, nil
+	}
+	if p.keep+p.tail > len(cur) {
+		return nil, fault.Errorf(fault.Tampered, "before-image of record %d does not fit the lot it was taken against", p.Seq)
+	}
+	b := make([]byte, 0, p.keep+len(p.mid)+p.tail)
+	b = append(b, cur[:p.keep]...)
+	b = append(b, p.mid...)
+	return append(b, cur[len(cur)-p.tail:]...), nil
+}
+
+// encodeLotPrev is the binary before-image of record seq: lotBinary, seq,
+// then 0 when the record created the lot (before is nil), or 1 and the
+// difference between before and the lot's new encoding after (nil when
+// the record deleted the lot): the lengths of their common prefix and
+// suffix and the bytes of before between them.
+func encodeLotPrev(seq int64, before, after []byte) []byte {
+	w := &wbuf{b: make([]byte, 0, 32)}
 	w.b = append(w.b, lotBinary)
 	w.int(seq)
-	w.b = append(w.b, before...)
+	if before == nil {
+		w.uint(0)
+		return w.b
+	}
+	keep, n := 0, min(len(before), len(after))
+	for keep < n && before[keep] == after[keep] {
+		keep++
+	}
+	tail := 0
+	for tail < n-keep && before[len(before)-1-tail] == after[len(after)-1-tail] {
+		tail++
+	}
+	w.uint(1)
+	w.uint(uint64(keep))
+	w.uint(uint64(tail))
+	w.b = append(w.b, before[keep:len(before)-tail]...)
 	return w.b
 }
 
-// jsonLotPrev is the before-image as ledgers before issue 17 stored it.
+// jsonLotPrev is the before-image as ledgers before issue 17 stored it:
+// the whole lot before the record.
 type jsonLotPrev struct {
 	Seq    int64           `json:"seq"`
 	Before json.RawMessage `json:"before"` // null when the record created the lot
@@ -347,11 +393,16 @@ func decodeLotPrev(data []byte) (lotPrev, error) {
 	if len(data) > 0 && data[0] == lotBinary {
 		r := &rbuf{b: data[1:]}
 		p := lotPrev{Seq: r.int()}
-		if r.bad {
-			return lotPrev{}, fault.Errorf(fault.Tampered, "stored before-image does not decode")
+		switch r.uint() {
+		case 0:
+			p.none = true
+		case 1:
+			p.keep, p.tail, p.mid = int(r.uint()), int(r.uint()), r.b
+		default:
+			r.bad = true
 		}
-		if len(r.b) > 0 {
-			p.Before = r.b
+		if r.bad || (p.none && len(r.b) > 0) {
+			return lotPrev{}, fault.Errorf(fault.Tampered, "stored before-image does not decode")
 		}
 		return p, nil
 	}
@@ -359,10 +410,8 @@ func decodeLotPrev(data []byte) (lotPrev, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return lotPrev{}, fault.Wrap(fault.Tampered, "stored before-image does not decode", err)
 	}
-	p := lotPrev{Seq: j.Seq}
-	if !bytes.Equal(j.Before, []byte("null")) {
-		p.Before = j.Before
-	}
+	p := lotPrev{Seq: j.Seq, mid: j.Before}
+	p.none = bytes.Equal(j.Before, []byte("null"))
 	return p, nil
 }
 
@@ -375,21 +424,25 @@ func (st *state) getLotPrev(id string) (lotPrev, error) {
 	return decodeLotPrev(data)
 }
 
-// sameStateValue reports whether two values of state key k, which differ
-// in bytes, say the same: a lot or a before-image stored as JSON by a
-// ledger before issue 17 and its binary encoding by the replay.
-func sameStateValue(k, a, b []byte) bool {
+// sameStateValue reports whether two values a and b of state key k, which
+// differ in bytes, say the same: a lot or a before-image stored as JSON by
+// a ledger before issue 17 and its binary encoding by the replay. lotA and
+// lotB read the stored encoding of a lot on a's side and on b's (nil when
+// there is none): a before-image is read against it.
+func sameStateValue(k, a, b []byte, lotA, lotB func(id string) []byte) bool {
 	switch {
 	case bytes.HasPrefix(k, tabLot.all()):
-		id := string(k[len(tabLot.all()):])
-		return sameLot(id, a, b)
+		return sameLot(string(k[len(tabLot.all()):]), a, b)
 	case bytes.HasPrefix(k, tabLotPrev.all()):
+		id := string(k[len(tabLotPrev.all()):])
 		pa, err1 := decodeLotPrev(a)
 		pb, err2 := decodeLotPrev(b)
-		if err1 != nil || err2 != nil || pa.Seq != pb.Seq || (pa.Before == nil) != (pb.Before == nil) {
+		if err1 != nil || err2 != nil || pa.Seq != pb.Seq || pa.none != pb.none {
 			return false
 		}
-		return pa.Before == nil || sameLot(string(k[len(tabLotPrev.all()):]), pa.Before, pb.Before)
+		ba, err1 := pa.before(lotA(id))
+		bb, err2 := pb.before(lotB(id))
+		return err1 == nil && err2 == nil && (pa.none || sameLot(id, ba, bb))
 	}
 	return false
 }

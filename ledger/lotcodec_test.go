@@ -48,15 +48,39 @@ func TestLotCodec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(encodeLot(old), data) || !sameStateValue(tabLot.key(l.ID), want, data) {
+		if !bytes.Equal(encodeLot(old), data) || !sameStateValue(tabLot.key(l.ID), want, data, nil, nil) {
 			t.Fatalf("lot %s: its JSON and its binary encoding differ", l.ID)
 		}
-		oldPrev, _ := json.Marshal(jsonLotPrev{Seq: 7, Before: want})
-		if !sameStateValue(tabLotPrev.key(l.ID), oldPrev, encodeLotPrev(7, data)) {
+		// A record that tests the lot: its before-image is the bytes it
+		// changed, and says what the old whole JSON before-image says.
+		after := l.clone()
+		after.LastSeq, after.TestedSinceArrival = 99, true
+		after.LastTest = &Mark{Seq: 99, At: at, Result: "negative"}
+		afterData, afterJSON := encodeLot(after), mustJSON(t, after)
+		prevData := encodeLotPrev(7, data, afterData)
+		p, err := decodeLotPrev(prevData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := p.before(afterData); err != nil || !bytes.Equal(b, data) || p.Seq != 7 {
+			t.Fatalf("lot %s: the before-image gives %v, %v", l.ID, b, err)
+		}
+		if len(prevData) > len(data)/2 {
+			t.Errorf("lot %s: a test's before-image takes %d bytes, the lot %d", l.ID, len(prevData), len(data))
+		}
+		oldPrev := mustJSON(t, jsonLotPrev{Seq: 7, Before: want})
+		lots := func(data []byte) func(string) []byte { return func(string) []byte { return data } }
+		if !sameStateValue(tabLotPrev.key(l.ID), oldPrev, prevData, lots(afterJSON), lots(afterData)) {
 			t.Fatalf("lot %s: its JSON before-image and the binary one differ", l.ID)
 		}
-		if sameStateValue(tabLotPrev.key(l.ID), oldPrev, encodeLotPrev(8, data)) {
+		if sameStateValue(tabLotPrev.key(l.ID), oldPrev, encodeLotPrev(8, data, afterData), lots(afterJSON), lots(afterData)) {
 			t.Fatal("before-images of two records compare equal")
+		}
+		if sameStateValue(tabLotPrev.key(l.ID), oldPrev, encodeLotPrev(7, afterData, afterData), lots(afterJSON), lots(afterData)) {
+			t.Fatal("before-images of two states compare equal")
+		}
+		if _, err := p.before(afterData[:p.keep+p.tail-1]); fault.KindOf(err) != fault.Tampered {
+			t.Fatalf("a before-image against a shorter lot: %v, want Tampered", err)
 		}
 
 		for _, bad := range [][]byte{data[:len(data)-1], append(bytes.Clone(data), 0)} {
@@ -70,19 +94,35 @@ func TestLotCodec(t *testing.T) {
 	}
 	changed := full.clone()
 	changed.Quantity.OnHand++
-	if sameStateValue(tabLot.key(full.ID), encodeLot(&full), encodeLot(changed)) {
+	if sameStateValue(tabLot.key(full.ID), encodeLot(&full), encodeLot(changed), nil, nil) {
 		t.Fatal("two different lots compare equal")
 	}
 
 	// Before-images: a created lot has none, in both encodings.
-	for _, data := range [][]byte{encodeLotPrev(5, nil), []byte(`{"seq":5,"before":null}`)} {
+	for _, data := range [][]byte{encodeLotPrev(5, nil, encodeLot(&full)), []byte(`{"seq":5,"before":null}`)} {
 		p, err := decodeLotPrev(data)
-		if err != nil || p.Seq != 5 || p.Before != nil {
+		if err != nil || p.Seq != 5 || !p.none {
 			t.Fatalf("before-image %q: %+v, %v", data, p, err)
 		}
+		if b, err := p.before(encodeLot(&full)); b != nil || err != nil {
+			t.Fatalf("before-image %q gives %q, %v", data, b, err)
+		}
 	}
-	p, err := decodeLotPrev(encodeLotPrev(9, encodeLot(&full)))
-	if err != nil || p.Seq != 9 || !bytes.Equal(p.Before, encodeLot(&full)) {
+	// A void of a lot's creation deletes it: its before-image is whole.
+	p, err := decodeLotPrev(encodeLotPrev(9, encodeLot(&full), nil))
+	if err != nil || p.Seq != 9 {
 		t.Fatalf("binary before-image: %+v, %v", p, err)
 	}
+	if b, err := p.before(nil); err != nil || !bytes.Equal(b, encodeLot(&full)) {
+		t.Fatalf("the before-image of a deleted lot gives %v, %v", b, err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -116,7 +116,7 @@ func (lt *lotTx) flush() error {
 		if lt.st.lots != nil {
 			lt.st.lots.add(data, l) // the record is done with l
 		}
-		if err := lt.st.tx.Set(tabLotPrev.key(id), encodeLotPrev(lt.rec.Seq, c.before)); err != nil {
+		if err := lt.st.tx.Set(tabLotPrev.key(id), encodeLotPrev(lt.rec.Seq, c.before, data)); err != nil {
 			return err
 		}
 		if err := lt.st.tx.Set(idxLotEvents.key(id, be64(lt.rec.Seq)), nil); err != nil {

@@ -191,14 +191,21 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 		if err != nil {
 			return err
 		}
-		cur, err := st.lot(id)
+		curData, err := st.tx.Get(tabLot.key(id))
 		if err != nil {
 			return err
 		}
-		curData := encodeLot(cur)
+		cur, err := st.decodeLot(id, curData)
+		if err != nil {
+			return err
+		}
+		beforeData, err := prev.before(curData)
+		if err != nil {
+			return err
+		}
 		var before *Lot
-		if prev.Before != nil {
-			if before, err = decodeLot(id, prev.Before); err != nil {
+		if beforeData != nil {
+			if before, err = decodeLot(id, beforeData); err != nil {
 				return err
 			}
 		}
@@ -208,12 +215,12 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 		if before == nil {
 			err = st.tx.Delete(tabLot.key(id))
 		} else {
-			err = st.tx.Set(tabLot.key(id), prev.Before)
+			err = st.tx.Set(tabLot.key(id), beforeData)
 		}
 		if err != nil {
 			return err
 		}
-		next := encodeLotPrev(rec.Seq, curData)
+		next := encodeLotPrev(rec.Seq, curData, beforeData)
 		if err := st.tx.Set(tabLotPrev.key(id), next); err != nil {
 			return err
 		}
