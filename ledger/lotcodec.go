@@ -426,13 +426,16 @@ func (st *state) getLotPrev(id string) (lotPrev, error) {
 
 // sameStateValue reports whether two values a and b of state key k, which
 // differ in bytes, say the same: a lot or a before-image stored as JSON by
-// a ledger before issue 17 and its binary encoding by the replay. lotA and
+// a ledger before issue 17 and its binary encoding by the replay, or a
+// whole lot node and the reference to it (node.go). lotA and
 // lotB read the stored encoding of a lot on a's side and on b's (nil when
 // there is none): a before-image is read against it.
 func sameStateValue(k, a, b []byte, lotA, lotB func(id string) []byte) bool {
 	switch {
 	case bytes.HasPrefix(k, tabLot.all()):
 		return sameLot(string(k[len(tabLot.all()):]), a, b)
+	case bytes.HasPrefix(k, tabNode.all()):
+		return sameNodeEntry(a, b)
 	case bytes.HasPrefix(k, tabLotPrev.all()):
 		id := string(k[len(tabLotPrev.all()):])
 		pa, err1 := decodeLotPrev(a)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,10 +51,10 @@ func BenchmarkWriteTested(b *testing.B) {
 		lots[i] = r.Lot
 	}
 	b.ResetTimer()
-	tested := load(b, e.L, func(i int) (ledger.Principal, ledger.Event) {
+	tested, testedCPU := load(b, e.L, func(i int) (ledger.Principal, ledger.Event) {
 		return lp, ledger.Event{Kind: ledger.Tested, Lot: lots[i%len(lots)], Samples: 20, Scope: []string{"goods", "packaging"}, Result: "negative"}
 	})
-	orgs := load(b, e.L, func(i int) (ledger.Principal, ledger.Event) {
+	orgs, orgsCPU := load(b, e.L, func(i int) (ledger.Principal, ledger.Event) {
 		return e.Admin, ledger.Event{Kind: ledger.OrgRegistered, USCC: fixtures.USCC("330107", i), Name: "基准测试冷链贸易有限公司",
 			Roles: []string{ledger.RoleImporter}, Region: "330106"}
 	})
@@ -61,11 +62,16 @@ func BenchmarkWriteTested(b *testing.B) {
 	b.ReportMetric(tested, "tested/s")
 	b.ReportMetric(orgs, "orgs/s")
 	b.ReportMetric(tested/orgs, "ratio-to-orgs")
+	b.ReportMetric(testedCPU, "cpu-µs/tested")
+	b.ReportMetric(orgsCPU, "cpu-µs/org")
+	b.ReportMetric(testedCPU/orgsCPU, "cpu-ratio-to-org")
 }
 
 // load runs 64 goroutines submitting ev(i) for two seconds and returns the
-// records per second.
-func load(b *testing.B, l *ledger.Ledger, ev func(i int) (ledger.Principal, ledger.Event)) float64 {
+// records per second and the CPU time the process spent per record (user
+// and system: on a shared machine it drifts less than the rate).
+func load(b *testing.B, l *ledger.Ledger, ev func(i int) (ledger.Principal, ledger.Event)) (perSec, cpuMicros float64) {
+	cpu0 := cpuTime()
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(2 * time.Second)
@@ -84,5 +90,13 @@ func load(b *testing.B, l *ledger.Ledger, ev func(i int) (ledger.Principal, ledg
 		}()
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
+	done := float64(n.Load())
+	return done / time.Since(start).Seconds(), float64((cpuTime() - cpu0).Microseconds()) / done
+}
+
+// cpuTime is the CPU time the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
