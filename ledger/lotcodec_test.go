@@ -126,3 +126,26 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return data
 }
+
+// TestNodeRef checks the s/node/ entry: a reference to the node's copy
+// under its first root, which verify takes as the same as the whole node
+// an older ledger stored there, and not as another node's.
+func TestNodeRef(t *testing.T) {
+	n := &lotNode{ID: "lot-1", Root: "root-1", Roots: []string{"root-2", "root-3"}, CreatedSeq: 42, TraceCode: "AAAABBBBCCCC"}
+	ref := n.ref()
+	root, created, err := decodeNodeRef(ref)
+	if err != nil || root != "root-2" || created != 42 {
+		t.Fatalf("reference of %+v: %s %d %v", n, root, created, err)
+	}
+	if !sameNodeEntry(n.encode(), ref) || !sameNodeEntry(ref, n.encode()) {
+		t.Fatal("a whole node and its reference differ")
+	}
+	other := *n
+	other.CreatedSeq = 43
+	if sameNodeEntry(n.encode(), other.ref()) || sameNodeEntry(ref, other.ref()) {
+		t.Fatal("a node and another node's reference compare equal")
+	}
+	if _, _, err := decodeNodeRef(append(bytes.Clone(ref), 0)); fault.KindOf(err) != fault.Tampered {
+		t.Fatalf("a padded reference: %v, want Tampered", err)
+	}
+}
