@@ -14,12 +14,12 @@ import (
 // The stored encodings of a lot (s/lot/) and of its before-image
 // (s/lotprev/). Ledgers written before issue 17 stored both as JSON; the
 // write path now stores them in a binary encoding (varints and
-// length-prefixed strings, after the version byte lotBinary) that is about
-// 40% of the JSON's bytes and encodes several times faster. Both are read:
-// a stored JSON lot starts with '{' and a stored JSON before-image with
-// '{' too, which no binary encoding does. Verify compares a stored entry in
-// the old encoding with the replayed one by what it decodes to
-// (sameStateValue).
+// length-prefixed strings, after the version byte lotBinary) that takes
+// about 43% of the JSON's bytes (TestWritesPerEvent), and a before-image
+// is only the bytes its record changed (lotPrev). Both encodings are read:
+// a stored JSON lot or before-image starts with '{', which no binary one
+// does. Verify compares a stored entry in the old encoding with the
+// replayed one by what it decodes to (sameStateValue).
 
 // lotBinary is the first byte of a binary lot or before-image.
 const lotBinary = 1
