@@ -223,8 +223,8 @@ func (lt *lotTx) flagDependents(target, rec *Record, fx *effects) error {
 // longer the latest record of one of them, and returns it then.
 func voidsOlder(st *state, v int64, rl recordLots) (bool, *Record, error) {
 	for _, id := range rl.Lots {
-		var prev lotPrev
-		if err := st.getJSON(tabLotPrev.key(id), &prev); err != nil {
+		prev, err := st.getLotPrev(id)
+		if err != nil {
 			return false, nil, err
 		}
 		if prev.Seq != v {

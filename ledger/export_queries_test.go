@@ -3,7 +3,6 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -22,15 +21,15 @@ func CheckQueryViews(s Store) error {
 		sums := map[string]*rootSummary{}
 		stays := 0
 		err := tx.Scan(tabLot.all(), nil, false, func(k, v []byte) error {
-			var l Lot
-			if err := json.Unmarshal(v, &l); err != nil {
+			l, err := decodeLot(string(k[len(tabLot.all()):]), v)
+			if err != nil {
 				return err
 			}
 			n, err := st.node(l.ID)
 			if err != nil {
 				return fmt.Errorf("lot %s: %w", l.ID, err)
 			}
-			want := nodeOf(&l, nil, nil)
+			want := nodeOf(l, nil, nil)
 			want.Out, want.CreatedBy = n.Out, n.CreatedBy
 			if !reflect.DeepEqual(roundTrip(want), n) {
 				return fmt.Errorf("lot %s: node %+v, lot says %+v", l.ID, n, want)

@@ -81,32 +81,7 @@ func TestGoldenDataDir(t *testing.T) {
 		writeGolden(t)
 	}
 	g := readGolden(t)
-	dir := t.TempDir()
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := store.Update(t.Context(), func(tx ledger.Tx) error {
-		for _, p := range g.Pairs {
-			if err := tx.Set(p[0], p[1]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	blobs := fsblob.New(filepath.Join(dir, "blobs"))
-	for name, data := range g.Blobs {
-		if err := blobs.Put(context.Background(), name, bytes.NewReader(data), int64(len(data)), ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key, err := vlog.ParseKey(g.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, blobs, key := openGolden(t, g)
 
 	// What `coldtrace verify` runs.
 	scratch, err := badgerkv.Open("", badgerkv.Options{InMemory: true})
@@ -150,6 +125,39 @@ func TestGoldenDataDir(t *testing.T) {
 	if len(got) != len(g.Answers) {
 		t.Errorf("%d answers, golden has %d", len(got), len(g.Answers))
 	}
+}
+
+// openGolden loads the golden data directory g into a fresh store and blob
+// folder.
+func openGolden(t *testing.T, g *goldenDir) (*badgerkv.Store, *fsblob.Blobs, *vlog.Key) {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Update(t.Context(), func(tx ledger.Tx) error {
+		for _, p := range g.Pairs {
+			if err := tx.Set(p[0], p[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	blobs := fsblob.New(filepath.Join(dir, "blobs"))
+	for name, data := range g.Blobs {
+		if err := blobs.Put(context.Background(), name, bytes.NewReader(data), int64(len(data)), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, err := vlog.ParseKey(g.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, blobs, key
 }
 
 func readGolden(t *testing.T) *goldenDir {

@@ -31,7 +31,8 @@
 //     people_findings.go (who worked on a positive batch, per region),
 //     worker_tests.go (worker tests at high-risk posts and their sweep).
 //   - Lot state for the rules: lot.go, lottx.go (one record's changes to
-//     its lots), lotcache.go, lotview.go and grams.go (what Lot and the
+//     its lots), lotcache.go, lotcodec.go (the stored encodings of a lot
+//     and its before-image), lotview.go and grams.go (what Lot and the
 //     query node share), state.go (typed access to a transaction).
 //   - Query views: node.go, nodecodec.go, nodecache.go, generations.go (the
 //     compact nodes, family copies and batch summaries the queries read).

@@ -2,10 +2,7 @@ package ledger
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-
-	"coldtrace/ledger/fault"
 )
 
 // A lotCache keeps the sequencer's decoded lots, keyed by lot id, so that
@@ -59,7 +56,7 @@ func (c *lotCache) decode(id string, data []byte) (*Lot, error) {
 		return l, nil
 	}
 	if c.check {
-		if now, err := json.Marshal(e.lot); err != nil || !bytes.Equal(now, e.raw) {
+		if now := reencodeLot(e.lot, e.raw); !bytes.Equal(now, e.raw) {
 			panic(fmt.Sprintf("lot cache: cached lot %s was modified in place:\nwas %s\nnow %s", id, e.raw, now))
 		}
 	}
@@ -76,16 +73,4 @@ func (c *lotCache) limit() int {
 		return lotCacheBytes
 	}
 	return c.max
-}
-
-// decodeLot decodes the stored lot id.
-func decodeLot(id string, data []byte) (*Lot, error) {
-	l := new(Lot)
-	if err := json.Unmarshal(data, l); err != nil {
-		return nil, fault.Wrap(fault.Tampered, "stored lot does not decode", fmt.Errorf("lot %s: %w", id, err))
-	}
-	if l.ID != id {
-		return nil, fault.Errorf(fault.Tampered, "stored lot %s names lot %s", id, l.ID)
-	}
-	return l, nil
 }

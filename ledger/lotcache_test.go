@@ -193,30 +193,3 @@ func sharedPaths(a, b reflect.Value, path string) []string {
 	}
 	return out
 }
-
-// TestEncodeLotPrev checks that encodeLotPrev writes what json.Marshal of a
-// lotPrev writes, for a lot whose strings need escaping and for a lot the
-// record created (nil before).
-func TestEncodeLotPrev(t *testing.T) {
-	var l Lot
-	n := 0
-	fillValue(t, reflect.ValueOf(&l).Elem(), &n)
-	l.Product.Name = `冷冻带鱼 <A&B> "quoted" \ tab	end` + "\u2028"
-	before, err := json.Marshal(&l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range [][]byte{before, nil} {
-		raw := json.RawMessage(b)
-		if b == nil {
-			raw = json.RawMessage("null")
-		}
-		want, err := json.Marshal(lotPrev{Seq: 42, Before: raw})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := encodeLotPrev(42, b); !bytes.Equal(got, want) {
-			t.Fatalf("encodeLotPrev wrote\n%s\njson.Marshal\n%s", got, want)
-		}
-	}
-}

@@ -1,10 +1,8 @@
 package ledger
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -88,27 +86,6 @@ func (lt *lotTx) peek(id string) (*Lot, error) {
 	return lt.st.lot(id)
 }
 
-// A lotPrev is a lot's state before its latest record.
-type lotPrev struct {
-	Seq    int64           `json:"seq"`
-	Before json.RawMessage `json:"before"` // null when the record created the lot
-}
-
-// encodeLotPrev encodes lotPrev{seq, before} as json.Marshal does (nil
-// before as null), without re-scanning before: it is a stored lot, which
-// json.Marshal wrote compact and escaped (TestEncodeLotPrev).
-func encodeLotPrev(seq int64, before []byte) []byte {
-	if before == nil {
-		before = []byte("null")
-	}
-	b := make([]byte, 0, len(before)+32)
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendInt(b, seq, 10)
-	b = append(b, `,"before":`...)
-	b = append(b, before...)
-	return append(b, '}')
-}
-
 // recordLots lists the lots a record changed and the findings it opened.
 type recordLots struct {
 	Lots     []string `json:"lots"`
@@ -129,10 +106,7 @@ func (lt *lotTx) flush() error {
 		}
 		l.Status.Cleared = len(l.missingForMarket(pol)) == 0
 		endStayIfEmpty(l, lt.rec.At)
-		data, err := json.Marshal(l)
-		if err != nil {
-			return err
-		}
+		data := encodeLot(l)
 		if err := lt.st.reindex(c.old, l); err != nil {
 			return err
 		}
@@ -142,7 +116,7 @@ func (lt *lotTx) flush() error {
 		if lt.st.lots != nil {
 			lt.st.lots.add(data, l) // the record is done with l
 		}
-		if err := lt.st.tx.Set(tabLotPrev.key(id), encodeLotPrev(lt.rec.Seq, c.before)); err != nil {
+		if err := lt.st.tx.Set(tabLotPrev.key(id), encodeLotPrev(lt.rec.Seq, c.before, data)); err != nil {
 			return err
 		}
 		if err := lt.st.tx.Set(idxLotEvents.key(id, be64(lt.rec.Seq)), nil); err != nil {

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"bytes"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -12,12 +14,15 @@ import (
 // transaction as every lot change (st.derive, called by reindex), so that
 // replay and verify rebuild them like every other s/ entry:
 //
-//	s/node/<lot id>        a lotNode: what trace, recall, closure and the
-//	                       lists need of a lot, in a binary encoding that
-//	                       decodes about ten times faster than the lot's JSON
 //	s/fam/<root>\x00<created seq><lot id>
-//	                       the same node again, under every root batch of
-//	                       the lot: a family is one sequential scan
+//	                       a lotNode: what trace, recall, closure and the
+//	                       lists need of a lot, in a binary encoding that
+//	                       decodes about ten times faster than the lot's
+//	                       JSON, under every root batch of the lot: a
+//	                       family is one sequential scan
+//	s/node/<lot id>        a reference to the lot's node under its first
+//	                       root (nodeRef; the whole node again in ledgers
+//	                       before issue 17)
 //	s/rsum/<declared at><root id>
 //	                       a rootSummary: the sums over a root batch's
 //	                       whole family (the lots of its root index)
@@ -226,21 +231,24 @@ func rootRegionKey(region string, declaredAt time.Time, root string) []byte {
 // from old to l (either may be nil). reindex calls it on every change.
 func (st *state) derive(old, l *Lot) error {
 	var prev, next *lotNode
+	var prevRef []byte
 	if old != nil {
-		n, err := st.node(old.ID)
+		n, ref, err := st.nodeAndRef(old.ID)
 		if err != nil && fault.KindOf(err) != fault.NotFound {
 			return err
 		}
-		prev = n
+		prev, prevRef = n, ref
 	}
 	if l != nil {
 		next = nodeOf(l, old, prev)
 		data := next.encode()
-		if err := st.tx.Set(tabNode.key(l.ID), data); err != nil {
-			return err
-		}
 		for _, r := range next.roots() {
 			if err := st.tx.Set(famKey(r, next), data); err != nil {
+				return err
+			}
+		}
+		if ref := next.ref(); !bytes.Equal(ref, prevRef) {
+			if err := st.tx.Set(tabNode.key(l.ID), ref); err != nil {
 				return err
 			}
 		}
@@ -304,6 +312,9 @@ func (st *state) derive(old, l *Lot) error {
 		if next != nil && slices.Contains(next.roots(), r) {
 			s.add(next, 1)
 		}
+		if reflect.DeepEqual(&before, s) {
+			continue // most records change no sum of their batch
+		}
 		if err := st.putRootSummary(&before, s); err != nil {
 			return err
 		}
@@ -312,17 +323,85 @@ func (st *state) derive(old, l *Lot) error {
 }
 
 func (st *state) node(id string) (*lotNode, error) {
-	data, err := st.tx.Get(tabNode.key(id))
+	n, _, err := st.nodeAndRef(id)
+	return n, err
+}
+
+// nodeAndRef reads the node of lot id through its entry in s/node/, and
+// returns that entry too. The entry is a reference to the node's family
+// copy (nodeRef) in ledgers since issue 17, the whole node in older ones.
+func (st *state) nodeAndRef(id string) (*lotNode, []byte, error) {
+	ref, err := st.tx.Get(tabNode.key(id))
 	if err != nil {
 		if fault.KindOf(err) == fault.NotFound {
-			return nil, fault.Errorf(fault.NotFound, "no lot %s", id)
+			return nil, nil, fault.Errorf(fault.NotFound, "no lot %s", id)
 		}
-		return nil, err
+		return nil, nil, err
 	}
+	data := ref
+	if len(ref) > 0 && ref[0] == nodeRef {
+		root, created, err := decodeNodeRef(ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		data, err = st.tx.Get(tabFamily.key(root + "\x00" + string(be64(created)) + id))
+		if fault.KindOf(err) == fault.NotFound {
+			return nil, nil, fault.Errorf(fault.Tampered, "the node of lot %s is not in its family %s", id, root)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	var n *lotNode
 	if st.nodes != nil {
-		return st.nodes.decode(id, data)
+		n, err = st.nodes.decode(id, data)
+	} else {
+		n, err = decodeNode(data)
 	}
-	return decodeNode(data)
+	return n, ref, err
+}
+
+// nodeRef is the first byte of an s/node/ entry that refers to the node's
+// copy in its first root's family: nodeRef, the root, the node's created
+// seq. A node changes with every record of its lot; the reference changes
+// only if its lot's roots do, so that a record writes the node once per
+// root, not once more by id. Whole nodes start with nodeVersion.
+const nodeRef = 2
+
+// ref is the s/node/ entry of n.
+func (n *lotNode) ref() []byte {
+	w := &wbuf{b: make([]byte, 0, 48)}
+	w.b = append(w.b, nodeRef)
+	w.str(n.roots()[0])
+	w.int(n.CreatedSeq)
+	return w.b
+}
+
+func decodeNodeRef(data []byte) (root string, created int64, err error) {
+	r := newRbuf(data[1:])
+	root, created = r.str(), r.int()
+	if r.bad || len(r.b) != 0 {
+		return "", 0, fault.Errorf(fault.Tampered, "stored lot node reference does not decode")
+	}
+	return root, created, nil
+}
+
+// sameNodeEntry reports whether two s/node/ entries, one of them a whole
+// node as ledgers before issue 17 stored it, name the same family copy
+// (verify compares the copies themselves under s/fam/).
+func sameNodeEntry(a, b []byte) bool {
+	asRef := func(v []byte) []byte {
+		if len(v) > 0 && v[0] == nodeRef {
+			return v
+		}
+		n, err := decodeNode(v)
+		if err != nil {
+			return nil
+		}
+		return n.ref()
+	}
+	ra, rb := asRef(a), asRef(b)
+	return ra != nil && bytes.Equal(ra, rb)
 }
 
 // famKey is s/fam/<root>\x00<created seq><lot id>: a copy of the node of

@@ -1,9 +1,12 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"coldtrace/ledger/fault"
@@ -139,15 +142,49 @@ func (st *state) policy() (Policy, error) {
 	if st.pol != nil {
 		return *st.pol, nil
 	}
-	var p Policy
-	err := st.getJSON(policyKey, &p)
+	data, err := st.tx.Get(policyKey)
 	if fault.KindOf(err) == fault.NotFound {
-		p, err = PolicyV0(), nil
+		p := PolicyV0()
+		st.pol = &p
+		return p, nil
 	}
+	if err != nil {
+		return Policy{}, err
+	}
+	p, err := policies.decode(data)
 	if err == nil {
 		st.pol = &p
 	}
 	return p, err
+}
+
+// A policyCache keeps the last policy decoded, with its stored bytes: the
+// write path asks for the policy in force once a record, and it changes
+// only with a policy_set record. Like the lot cache it is no second source
+// of truth: a policy is answered from it only for the very bytes it was
+// decoded from. The policies it returns are shared and never modified.
+type policyCache struct {
+	mu  sync.Mutex
+	raw []byte
+	pol Policy
+}
+
+// policies is the package's policy cache: every ledger, replay and verify
+// reads through it, each with its own bytes.
+var policies policyCache
+
+func (c *policyCache) decode(data []byte) (Policy, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.raw != nil && bytes.Equal(c.raw, data) {
+		return c.pol, nil
+	}
+	var p Policy
+	if err := json.Unmarshal(data, &p); err != nil {
+		return Policy{}, fault.Wrap(fault.Tampered, "stored state does not decode", fmt.Errorf("%s: %w", policyKey, err))
+	}
+	c.raw, c.pol = bytes.Clone(data), p
+	return p, nil
 }
 
 // setPolicy records p as the policy in force.

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -156,8 +155,8 @@ func prepareVoided(st *state, p Principal, rec *Record, _ *Lot) error {
 		return &fault.Error{Kind: fault.Conflict, Msg: fmt.Sprintf("record %d is already voided", v)}
 	}
 	for _, id := range rl.Lots {
-		var prev lotPrev
-		if err := st.getJSON(tabLotPrev.key(id), &prev); err != nil {
+		prev, err := st.getLotPrev(id)
+		if err != nil {
 			return err
 		}
 		if prev.Seq == v {
@@ -188,19 +187,25 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 		return applyOlderVoid(st, rec, target, rl, fx)
 	}
 	for _, id := range rl.Lots {
-		var prev lotPrev
-		if err := st.getJSON(tabLotPrev.key(id), &prev); err != nil {
-			return err
-		}
-		cur, err := st.lot(id)
+		prev, err := st.getLotPrev(id)
 		if err != nil {
 			return err
 		}
-		curData, _ := json.Marshal(cur)
+		curData, err := st.tx.Get(tabLot.key(id))
+		if err != nil {
+			return err
+		}
+		cur, err := st.decodeLot(id, curData)
+		if err != nil {
+			return err
+		}
+		beforeData, err := prev.before(curData)
+		if err != nil {
+			return err
+		}
 		var before *Lot
-		if string(prev.Before) != "null" {
-			before = new(Lot)
-			if err := json.Unmarshal(prev.Before, before); err != nil {
+		if beforeData != nil {
+			if before, err = decodeLot(id, beforeData); err != nil {
 				return err
 			}
 		}
@@ -210,12 +215,12 @@ func applyVoided(st *state, rec *Record, fx *effects) error {
 		if before == nil {
 			err = st.tx.Delete(tabLot.key(id))
 		} else {
-			err = st.tx.Set(tabLot.key(id), prev.Before)
+			err = st.tx.Set(tabLot.key(id), beforeData)
 		}
 		if err != nil {
 			return err
 		}
-		next := encodeLotPrev(rec.Seq, curData)
+		next := encodeLotPrev(rec.Seq, curData, beforeData)
 		if err := st.tx.Set(tabLotPrev.key(id), next); err != nil {
 			return err
 		}
