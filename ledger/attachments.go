@@ -17,6 +17,7 @@ import (
 
 	"coldtrace/ledger/blob"
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/input"
 )
 
 // Document types: what an attachment is to the record that references it.
@@ -126,7 +127,7 @@ func ValidSHA256(s string) bool {
 // references, naming offending fields attachments[i].sha256 and
 // attachments[i].type.
 func checkAttachmentRefs(fe *fault.Fields, refs []AttachmentRef) {
-	if !checkList(fe, "attachments", refs, maxAttachmentRefs, "", func(r AttachmentRef) string { return r.SHA256 + " " + r.Type }) {
+	if !input.List(fe, "attachments", refs, maxAttachmentRefs, "", func(r AttachmentRef) string { return r.SHA256 + " " + r.Type }) {
 		return
 	}
 	for i, r := range refs {

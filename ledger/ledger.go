@@ -26,10 +26,11 @@
 //     papers.go (documents), clearance.go, correction.go, finding.go,
 //     alerts.go (positives told to every province), vehicle_contacts.go
 //     (goods that rode the same truck), worklist.go (assign, evidence,
-//     notices), sweep.go (overdue transit and findings), lookalike.go, pii.go and lists.go (input refused),
-//     people.go and annex.go (personal data kept off the log),
-//     people_findings.go (who worked on a positive batch, per region),
-//     worker_tests.go (worker tests at high-risk posts and their sweep).
+//     notices), sweep.go (overdue transit and findings), lists.go (the
+//     caps of request lists), people.go and annex.go (personal data kept
+//     off the log), people_findings.go (who worked on a positive batch, per
+//     region), worker_tests.go (worker tests at high-risk posts and their
+//     sweep).
 //   - Lot state for the rules: lot.go, lottx.go (one record's changes to
 //     its lots), lotcache.go, lotview.go and grams.go (what Lot and the
 //     query node share), state.go (typed access to a transaction).
@@ -42,18 +43,22 @@
 //     documents), epcis_query.go (the events query and capture jobs),
 //     epcis_effects.go (captured events about a coldtrace lot take effect
 //     as domain events).
-//   - Attachments: attachments.go, attachment_content.go, blobs.go.
+//   - Attachments: attachments.go (upload records, references, reads).
 //   - The webhook outbox: outbox.go.
-//   - Checking a data directory: verify.go (the derived state replayed),
-//     verify_log.go (the log on every core), verify_attachments.go.
+//   - Checking a data directory: verify.go (the derived state replayed; the
+//     log itself is checked by vlog.Verify), verify_attachments.go.
 //
 // Leaf packages that know nothing of lots: ledger/vlog (records, stored
-// hashes, frontier, checkpoints, proofs), ledger/ident (identifiers and
-// trace codes), ledger/fault (error kinds), ledger/epcis (EPCIS 2.0).
+// hashes, frontier, checkpoints, proofs, the log's verification on every
+// core), ledger/ident (identifiers and trace codes), ledger/fault (error
+// kinds), ledger/epcis (EPCIS 2.0), ledger/blob (the object store contract
+// and the checks on uploaded bytes), ledger/input (checks on request input:
+// personal data in free text, invisible characters, look-alike ids, lists).
 //
 // The package imports only the standard library, golang.org/x/... and
 // github.com/google/uuid; adapters (storage, HTTP) live elsewhere and talk to
-// it through the Store and Blobs interfaces it declares.
+// it through the Store interface it declares and Blobs (ledger/blob's
+// Store).
 package ledger
 
 import (

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -533,3 +534,7 @@ func (st *state) getSorted(outer []byte, keys [][]byte, maxSkip int, fn func(i i
 	}
 	return nil
 }
+
+// errMissingSummary is the cause, logged and never shown, of a missing
+// batch summary: its storage key.
+func errMissingSummary(k []byte) error { return fmt.Errorf("no rsum key %x", k) }
