@@ -14,10 +14,10 @@
 // The package is read room by room; each file belongs to one.
 //
 //   - The door and the write path: ledger.go (New, Submit, the small reads),
-//     store.go (the Store and Tx contracts), keys.go (every key and index,
-//     named once), sequencer.go (the sequencer, the syncer and the retry
-//     plan), group.go (one group in one transaction), batch_idem.go,
-//     refused.go, principals.go, stats.go.
+//     store.go (the Store and Tx, whose contract is ledger/kv's), keys.go
+//     (every key and index, named once), sequencer.go (the sequencer, the
+//     syncer and the retry plan), group.go (one group in one transaction),
+//     batch_idem.go, refused.go, principals.go, stats.go.
 //   - Records and kinds: record.go and event.go (the kinds), kinds.go (the
 //     kind table: each kind's door and rules), policy.go (policy versions),
 //     authority.go (who may record what; docs/authority.md).
@@ -53,12 +53,12 @@
 // core), ledger/ident (identifiers and trace codes), ledger/fault (error
 // kinds), ledger/epcis (EPCIS 2.0), ledger/blob (the object store contract
 // and the checks on uploaded bytes), ledger/input (checks on request input:
-// personal data in free text, invisible characters, look-alike ids, lists).
+// personal data in free text, invisible characters, look-alike ids, lists),
+// ledger/kv (the Store and Tx contracts, merged reads of many keys).
 //
 // The package imports only the standard library, golang.org/x/... and
 // github.com/google/uuid; adapters (storage, HTTP) live elsewhere and talk to
-// it through the Store interface it declares and Blobs (ledger/blob's
-// Store).
+// it through Store (ledger/kv's) and Blobs (ledger/blob's).
 package ledger
 
 import (
