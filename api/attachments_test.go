@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,9 +19,6 @@ import (
 	"coldtrace/api"
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
-	"coldtrace/ledger/vlog"
-	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 type env struct {
@@ -38,30 +34,13 @@ type env struct {
 func newEnv(t *testing.T, maxAttachment int64) *env {
 	t.Helper()
 	loadSpec(t)
-	dir := t.TempDir()
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	_, key, err := vlog.GenerateKey("api.test/ledger")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, blobs: filepath.Join(dir, "blobs"), keys: map[string]string{"admin": adminSecret}}
 	// The attachment and web stories were written for the rules before
 	// policy version 1 (a release at the port yard); clearance by the book
 	// is tested with the demo (authority_test.go, clearance_test.go).
 	v0 := ledger.PolicyV0()
-	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(e.blobs), MaxAttachmentBytes: maxAttachment, Policy: &v0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if _, err := l.Bootstrap(context.Background(), adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	e.l = l
+	tl := fixtures.OpenTestLedger(t, ledger.Options{MaxAttachmentBytes: maxAttachment, Policy: &v0})
+	l := tl.L
+	e := &env{t: t, blobs: filepath.Join(tl.Dir, "blobs"), keys: map[string]string{"admin": adminSecret}, l: l}
 	e.srv = httptest.NewServer(api.New(l, api.Options{RatePerSecond: -1}))
 	t.Cleanup(e.srv.Close)
 	for _, o := range []struct{ name, uscc, role string }{

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/input"
 )
 
 type orgRequest struct {
@@ -118,7 +119,7 @@ func (s *server) createKey(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	regions, err := ledger.Dedupe("regions", req.Regions, ledger.MaxRegions)
+	regions, err := input.Dedupe("regions", req.Regions, ledger.MaxRegions)
 	if err != nil {
 		fail(c, err)
 		return

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +19,6 @@ import (
 	"coldtrace/api"
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
-	"coldtrace/ledger/vlog"
-	"coldtrace/storage/badgerkv"
 )
 
 func init() {
@@ -356,23 +353,10 @@ func TestMeAndLotFindings(t *testing.T) {
 // so in words (503), and the JSON is a problem document.
 func TestPublicPageUnavailable(t *testing.T) {
 	loadSpec(t)
-	dir := t.TempDir()
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := vlog.GenerateKey("api.test/ledger")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(store, key, ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(l, api.Options{RatePerSecond: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	tl := fixtures.OpenTestLedger(t, ledger.Options{})
+	srv := httptest.NewServer(api.New(tl.L, api.Options{RatePerSecond: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	defer srv.Close()
-	l.Close()
-	store.Close()
+	tl.Close()
 	r, body := get(t, srv.URL+"/t/ABCD-EFGH-JKMY")
 	if r.StatusCode != 503 || !strings.Contains(body, "追溯服务暂时不可用") || !strings.Contains(body, "unavailable") || r.Header.Get("Retry-After") == "" {
 		t.Errorf("page with the ledger down: %s %s", r.Status, body)

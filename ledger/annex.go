@@ -13,6 +13,7 @@ import (
 
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/input"
 	"coldtrace/ledger/vlog"
 )
 
@@ -90,7 +91,7 @@ var peopleKinds = []EventKind{Tested, Shipped, Received, SiteTested, Disinfected
 
 // checkPeople validates an event's people list.
 func checkPeople(fe *fault.Fields, people []Person) {
-	if !checkList(fe, "people", people, maxPeople, "", func(p Person) string { return p.Role + " " + p.Name + " " + p.IDNumber }) {
+	if !input.List(fe, "people", people, maxPeople, "", func(p Person) string { return p.Role + " " + p.Name + " " + p.IDNumber }) {
 		return
 	}
 	for i, p := range people {
@@ -121,7 +122,7 @@ func normalPhone(s string) string {
 func takeAnnex(ev *Event) (*Annex, error) {
 	if ev.Kind.IsRegistry() {
 		var fe fault.Fields
-		checkNoPersonalData(&fe, "note", ev.Note)
+		input.NoPersonalData(&fe, "note", ev.Note)
 		return nil, fe.Err()
 	}
 	if ev.Annex != nil {

@@ -15,7 +15,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"coldtrace/ledger/blob"
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/input"
 )
 
 // Document types: what an attachment is to the record that references it.
@@ -37,16 +39,27 @@ var DocumentTypes = []string{
 	DocReleaseCertificate, DocTemperatureLog, DocDestructionCertificate, DocEvidence, DocRectificationNotice, DocOther,
 }
 
-// The content types an attachment may have.
+// The content types an attachment may have (ledger/blob).
 const (
-	TypePDF  = "application/pdf"
-	TypeJPEG = "image/jpeg"
-	TypePNG  = "image/png"
-	TypeCSV  = "text/csv"
+	TypePDF  = blob.TypePDF
+	TypeJPEG = blob.TypeJPEG
+	TypePNG  = blob.TypePNG
+	TypeCSV  = blob.TypeCSV
 )
 
 // AttachmentContentTypes lists the content types PutAttachment accepts.
-var AttachmentContentTypes = []string{TypePDF, TypeJPEG, TypePNG, TypeCSV}
+var AttachmentContentTypes = blob.ContentTypes
+
+// Blobs is the object store that keeps attachment bytes; ledger/blob has
+// its contract. Adapters: storage/fsblob, storage/s3blob.
+type Blobs = blob.Store
+
+// BlobInfo describes a stored object.
+type BlobInfo = blob.Info
+
+// ErrNotSupported is returned by an optional Blobs method that a store does
+// not implement (PresignGet on a local folder).
+var ErrNotSupported = blob.ErrNotSupported
 
 // DefaultMaxAttachmentBytes is the size limit of one attachment when
 // Options.MaxAttachmentBytes is 0.
@@ -114,7 +127,7 @@ func ValidSHA256(s string) bool {
 // references, naming offending fields attachments[i].sha256 and
 // attachments[i].type.
 func checkAttachmentRefs(fe *fault.Fields, refs []AttachmentRef) {
-	if !checkList(fe, "attachments", refs, maxAttachmentRefs, "", func(r AttachmentRef) string { return r.SHA256 + " " + r.Type }) {
+	if !input.List(fe, "attachments", refs, maxAttachmentRefs, "", func(r AttachmentRef) string { return r.SHA256 + " " + r.Type }) {
 		return
 	}
 	for i, r := range refs {
@@ -198,7 +211,7 @@ func unavailable(err error) error {
 // object is best effort when the store has just gone down; an object that
 // no upload record names is never served nor referenced).
 func (l *Ledger) PutAttachment(ctx context.Context, p Principal, contentType string, r io.Reader, size int64) (*Attachment, error) {
-	ct, err := normalizeContentType(contentType)
+	ct, err := blob.NormalizeContentType(contentType)
 	if err != nil {
 		return nil, err
 	}
@@ -211,31 +224,31 @@ func (l *Ledger) PutAttachment(ctx context.Context, p Principal, contentType str
 	}
 	// Look at the first bytes before anything reaches the object store, so
 	// that a mislabelled file is refused at once.
-	head := make([]byte, sniffLen)
+	head := make([]byte, blob.SniffLen)
 	n, err := io.ReadFull(r, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, readError(err)
+		return nil, blob.ReadError(err)
 	}
 	head = head[:n]
 	if n == 0 {
 		return nil, fault.InvalidField("body", "is empty; an attachment needs content")
 	}
-	if err := sniff(ct, head); err != nil {
+	if err := blob.Sniff(ct, head); err != nil {
 		return nil, err
 	}
-	up := newUploadReader(io.MultiReader(bytes.NewReader(head), r), ct, size, l.att.max)
+	up := blob.NewUploadReader(io.MultiReader(bytes.NewReader(head), r), ct, size, l.att.max)
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
 	}
 	name := "att/" + id.String()
 	err = blobs.Put(ctx, name, up, size, ct)
-	if up.err != nil {
+	if up.Err() != nil {
 		// The bytes themselves were refused (too large, not of their type,
 		// the client's body broke): that is the cause, whatever the store
 		// made of the interrupted upload.
 		l.discard(name)
-		return nil, up.err
+		return nil, up.Err()
 	}
 	if err != nil {
 		l.discard(name)
@@ -244,12 +257,11 @@ func (l *Ledger) PutAttachment(ctx context.Context, p Principal, contentType str
 		}
 		return nil, unavailable(err)
 	}
-	if !up.done {
+	if !up.Done() {
 		l.discard(name)
-		return nil, fault.Errorf(fault.Internal, "the blob store stopped reading the upload after %d bytes", up.n)
+		return nil, fault.Errorf(fault.Internal, "the blob store stopped reading the upload after %d bytes", up.Len())
 	}
-	sha := hex.EncodeToString(up.h.Sum(nil))
-	att, dup, err := l.recordUpload(context.WithoutCancel(ctx), p, sha, up.n, ct, name)
+	att, dup, err := l.recordUpload(context.WithoutCancel(ctx), p, up.SHA256(), up.Len(), ct, name)
 	if err != nil || dup {
 		l.discard(name)
 	}

@@ -64,10 +64,11 @@ func TestLeavesImportNoOther(t *testing.T) {
 //	cmd -> api -> ledger <- storage/*
 //	               |
 //	               v
-//	        leaves: fault, ident, vlog, epcis
+//	        leaves: fault, ident, vlog, epcis, blob, input, kv
 //
 // The leaves know nothing of lots: fault, ident and epcis import nothing of
-// ours, vlog only the error kinds. api never imports storage/* (the server
+// ours, vlog, blob and kv only the error kinds, input the error kinds and
+// the identifiers. api never imports storage/* (the server
 // is given a ledger, whatever it stores in); fixtures, the test world, may
 // open real storage.
 var ours = []struct {
@@ -79,6 +80,9 @@ var ours = []struct {
 	{"coldtrace/ledger/ident", nil, "a leaf imports nothing of ours"},
 	{"coldtrace/ledger/epcis", nil, "a leaf imports nothing of ours"},
 	{"coldtrace/ledger/vlog", []string{"coldtrace/ledger/fault"}, "the log knows only the error kinds"},
+	{"coldtrace/ledger/kv", []string{"coldtrace/ledger/fault"}, "the store contract knows only the error kinds"},
+	{"coldtrace/ledger/blob", []string{"coldtrace/ledger/fault"}, "attachment bytes know only the error kinds"},
+	{"coldtrace/ledger/input", []string{"coldtrace/ledger/fault", "coldtrace/ledger/ident"}, "input checks know only the error kinds and the identifiers"},
 	{"coldtrace/ledger", []string{"coldtrace/ledger/"}, "the centre imports only its leaves"},
 	{"coldtrace/storage/", []string{"coldtrace/ledger"}, "adapters implement the ledger's interfaces and know nothing else"},
 	{"coldtrace/api/report", []string{"coldtrace/ledger"}, "report files are made from ledger answers"},

@@ -8,6 +8,7 @@ import (
 
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/input"
 )
 
 // Lot and site event kinds (API.md, "Recording events").
@@ -150,7 +151,7 @@ func checkSet(fe *fault.Fields, field string, vs []string, set []string, require
 	if len(vs) == 0 && required {
 		fe.Add(field, "is required (a list of %s)", strings.Join(set, ", "))
 	}
-	if !checkList(fe, field, vs, len(set), "", func(v string) string { return v }) {
+	if !input.List(fe, field, vs, len(set), "", func(v string) string { return v }) {
 		return
 	}
 	for i, v := range vs {

@@ -9,6 +9,7 @@ import (
 	"coldtrace/ledger/epcis"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/input"
 )
 
 // The goods family: declared (a batch enters the country) and transformed
@@ -22,7 +23,7 @@ func checkDeclared(ev *Event, fe *fault.Fields) {
 		fe.Add("declaration_no", "is not a customs declaration number (18 digits)")
 	}
 	containers := ev.Containers
-	if !checkList(fe, "containers", containers, maxContainers, "number", func(c Container) string { return c.Number }) {
+	if !input.List(fe, "containers", containers, maxContainers, "number", func(c Container) string { return c.Number }) {
 		containers = nil // refused whole: its entries are not worth checking
 	}
 	for i, c := range containers {
@@ -131,7 +132,7 @@ func checkTransformed(ev *Event, fe *fault.Fields) {
 	if len(ev.Inputs) == 0 {
 		fe.Add("inputs", "is required: the input lots")
 	}
-	if !checkList(fe, "inputs", ev.Inputs, maxInputs, "lot", func(in LotAmount) string { return in.Lot }) {
+	if !input.List(fe, "inputs", ev.Inputs, maxInputs, "lot", func(in LotAmount) string { return in.Lot }) {
 		return // the rest is sums over the inputs
 	}
 	for i, in := range ev.Inputs {
@@ -144,7 +145,7 @@ func checkTransformed(ev *Event, fe *fault.Fields) {
 	if len(ev.Outputs) == 0 {
 		fe.Add("outputs", "is required: the products made")
 	}
-	if !checkList(fe, "outputs", ev.Outputs, maxOutputs, "", nil) { // equal outputs are two lots
+	if !input.List(fe, "outputs", ev.Outputs, maxOutputs, "", nil) { // equal outputs are two lots
 		return
 	}
 	for i, out := range ev.Outputs {
@@ -180,7 +181,7 @@ func checkShares(ev *Event, fe *fault.Fields) {
 			continue
 		}
 		f := indexField("outputs", i) + ".shares"
-		checkList(fe, f, out.Shares, maxInputs, "input", func(s Share) string { return strconv.Itoa(s.Input) })
+		input.List(fe, f, out.Shares, maxInputs, "input", func(s Share) string { return strconv.Itoa(s.Input) })
 		var sum int64
 		for j, s := range out.Shares {
 			switch {

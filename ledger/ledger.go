@@ -14,10 +14,10 @@
 // The package is read room by room; each file belongs to one.
 //
 //   - The door and the write path: ledger.go (New, Submit, the small reads),
-//     store.go (the Store and Tx contracts), keys.go (every key and index,
-//     named once), sequencer.go (the sequencer, the syncer and the retry
-//     plan), group.go (one group in one transaction), batch_idem.go,
-//     refused.go, principals.go, stats.go.
+//     store.go (the Store and Tx, whose contract is ledger/kv's), keys.go
+//     (every key and index, named once), sequencer.go (the sequencer, the
+//     syncer and the retry plan), group.go (one group in one transaction),
+//     batch_idem.go, refused.go, principals.go, stats.go.
 //   - Records and kinds: record.go and event.go (the kinds), kinds.go (the
 //     kind table: each kind's door and rules), policy.go (policy versions),
 //     authority.go (who may record what; docs/authority.md).
@@ -26,10 +26,11 @@
 //     papers.go (documents), clearance.go, correction.go, finding.go,
 //     alerts.go (positives told to every province), vehicle_contacts.go
 //     (goods that rode the same truck), worklist.go (assign, evidence,
-//     notices), sweep.go (overdue transit and findings), lookalike.go, pii.go and lists.go (input refused),
-//     people.go and annex.go (personal data kept off the log),
-//     people_findings.go (who worked on a positive batch, per region),
-//     worker_tests.go (worker tests at high-risk posts and their sweep).
+//     notices), sweep.go (overdue transit and findings), lists.go (the
+//     caps of request lists), people.go and annex.go (personal data kept
+//     off the log), people_findings.go (who worked on a positive batch, per
+//     region), worker_tests.go (worker tests at high-risk posts and their
+//     sweep).
 //   - Lot state for the rules: lot.go, lottx.go (one record's changes to
 //     its lots), lotcache.go, lotcodec.go (the stored encodings of a lot
 //     and its before-image), lotview.go and grams.go (what Lot and the
@@ -46,18 +47,22 @@
 //     effect reads), epcis_effects_void.go (error declarations void an
 //     effect), epcis_effects_transform.go (processing), epcis_effects_lgtin.go
 //     (lots named by their LGTIN).
-//   - Attachments: attachments.go, attachment_content.go, blobs.go.
+//   - Attachments: attachments.go (upload records, references, reads).
 //   - The webhook outbox: outbox.go.
-//   - Checking a data directory: verify.go (the derived state replayed),
-//     verify_log.go (the log on every core), verify_attachments.go.
+//   - Checking a data directory: verify.go (the derived state replayed; the
+//     log itself is checked by vlog.Verify), verify_attachments.go.
 //
 // Leaf packages that know nothing of lots: ledger/vlog (records, stored
-// hashes, frontier, checkpoints, proofs), ledger/ident (identifiers and
-// trace codes), ledger/fault (error kinds), ledger/epcis (EPCIS 2.0).
+// hashes, frontier, checkpoints, proofs, the log's verification on every
+// core), ledger/ident (identifiers and trace codes), ledger/fault (error
+// kinds), ledger/epcis (EPCIS 2.0), ledger/blob (the object store contract
+// and the checks on uploaded bytes), ledger/input (checks on request input:
+// personal data in free text, invisible characters, look-alike ids, lists),
+// ledger/kv (the Store and Tx contracts, merged reads of many keys).
 //
 // The package imports only the standard library, golang.org/x/... and
 // github.com/google/uuid; adapters (storage, HTTP) live elsewhere and talk to
-// it through the Store and Blobs interfaces it declares.
+// it through Store (ledger/kv's) and Blobs (ledger/blob's).
 package ledger
 
 import (

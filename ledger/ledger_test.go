@@ -22,9 +22,11 @@ import (
 
 const adminSecret = "test-admin-secret-0123456789"
 
-// env is a ledger on a real badger database in a temp dir.
+// env is a ledger on a real badger database in a temp dir
+// (fixtures.OpenTestLedger).
 type env struct {
 	t     testing.TB
+	tl    *fixtures.TestLedger
 	dir   string
 	store *badgerkv.Store
 	key   *vlog.Key
@@ -34,47 +36,20 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir()}
-	var err error
-	_, e.key, err = vlog.GenerateKey("test.example/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.open()
-	if _, err := e.l.Bootstrap(context.Background(), adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	e.admin, err = e.l.Authenticate(t.Context(), adminSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.close)
+	tl := fixtures.OpenTestLedger(t, ledger.Options{})
+	e := &env{t: t, tl: tl, dir: tl.Dir, key: tl.Key, admin: tl.Admin}
+	e.l, e.store = tl.L, tl.Store
 	return e
 }
 
-func (e *env) open() {
-	var err error
-	e.store, err = badgerkv.Open(filepath.Join(e.dir, "db"), badgerkv.Options{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.l, err = ledger.New(e.store, e.key, ledger.Options{CheckLotCache: true})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-}
-
 func (e *env) close() {
-	if e.l != nil {
-		e.l.Close()
-		e.store.Close()
-		e.l = nil
-	}
+	e.tl.Close()
+	e.l = nil
 }
 
 func (e *env) reopen() {
-	e.close()
-	e.open()
+	e.tl.Reopen(e.t)
+	e.l, e.store = e.tl.L, e.tl.Store
 }
 
 // uscc returns the n-th valid test code (of region 310000).
@@ -503,9 +478,7 @@ func TestOpenRefusesAlteredTree(t *testing.T) {
 		w[0] ^= 1
 		return w
 	})
-	e.l.Close()
-	e.store.Close()
-	e.l = nil
+	e.close()
 	store, err := badgerkv.Open(filepath.Join(e.dir, "db"), badgerkv.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,7 @@
 package ledger
 
 import (
-	"cmp"
-	"math/rand/v2"
 	"reflect"
-	"slices"
 	"testing"
 
 	"coldtrace/ledger/fault"
@@ -50,23 +47,5 @@ func TestNodeCache(t *testing.T) {
 	}
 	if total := c.nodes.bytes(); total > c.max+b.size() {
 		t.Fatalf("the cache holds %d bytes, more than %d", total, c.max)
-	}
-}
-
-func TestMergeRuns(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for n := 0; n < 300; n++ {
-		var s []int
-		for run := r.IntN(9); run >= 0; run-- {
-			v := r.IntN(50)
-			for k := r.IntN(20); k >= 0; k-- {
-				s = append(s, v)
-				v += r.IntN(5)
-			}
-		}
-		want := slices.Sorted(slices.Values(s))
-		if got := mergeRuns(slices.Clone(s), cmp.Compare[int]); !slices.Equal(got, want) {
-			t.Fatalf("mergeRuns(%v) = %v", s, got)
-		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/input"
 )
 
 // The alerts outbox. Every finding opened, acknowledged or closed leaves an
@@ -212,10 +213,10 @@ func (l *Ledger) CreateWebhook(ctx context.Context, p Principal, req WebhookRequ
 		return nil, err
 	}
 	var err error
-	if req.Rules, err = Dedupe("rules", req.Rules, len(RuleText)); err != nil {
+	if req.Rules, err = input.Dedupe("rules", req.Rules, len(RuleText)); err != nil {
 		return nil, err
 	}
-	if req.Regions, err = Dedupe("regions", req.Regions, MaxRegions); err != nil {
+	if req.Regions, err = input.Dedupe("regions", req.Regions, MaxRegions); err != nil {
 		return nil, err
 	}
 	fe := &fault.Fields{}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/input"
 )
 
 // The policy: the numbers and parts the rules apply, in one value, so that a
@@ -94,7 +95,7 @@ func (p Policy) check(fe *fault.Fields) {
 	if len(p.Samples) == 0 {
 		fe.Add("policy.samples", "is required: the sampling table")
 	}
-	checkList(fe, "policy.samples", p.Samples, maxSampleSteps, "", nil) // steps must rise, so none repeats
+	input.List(fe, "policy.samples", p.Samples, maxSampleSteps, "", nil) // steps must rise, so none repeats
 	for i, s := range p.Samples {
 		if s.UpToKg <= 0 || s.Samples <= 0 || (i > 0 && s.UpToKg <= p.Samples[i-1].UpToKg) {
 			fe.Add(indexField("policy.samples", i), "must be a positive step above the one before")
@@ -110,7 +111,7 @@ func (p Policy) check(fe *fault.Fields) {
 		fe.Add("policy.skew_minutes", "must be between 0 and 60")
 	}
 	for _, c := range Categories {
-		checkList(fe, "policy.cleared_parts."+c, p.ClearedParts[c], len(PartText), "", func(s string) string { return s })
+		input.List(fe, "policy.cleared_parts."+c, p.ClearedParts[c], len(PartText), "", func(s string) string { return s })
 		for _, part := range p.ClearedParts[c] {
 			if _, ok := PartText[part]; !ok {
 				fe.Add("policy.cleared_parts."+c, "unknown part %q", part)

@@ -16,6 +16,7 @@ import (
 	"coldtrace/ledger/epcis"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
+	"coldtrace/ledger/input"
 )
 
 // Roles an org may have (DOMAIN.md), plus admin, which only keys have.
@@ -126,7 +127,7 @@ var (
 // most max characters, no control characters.
 func checkText(fe *fault.Fields, field, s string, required bool, max int) {
 	if checkTextShape(fe, field, s, required, max) {
-		checkNoPersonalData(fe, field, s) // pii.go
+		input.NoPersonalData(fe, field, s)
 	}
 }
 
@@ -142,7 +143,7 @@ func checkTextShape(fe *fault.Fields, field, s string, required bool, max int) b
 	case utf8.RuneCountInString(s) > max:
 		fe.Add(field, "is longer than %d characters", max)
 	default:
-		checkVisible(fe, field, s)
+		input.Visible(fe, field, s)
 	}
 	return len(*fe) == n
 }
@@ -408,4 +409,21 @@ func applyKeyRevoked(st *state, rec *Record, _ *effects) error {
 	}
 	k.Revoked, k.RevokedSeq = true, rec.Seq
 	return st.putKey(k)
+}
+
+// siteLookalike returns the id of a registered site that reads like id (the
+// same after input.FoldID) but is not it, or "".
+func siteLookalike(st *state, id string) (string, error) {
+	want := input.FoldID(id)
+	prefix := tabSite.all()
+	var found string
+	err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
+		other := string(k[len(prefix):])
+		if other != id && input.FoldID(other) == want {
+			found = other
+			return fault.ErrStop
+		}
+		return nil
+	})
+	return found, err
 }

@@ -5,11 +5,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/kv"
 )
 
 // A ReportFilter selects the root batches of a closure report: those whose
@@ -202,7 +204,7 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 		// batches, and the summaries are read as a merge, not a point read
 		// each.
 		// Each region's entries are in that order already: merge the runs.
-		hits = mergeRuns(hits, func(a, b hit) int {
+		hits = kv.MergeRuns(hits, func(a, b hit) int {
 			if a.at != b.at {
 				// The summaries' keys order times as unsigned big-endian
 				// bytes: a time before 1970 sorts after every later one.
@@ -268,7 +270,7 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 			famPrefixes[i] = famPrefix(b.Root)
 		}
 		families := make(map[*ReportBatch][]*lotNode, len(byRoot))
-		err = st.scanPrefixes(tabFamily.all(), famPrefixes, 4, func(i int, k, v []byte) error {
+		err = kv.ScanPrefixes(st.tx, tabFamily.all(), famPrefixes, 4, st.alive, func(i int, k, v []byte) error {
 			b := byRoot[i]
 			if len(families[b]) >= MaxAnswerLots {
 				return nil
@@ -301,7 +303,7 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 		fkeys = slices.CompactFunc(fkeys, bytes.Equal)
 		nm.findings = make(map[string]*Finding, len(fkeys))
 		findingPrefix := tabFinding.all()
-		err = st.getSorted(findingPrefix, fkeys, 16, func(i int, v []byte) error {
+		err = kv.GetSorted(st.tx, findingPrefix, fkeys, 16, func(i int, v []byte) error {
 			var f Finding
 			if err := json.Unmarshal(v, &f); err != nil {
 				return fault.Wrap(fault.Tampered, "stored finding does not decode", err)
@@ -396,10 +398,10 @@ func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *na
 
 // summaries reads the root summaries under keys (rsum keys in ascending
 // order), calling fn for each in that order, as one merged scan
-// (scanPrefixes). A missing summary is NotFound.
+// (kv.ScanPrefixes). A missing summary is NotFound.
 func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 	found := 0
-	err := st.scanPrefixes(tabSummary.all(), keys, 16, func(i int, _, v []byte) error {
+	err := kv.ScanPrefixes(st.tx, tabSummary.all(), keys, 16, st.alive, func(i int, _, v []byte) error {
 		if i != found {
 			return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 		}
@@ -417,119 +419,6 @@ func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
 	return err
 }
 
-// scanPrefixes calls fn(i, k, v) for every entry under each of prefixes
-// (ascending, none a prefix of another, all under outer), in key order. It
-// reads them as a merge: one scan that steps over at most maxSkip entries
-// between two wanted ones before it seeks to the next prefix instead, so
-// that many prefixes close together cost one sequential read, and sparse
-// ones a seek each. An fault.ErrStop from fn ends the whole scan.
-func (st *state) scanPrefixes(outer []byte, prefixes [][]byte, maxSkip int, fn func(i int, k, v []byte) error) error {
-	for i := 0; i < len(prefixes); {
-		if err := st.alive(); err != nil {
-			return err
-		}
-		skipped, seek := 0, false
-		err := st.tx.Scan(outer, prefixes[i], false, func(k, v []byte) error {
-			for {
-				if bytes.HasPrefix(k, prefixes[i]) {
-					skipped = 0
-					return fn(i, k, v)
-				}
-				if bytes.Compare(k, prefixes[i]) < 0 { // between two prefixes
-					if skipped++; skipped > maxSkip {
-						seek = true
-						return fault.ErrStop
-					}
-					return nil
-				}
-				if i++; i == len(prefixes) { // past the last prefix
-					return fault.ErrStop
-				}
-			}
-		})
-		if err != nil || !seek {
-			return err
-		}
-	}
-	return nil
-}
-
-// mergeRuns sorts s, made of a few ascending runs, by merging neighbouring
-// runs until one is left: O(n log runs) instead of a full sort.
-func mergeRuns[T any](s []T, cmp func(a, b T) int) []T {
-	var runs []int // start of each run
-	for i := range s {
-		if i == 0 || cmp(s[i-1], s[i]) > 0 {
-			runs = append(runs, i)
-		}
-	}
-	buf := make([]T, len(s))
-	for len(runs) > 1 {
-		var next []int
-		for r := 0; r < len(runs); r += 2 {
-			lo := runs[r]
-			next = append(next, lo)
-			if r+1 == len(runs) {
-				copy(buf[lo:], s[lo:])
-				break
-			}
-			mid, hi := runs[r+1], len(s)
-			if r+2 < len(runs) {
-				hi = runs[r+2]
-			}
-			i, j, k := lo, mid, lo
-			for i < mid && j < hi {
-				if cmp(s[j], s[i]) < 0 {
-					buf[k] = s[j]
-					j++
-				} else {
-					buf[k] = s[i]
-					i++
-				}
-				k++
-			}
-			k += copy(buf[k:], s[i:mid])
-			copy(buf[k:], s[j:hi])
-		}
-		s, buf, runs = buf, s, next
-	}
-	return s
-}
-
-// getSorted calls fn(i, value) for each of keys (ascending, unique, all
-// under outer) that is stored, in order, reading them as one merged scan
-// that steps over at most maxSkip other entries before it seeks to the next
-// key. Missing keys are skipped.
-func (st *state) getSorted(outer []byte, keys [][]byte, maxSkip int, fn func(i int, v []byte) error) error {
-	for i := 0; i < len(keys); {
-		skipped, seek := 0, false
-		err := st.tx.Scan(outer, keys[i], false, func(k, v []byte) error {
-			for {
-				switch c := bytes.Compare(k, keys[i]); {
-				case c == 0:
-					skipped = 0
-					if err := fn(i, v); err != nil {
-						return err
-					}
-					if i++; i == len(keys) {
-						return fault.ErrStop
-					}
-					return nil
-				case c < 0:
-					if skipped++; skipped > maxSkip {
-						seek = true
-						return fault.ErrStop
-					}
-					return nil
-				}
-				if i++; i == len(keys) { // keys[i] is missing
-					return fault.ErrStop
-				}
-			}
-		})
-		if err != nil || !seek {
-			return err
-		}
-	}
-	return nil
-}
+// errMissingSummary is the cause, logged and never shown, of a missing
+// batch summary: its storage key.
+func errMissingSummary(k []byte) error { return fmt.Errorf("no rsum key %x", k) }

@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
-	"coldtrace/ledger/vlog"
-	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 // domain is a ledger with a clock the test moves, an org and a site for each
@@ -37,29 +34,12 @@ func newDomain(t *testing.T) *domain {
 
 func newDomainUnder(t *testing.T, pol ledger.Policy) *domain {
 	t.Helper()
-	d := &domain{env: &env{t: t, dir: t.TempDir()}, p: map[string]ledger.Principal{}, site: map[string]string{}, docs: map[string]ledger.AttachmentRef{}}
+	d := &domain{p: map[string]ledger.Principal{}, site: map[string]string{}, docs: map[string]ledger.AttachmentRef{}}
 	d.start = time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)
 	d.now = d.start
-	var err error
-	_, d.key, err = vlog.GenerateKey("rules.test/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.store, err = badgerkv.Open(filepath.Join(d.dir, "db"), badgerkv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.l, err = ledger.New(d.store, d.key, ledger.Options{Now: func() time.Time { return d.now }, Policy: &pol, CheckLotCache: true,
-		Blobs: fsblob.New(filepath.Join(d.dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.close)
+	tl := fixtures.OpenTestLedger(t, ledger.Options{Now: func() time.Time { return d.now }, Policy: &pol})
+	d.env = &env{t: t, tl: tl, dir: tl.Dir, store: tl.Store, key: tl.Key, l: tl.L, admin: tl.Admin}
 	ctx := context.Background()
-	if _, err := d.l.Bootstrap(ctx, adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	d.admin, _ = d.l.Authenticate(t.Context(), adminSecret)
 	types := map[string]string{ledger.RoleSupervisionWarehouse: "supervision_warehouse", ledger.RoleRetailer: "market", ledger.RoleProcessor: "plant"}
 	for i, role := range ledger.OrgRoles {
 		u := uscc(500 + i)

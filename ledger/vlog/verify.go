@@ -1,4 +1,4 @@
-package ledger
+package vlog
 
 import (
 	"bytes"
@@ -12,8 +12,39 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"coldtrace/ledger/fault"
-	"coldtrace/ledger/vlog"
 )
+
+// Verify checks the log of size records from their bytes alone, on every
+// core: check is called on each record's bytes (from several goroutines;
+// the caller decides what a well-formed record is), the tree is recomputed
+// from the leaf hashes and every stored hash compared with it, and every
+// signed checkpoint is checked with verifier and against the recomputed
+// tree. It returns how many checkpoints it checked. progress, if not nil,
+// is told how many records have been read. Every problem is a Tampered
+// error naming the lowest record (or checkpoint) it was found at.
+func Verify(ctx context.Context, tx Tx, size int64, verifier note.Verifier, check func(seq int64, data []byte) error, progress func(done, total int64)) (checkpoints int64, err error) {
+	if progress == nil {
+		progress = func(int64, int64) {}
+	}
+	leaves, err := leafHashes(ctx, tx, size, check, progress)
+	if err != nil {
+		return 0, err
+	}
+	hashes, err := storedHashes(leaves)
+	if err != nil {
+		return 0, err
+	}
+	if err := compareHashes(tx, hashes, size); err != nil {
+		return 0, err
+	}
+	checkpoints, err = checkCheckpoints(ctx, tx, size, hashes, verifier)
+	progress(size, size)
+	return checkpoints, err
+}
+
+func badRecord(seq int64, format string, args ...any) error {
+	return fault.Errorf(fault.Tampered, "record %d: %s", seq, fmt.Sprintf(format, args...))
+}
 
 // The log check runs on every core: one goroutine reads the records in
 // chunks, and workers decode each record, check its place and canonical
@@ -59,29 +90,9 @@ func (f *firstProblem) err() error {
 	return f.p.err
 }
 
-// verifyLog recomputes the tree from the record bytes alone, compares every
-// stored hash and checks every signed checkpoint.
-func verifyLog(ctx context.Context, tx Tx, size int64, verifier note.Verifier, rep *VerifyReport, progress Progress) error {
-	leaves, err := leafHashes(ctx, tx, size, progress)
-	if err != nil {
-		return err
-	}
-	hashes, err := storedHashes(leaves)
-	if err != nil {
-		return err
-	}
-	if err := compareHashes(tx, hashes, size); err != nil {
-		return err
-	}
-	n, err := checkCheckpoints(ctx, tx, size, hashes, verifier)
-	rep.Checkpoints = n
-	progress("log", size, size)
-	return err
-}
-
-// leafHashes checks every record on every core and returns their leaf
+// leafHashes checks every record on every core with check and returns their leaf
 // hashes.
-func leafHashes(ctx context.Context, tx Tx, size int64, progress Progress) ([]tlog.Hash, error) {
+func leafHashes(ctx context.Context, tx Tx, size int64, check func(seq int64, data []byte) error, progress func(done, total int64)) ([]tlog.Hash, error) {
 	leaves := make([]tlog.Hash, size)
 	var bad firstProblem
 	type chunk struct {
@@ -100,7 +111,7 @@ func leafHashes(ctx context.Context, tx Tx, size int64, progress Progress) ([]tl
 				}
 				for i, v := range c.recs {
 					seq := c.first + int64(i)
-					if err := checkRecord(seq, v); err != nil {
+					if err := check(seq, v); err != nil {
 						bad.add(seq, err)
 						break
 					}
@@ -111,7 +122,7 @@ func leafHashes(ctx context.Context, tx Tx, size int64, progress Progress) ([]tl
 	}
 	cur := chunk{}
 	seq := int64(0)
-	err := vlog.ScanRecords(tx, 0, func(got int64, v []byte) error {
+	err := ScanRecords(tx, 0, func(got int64, v []byte) error {
 		switch {
 		case got >= size:
 			bad.add(got, fault.Errorf(fault.Tampered, "record %d lies beyond the signed tree of size %d", got, size))
@@ -126,7 +137,7 @@ func leafHashes(ctx context.Context, tx Tx, size int64, progress Progress) ([]tl
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			progress("log", seq, size)
+			progress(seq, size)
 			work <- cur
 			cur = chunk{first: seq}
 		}
@@ -147,22 +158,6 @@ func leafHashes(ctx context.Context, tx Tx, size int64, progress Progress) ([]tl
 		return nil, badRecord(seq, "missing (the signed tree has %d records)", size)
 	}
 	return leaves, nil
-}
-
-// checkRecord checks that v decodes, is record seq and is in the canonical
-// encoding.
-func checkRecord(seq int64, v []byte) error {
-	rec, err := DecodeRecord(v)
-	if err != nil {
-		return badRecord(seq, "%v", err)
-	}
-	if rec.Seq != seq {
-		return badRecord(seq, "says it is record %d", rec.Seq)
-	}
-	if enc, err := encodeRecord(rec); err != nil || !bytes.Equal(enc, v) {
-		return badRecord(seq, "is not in the ledger's canonical encoding")
-	}
-	return nil
 }
 
 // storedHashes returns every hash the tree of the leaves stores, by
@@ -198,7 +193,7 @@ func recordOfHash(idx, size int64) int64 {
 // the recomputed ones, in one scan.
 func compareHashes(tx Tx, hashes []tlog.Hash, size int64) error {
 	next := int64(0)
-	err := vlog.ScanHashes(tx, func(idx int64, h []byte) error {
+	err := ScanHashes(tx, func(idx int64, h []byte) error {
 		if idx >= int64(len(hashes)) {
 			return fault.ErrStop
 		}
@@ -226,7 +221,7 @@ func checkCheckpoints(ctx context.Context, tx Tx, size int64, hashes []tlog.Hash
 		msg  []byte
 	}
 	var all []signed
-	err := vlog.ScanCheckpoints(tx, func(n int64, msg []byte) error {
+	err := ScanCheckpoints(tx, func(n int64, msg []byte) error {
 		if n > size {
 			return fault.Errorf(fault.Tampered, "checkpoint at size %d lies beyond the log", n)
 		}
@@ -273,7 +268,7 @@ func checkCheckpoints(ctx context.Context, tx Tx, size int64, hashes []tlog.Hash
 }
 
 func checkCheckpoint(n int64, msg []byte, hr tlog.HashReader, verifier note.Verifier) error {
-	cp, err := vlog.OpenCheckpoint(msg, verifier)
+	cp, err := OpenCheckpoint(msg, verifier)
 	if err != nil {
 		return fault.Errorf(fault.Tampered, "checkpoint at size %d: %v", n, err)
 	}

@@ -1,9 +1,10 @@
-package ledger
+package blob
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"hash"
 	"io"
@@ -16,23 +17,23 @@ import (
 	"coldtrace/ledger/fault"
 )
 
-// sniffLen is how many leading bytes PutAttachment reads before it contacts
-// the blob store, to check them against the declared type.
-const sniffLen = 512
+// SniffLen is how many leading bytes of an upload are read, before the
+// blob Store is contacted, to check them against the declared type.
+const SniffLen = 512
 
-// normalizeContentType parses a declared content type and returns the bare
-// media type if it is one of AttachmentContentTypes. A CSV may only declare
+// NormalizeContentType parses a declared content type and returns the bare
+// media type if it is one of ContentTypes. A CSV may only declare
 // the UTF-8 charset.
-func normalizeContentType(declared string) (string, error) {
+func NormalizeContentType(declared string) (string, error) {
 	if strings.TrimSpace(declared) == "" {
-		return "", fault.InvalidField("Content-Type", "is required: one of %s", strings.Join(AttachmentContentTypes, ", "))
+		return "", fault.InvalidField("Content-Type", "is required: one of %s", strings.Join(ContentTypes, ", "))
 	}
 	mt, params, err := mime.ParseMediaType(declared)
 	if err != nil {
 		return "", fault.InvalidField("Content-Type", "is not a media type: %v", err)
 	}
-	if !slices.Contains(AttachmentContentTypes, mt) {
-		return "", fault.InvalidField("Content-Type", "%s is not accepted; one of %s", mt, strings.Join(AttachmentContentTypes, ", "))
+	if !slices.Contains(ContentTypes, mt) {
+		return "", fault.InvalidField("Content-Type", "%s is not accepted; one of %s", mt, strings.Join(ContentTypes, ", "))
 	}
 	if cs, ok := params["charset"]; ok && mt == TypeCSV && !strings.EqualFold(cs, "utf-8") {
 		return "", fault.InvalidField("Content-Type", "a CSV must be UTF-8, not %s", cs)
@@ -47,10 +48,10 @@ var magic = map[string][]byte{
 	TypePNG:  {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'},
 }
 
-// sniff checks the first bytes of an upload against its declared type. A
+// Sniff checks the first bytes of an upload against its declared type. A
 // CSV's first bytes are checked here too (so that a binary file labelled
 // text/csv never reaches the store); the rest is checked as it streams.
-func sniff(ct string, head []byte) error {
+func Sniff(ct string, head []byte) error {
 	if m, ok := magic[ct]; ok {
 		if !bytes.HasPrefix(head, m) {
 			return fault.InvalidField("body", "does not match its declared type %s (it does not start with the %s signature)", ct, ct)
@@ -133,12 +134,12 @@ func (e *textError) Error() string { return e.what + " at byte " + strconv.Forma
 
 func errTextAt(what string, at int64) error { return &textError{what, at} }
 
-// An uploadReader is what PutAttachment hands the blob store: it hashes and
+// An UploadReader is what the ledger hands the blob Store: it hashes and
 // counts the bytes on the way, enforces the size limit and, for CSV, the
 // text rule, and reaches io.EOF only once every check has passed, so that a
 // blob store never completes an object whose bytes were refused. Its first
 // error is kept in err: the cause of a failed Put.
-type uploadReader struct {
+type UploadReader struct {
 	r    io.Reader
 	h    hash.Hash
 	n    int64
@@ -150,20 +151,36 @@ type uploadReader struct {
 	err  error
 }
 
-func newUploadReader(r io.Reader, ct string, size, max int64) *uploadReader {
-	u := &uploadReader{r: r, h: sha256.New(), size: size, max: max, ct: ct}
+// NewUploadReader reads r, an upload of declared type ct (from
+// NormalizeContentType) and size (-1 when unknown), refusing more than max
+// bytes.
+func NewUploadReader(r io.Reader, ct string, size, max int64) *UploadReader {
+	u := &UploadReader{r: r, h: sha256.New(), size: size, max: max, ct: ct}
 	if ct == TypeCSV {
 		u.text = &textCheck{}
 	}
 	return u
 }
 
-func (u *uploadReader) fail(err error) (int, error) {
+// Err is the first error a Read returned: why the bytes were refused (or
+// could not be read), or nil.
+func (u *UploadReader) Err() error { return u.err }
+
+// Done reports whether every byte was read and passed every check.
+func (u *UploadReader) Done() bool { return u.done }
+
+// Len is how many bytes were read.
+func (u *UploadReader) Len() int64 { return u.n }
+
+// SHA256 is the hex SHA-256 of the bytes read.
+func (u *UploadReader) SHA256() string { return hex.EncodeToString(u.h.Sum(nil)) }
+
+func (u *UploadReader) fail(err error) (int, error) {
 	u.err = err
 	return 0, err
 }
 
-func (u *uploadReader) Read(p []byte) (int, error) {
+func (u *UploadReader) Read(p []byte) (int, error) {
 	if u.err != nil {
 		return 0, u.err
 	}
@@ -187,7 +204,7 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 		u.h.Write(p[:n])
 	}
 	if err != nil && err != io.EOF {
-		return u.fail(readError(err))
+		return u.fail(ReadError(err))
 	}
 	if err == io.EOF || (u.size >= 0 && u.n == u.size) {
 		if u.size >= 0 && u.n < u.size {
@@ -206,8 +223,8 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// readError classifies a failure to read an upload's body.
-func readError(err error) error {
+// ReadError classifies a failure to read an upload's body.
+func ReadError(err error) error {
 	var le *fault.Error
 	switch {
 	case errors.As(err, &le):

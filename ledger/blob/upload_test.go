@@ -1,4 +1,4 @@
-package ledger
+package blob
 
 import (
 	"bytes"
@@ -35,12 +35,12 @@ func TestNormalizeContentType(t *testing.T) {
 		{"application/octet-stream", "", false},
 		{"not a type", "", false},
 	} {
-		got, err := normalizeContentType(c.in)
+		got, err := NormalizeContentType(c.in)
 		if (err == nil) != c.ok || got != c.want {
-			t.Errorf("normalizeContentType(%q) = %q, %v; want %q, ok=%v", c.in, got, err, c.want, c.ok)
+			t.Errorf("NormalizeContentType(%q) = %q, %v; want %q, ok=%v", c.in, got, err, c.want, c.ok)
 		}
 		if err != nil && fieldOf(err) != "Content-Type" {
-			t.Errorf("normalizeContentType(%q) names field %q, want Content-Type", c.in, fieldOf(err))
+			t.Errorf("NormalizeContentType(%q) names field %q, want Content-Type", c.in, fieldOf(err))
 		}
 	}
 }
@@ -76,12 +76,12 @@ func TestSniff(t *testing.T) {
 		{TypeCSV, []byte("a,b\x00\n"), false},
 		{TypeCSV, []byte("a,\xff\n"), false},
 	} {
-		err := sniff(c.ct, c.head)
+		err := Sniff(c.ct, c.head)
 		if (err == nil) != c.ok {
-			t.Errorf("sniff(%s, %q) = %v, want ok=%v", c.ct, c.head, err, c.ok)
+			t.Errorf("Sniff(%s, %q) = %v, want ok=%v", c.ct, c.head, err, c.ok)
 		}
 		if err != nil && fieldOf(err) != "body" {
-			t.Errorf("sniff names field %q, want body", fieldOf(err))
+			t.Errorf("Sniff names field %q, want body", fieldOf(err))
 		}
 	}
 }
@@ -150,11 +150,11 @@ func FuzzTextCheck(f *testing.F) {
 func TestUploadReader(t *testing.T) {
 	data := []byte("a,b\n1,2\n")
 	sum := sha256.Sum256(data)
-	read := func(u *uploadReader) ([]byte, error) { return io.ReadAll(u) }
+	read := func(u *UploadReader) ([]byte, error) { return io.ReadAll(u) }
 
 	t.Run("HashesAndEnds", func(t *testing.T) {
 		for _, size := range []int64{-1, int64(len(data))} {
-			u := newUploadReader(iotest.OneByteReader(bytes.NewReader(data)), TypeCSV, size, 100)
+			u := NewUploadReader(iotest.OneByteReader(bytes.NewReader(data)), TypeCSV, size, 100)
 			got, err := read(u)
 			if err != nil || !bytes.Equal(got, data) || !u.done || hex.EncodeToString(u.h.Sum(nil)) != hex.EncodeToString(sum[:]) {
 				t.Fatalf("size %d: read %q, %v, done %v", size, got, err, u.done)
@@ -162,7 +162,7 @@ func TestUploadReader(t *testing.T) {
 		}
 	})
 	t.Run("StopsAtTheDeclaredSize", func(t *testing.T) {
-		u := newUploadReader(strings.NewReader("1234567890"), TypePDF, 4, 100)
+		u := NewUploadReader(strings.NewReader("1234567890"), TypePDF, 4, 100)
 		buf := make([]byte, 10)
 		n, err := u.Read(buf)
 		if n != 4 || err != nil || !u.done {
@@ -173,13 +173,13 @@ func TestUploadReader(t *testing.T) {
 		}
 	})
 	t.Run("TooLarge", func(t *testing.T) {
-		u := newUploadReader(bytes.NewReader(make([]byte, 101)), TypePDF, -1, 100)
+		u := NewUploadReader(bytes.NewReader(make([]byte, 101)), TypePDF, -1, 100)
 		if _, err := read(u); fault.KindOf(err) != fault.TooLarge || fault.KindOf(u.err) != fault.TooLarge {
 			t.Fatalf("err = %v, want TooLarge", err)
 		}
 	})
 	t.Run("ShortBody", func(t *testing.T) {
-		u := newUploadReader(bytes.NewReader(data), TypeCSV, 100, 1000)
+		u := NewUploadReader(bytes.NewReader(data), TypeCSV, 100, 1000)
 		if _, err := read(u); fault.KindOf(err) != fault.Invalid || u.done {
 			t.Fatalf("err = %v, done %v; want Invalid", err, u.done)
 		}
@@ -187,7 +187,7 @@ func TestUploadReader(t *testing.T) {
 	t.Run("CSVBrokenAtTheEndNeverReachesEOF", func(t *testing.T) {
 		bad := []byte("a,b\n\xe4\xb8")
 		for _, size := range []int64{-1, int64(len(bad))} {
-			u := newUploadReader(bytes.NewReader(bad), TypeCSV, size, 1000)
+			u := NewUploadReader(bytes.NewReader(bad), TypeCSV, size, 1000)
 			if _, err := read(u); fault.KindOf(err) != fault.Invalid || fieldOf(err) != "body" || u.done {
 				t.Fatalf("size %d: err = %v, done %v; want Invalid body", size, err, u.done)
 			}
@@ -195,36 +195,9 @@ func TestUploadReader(t *testing.T) {
 	})
 	t.Run("ReadErrorsAreKept", func(t *testing.T) {
 		boom := errors.New("connection reset")
-		u := newUploadReader(iotest.ErrReader(boom), TypePDF, -1, 1000)
+		u := NewUploadReader(iotest.ErrReader(boom), TypePDF, -1, 1000)
 		if _, err := read(u); !errors.Is(err, boom) || fault.KindOf(err) != fault.Invalid {
 			t.Fatalf("err = %v, want Invalid wrapping the read error", err)
 		}
 	})
-}
-
-func TestCheckAttachmentRefs(t *testing.T) {
-	good := strings.Repeat("ab", 32)
-	for _, c := range []struct {
-		refs   []AttachmentRef
-		fields []string
-	}{
-		{nil, nil},
-		{[]AttachmentRef{{good, DocTestReport}}, nil},
-		{[]AttachmentRef{{good, DocTestReport}, {good, DocOther}}, nil},
-		{[]AttachmentRef{{"", DocTestReport}}, []string{"attachments[0].sha256"}},
-		{[]AttachmentRef{{good, DocTestReport}, {strings.ToUpper(good), "passport"}}, []string{"attachments[1].sha256", "attachments[1].type"}},
-		{[]AttachmentRef{{good[:63], ""}}, []string{"attachments[0].sha256", "attachments[0].type"}},
-		{[]AttachmentRef{{good, DocTestReport}, {good, DocTestReport}}, []string{"attachments[1]"}},
-		{make([]AttachmentRef, maxAttachmentRefs+1), []string{"attachments"}},
-	} {
-		var fe fault.Fields
-		checkAttachmentRefs(&fe, c.refs)
-		var got []string
-		for _, f := range fe {
-			got = append(got, f.Field)
-		}
-		if strings.Join(got, " ") != strings.Join(c.fields, " ") {
-			t.Errorf("checkAttachmentRefs(%v) named %v, want %v", c.refs, got, c.fields)
-		}
-	}
 }
