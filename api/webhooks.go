@@ -147,7 +147,8 @@ type DelivererOptions struct {
 var DefaultBackoff = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
 // A Deliverer posts the ledger's finding events to the webhook
-// subscriptions, at least once: what it has not delivered stays in the
+// subscriptions, and new captured EPCIS events to the subscriptions to
+// named queries (epcis_queries.go), at least once: what it has not delivered stays in the
 // ledger's outbox across restarts, and every retry carries the same
 // webhook-id.
 type Deliverer struct {
@@ -227,7 +228,11 @@ func (d *Deliverer) attempt(ctx context.Context, t ledger.DeliveryTask) ledger.A
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
 	ts := strconv.FormatInt(now.Unix(), 10)
-	sig, err := Sign(t.Secret, t.MessageID, ts, t.Payload)
+	var sig string
+	var err error
+	if !t.GS1 {
+		sig, err = Sign(t.Secret, t.MessageID, ts, t.Payload)
+	}
 	if err == nil {
 		var req *http.Request
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(t.Payload))
@@ -236,7 +241,15 @@ func (d *Deliverer) attempt(ctx context.Context, t ledger.DeliveryTask) ledger.A
 			req.Header.Set("User-Agent", "coldtrace-webhooks")
 			req.Header.Set("webhook-id", t.MessageID)
 			req.Header.Set("webhook-timestamp", ts)
-			req.Header.Set("webhook-signature", sig)
+			if t.GS1 {
+				req.Header.Set("Content-Type", "application/ld+json")
+				req.Header.Set("GS1-EPCIS-Version", epcisVersion)
+				if t.Secret != "" {
+					req.Header.Set("GS1-Signature", SignGS1(t.Secret, t.Payload))
+				}
+			} else {
+				req.Header.Set("webhook-signature", sig)
+			}
 			var resp *http.Response
 			if resp, err = d.opts.Client.Do(req); err == nil {
 				io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -269,4 +282,13 @@ func Sign(secret, id, timestamp string, body []byte) (string, error) {
 	m.Write([]byte(id + "." + timestamp + "."))
 	m.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil)), nil
+}
+
+// SignGS1 returns the GS1-Signature of an EPCIS subscription's delivery:
+// base64(HMAC-SHA256(the subscription's signatureToken, body)), HMAC with
+// SHA-256 being the binding's example of a signature.
+func SignGS1(token string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"coldtrace/ledger/epcis"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/vlog"
 )
@@ -19,6 +20,20 @@ type CapturedEvent struct {
 	RecordedAt time.Time
 	Org        string
 	EPCIS      *EPCISEvent
+}
+
+// Answered returns the event as the repository answers it: with its
+// eventID (the event hash when it was sent without one) and its recordTime
+// (when the ledger recorded it), which the standard has the repository add.
+func (ce *CapturedEvent) Answered() (epcis.Event, error) {
+	e, err := ce.EPCIS.Parse()
+	if err != nil {
+		return epcis.Event{}, fault.Wrap(fault.Tampered, "a captured event does not decode", err)
+	}
+	if e.ID() == "" {
+		e = e.With(epcis.Field("eventID", ce.EPCIS.ID))
+	}
+	return e.With(epcis.Field("recordTime", ce.RecordedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"))), nil
 }
 
 // maxEPCISScan bounds the captured events one page reads; a page that

@@ -41,7 +41,8 @@
 //   - EPCIS 2.0: epcis_capture.go (captured events as records, all-or-nothing
 //     documents), epcis_query.go (the events query and capture jobs),
 //     epcis_effects.go (captured events about a coldtrace lot take effect
-//     as domain events).
+//     as domain events), epcis_named.go (named queries), epcis_subscribe.go
+//     (subscriptions to them, delivered by the webhook machinery).
 //   - Attachments: attachments.go, attachment_content.go, blobs.go.
 //   - The webhook outbox: outbox.go.
 //   - Checking a data directory: verify.go (the derived state replayed),
