@@ -332,3 +332,45 @@ func TestEPCISVersionNegotiation(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscriptionRechecksReadersAtDelivery: what a subscriber may read is
+// checked again when a delivery is sent, so a delivery pending when the
+// subscribing key is revoked is never sent; a subscription asking
+// reportIfEmpty gets it as an empty document instead.
+func TestSubscriptionRechecksReadersAtDelivery(t *testing.T) {
+	w := newDemoWorld(t)
+	imp := w.key("sh-importer")
+	var k struct{ ID, Key string }
+	w.h.admin.do("POST", "/v1/keys", map[string]any{"org": w.org("sh-importer"), "role": "importer"}).want(201).JSON(&k)
+	sub := w.h.client(k.Key)
+	sub.do("POST", "/epcis/queries", map[string]any{"name": "all", "query": map[string]any{}}).want(201)
+	quiet, loud := newEPCISReceiver(t), newEPCISReceiver(t)
+	var s1, s2 struct{ SubscriptionID string }
+	sub.do("POST", "/epcis/queries/all/subscriptions", map[string]any{"dest": quiet.srv.URL, "stream": true}).want(201).JSON(&s1)
+	sub.do("POST", "/epcis/queries/all/subscriptions", map[string]any{"dest": loud.srv.URL, "stream": true, "reportIfEmpty": true}).want(201).JSON(&s2)
+	quiet.set(503)
+	loud.set(503)
+	startDeliverer(t, w.h.l)
+	captureDoc(imp, epcisDoc(objectEvent("00000000-0000-4000-8000-0000000000d1", "shipping", "urn:epc:id:sgtin:0614141.107346.1")))
+	waitFor(t, "failed attempts", func() bool {
+		_, a := quiet.delivered(t, "", s1.SubscriptionID, "all")
+		_, b := loud.delivered(t, "", s2.SubscriptionID, "all")
+		return a > 0 && b > 0
+	})
+	w.h.admin.do("DELETE", "/v1/keys/"+k.ID, nil).want(200)
+	quiet.set(200)
+	loud.set(200)
+	waitFor(t, "the empty report", func() bool {
+		loud.mu.Lock()
+		defer loud.mu.Unlock()
+		return loud.posts[len(loud.posts)-1].status == 200
+	})
+	if got, _ := loud.delivered(t, "", s2.SubscriptionID, "all"); len(got) != 0 {
+		t.Fatalf("a revoked key's subscription was sent %v", got)
+	}
+	_, before := quiet.delivered(t, "", s1.SubscriptionID, "all")
+	time.Sleep(300 * time.Millisecond) // ten retry periods of the test's deliverer
+	if got, after := quiet.delivered(t, "", s1.SubscriptionID, "all"); len(got) != 0 || after != before {
+		t.Fatalf("a revoked key's delivery was sent: %v, %d posts after %d", got, after, before)
+	}
+}

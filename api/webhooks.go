@@ -195,13 +195,16 @@ func (d *Deliverer) Run(ctx context.Context) {
 
 // Once makes every delivery due now, and reports how many it attempted.
 func (d *Deliverer) Once(ctx context.Context) int {
-	tasks, err := d.l.DueDeliveries(ctx, d.opts.Now(), 100)
-	if err != nil {
-		if fault.KindOf(err) != fault.Conflict {
-			d.opts.Logger.ErrorContext(ctx, "webhook deliveries", "err", err)
-		}
-		return 0
+	now := d.opts.Now()
+	tasks, err := d.l.DueDeliveries(ctx, now, 100)
+	if err != nil && fault.KindOf(err) != fault.Conflict {
+		d.opts.Logger.ErrorContext(ctx, "webhook deliveries", "err", err)
 	}
+	subs, err := d.l.DueEPCISDeliveries(ctx, now, 100)
+	if err != nil && fault.KindOf(err) != fault.Conflict {
+		d.opts.Logger.ErrorContext(ctx, "EPCIS subscription deliveries", "err", err)
+	}
+	tasks = append(tasks, subs...)
 	gone := map[string]bool{} // subscriptions a receiver disabled in this batch
 	for _, t := range tasks {
 		if ctx.Err() != nil {

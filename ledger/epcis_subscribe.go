@@ -19,7 +19,7 @@ import (
 // machinery (outbox.go, api.Deliverer). The outbox of captured events is
 // the index of epcis_captured records, written in the same transaction as
 // each record: a subscription's cursor walks it (fan-out, in
-// dueEPCISDeliveries), so a committed event is never missed, across
+// DueEPCISDeliveries), so a committed event is never missed, across
 // restarts. A delivery names up to maxSubscriptionBatch events; which of
 // them the subscriber's key may read is checked again when it is sent, and
 // only those are sent.
@@ -311,12 +311,12 @@ func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time) error {
 	})
 }
 
-// dueEPCISDeliveries fans new captured events out to the subscriptions and
+// DueEPCISDeliveries fans new captured events out to the subscriptions and
 // returns at most limit deliveries due at now, each an EPCISQueryDocument
 // of the events its subscriber's key may read now. A delivery left with no
 // event is not sent (unless the subscription asked reportIfEmpty): it is
 // recorded as dropped.
-func (l *Ledger) dueEPCISDeliveries(ctx context.Context, now time.Time, limit int) ([]DeliveryTask, error) {
+func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit int) ([]DeliveryTask, error) {
 	if err := l.fanOutSubscriptions(ctx, now); err != nil {
 		return nil, err
 	}

@@ -515,11 +515,7 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 			return nil
 		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	subs, err := l.dueEPCISDeliveries(ctx, now, limit-len(out))
-	return append(out, subs...), err
+	return out, err
 }
 
 // findingOfSuffix returns the finding id of an outbox suffix.
