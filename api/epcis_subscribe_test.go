@@ -239,6 +239,12 @@ func TestSubscriptionsOverHTTP(t *testing.T) {
 	other.do("GET", "/epcis/queries/ships/subscriptions/"+sub.SubscriptionID, nil).wantProblem(404, "not_found", "")
 	other.do("DELETE", "/epcis/queries/ships/subscriptions/"+sub.SubscriptionID, nil).wantProblem(404, "not_found", "")
 
+	// Another org subscribes to its own query of the same name.
+	rcv3 := newEPCISReceiver(t)
+	var sub3 struct{ SubscriptionID string }
+	other.do("POST", "/epcis/queries", map[string]any{"name": "ships", "query": map[string]any{"EQ_bizStep": "shipping"}}).want(201)
+	other.do("POST", "/epcis/queries/ships/subscriptions", map[string]any{"dest": rcv3.srv.URL, "stream": true}).want(201).JSON(&sub3)
+
 	rcv.set(503) // the first receiver is down
 	startDeliverer(t, w.h.l)
 	captureDoc(imp, epcisDoc(
@@ -257,13 +263,18 @@ func TestSubscriptionsOverHTTP(t *testing.T) {
 		got, _ := rcv2.delivered(t, "", sub2.SubscriptionID, "ships")
 		return len(got) >= len(want)
 	})
+	waitFor(t, "the other org's delivery", func() bool {
+		got, _ := rcv3.delivered(t, "", sub3.SubscriptionID, "ships")
+		return len(got) >= 1
+	})
 	for _, x := range []struct {
 		r     *epcisReceiver
 		token string
 		id    string
-	}{{rcv, token, sub.SubscriptionID}, {rcv2, "", sub2.SubscriptionID}} {
-		if got, _ := x.r.delivered(t, x.token, x.id, "ships"); !slices.Equal(got, want) {
-			t.Fatalf("subscription %s received %v, want %v", x.id, got, want)
+		want  []string
+	}{{rcv, token, sub.SubscriptionID, want}, {rcv2, "", sub2.SubscriptionID, want}, {rcv3, "", sub3.SubscriptionID, []string{"b3"}}} {
+		if got, _ := x.r.delivered(t, x.token, x.id, "ships"); !slices.Equal(got, x.want) {
+			t.Fatalf("subscription %s received %v, want %v", x.id, got, x.want)
 		}
 	}
 

@@ -74,21 +74,34 @@ func (l *Ledger) EPCISEvents(ctx context.Context, p Principal, after int64, limi
 
 // capturedEvent reads the captured event of record seq, if p may read it.
 func capturedEvent(st *state, p Principal, seq int64) (*CapturedEvent, bool, error) {
-	data, err := vlog.ReadRecord(st.tx, seq)
+	rec, err := capturedRecord(st, seq)
 	if err != nil {
 		return nil, false, err
-	}
-	rec, err := DecodeRecord(data)
-	if err != nil {
-		return nil, false, err
-	}
-	if rec.Kind != EPCISCaptured || rec.EPCIS == nil {
-		return nil, false, fault.Errorf(fault.Tampered, "record %d is indexed as an EPCIS event but is not one", seq)
 	}
 	if ok, err := st.recordVisible(p, rec); err != nil || !ok {
 		return nil, false, err
 	}
-	return &CapturedEvent{Seq: rec.Seq, RecordedAt: rec.RecordedAt, Org: rec.Actor.Org, EPCIS: rec.EPCIS}, true, nil
+	return newCapturedEvent(rec), true, nil
+}
+
+// capturedRecord reads record seq, an epcis_captured record.
+func capturedRecord(st *state, seq int64) (*Record, error) {
+	data, err := vlog.ReadRecord(st.tx, seq)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := DecodeRecord(data)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Kind != EPCISCaptured || rec.EPCIS == nil {
+		return nil, fault.Errorf(fault.Tampered, "record %d is indexed as an EPCIS event but is not one", seq)
+	}
+	return rec, nil
+}
+
+func newCapturedEvent(rec *Record) *CapturedEvent {
+	return &CapturedEvent{Seq: rec.Seq, RecordedAt: rec.RecordedAt, Org: rec.Actor.Org, EPCIS: rec.EPCIS}
 }
 
 // EPCISEvent returns the captured event whose eventID (or event hash) is

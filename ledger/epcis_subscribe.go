@@ -207,103 +207,166 @@ func subscriber(st *state, s *storedSubscription) (Principal, bool, error) {
 	return Principal{Key: k.ID, Org: k.Org, Role: k.Role, Regions: k.Regions}, true, nil
 }
 
+// capturedCache reads each captured event once per pass, however many
+// subscriptions look at it.
+type capturedCache struct {
+	st     *state
+	recs   map[int64]*Record
+	events map[int64]epcis.Event
+}
+
+func newCapturedCache(st *state) *capturedCache {
+	return &capturedCache{st: st, recs: map[int64]*Record{}, events: map[int64]epcis.Event{}}
+}
+
+func (c *capturedCache) record(seq int64) (*Record, error) {
+	if rec, ok := c.recs[seq]; ok {
+		return rec, nil
+	}
+	rec, err := capturedRecord(c.st, seq)
+	c.recs[seq] = rec
+	return rec, err
+}
+
+// event is the captured event of seq as answered (CapturedEvent.Answered).
+func (c *capturedCache) event(seq int64) (epcis.Event, error) {
+	if e, ok := c.events[seq]; ok {
+		return e, nil
+	}
+	rec, err := c.record(seq)
+	if err != nil {
+		return epcis.Event{}, err
+	}
+	e, err := newCapturedEvent(rec).Answered()
+	c.events[seq] = e
+	return e, err
+}
+
+// visible reports whether p may read the captured event of seq (ok false:
+// the subscriber's key is revoked).
+func (c *capturedCache) visible(p Principal, ok bool, seq int64) (bool, error) {
+	if !ok {
+		return false, nil
+	}
+	rec, err := c.record(seq)
+	if err != nil {
+		return false, err
+	}
+	return c.st.recordVisible(p, rec)
+}
+
+// A fanOut is one subscription in a fan-out pass.
+type fanOut struct {
+	sub   *storedSubscription
+	from  int64 // its cursor
+	match *epcis.Query
+	p     Principal
+	ok    bool // its key may read
+	batch []int64
+}
+
 // fanOutSubscriptions turns the captured events past each subscription's
 // cursor (durable records only) that its query selects and its key may
-// read into pending deliveries, a batch of events each.
+// read into pending deliveries, a batch of events each, and moves the
+// cursors, in one transaction. Each event is read once for all of them.
 func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time) error {
 	size := l.Size()
 	prefix := idxEventKind.prefix(string(EPCISCaptured))
 	return l.store.Update(ctx, func(tx Tx) error {
 		st := &state{tx: tx, ctx: ctx}
-		var subs []storedSubscription
+		var fans []*fanOut
+		from := size
 		if err := tx.Scan(prefixEPCISSub, nil, false, func(_, v []byte) error {
-			var s storedSubscription
-			if err := json.Unmarshal(v, &s); err != nil {
+			f := &fanOut{sub: &storedSubscription{}}
+			if err := json.Unmarshal(v, f.sub); err != nil || f.sub.Disabled != "" {
 				return err
 			}
-			subs = append(subs, s)
+			cur, err := tx.Get(subscriptionCursorKey(f.sub.ID))
+			if err != nil {
+				return err
+			}
+			if f.from = int64(beUint(cur)); f.from >= size {
+				return nil
+			}
+			q, err := ownedQuery(tx, f.sub.Owner, f.sub.QueryName)
+			if err != nil {
+				return err
+			}
+			if _, f.match, err = QueryValues(q.Query); err != nil {
+				return err
+			}
+			if f.p, f.ok, err = subscriber(st, f.sub); err != nil {
+				return err
+			}
+			fans = append(fans, f)
+			from = min(from, f.from)
 			return nil
-		}); err != nil {
+		}); err != nil || len(fans) == 0 {
 			return err
 		}
-		for i := range subs {
-			s := &subs[i]
-			if s.Disabled != "" {
-				continue
+		flush := func(f *fanOut) error {
+			if len(f.batch) == 0 {
+				return nil
 			}
-			cur, err := tx.Get(subscriptionCursorKey(s.ID))
+			sfx := be64(f.batch[0])
+			at := now
+			d := Delivery{Webhook: f.sub.ID, MessageID: "epcis_" + f.sub.ID + "_" + strconv.FormatInt(f.batch[0], 10), Type: "epcis.events",
+				Seq: f.batch[0], Seqs: f.batch, Status: "pending", NextAt: &at, CreatedAt: now}
+			f.batch = nil
+			data, err := json.Marshal(d)
 			if err != nil {
 				return err
 			}
-			from := int64(beUint(cur))
-			if from >= size {
-				continue
-			}
-			q, err := ownedQuery(tx, s.Owner, s.QueryName)
-			if err != nil {
+			if err := tx.Set(subDeliveryKey(f.sub.ID, sfx), data); err != nil {
 				return err
 			}
-			_, match, err := QueryValues(q.Query)
-			if err != nil {
-				return err
+			return tx.Set(subPendingKey(f.sub.ID, sfx), nil)
+		}
+		cache := newCapturedCache(st)
+		next, scanned := size, 0
+		err := tx.Scan(prefix, append(bytes.Clone(prefix), be64(from)...), false, func(k, _ []byte) error {
+			seq := int64(beUint(k[len(prefix):]))
+			if seq >= size {
+				return fault.ErrStop
 			}
-			p, ok, err := subscriber(st, s)
-			if err != nil {
-				return err
+			if scanned++; scanned > maxFanOutScan {
+				next = seq
+				return fault.ErrStop
 			}
-			next, scanned := from, 0
-			var batch []int64
-			flush := func() error {
-				if len(batch) == 0 {
-					return nil
+			for _, f := range fans {
+				if seq < f.from {
+					continue
 				}
-				sfx := be64(batch[0])
-				at := now
-				d := Delivery{Webhook: s.ID, MessageID: "epcis_" + s.ID + "_" + strconv.FormatInt(batch[0], 10), Type: "epcis.events",
-					Seq: batch[0], Seqs: batch, Status: "pending", NextAt: &at, CreatedAt: now}
-				data, err := json.Marshal(d)
+				ok, err := cache.visible(f.p, f.ok, seq)
 				if err != nil {
 					return err
 				}
-				batch = nil
-				if err := tx.Set(subDeliveryKey(s.ID, sfx), data); err != nil {
-					return err
-				}
-				return tx.Set(subPendingKey(s.ID, sfx), nil)
-			}
-			err = tx.Scan(prefix, append(bytes.Clone(prefix), be64(from)...), false, func(k, _ []byte) error {
-				seq := int64(beUint(k[len(prefix):]))
-				if seq >= size || scanned >= maxFanOutScan {
-					return fault.ErrStop
-				}
-				scanned++
-				next = seq + 1
 				if !ok {
-					return nil
+					continue
 				}
-				ce, readable, err := capturedEvent(st, p, seq)
-				if err != nil || !readable {
+				e, err := cache.event(seq)
+				if err != nil {
 					return err
 				}
-				e, err := ce.Answered()
-				if err != nil || !match.Match(e) {
-					return err
+				if !f.match.Match(e) {
+					continue
 				}
-				if batch = append(batch, seq); len(batch) == maxSubscriptionBatch {
-					return flush()
+				if f.batch = append(f.batch, seq); len(f.batch) == maxSubscriptionBatch {
+					if err := flush(f); err != nil {
+						return err
+					}
 				}
-				return nil
-			})
-			if err != nil {
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, f := range fans {
+			if err := flush(f); err != nil {
 				return err
 			}
-			if err := flush(); err != nil {
-				return err
-			}
-			if scanned < maxFanOutScan {
-				next = max(next, size)
-			}
-			if err := tx.Set(subscriptionCursorKey(s.ID), be64(next)); err != nil {
+			if err := tx.Set(subscriptionCursorKey(f.sub.ID), be64(max(next, f.from))); err != nil {
 				return err
 			}
 		}
@@ -324,6 +387,7 @@ func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit in
 	var dropped []DeliveryTask
 	err := l.view(ctx, func(st *state) error {
 		subs := map[string]*storedSubscription{}
+		cache := newCapturedCache(st)
 		return st.tx.Scan(prefixEPCISPending, nil, false, func(k, _ []byte) error {
 			if len(out) >= limit {
 				return fault.ErrStop
@@ -366,22 +430,18 @@ func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit in
 			var events []epcis.Event
 			prefixes := map[string]string{}
 			for _, seq := range d.Seqs {
-				if !ok {
-					break
-				}
-				ce, readable, err := capturedEvent(st, p, seq)
-				if err != nil {
-					return err
-				}
-				if !readable {
+				if readable, err := cache.visible(p, ok, seq); err != nil || !readable {
+					if err != nil {
+						return err
+					}
 					continue
 				}
-				e, err := ce.Answered()
+				e, err := cache.event(seq)
 				if err != nil {
 					return err
 				}
 				events = append(events, e)
-				for k, iri := range ce.EPCIS.Prefixes {
+				for k, iri := range cache.recs[seq].EPCIS.Prefixes {
 					if _, ok := prefixes[k]; !ok {
 						prefixes[k] = iri
 					}
