@@ -179,16 +179,28 @@ func NewDeliverer(l *ledger.Ledger, opts DelivererOptions) *Deliverer {
 	return &Deliverer{l: l, opts: opts}
 }
 
+// deliveryBatch bounds the webhook deliveries, and the subscription
+// deliveries, one pass of the worker makes.
+const deliveryBatch = 100
+
 // Run delivers until ctx ends.
 func (d *Deliverer) Run(ctx context.Context) {
 	tick := time.NewTicker(d.opts.Poll)
 	defer tick.Stop()
 	for {
-		d.Once(ctx)
+		full := d.Once(ctx) >= deliveryBatch
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		default:
+			if !full { // a full batch: more may be due now
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
 		}
 	}
 }
@@ -196,11 +208,11 @@ func (d *Deliverer) Run(ctx context.Context) {
 // Once makes every delivery due now, and reports how many it attempted.
 func (d *Deliverer) Once(ctx context.Context) int {
 	now := d.opts.Now()
-	tasks, err := d.l.DueDeliveries(ctx, now, 100)
+	tasks, err := d.l.DueDeliveries(ctx, now, deliveryBatch)
 	if err != nil && fault.KindOf(err) != fault.Conflict {
 		d.opts.Logger.ErrorContext(ctx, "webhook deliveries", "err", err)
 	}
-	subs, err := d.l.DueEPCISDeliveries(ctx, now, 100)
+	subs, err := d.l.DueEPCISDeliveries(ctx, now, deliveryBatch)
 	if err != nil && fault.KindOf(err) != fault.Conflict {
 		d.opts.Logger.ErrorContext(ctx, "EPCIS subscription deliveries", "err", err)
 	}

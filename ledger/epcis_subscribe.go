@@ -68,7 +68,10 @@ func subscriptionCursorKey(id string) []byte { return key(prefixEPCISSubCursor, 
 func subDeliveryKey(id string, sfx []byte) []byte {
 	return key(prefixEPCISDelivery, []byte(id+"/"), sfx)
 }
-func subPendingKey(id string, sfx []byte) []byte { return key(prefixEPCISPending, []byte(id+"/"), sfx) }
+// subPendingKey orders the pending deliveries by their first event, so
+// that one pass builds the deliveries of the same events to every
+// subscription together (and reads each event once).
+func subPendingKey(id string, sfx []byte) []byte { return key(prefixEPCISPending, sfx, []byte(id)) }
 
 // Subscribe subscribes p's org to its named query queryName: every event
 // captured from now on that the query selects and p may read is posted to
@@ -181,10 +184,12 @@ func subscriptionsOf(tx Tx, owner, name string) ([]storedSubscription, error) {
 
 func deleteSubscription(tx Tx, id string) error {
 	ks := [][]byte{subscriptionKey(id), subscriptionCursorKey(id)}
-	for _, pre := range [][]byte{subPendingKey(id, nil), subDeliveryKey(id, nil)} {
-		if err := tx.Scan(pre, nil, false, func(k, _ []byte) error { ks = append(ks, bytes.Clone(k)); return nil }); err != nil {
-			return err
-		}
+	pre := subDeliveryKey(id, nil)
+	if err := tx.Scan(pre, nil, false, func(k, _ []byte) error {
+		ks = append(ks, bytes.Clone(k), subPendingKey(id, k[len(pre):]))
+		return nil
+	}); err != nil {
+		return err
 	}
 	for _, k := range ks {
 		if err := tx.Delete(k); err != nil {
@@ -393,8 +398,7 @@ func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit in
 				return fault.ErrStop
 			}
 			rest := k[len(prefixEPCISPending):]
-			i := bytes.IndexByte(rest, '/')
-			id, sfx := string(rest[:i]), bytes.Clone(rest[i+1:])
+			sfx, id := bytes.Clone(rest[:8]), string(rest[8:])
 			s := subs[id]
 			if s == nil {
 				data, err := st.tx.Get(subscriptionKey(id))

@@ -124,7 +124,7 @@ var (
 	prefixEPCISSub       = []byte("a/eps/")          // <id>: a subscription to a named query
 	prefixEPCISSubCursor = []byte("a/epsc/")         // <id>: the next captured event seq to fan out
 	prefixEPCISDelivery  = []byte("a/epsd/")         // <id>/<first seq>: a subscription's delivery
-	prefixEPCISPending   = []byte("a/epsp/")         // <id>/<first seq>: deliveries still to make
+	prefixEPCISPending   = []byte("a/epsp/")         // <first seq><id>: deliveries still to make
 )
 
 func keyHashKey(sha string) []byte    { return key(prefixKeyHash, []byte(sha)) }
