@@ -212,16 +212,18 @@ func subscriber(st *state, s *storedSubscription) (Principal, bool, error) {
 	return Principal{Key: k.ID, Org: k.Org, Role: k.Role, Regions: k.Regions}, true, nil
 }
 
-// capturedCache reads each captured event once per pass, however many
-// subscriptions look at it.
+// capturedCache reads each captured event once per pass of the worker
+// (fan-out and deliveries), however many subscriptions look at it. Records
+// never change, so what it read in one transaction serves the next; who
+// may read them is asked of the transaction at hand (st).
 type capturedCache struct {
 	st     *state
 	recs   map[int64]*Record
 	events map[int64]epcis.Event
 }
 
-func newCapturedCache(st *state) *capturedCache {
-	return &capturedCache{st: st, recs: map[int64]*Record{}, events: map[int64]epcis.Event{}}
+func newCapturedCache() *capturedCache {
+	return &capturedCache{recs: map[int64]*Record{}, events: map[int64]epcis.Event{}}
 }
 
 func (c *capturedCache) record(seq int64) (*Record, error) {
@@ -274,7 +276,7 @@ type fanOut struct {
 // cursor (durable records only) that its query selects and its key may
 // read into pending deliveries, a batch of events each, and moves the
 // cursors, in one transaction. Each event is read once for all of them.
-func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time) error {
+func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time, cache *capturedCache) error {
 	size := l.Size()
 	prefix := idxEventKind.prefix(string(EPCISCaptured))
 	return l.store.Update(ctx, func(tx Tx) error {
@@ -327,7 +329,7 @@ func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time) error {
 			}
 			return tx.Set(subPendingKey(f.sub.ID, sfx), nil)
 		}
-		cache := newCapturedCache(st)
+		cache.st = st
 		next, scanned := size, 0
 		err := tx.Scan(prefix, append(bytes.Clone(prefix), be64(from)...), false, func(k, _ []byte) error {
 			seq := int64(beUint(k[len(prefix):]))
@@ -385,14 +387,15 @@ func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time) error {
 // event is not sent (unless the subscription asked reportIfEmpty): it is
 // recorded as dropped.
 func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit int) ([]DeliveryTask, error) {
-	if err := l.fanOutSubscriptions(ctx, now); err != nil {
+	cache := newCapturedCache()
+	if err := l.fanOutSubscriptions(ctx, now, cache); err != nil {
 		return nil, err
 	}
 	var out []DeliveryTask
 	var dropped []DeliveryTask
 	err := l.view(ctx, func(st *state) error {
 		subs := map[string]*storedSubscription{}
-		cache := newCapturedCache(st)
+		cache.st = st
 		return st.tx.Scan(prefixEPCISPending, nil, false, func(k, _ []byte) error {
 			if len(out) >= limit {
 				return fault.ErrStop
