@@ -68,6 +68,7 @@ func subscriptionCursorKey(id string) []byte { return key(prefixEPCISSubCursor, 
 func subDeliveryKey(id string, sfx []byte) []byte {
 	return key(prefixEPCISDelivery, []byte(id+"/"), sfx)
 }
+
 // subPendingKey orders the pending deliveries by their first event, so
 // that one pass builds the deliveries of the same events to every
 // subscription together (and reads each event once).
