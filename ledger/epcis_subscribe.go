@@ -58,8 +58,7 @@ type SubscriptionRequest struct {
 const (
 	// maxSubscriptionBatch bounds the events of one delivery.
 	maxSubscriptionBatch = 100
-	// maxFanOutScan bounds the captured events one fan-out pass reads per
-	// subscription.
+	// maxFanOutScan bounds the captured events one fan-out pass reads.
 	maxFanOutScan = 10_000
 )
 
@@ -406,7 +405,9 @@ func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit in
 			s := subs[id]
 			if s == nil {
 				data, err := st.tx.Get(subscriptionKey(id))
-				if err != nil {
+				if fault.KindOf(err) == fault.NotFound {
+					return nil // unsubscribed while a fan-out wrote this one
+				} else if err != nil {
 					return err
 				}
 				s = &storedSubscription{}
