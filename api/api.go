@@ -125,7 +125,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	logs.GET("/tile/*path", s.anonLimit, s.tile)
 
 	// The EPCIS 2.0 REST binding (api/epcis_capture.go, api/epcis_query.go).
-	ep := r.Group("/epcis", s.epcisHeaders)
+	ep := r.Group("/epcis", s.epcisHeaders, negotiateVersions)
 	ep.OPTIONS("", s.anonLimit, epcisOptions("GET"))
 	ep.OPTIONS("/capture", s.anonLimit, epcisOptions("GET, POST"))
 	ep.OPTIONS("/events", s.anonLimit, epcisOptions("GET, POST"))
@@ -135,6 +135,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	epAuthed.POST("/events", s.captureEvent)
 	epAuthed.GET("/events", s.queryEvents)
 	epAuthed.GET("/events/*id", s.getEPCISEvent)
+	s.epcisQueryRoutes(epAuthed) // epcis_queries.go
 
 	authed := v1.Group("", s.authenticate, s.rateLimit)
 	authed.GET("/log/records", s.records) // record bodies: readers only (api/tiles.go)

@@ -36,6 +36,7 @@ var epcisPrefixes = map[string]bool{"ct": true}
 type epcisMapper struct {
 	base  string
 	codes map[string]string // lot id -> trace code
+	glns  map[string]string // site id -> its GLN, for the sites that have one
 }
 
 // lotEPC is the EPC of a lot: its public page, or its API URL when its
@@ -47,7 +48,15 @@ func (m *epcisMapper) lotEPC(id string) string {
 	return m.base + "/v1/lots/" + url.PathEscape(id)
 }
 
-func (m *epcisMapper) siteURI(id string) string { return m.base + "/v1/sites/" + url.PathEscape(id) }
+// siteURI names a site: by its GLN when it has one, as a GS1 Digital Link
+// (https://id.gs1.org/414/{GLN}: the SGLN EPC URI needs the company
+// prefix length, which coldtrace does not know), else by its URL.
+func (m *epcisMapper) siteURI(id string) string {
+	if gln := m.glns[id]; gln != "" {
+		return epcis.Identifier{AI: "414", Key: gln}.DigitalLink()
+	}
+	return m.base + "/v1/sites/" + url.PathEscape(id)
+}
 func (m *epcisMapper) orgURI(uscc string) string {
 	return m.base + "/v1/orgs/" + url.PathEscape(uscc)
 }
@@ -377,6 +386,10 @@ func (s *server) lotEPCIS(c *gin.Context) {
 			}
 		}
 	}
+	if err := s.siteGLNs(c, m, recs); err != nil {
+		fail(c, err)
+		return
+	}
 	seqs := make([]int64, 0, len(recs))
 	for seq := range recs {
 		seqs = append(seqs, seq)
@@ -429,4 +442,26 @@ func (s *server) lotEPCIS(c *gin.Context) {
 		return
 	}
 	c.Data(http.StatusOK, "application/ld+json", doc)
+}
+
+// siteGLNs looks up the GLN of every site the records name.
+func (s *server) siteGLNs(c *gin.Context, m *epcisMapper, recs map[int64]*ledger.Record) error {
+	m.glns = map[string]string{}
+	for _, rec := range recs {
+		for _, id := range []string{rec.Site, rec.ToSite} {
+			if _, done := m.glns[id]; done || id == "" {
+				continue
+			}
+			site, err := s.l.Site(c.Request.Context(), id)
+			switch {
+			case fault.KindOf(err) == fault.NotFound:
+				m.glns[id] = ""
+			case err != nil:
+				return err
+			default:
+				m.glns[id] = site.GLN
+			}
+		}
+	}
+	return nil
 }

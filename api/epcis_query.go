@@ -29,19 +29,9 @@ const (
 	simpleEventQuery = "SimpleEventQuery"
 )
 
-// answeredEvent is a captured event as the repository answers it: with its
-// eventID (the event hash when it was sent without one) and its recordTime
-// (when the ledger recorded it), which the standard has the repository add.
-func answeredEvent(ce *ledger.CapturedEvent) (epcis.Event, error) {
-	e, err := ce.EPCIS.Parse()
-	if err != nil {
-		return epcis.Event{}, fault.Wrap(fault.Tampered, "a captured event does not decode", err)
-	}
-	if e.ID() == "" {
-		e = e.With(epcis.Field("eventID", ce.EPCIS.ID))
-	}
-	return e.With(epcis.Field("recordTime", ce.RecordedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"))), nil
-}
+// answeredEvent is a captured event as the repository answers it
+// (ledger.CapturedEvent.Answered).
+func answeredEvent(ce *ledger.CapturedEvent) (epcis.Event, error) { return ce.Answered() }
 
 // pageToken encodes the record seq a page ends at; parsePageToken reads it.
 func pageToken(seq int64) string {
@@ -65,6 +55,19 @@ func (s *server) queryEvents(c *gin.Context) {
 	if pe := (*epcis.ParamError)(nil); err != nil && errors.As(err, &pe) {
 		err = fault.InvalidField(pe.Param, "%s", pe.Msg)
 	}
+	if err != nil {
+		epcisFail(c, err, true)
+		return
+	}
+	s.answerQuery(c, q, simpleEventQuery)
+}
+
+// answerQuery answers a page of the captured events the key may read that
+// q selects, as an EPCISQueryDocument of queryName (paging by the
+// request's perPage and nextPageToken).
+func (s *server) answerQuery(c *gin.Context, q *epcis.Query, queryName string) {
+	v := c.Request.URL.Query()
+	var err error
 	perPage, after := defaultPerPage, int64(-1)
 	if err == nil && v.Get("perPage") != "" {
 		n, perr := strconv.Atoi(v.Get("perPage"))
@@ -105,7 +108,7 @@ func (s *server) queryEvents(c *gin.Context) {
 		v.Set("nextPageToken", pageToken(next))
 		c.Header("Link", "<"+c.Request.URL.Path+"?"+v.Encode()+`>; rel="next"`)
 	}
-	s.writeQueryDocument(c, events, prefixes)
+	s.writeQueryDocument(c, events, prefixes, queryName)
 }
 
 // getEPCISEvent is GET /epcis/events/{eventID}: the eventID is a URI,
@@ -126,11 +129,11 @@ func (s *server) getEPCISEvent(c *gin.Context) {
 		epcisFail(c, err, true)
 		return
 	}
-	s.writeQueryDocument(c, []epcis.Event{e}, ce.EPCIS.Prefixes)
+	s.writeQueryDocument(c, []epcis.Event{e}, ce.EPCIS.Prefixes, simpleEventQuery)
 }
 
-func (s *server) writeQueryDocument(c *gin.Context, events []epcis.Event, prefixes map[string]string) {
-	doc, err := epcis.Encode(time.Now(), epcis.Header{Prefixes: prefixes, QueryName: simpleEventQuery}, events)
+func (s *server) writeQueryDocument(c *gin.Context, events []epcis.Event, prefixes map[string]string, queryName string) {
+	doc, err := epcis.Encode(time.Now(), epcis.Header{Prefixes: prefixes, QueryName: queryName}, events)
 	if err != nil {
 		epcisFail(c, fault.Wrap(fault.Internal, "the query document could not be written", err), true)
 		return

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -181,6 +182,12 @@ func unsupportedMediaType(want, got string) error {
 		Msg: "the body must be " + want + ", is " + strconv.Quote(got)}
 }
 
+// notAcceptable is the 406 of a request asking for a version of EPCIS or
+// CBV that the server does not speak.
+func notAcceptable(format string, args ...any) error {
+	return &httpError{Status: http.StatusNotAcceptable, Code: "not_acceptable", Msg: fmt.Sprintf(format, args...)}
+}
+
 // epcisExceptionPrefix starts the problem types of the EPCIS 2.0 REST
 // binding's exceptions.
 const epcisExceptionPrefix = "epcisException:"
@@ -201,8 +208,15 @@ func epcisProblem(err error, query bool) problem {
 		exc = "SecurityException"
 	case http.StatusNotFound:
 		exc = "NoSuchResourceException"
-	case http.StatusConflict, http.StatusUnprocessableEntity:
+	case http.StatusConflict:
 		exc = "ValidationException"
+		if query {
+			exc = "ResourceAlreadyExistsException"
+		}
+	case http.StatusUnprocessableEntity:
+		exc = "ValidationException"
+	case http.StatusNotAcceptable:
+		exc = "NotAcceptableException"
 	case http.StatusRequestEntityTooLarge:
 		exc = "CaptureLimitExceededException"
 		if query {

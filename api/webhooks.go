@@ -147,7 +147,8 @@ type DelivererOptions struct {
 var DefaultBackoff = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
 // A Deliverer posts the ledger's finding events to the webhook
-// subscriptions, at least once: what it has not delivered stays in the
+// subscriptions, and new captured EPCIS events to the subscriptions to
+// named queries (epcis_queries.go), at least once: what it has not delivered stays in the
 // ledger's outbox across restarts, and every retry carries the same
 // webhook-id.
 type Deliverer struct {
@@ -178,29 +179,44 @@ func NewDeliverer(l *ledger.Ledger, opts DelivererOptions) *Deliverer {
 	return &Deliverer{l: l, opts: opts}
 }
 
+// deliveryBatch bounds the webhook deliveries, and the subscription
+// deliveries, one pass of the worker makes.
+const deliveryBatch = 100
+
 // Run delivers until ctx ends.
 func (d *Deliverer) Run(ctx context.Context) {
 	tick := time.NewTicker(d.opts.Poll)
 	defer tick.Stop()
 	for {
-		d.Once(ctx)
+		full := d.Once(ctx) >= deliveryBatch
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		default:
+			if !full { // a full batch: more may be due now
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
 		}
 	}
 }
 
 // Once makes every delivery due now, and reports how many it attempted.
 func (d *Deliverer) Once(ctx context.Context) int {
-	tasks, err := d.l.DueDeliveries(ctx, d.opts.Now(), 100)
-	if err != nil {
-		if fault.KindOf(err) != fault.Conflict {
-			d.opts.Logger.ErrorContext(ctx, "webhook deliveries", "err", err)
-		}
-		return 0
+	now := d.opts.Now()
+	tasks, err := d.l.DueDeliveries(ctx, now, deliveryBatch)
+	if err != nil && fault.KindOf(err) != fault.Conflict {
+		d.opts.Logger.ErrorContext(ctx, "webhook deliveries", "err", err)
 	}
+	subs, err := d.l.DueEPCISDeliveries(ctx, now, deliveryBatch)
+	if err != nil && fault.KindOf(err) != fault.Conflict {
+		d.opts.Logger.ErrorContext(ctx, "EPCIS subscription deliveries", "err", err)
+	}
+	tasks = append(tasks, subs...)
 	gone := map[string]bool{} // subscriptions a receiver disabled in this batch
 	for _, t := range tasks {
 		if ctx.Err() != nil {
@@ -227,7 +243,11 @@ func (d *Deliverer) attempt(ctx context.Context, t ledger.DeliveryTask) ledger.A
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
 	ts := strconv.FormatInt(now.Unix(), 10)
-	sig, err := Sign(t.Secret, t.MessageID, ts, t.Payload)
+	var sig string
+	var err error
+	if !t.GS1 {
+		sig, err = Sign(t.Secret, t.MessageID, ts, t.Payload)
+	}
 	if err == nil {
 		var req *http.Request
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(t.Payload))
@@ -236,7 +256,15 @@ func (d *Deliverer) attempt(ctx context.Context, t ledger.DeliveryTask) ledger.A
 			req.Header.Set("User-Agent", "coldtrace-webhooks")
 			req.Header.Set("webhook-id", t.MessageID)
 			req.Header.Set("webhook-timestamp", ts)
-			req.Header.Set("webhook-signature", sig)
+			if t.GS1 {
+				req.Header.Set("Content-Type", "application/ld+json")
+				req.Header.Set("GS1-EPCIS-Version", epcisVersion)
+				if t.Secret != "" {
+					req.Header.Set("GS1-Signature", SignGS1(t.Secret, t.Payload))
+				}
+			} else {
+				req.Header.Set("webhook-signature", sig)
+			}
 			var resp *http.Response
 			if resp, err = d.opts.Client.Do(req); err == nil {
 				io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -269,4 +297,13 @@ func Sign(secret, id, timestamp string, body []byte) (string, error) {
 	m.Write([]byte(id + "." + timestamp + "."))
 	m.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil)), nil
+}
+
+// SignGS1 returns the GS1-Signature of an EPCIS subscription's delivery:
+// base64(HMAC-SHA256(the subscription's signatureToken, body)), HMAC with
+// SHA-256 being the binding's example of a signature.
+func SignGS1(token string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"coldtrace/ledger/epcis"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/vlog"
 )
@@ -19,6 +20,20 @@ type CapturedEvent struct {
 	RecordedAt time.Time
 	Org        string
 	EPCIS      *EPCISEvent
+}
+
+// Answered returns the event as the repository answers it: with its
+// eventID (the event hash when it was sent without one) and its recordTime
+// (when the ledger recorded it), which the standard has the repository add.
+func (ce *CapturedEvent) Answered() (epcis.Event, error) {
+	e, err := ce.EPCIS.Parse()
+	if err != nil {
+		return epcis.Event{}, fault.Wrap(fault.Tampered, "a captured event does not decode", err)
+	}
+	if e.ID() == "" {
+		e = e.With(epcis.Field("eventID", ce.EPCIS.ID))
+	}
+	return e.With(epcis.Field("recordTime", ce.RecordedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"))), nil
 }
 
 // maxEPCISScan bounds the captured events one page reads; a page that
@@ -59,21 +74,34 @@ func (l *Ledger) EPCISEvents(ctx context.Context, p Principal, after int64, limi
 
 // capturedEvent reads the captured event of record seq, if p may read it.
 func capturedEvent(st *state, p Principal, seq int64) (*CapturedEvent, bool, error) {
-	data, err := vlog.ReadRecord(st.tx, seq)
+	rec, err := capturedRecord(st, seq)
 	if err != nil {
 		return nil, false, err
-	}
-	rec, err := DecodeRecord(data)
-	if err != nil {
-		return nil, false, err
-	}
-	if rec.Kind != EPCISCaptured || rec.EPCIS == nil {
-		return nil, false, fault.Errorf(fault.Tampered, "record %d is indexed as an EPCIS event but is not one", seq)
 	}
 	if ok, err := st.recordVisible(p, rec); err != nil || !ok {
 		return nil, false, err
 	}
-	return &CapturedEvent{Seq: rec.Seq, RecordedAt: rec.RecordedAt, Org: rec.Actor.Org, EPCIS: rec.EPCIS}, true, nil
+	return newCapturedEvent(rec), true, nil
+}
+
+// capturedRecord reads record seq, an epcis_captured record.
+func capturedRecord(st *state, seq int64) (*Record, error) {
+	data, err := vlog.ReadRecord(st.tx, seq)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := DecodeRecord(data)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Kind != EPCISCaptured || rec.EPCIS == nil {
+		return nil, fault.Errorf(fault.Tampered, "record %d is indexed as an EPCIS event but is not one", seq)
+	}
+	return rec, nil
+}
+
+func newCapturedEvent(rec *Record) *CapturedEvent {
+	return &CapturedEvent{Seq: rec.Seq, RecordedAt: rec.RecordedAt, Org: rec.Actor.Org, EPCIS: rec.EPCIS}
 }
 
 // EPCISEvent returns the captured event whose eventID (or event hash) is

@@ -108,20 +108,25 @@ func (x index) within(valuePrefix string) []byte {
 
 // The auxiliary namespace.
 var (
-	prefixIdem       = []byte("a/idem/")         // <key id>/<idempotency key>: a receipt
-	prefixKeyHash    = []byte("a/keyhash/")      // <secret sha256>: key id
-	prefixAttachment = []byte("a/att/")          // <sha256>: the upload record
-	prefixAnnex      = []byte("a/annex/")        // <seq>: the record's annex
-	prefixAnnexRead  = []byte("a/annex-read/")   // <n>: one logged annex read
-	peopleSecretKey  = []byte("a/people-secret") // the pseudonym key
-	prefixPeopleEv   = []byte("a/people-ev/")    // <seq>: pseudonyms of a record's people
-	prefixOutbox     = []byte("a/ob/")           // <seq>/<finding id>/<type>
-	prefixWebhook    = []byte("a/wh/")           // <id>
-	prefixCursor     = []byte("a/whc/")          // <id>: the next outbox key to fan out
-	prefixDelivery   = []byte("a/whd/")          // <id>/<outbox suffix>
-	prefixPending    = []byte("a/whp/")          // <id>/<outbox suffix>: deliveries still to make
-	prefixAckDue     = []byte("a/fdue/")         // <ack deadline µs>/<finding id>: what the sweep watches
-	prefixCaptureJob = []byte("a/capture/")      // <capture id>: an EPCIS capture job's report
+	prefixIdem           = []byte("a/idem/")         // <key id>/<idempotency key>: a receipt
+	prefixKeyHash        = []byte("a/keyhash/")      // <secret sha256>: key id
+	prefixAttachment     = []byte("a/att/")          // <sha256>: the upload record
+	prefixAnnex          = []byte("a/annex/")        // <seq>: the record's annex
+	prefixAnnexRead      = []byte("a/annex-read/")   // <n>: one logged annex read
+	peopleSecretKey      = []byte("a/people-secret") // the pseudonym key
+	prefixPeopleEv       = []byte("a/people-ev/")    // <seq>: pseudonyms of a record's people
+	prefixOutbox         = []byte("a/ob/")           // <seq>/<finding id>/<type>
+	prefixWebhook        = []byte("a/wh/")           // <id>
+	prefixCursor         = []byte("a/whc/")          // <id>: the next outbox key to fan out
+	prefixDelivery       = []byte("a/whd/")          // <id>/<outbox suffix>
+	prefixPending        = []byte("a/whp/")          // <id>/<outbox suffix>: deliveries still to make
+	prefixAckDue         = []byte("a/fdue/")         // <ack deadline µs>/<finding id>: what the sweep watches
+	prefixCaptureJob     = []byte("a/capture/")      // <capture id>: an EPCIS capture job's report
+	prefixNamedQuery     = []byte("a/epq/")          // <owner>/<name>: an EPCIS named query
+	prefixEPCISSub       = []byte("a/eps/")          // <id>: a subscription to a named query
+	prefixEPCISSubCursor = []byte("a/epsc/")         // <id>: the next captured event seq to fan out
+	prefixEPCISDelivery  = []byte("a/epsd/")         // <id>/<first seq>: a subscription's delivery
+	prefixEPCISPending   = []byte("a/epsp/")         // <first seq><id>: deliveries still to make
 )
 
 func keyHashKey(sha string) []byte    { return key(prefixKeyHash, []byte(sha)) }

@@ -46,7 +46,9 @@
 //     as domain events), epcis_effects_ext.go (the coldtrace extensions an
 //     effect reads), epcis_effects_void.go (error declarations void an
 //     effect), epcis_effects_transform.go (processing), epcis_effects_lgtin.go
-//     (lots named by their LGTIN).
+//     (lots named by their LGTIN), epcis_named.go (named queries),
+//     epcis_subscribe.go (subscriptions to them, delivered by the webhook
+//     machinery).
 //   - Attachments: attachments.go (upload records, references, reads).
 //   - The webhook outbox: outbox.go.
 //   - Checking a data directory: verify.go (the derived state replayed; the

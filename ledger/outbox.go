@@ -354,6 +354,7 @@ type Delivery struct {
 	LastError  string     `json:"last_error,omitempty"`
 	Delivered  *time.Time `json:"delivered_at,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
+	Seqs       []int64    `json:"seqs,omitempty"` // the captured events of an EPCIS subscription's delivery
 	key        []byte     // outbox suffix
 }
 
@@ -390,6 +391,9 @@ type DeliveryTask struct {
 	URL     string
 	Secret  string
 	Payload []byte
+	// GS1 marks an EPCIS subscription's delivery (epcis_subscribe.go):
+	// signed with GS1-Signature, Secret being its signatureToken.
+	GS1 bool
 }
 
 // webhookMatches reports whether w wants ev.
@@ -534,6 +538,9 @@ type Attempt struct {
 // disables the subscription, anything else is tried again at a.Next (or
 // given up).
 func (l *Ledger) DeliveryDone(ctx context.Context, t DeliveryTask, a Attempt) error {
+	if t.GS1 {
+		return l.epcisDeliveryDone(ctx, t, a)
+	}
 	return l.store.Update(ctx, func(tx Tx) error {
 		wk := webhookKey(t.Webhook)
 		wdata, err := tx.Get(wk)

@@ -213,6 +213,9 @@ type Header struct {
 	// answers the query of that name (SimpleEventQuery for the events
 	// resource).
 	QueryName string
+	// SubscriptionID names the subscription an EPCISQueryDocument is
+	// delivered to, if not "".
+	SubscriptionID string
 }
 
 // Encode writes an EPCISDocument (or, with h.QueryName, an
@@ -256,6 +259,11 @@ func Encode(created time.Time, h Header, events []Event) ([]byte, error) {
 		n, _ := json.Marshal(h.QueryName)
 		b.WriteString(`,"epcisBody":{"queryResults":{"queryName":`)
 		b.Write(n)
+		if h.SubscriptionID != "" {
+			id, _ := json.Marshal(h.SubscriptionID)
+			b.WriteString(`,"subscriptionID":`)
+			b.Write(id)
+		}
 		b.WriteString(`,"resultsBody":{"eventList":[`)
 	} else {
 		b.WriteString(`,"epcisBody":{"eventList":[`)

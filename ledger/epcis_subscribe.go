@@ -1,0 +1,537 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"coldtrace/ledger/epcis"
+	"coldtrace/ledger/fault"
+)
+
+// EPCIS 2.0 query subscriptions: a named query's new matching events are
+// posted to a subscriber's URL as EPCISQueryDocuments, by the webhook
+// machinery (outbox.go, api.Deliverer). The outbox of captured events is
+// the index of epcis_captured records, written in the same transaction as
+// each record: a subscription's cursor walks it (fan-out, in
+// DueEPCISDeliveries), so a committed event is never missed, across
+// restarts. A delivery names up to maxSubscriptionBatch events; which of
+// them the subscriber's key may read is checked again when it is sent, and
+// only those are sent.
+
+// An EPCISSubscription is a subscription to a named query, as answered.
+type EPCISSubscription struct {
+	ID            string    `json:"subscriptionID"`
+	QueryName     string    `json:"queryName"`
+	Dest          string    `json:"dest"`
+	Stream        bool      `json:"stream"`
+	ReportIfEmpty bool      `json:"reportIfEmpty"`
+	Signed        bool      `json:"signed"` // deliveries carry GS1-Signature
+	CreatedAt     time.Time `json:"createdAt"`
+	Disabled      string    `json:"disabled,omitempty"` // why deliveries stopped
+}
+
+// storedSubscription is a subscription as kept.
+type storedSubscription struct {
+	EPCISSubscription
+	Owner string `json:"owner"`
+	Key   string `json:"key"`   // whose reading rights deliveries have
+	Token string `json:"token"` // the signatureToken
+	// From is the first record seq it is told of.
+	From int64 `json:"from"`
+}
+
+// A SubscriptionRequest asks for a subscription, as the binding shapes it.
+type SubscriptionRequest struct {
+	Dest           string          `json:"dest"`
+	SignatureToken string          `json:"signatureToken"`
+	Stream         bool            `json:"stream"`
+	ReportIfEmpty  bool            `json:"reportIfEmpty"`
+	Schedule       json.RawMessage `json:"schedule"`
+}
+
+const (
+	// maxSubscriptionBatch bounds the events of one delivery.
+	maxSubscriptionBatch = 100
+	// maxFanOutScan bounds the captured events one fan-out pass reads.
+	maxFanOutScan = 10_000
+)
+
+func subscriptionKey(id string) []byte       { return key(prefixEPCISSub, []byte(id)) }
+func subscriptionCursorKey(id string) []byte { return key(prefixEPCISSubCursor, []byte(id)) }
+func subDeliveryKey(id string, sfx []byte) []byte {
+	return key(prefixEPCISDelivery, []byte(id+"/"), sfx)
+}
+
+// subPendingKey orders the pending deliveries by their first event, so
+// that one pass builds the deliveries of the same events to every
+// subscription together (and reads each event once).
+func subPendingKey(id string, sfx []byte) []byte { return key(prefixEPCISPending, sfx, []byte(id)) }
+
+// Subscribe subscribes p's org to its named query queryName: every event
+// captured from now on that the query selects and p may read is posted to
+// req.Dest.
+func (l *Ledger) Subscribe(ctx context.Context, p Principal, queryName string, req SubscriptionRequest) (*EPCISSubscription, error) {
+	fe := &fault.Fields{}
+	u, err := url.Parse(req.Dest)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(req.Dest) > 2000 {
+		fe.Add("dest", "must be an http or https URL")
+	}
+	if len(req.SignatureToken) > 1000 {
+		fe.Add("signatureToken", "must be at most 1000 characters")
+	}
+	switch {
+	case len(req.Schedule) > 0 && string(req.Schedule) != "null":
+		fe.Add("schedule", "scheduled subscriptions are not offered; subscribe with stream: true")
+	case !req.Stream:
+		fe.Add("stream", "must be true: deliveries follow each new matching event")
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	s := storedSubscription{EPCISSubscription: EPCISSubscription{ID: uuid.NewString(), QueryName: queryName, Dest: req.Dest, Stream: true,
+		ReportIfEmpty: req.ReportIfEmpty, Signed: req.SignatureToken != "", CreatedAt: l.now().UTC()},
+		Owner: queryOwner(p), Key: p.Key, Token: req.SignatureToken, From: l.Size()}
+	data, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	err = l.store.Update(ctx, func(tx Tx) error {
+		if _, err := namedQuery(tx, p, queryName); err != nil {
+			return err
+		}
+		if err := tx.Set(subscriptionKey(s.ID), data); err != nil {
+			return err
+		}
+		return tx.Set(subscriptionCursorKey(s.ID), be64(s.From))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &s.EPCISSubscription, l.store.Sync()
+}
+
+// Subscriptions lists the subscriptions to p's org's query queryName.
+func (l *Ledger) Subscriptions(ctx context.Context, p Principal, queryName string) ([]EPCISSubscription, error) {
+	out := []EPCISSubscription{}
+	err := l.store.View(ctx, func(tx Tx) error {
+		q, err := namedQuery(tx, p, queryName)
+		if err != nil {
+			return err
+		}
+		subs, err := subscriptionsOf(tx, q.Owner, queryName)
+		for _, s := range subs {
+			out = append(out, s.EPCISSubscription)
+		}
+		return err
+	})
+	return out, err
+}
+
+// SubscriptionOf returns subscription id to p's org's query queryName.
+func (l *Ledger) SubscriptionOf(ctx context.Context, p Principal, queryName, id string) (*EPCISSubscription, error) {
+	var s *storedSubscription
+	err := l.store.View(ctx, func(tx Tx) (err error) { s, err = subscriptionOf(tx, p, queryName, id); return err })
+	if err != nil {
+		return nil, err
+	}
+	return &s.EPCISSubscription, nil
+}
+
+// Unsubscribe removes a subscription and its deliveries: nothing more is
+// sent.
+func (l *Ledger) Unsubscribe(ctx context.Context, p Principal, queryName, id string) error {
+	return l.store.Update(ctx, func(tx Tx) error {
+		if _, err := subscriptionOf(tx, p, queryName, id); err != nil {
+			return err
+		}
+		return deleteSubscription(tx, id)
+	})
+}
+
+func subscriptionOf(tx Tx, p Principal, queryName, id string) (*storedSubscription, error) {
+	data, err := tx.Get(subscriptionKey(id))
+	var s storedSubscription
+	if err == nil {
+		err = json.Unmarshal(data, &s)
+	}
+	if fault.KindOf(err) == fault.NotFound || err == nil && (s.Owner != queryOwner(p) || s.QueryName != queryName) {
+		return nil, fault.Errorf(fault.NotFound, "no subscription %s to query %s", id, queryName)
+	}
+	return &s, err
+}
+
+// subscriptionsOf returns the subscriptions to owner's query name.
+func subscriptionsOf(tx Tx, owner, name string) ([]storedSubscription, error) {
+	var out []storedSubscription
+	err := tx.Scan(prefixEPCISSub, nil, false, func(_, v []byte) error {
+		var s storedSubscription
+		if err := json.Unmarshal(v, &s); err != nil {
+			return err
+		}
+		if s.Owner == owner && s.QueryName == name {
+			out = append(out, s)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func deleteSubscription(tx Tx, id string) error {
+	ks := [][]byte{subscriptionKey(id), subscriptionCursorKey(id)}
+	pre := subDeliveryKey(id, nil)
+	if err := tx.Scan(pre, nil, false, func(k, _ []byte) error {
+		ks = append(ks, bytes.Clone(k), subPendingKey(id, k[len(pre):]))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range ks {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subscriber returns the principal a subscription's deliveries read as:
+// its key's, now; ok is false once the key is revoked or gone.
+func subscriber(st *state, s *storedSubscription) (Principal, bool, error) {
+	k, err := st.apiKey(s.Key)
+	if fault.KindOf(err) == fault.NotFound {
+		return Principal{}, false, nil
+	}
+	if err != nil || k.Revoked {
+		return Principal{}, false, err
+	}
+	return Principal{Key: k.ID, Org: k.Org, Role: k.Role, Regions: k.Regions}, true, nil
+}
+
+// capturedCache reads each captured event once per pass of the worker
+// (fan-out and deliveries), however many subscriptions look at it. Records
+// never change, so what it read in one transaction serves the next; who
+// may read them is asked of the transaction at hand (st).
+type capturedCache struct {
+	st     *state
+	recs   map[int64]*Record
+	events map[int64]epcis.Event
+}
+
+func newCapturedCache() *capturedCache {
+	return &capturedCache{recs: map[int64]*Record{}, events: map[int64]epcis.Event{}}
+}
+
+func (c *capturedCache) record(seq int64) (*Record, error) {
+	if rec, ok := c.recs[seq]; ok {
+		return rec, nil
+	}
+	rec, err := capturedRecord(c.st, seq)
+	c.recs[seq] = rec
+	return rec, err
+}
+
+// event is the captured event of seq as answered (CapturedEvent.Answered).
+func (c *capturedCache) event(seq int64) (epcis.Event, error) {
+	if e, ok := c.events[seq]; ok {
+		return e, nil
+	}
+	rec, err := c.record(seq)
+	if err != nil {
+		return epcis.Event{}, err
+	}
+	e, err := newCapturedEvent(rec).Answered()
+	c.events[seq] = e
+	return e, err
+}
+
+// visible reports whether p may read the captured event of seq (ok false:
+// the subscriber's key is revoked).
+func (c *capturedCache) visible(p Principal, ok bool, seq int64) (bool, error) {
+	if !ok {
+		return false, nil
+	}
+	rec, err := c.record(seq)
+	if err != nil {
+		return false, err
+	}
+	return c.st.recordVisible(p, rec)
+}
+
+// A fanOut is one subscription in a fan-out pass.
+type fanOut struct {
+	sub   *storedSubscription
+	from  int64 // its cursor
+	match *epcis.Query
+	p     Principal
+	ok    bool // its key may read
+	batch []int64
+}
+
+// fanOutSubscriptions turns the captured events past each subscription's
+// cursor (durable records only) that its query selects and its key may
+// read into pending deliveries, a batch of events each, and moves the
+// cursors, in one transaction. Each event is read once for all of them.
+func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time, cache *capturedCache) error {
+	size := l.Size()
+	prefix := idxEventKind.prefix(string(EPCISCaptured))
+	return l.store.Update(ctx, func(tx Tx) error {
+		st := &state{tx: tx, ctx: ctx}
+		var fans []*fanOut
+		from := size
+		if err := tx.Scan(prefixEPCISSub, nil, false, func(_, v []byte) error {
+			f := &fanOut{sub: &storedSubscription{}}
+			if err := json.Unmarshal(v, f.sub); err != nil || f.sub.Disabled != "" {
+				return err
+			}
+			cur, err := tx.Get(subscriptionCursorKey(f.sub.ID))
+			if err != nil {
+				return err
+			}
+			if f.from = int64(beUint(cur)); f.from >= size {
+				return nil
+			}
+			q, err := ownedQuery(tx, f.sub.Owner, f.sub.QueryName)
+			if err != nil {
+				return err
+			}
+			if _, f.match, err = QueryValues(q.Query); err != nil {
+				return err
+			}
+			if f.p, f.ok, err = subscriber(st, f.sub); err != nil {
+				return err
+			}
+			fans = append(fans, f)
+			from = min(from, f.from)
+			return nil
+		}); err != nil || len(fans) == 0 {
+			return err
+		}
+		flush := func(f *fanOut) error {
+			if len(f.batch) == 0 {
+				return nil
+			}
+			sfx := be64(f.batch[0])
+			at := now
+			d := Delivery{Webhook: f.sub.ID, MessageID: "epcis_" + f.sub.ID + "_" + strconv.FormatInt(f.batch[0], 10), Type: "epcis.events",
+				Seq: f.batch[0], Seqs: f.batch, Status: "pending", NextAt: &at, CreatedAt: now}
+			f.batch = nil
+			data, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if err := tx.Set(subDeliveryKey(f.sub.ID, sfx), data); err != nil {
+				return err
+			}
+			return tx.Set(subPendingKey(f.sub.ID, sfx), nil)
+		}
+		cache.st = st
+		next, scanned := size, 0
+		err := tx.Scan(prefix, append(bytes.Clone(prefix), be64(from)...), false, func(k, _ []byte) error {
+			seq := int64(beUint(k[len(prefix):]))
+			if seq >= size {
+				return fault.ErrStop
+			}
+			if scanned++; scanned > maxFanOutScan {
+				next = seq
+				return fault.ErrStop
+			}
+			for _, f := range fans {
+				if seq < f.from {
+					continue
+				}
+				ok, err := cache.visible(f.p, f.ok, seq)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				e, err := cache.event(seq)
+				if err != nil {
+					return err
+				}
+				if !f.match.Match(e) {
+					continue
+				}
+				if f.batch = append(f.batch, seq); len(f.batch) == maxSubscriptionBatch {
+					if err := flush(f); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, f := range fans {
+			if err := flush(f); err != nil {
+				return err
+			}
+			if err := tx.Set(subscriptionCursorKey(f.sub.ID), be64(max(next, f.from))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DueEPCISDeliveries fans new captured events out to the subscriptions and
+// returns at most limit deliveries due at now, each an EPCISQueryDocument
+// of the events its subscriber's key may read now. A delivery left with no
+// event is not sent (unless the subscription asked reportIfEmpty): it is
+// recorded as dropped.
+func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit int) ([]DeliveryTask, error) {
+	cache := newCapturedCache()
+	if err := l.fanOutSubscriptions(ctx, now, cache); err != nil {
+		return nil, err
+	}
+	var out []DeliveryTask
+	var dropped []DeliveryTask
+	err := l.view(ctx, func(st *state) error {
+		subs := map[string]*storedSubscription{}
+		cache.st = st
+		return st.tx.Scan(prefixEPCISPending, nil, false, func(k, _ []byte) error {
+			if len(out) >= limit {
+				return fault.ErrStop
+			}
+			rest := k[len(prefixEPCISPending):]
+			sfx, id := bytes.Clone(rest[:8]), string(rest[8:])
+			s := subs[id]
+			if s == nil {
+				data, err := st.tx.Get(subscriptionKey(id))
+				if fault.KindOf(err) == fault.NotFound {
+					return nil // unsubscribed while a fan-out wrote this one
+				} else if err != nil {
+					return err
+				}
+				s = &storedSubscription{}
+				if err := json.Unmarshal(data, s); err != nil {
+					return err
+				}
+				subs[id] = s
+			}
+			if s.Disabled != "" {
+				return nil
+			}
+			data, err := st.tx.Get(subDeliveryKey(id, sfx))
+			if err != nil {
+				return err
+			}
+			var d Delivery
+			if err := json.Unmarshal(data, &d); err != nil {
+				return err
+			}
+			if d.NextAt != nil && d.NextAt.After(now) {
+				return nil
+			}
+			d.key = sfx
+			t := DeliveryTask{Delivery: d, URL: s.Dest, Secret: s.Token, GS1: true}
+			p, ok, err := subscriber(st, s)
+			if err != nil {
+				return err
+			}
+			var events []epcis.Event
+			prefixes := map[string]string{}
+			for _, seq := range d.Seqs {
+				if readable, err := cache.visible(p, ok, seq); err != nil || !readable {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				e, err := cache.event(seq)
+				if err != nil {
+					return err
+				}
+				events = append(events, e)
+				for k, iri := range cache.recs[seq].EPCIS.Prefixes {
+					if _, ok := prefixes[k]; !ok {
+						prefixes[k] = iri
+					}
+				}
+			}
+			if len(events) == 0 && !s.ReportIfEmpty {
+				dropped = append(dropped, t)
+				return nil
+			}
+			if t.Payload, err = epcis.Encode(now, epcis.Header{Prefixes: prefixes, QueryName: s.QueryName, SubscriptionID: s.ID}, events); err != nil {
+				return err
+			}
+			out = append(out, t)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range dropped {
+		if err := l.epcisDeliveryDone(ctx, t, Attempt{At: now, Error: "no event of it may be read by the subscriber's key now"}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// epcisDeliveryDone is DeliveryDone for a subscription's delivery: a 2xx
+// delivers it, a 410 Gone disables the subscription, anything else is tried
+// again at a.Next (or given up); an attempt with neither status nor error
+// (nothing readable to send) drops it.
+func (l *Ledger) epcisDeliveryDone(ctx context.Context, t DeliveryTask, a Attempt) error {
+	return l.store.Update(ctx, func(tx Tx) error {
+		sk := subscriptionKey(t.Webhook)
+		sdata, err := tx.Get(sk)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil // unsubscribed meanwhile
+		} else if err != nil {
+			return err
+		}
+		d := t.Delivery
+		at := a.At
+		d.LastAt, d.LastStatus, d.LastError, d.NextAt = &at, a.Status, a.Error, nil
+		switch {
+		case a.Status == 0 && a.Next == nil && t.Payload == nil:
+			d.Status = "dropped"
+		case a.Status >= 200 && a.Status < 300:
+			d.Attempts++
+			d.Status, d.Delivered = "delivered", &at
+		case a.Status == 410:
+			d.Attempts++
+			d.Status = "disabled"
+			var s storedSubscription
+			if err := json.Unmarshal(sdata, &s); err != nil {
+				return err
+			}
+			s.Disabled = "the receiver answered 410 Gone at " + at.UTC().Format(time.RFC3339)
+			data, err := json.Marshal(s)
+			if err != nil {
+				return err
+			}
+			if err := tx.Set(sk, data); err != nil {
+				return err
+			}
+		case a.Next != nil:
+			d.Attempts++
+			d.Status, d.NextAt = "pending", a.Next
+		default:
+			d.Attempts++
+			d.Status = "failed"
+		}
+		data, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if err := tx.Set(subDeliveryKey(t.Webhook, t.key), data); err != nil {
+			return err
+		}
+		if d.Status != "pending" {
+			return tx.Delete(subPendingKey(t.Webhook, t.key))
+		}
+		return nil
+	})
+}
