@@ -61,6 +61,17 @@ func (m *epcisMapper) orgURI(uscc string) string {
 	return m.base + "/v1/orgs/" + url.PathEscape(uscc)
 }
 
+// vehicleID is a vehicle's EPCIS identifier: its GIAI as a GS1 Digital
+// Link when it has one (the EPC URI form needs the company prefix length),
+// else the URI of its plate (ledger.VehiclePlateURI). EPCIS 2.0 has no
+// vehicle field, so it is ct:vehicle's ct:id.
+func vehicleID(v *ledger.Vehicle) string {
+	if v.GIAI != "" {
+		return epcis.Identifier{AI: "8004", Key: v.GIAI}.DigitalLink()
+	}
+	return ledger.VehiclePlateURI(v.Plate)
+}
+
 func quantityExt(q *ledger.Quantity) map[string]any {
 	if q == nil {
 		return nil
@@ -201,7 +212,7 @@ func (m *epcisMapper) event(rec *ledger.Record) (ms []epcis.Member, ok bool) {
 			add("sensorElementList", temperatureSensor(*rec.TemperatureC))
 		}
 		if v := rec.Vehicle; v != nil {
-			veh := map[string]string{"ct:plate": v.Plate}
+			veh := map[string]string{"ct:plate": v.Plate, "ct:id": vehicleID(v)}
 			if v.Carrier != "" {
 				veh["ct:carrier"] = v.Carrier
 			}

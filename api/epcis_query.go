@@ -20,7 +20,8 @@ import (
 // captured events the key may read that the standard query parameters
 // select (ledger/epcis.ParseQuery), as an EPCISQueryDocument, a page at a
 // time (perPage, nextPageToken, Link rel="next"); GET
-// /epcis/events/{eventID} answers one event.
+// /epcis/events/{eventID} answers the events captured under one eventID
+// (the event and its error declaration).
 
 const (
 	defaultPerPage = 100
@@ -92,11 +93,7 @@ func (s *server) answerQuery(c *gin.Context, q *epcis.Query, queryName string) {
 		}
 		if len(events) < perPage {
 			events = append(events, e)
-			for k, iri := range ce.EPCIS.Prefixes {
-				if _, ok := prefixes[k]; !ok {
-					prefixes[k] = iri
-				}
-			}
+			mergePrefixes(prefixes, ce.EPCIS.Prefixes)
 		}
 		return true, nil
 	})
@@ -120,16 +117,22 @@ func (s *server) getEPCISEvent(c *gin.Context) {
 		epcisFail(c, fault.InvalidField("eventID", "is not a percent-encoded URI"), true)
 		return
 	}
-	ce, err := s.l.EPCISEvent(c.Request.Context(), principal(c), id)
-	var e epcis.Event
-	if err == nil {
-		e, err = answeredEvent(ce)
+	ces, err := s.l.EPCISEvent(c.Request.Context(), principal(c), id)
+	events, prefixes := []epcis.Event{}, map[string]string{}
+	for _, ce := range ces {
+		e, aerr := answeredEvent(ce)
+		if aerr != nil {
+			err = aerr
+			break
+		}
+		events = append(events, e)
+		mergePrefixes(prefixes, ce.EPCIS.Prefixes)
 	}
 	if err != nil {
 		epcisFail(c, err, true)
 		return
 	}
-	s.writeQueryDocument(c, []epcis.Event{e}, ce.EPCIS.Prefixes, simpleEventQuery)
+	s.writeQueryDocument(c, events, prefixes, simpleEventQuery)
 }
 
 func (s *server) writeQueryDocument(c *gin.Context, events []epcis.Event, prefixes map[string]string, queryName string) {
@@ -139,6 +142,16 @@ func (s *server) writeQueryDocument(c *gin.Context, events []epcis.Event, prefix
 		return
 	}
 	c.Data(http.StatusOK, "application/ld+json", doc)
+}
+
+// mergePrefixes adds to dst the namespace prefixes of src it lacks: the
+// first event to declare a prefix names it in the answer.
+func mergePrefixes(dst, src map[string]string) {
+	for k, iri := range src {
+		if _, ok := dst[k]; !ok {
+			dst[k] = iri
+		}
+	}
 }
 
 // escapeEventID percent-encodes an eventID as one path segment.

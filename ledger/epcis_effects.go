@@ -51,6 +51,14 @@ import (
 // effect is read from.
 const EPCISVocab = "https://w3id.org/coldtrace/voc#"
 
+// vehiclePlateNS is where the URIs of vehicle plates live: a plate is
+// unique in China, so its URI is the same in every coldtrace.
+const vehiclePlateNS = "https://w3id.org/coldtrace/plate/"
+
+// VehiclePlateURI is the EPCIS identifier of a vehicle without a GIAI:
+// its plate under vehiclePlateNS, percent-encoded as one path segment.
+func VehiclePlateURI(plate string) string { return vehiclePlateNS + url.PathEscape(plate) }
+
 // An epcisLookup finds what a captured event names: a lot by trace code or
 // lot id, a site by id or GLN (NotFound when coldtrace has none), the lots
 // declared with an LGTIN, and the effect of an earlier captured event.

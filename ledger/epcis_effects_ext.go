@@ -264,14 +264,7 @@ func (x *ctExt) shipment(ev *Event, find epcisLookup) error {
 	}
 	ev.TemperatureC = x.temperature()
 	if o := x.obj("vehicle", false); o != nil {
-		v := &Vehicle{Plate: o.str("plate", true), Carrier: o.str("carrier", false)}
-		if v.Plate != "" && !ident.ValidPlate(v.Plate) {
-			x.fe.Add(o.sub("plate"), "is not a Chinese vehicle plate (such as 沪A12345 or 浙AD12345)")
-		}
-		if v.Carrier != "" && !ident.USCCShapeOK(v.Carrier) {
-			x.fe.Add(o.sub("carrier"), "is not a unified social credit code")
-		}
-		ev.Vehicle = v
+		ev.Vehicle = o.vehicle()
 	}
 	if raw, ok := x.e.Get(x.term("deadline")); ok {
 		var s string
@@ -289,4 +282,29 @@ func (x *ctExt) shipment(ev *Event, find epcisLookup) error {
 		}
 	}
 	return nil
+}
+
+// vehicle reads ct:vehicle {ct:plate, ct:carrier, ct:id}: ct:id is the
+// vehicle's EPCIS identifier as the export writes it, its GIAI (a GS1
+// Digital Link /8004/{GIAI} on any domain, or urn:epc:id:giai:) or else
+// the URI of its plate (VehiclePlateURI), which must name ct:plate.
+func (o *ctObj) vehicle() *Vehicle {
+	x := o.x
+	v := &Vehicle{Plate: o.str("plate", true), Carrier: o.str("carrier", false)}
+	if v.Plate != "" && !ident.ValidPlate(v.Plate) {
+		x.fe.Add(o.sub("plate"), "is not a Chinese vehicle plate (such as 沪A12345 or 浙AD12345)")
+	}
+	if v.Carrier != "" && !ident.USCCShapeOK(v.Carrier) {
+		x.fe.Add(o.sub("carrier"), "is not a unified social credit code")
+	}
+	id := o.str("id", false)
+	if id == "" {
+		return v
+	}
+	if gs1, err := epcis.ParseIdentifier(id); err == nil && gs1.AI == "8004" {
+		v.GIAI = gs1.Key
+	} else if id != VehiclePlateURI(v.Plate) {
+		x.fe.Add(o.sub("id"), "must be the vehicle's GS1 GIAI (https://id.gs1.org/8004/{GIAI} or urn:epc:id:giai:…) or the URI of its plate, %s{plate}", vehiclePlateNS)
+	}
+	return v
 }

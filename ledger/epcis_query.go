@@ -104,25 +104,35 @@ func newCapturedEvent(rec *Record) *CapturedEvent {
 	return &CapturedEvent{Seq: rec.Seq, RecordedAt: rec.RecordedAt, Org: rec.Actor.Org, EPCIS: rec.EPCIS}
 }
 
-// EPCISEvent returns the captured event whose eventID (or event hash) is
-// id, if p may read it; NotFound otherwise, so that an unreadable event is
+// EPCISEvent returns the captured events whose eventID (or event hash) is
+// id and that p may read, in record order: the event and, when an error
+// was declared about it, the declaration (the standard's correction is the
+// event sent again with errorDeclaration), as the query with EQ_eventID
+// answers them. NotFound when there is none, so that an unreadable event is
 // not told apart from one never captured.
-func (l *Ledger) EPCISEvent(ctx context.Context, p Principal, id string) (ce *CapturedEvent, err error) {
+func (l *Ledger) EPCISEvent(ctx context.Context, p Principal, id string) (out []*CapturedEvent, err error) {
 	err = l.view(ctx, func(st *state) error {
-		v, err := st.get(epcisIDKey(id))
-		if err != nil {
-			return err
+		for _, k := range [][]byte{epcisIDKey(id), tabEPCISDeclared.key(id)} {
+			v, err := st.get(k)
+			if fault.KindOf(err) == fault.NotFound {
+				continue
+			} else if err != nil {
+				return err
+			}
+			ce, ok, err := capturedEvent(st, p, int64(beUint(v)))
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, ce)
+			}
 		}
-		var ok bool
-		if ce, ok, err = capturedEvent(st, p, int64(beUint(v))); err == nil && !ok {
-			err = fault.Errorf(fault.NotFound, "no such event")
-		}
-		return err
+		return nil
 	})
-	if fault.KindOf(err) == fault.NotFound {
-		return nil, fault.Errorf(fault.NotFound, "no event %s that this key may read", id)
+	if err == nil && len(out) == 0 {
+		err = fault.Errorf(fault.NotFound, "no event %s that this key may read", id)
 	}
-	return ce, err
+	return out, err
 }
 
 // Capture jobs: documents are captured before the job is answered (202),

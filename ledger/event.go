@@ -92,10 +92,12 @@ type Container struct {
 }
 
 // A Vehicle is what carried a shipment: its plate and, optionally, the
-// carrier org.
+// carrier org and its GS1 Global Individual Asset Identifier (GIAI, AI
+// 8004; only records written since it existed carry one).
 type Vehicle struct {
 	Plate   string `json:"plate"`
 	Carrier string `json:"carrier,omitempty"`
+	GIAI    string `json:"giai,omitempty"`
 }
 
 // A LotAmount is a quantity taken from a lot (the inputs of a

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"coldtrace/ledger/epcis"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 )
@@ -25,6 +26,11 @@ func checkShipped(ev *Event, fe *fault.Fields) {
 		}
 		if v.Carrier != "" && !ident.USCCShapeOK(v.Carrier) {
 			fe.Add("vehicle.carrier", "is not a unified social credit code")
+		}
+		if v.GIAI != "" {
+			if err := epcis.ValidGIAI(v.GIAI); err != nil {
+				fe.Add("vehicle.giai", "is not a GS1 GIAI: %v", err)
+			}
 		}
 	}
 	checkTemp(fe, "temperature_c", ev.TemperatureC)

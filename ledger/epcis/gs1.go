@@ -56,6 +56,21 @@ func ValidGLN(s string) error { return checkKey("GLN", s, 13) }
 // ValidSSCC checks an 18-digit SSCC and its check digit.
 func ValidSSCC(s string) error { return checkKey("SSCC", s, 18) }
 
+// ValidGIAI checks a Global Individual Asset Identifier (AI 8004): 1 to 30
+// characters of GS1's character set 82 that start with a GS1 company
+// prefix. Without GS1's table of allocated prefixes only its shape is
+// checked: at least 4 leading digits, the shortest company prefix there is
+// (GS1 General Specifications; the Barcode Syntax Dictionary's gcppos1).
+func ValidGIAI(s string) error {
+	if err := checkValue("GIAI", s, 30); err != nil {
+		return err
+	}
+	if len(s) < 4 || !digits(s[:4]) {
+		return fmt.Errorf("GIAI %q: must start with a GS1 company prefix (4 to 12 digits)", s)
+	}
+	return nil
+}
+
 // GTIN14 pads a valid GTIN to 14 digits.
 func GTIN14(s string) (string, error) {
 	if err := ValidGTIN(s); err != nil {
@@ -112,10 +127,11 @@ func dlEscape(v string) string {
 
 // An Identifier is a GS1 key with its qualifiers, as found in an EPC URI or
 // a GS1 Digital Link: GTIN with a serial (SGTIN) or a lot (LGTIN), SSCC,
-// GLN with an extension (SGLN), or party GLN (PGLN).
+// GLN with an extension (SGLN), party GLN (PGLN), or an individual asset
+// (GIAI).
 type Identifier struct {
-	AI     string // the primary application identifier: "01", "00", "414" or "417"
-	Key    string // the key with its check digit; a GTIN has 14 digits
+	AI     string // the primary application identifier: "01", "00", "414", "417" or "8004"
+	Key    string // the key (with its check digit, but a GIAI has none); a GTIN has 14 digits
 	Serial string // AI 21, for an SGTIN
 	Lot    string // AI 10, for an LGTIN (an EPC class)
 	Ext    string // AI 254, a GLN extension
@@ -126,7 +142,7 @@ type Identifier struct {
 
 // DigitalLink returns the canonical GS1 Digital Link URI.
 func (id Identifier) DigitalLink() string {
-	s := DigitalLinkHost + "/" + id.AI + "/" + id.Key
+	s := DigitalLinkHost + "/" + id.AI + "/" + dlEscape(id.Key)
 	switch {
 	case id.Serial != "":
 		s += "/21/" + dlEscape(id.Serial)
@@ -172,6 +188,11 @@ func (id Identifier) EPCURI() (string, error) {
 			ext = "0"
 		}
 		return "urn:epc:id:sgln:" + id.Key[:p] + "." + id.Key[p:12] + "." + epcEscape(ext), nil
+	case "8004":
+		if p < 6 || p > 12 || p >= len(id.Key) || !digits(id.Key[:p]) {
+			return "", errors.New("the GS1 company prefix length must be 6 to 12, shorter than the GIAI")
+		}
+		return "urn:epc:id:giai:" + id.Key[:p] + "." + epcEscape(id.Key[p:]), nil
 	}
 	return "", fmt.Errorf("no EPC URI for AI %q", id.AI)
 }
@@ -193,7 +214,7 @@ func LGTIN(gtin, lot string, prefixLen int) (Identifier, error) {
 	return Identifier{AI: "01", Key: g, Lot: lot, PrefixLen: prefixLen}, nil
 }
 
-// ParseIdentifier reads an EPC URI (urn:epc:id:sgtin, sscc, sgln, pgln;
+// ParseIdentifier reads an EPC URI (urn:epc:id:sgtin, sscc, sgln, pgln, giai;
 // urn:epc:class:lgtin) or a GS1 Digital Link URI on any domain (its query
 // string is ignored). Check digits are verified.
 func ParseIdentifier(s string) (Identifier, error) {
@@ -221,6 +242,9 @@ func digits(s string) bool {
 }
 
 func parseEPCURI(s string) (Identifier, error) {
+	if rest, ok := strings.CutPrefix(s, "urn:epc:id:giai:"); ok {
+		return parseGIAIURI(s, rest)
+	}
 	var scheme, rest string
 	for _, p := range []string{"urn:epc:id:sgtin:", "urn:epc:class:lgtin:", "urn:epc:id:sscc:", "urn:epc:id:sgln:", "urn:epc:id:pgln:"} {
 		if strings.HasPrefix(s, p) {
@@ -286,8 +310,25 @@ func parseEPCURI(s string) (Identifier, error) {
 	return id, nil
 }
 
+// parseGIAIURI reads the company prefix and asset reference of
+// urn:epc:id:giai:{prefix}.{reference}.
+func parseGIAIURI(s, rest string) (Identifier, error) {
+	cp, ref, ok := strings.Cut(rest, ".")
+	if !ok || len(cp) < 6 || len(cp) > 12 || !digits(cp) {
+		return Identifier{}, fmt.Errorf("%q: the company prefix must have 6 to 12 digits", s)
+	}
+	ref, err := url.PathUnescape(ref)
+	if err != nil || ref == "" {
+		return Identifier{}, fmt.Errorf("%q: no individual asset reference", s)
+	}
+	if err := ValidGIAI(cp + ref); err != nil {
+		return Identifier{}, err
+	}
+	return Identifier{AI: "8004", Key: cp + ref, PrefixLen: len(cp)}, nil
+}
+
 // dlAIs maps the alphanumeric short names of Digital Link to their AIs.
-var dlAIs = map[string]string{"gtin": "01", "sscc": "00", "gln": "414", "party": "417", "ser": "21", "lot": "10"}
+var dlAIs = map[string]string{"gtin": "01", "sscc": "00", "gln": "414", "party": "417", "giai": "8004", "ser": "21", "lot": "10"}
 
 func parseDigitalLink(s string) (Identifier, error) {
 	u, err := url.Parse(s)
@@ -303,13 +344,13 @@ func parseDigitalLink(s string) (Identifier, error) {
 		if a, ok := dlAIs[ai]; ok {
 			ai = a
 		}
-		if ai == "01" || ai == "00" || ai == "414" || ai == "417" {
+		if ai == "01" || ai == "00" || ai == "414" || ai == "417" || ai == "8004" {
 			start = i
 			break
 		}
 	}
 	if start < 0 || (len(segs)-start)%2 != 0 {
-		return Identifier{}, fmt.Errorf("%q: no GS1 primary key (01, 00, 414, 417) in the path", s)
+		return Identifier{}, fmt.Errorf("%q: no GS1 primary key (01, 00, 414, 417, 8004) in the path", s)
 	}
 	var id Identifier
 	for i := start; i < len(segs); i += 2 {
@@ -328,6 +369,8 @@ func parseDigitalLink(s string) (Identifier, error) {
 				id.Key, err = GTIN14(v)
 			case "00":
 				id.Key, err = v, ValidSSCC(v)
+			case "8004":
+				id.Key, err = v, ValidGIAI(v)
 			default:
 				id.Key, err = v, ValidGLN(v)
 			}
@@ -361,9 +404,13 @@ func parseDigitalLink(s string) (Identifier, error) {
 // CanonicalEPC returns the canonical Digital Link of an EPC or EPC class
 // given in either form, or the value as it is when it is neither a
 // supported EPC URI nor a Digital Link of a supported key.
+//
+// A GIAI is kept as it is: event hashes (hash.go) and queries canonicalised
+// the keys above before GIAI was parsed, and a hash recorded then must be
+// found again.
 func CanonicalEPC(s string) string {
 	id, err := ParseIdentifier(s)
-	if err != nil {
+	if err != nil || id.AI == "8004" {
 		return s
 	}
 	return id.DigitalLink()

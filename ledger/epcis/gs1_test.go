@@ -46,6 +46,8 @@ func TestIdentifierForms(t *testing.T) {
 		{"urn:epc:id:sgln:0614141.12345.0", "https://id.gs1.org/414/0614141123452"},
 		{"urn:epc:id:pgln:0614141.12345", "https://id.gs1.org/417/0614141123452"},
 		{"urn:epc:id:sgtin:0614141.812345.A%2FB", "https://id.gs1.org/01/80614141123458/21/A%2FB"},
+		{"urn:epc:id:giai:0614141.12345400", "https://id.gs1.org/8004/061414112345400"},
+		{"urn:epc:id:giai:0614141.A%2FB-7", "https://id.gs1.org/8004/0614141A%2FB-7"},
 	} {
 		id, err := ParseIdentifier(tc.epc)
 		if err != nil {
@@ -95,6 +97,45 @@ func TestDigitalLinkVariants(t *testing.T) {
 		if id, err := ParseIdentifier(bad); err == nil {
 			t.Errorf("ParseIdentifier(%s) = %+v, want an error", bad, id)
 		}
+	}
+}
+
+// TestGIAI: a GIAI is 1 to 30 characters of set 82 that start with a
+// company prefix (4 digits at least); its Digital Link is /8004/{GIAI}.
+func TestGIAI(t *testing.T) {
+	for giai, ok := range map[string]bool{
+		"061414112345400":                 true,
+		"6901234TRUCK-07":                 true,
+		"0614":                            true,
+		"061":                             false, // shorter than a company prefix
+		"06A4141":                         false, // no company prefix
+		"0614141 7":                       false, // a space is not in set 82
+		"0614141#7":                       false, // nor #
+		"0614141234567890123456789012345": false, // 31 characters
+		"":                                false,
+	} {
+		if err := ValidGIAI(giai); (err == nil) != ok {
+			t.Errorf("ValidGIAI(%q) = %v, want ok=%v", giai, err, ok)
+		}
+	}
+	for in, want := range map[string]string{
+		"https://id.gs1.org/8004/6901234TRUCK-07":         "6901234TRUCK-07",
+		"https://resolver.example/x/giai/6901234TRUCK-07": "6901234TRUCK-07",
+		"urn:epc:id:giai:690123.4TRUCK-07":                "6901234TRUCK-07",
+	} {
+		id, err := ParseIdentifier(in)
+		if err != nil || id.AI != "8004" || id.Key != want {
+			t.Errorf("ParseIdentifier(%s) = %+v, %v; want GIAI %s", in, id, err, want)
+		}
+	}
+	for _, bad := range []string{"https://id.gs1.org/8004/06A", "https://id.gs1.org/8004/0614/21/X", "urn:epc:id:giai:0614141", "urn:epc:id:giai:06141.1234"} {
+		if id, err := ParseIdentifier(bad); err == nil {
+			t.Errorf("ParseIdentifier(%s) = %+v, want an error", bad, id)
+		}
+	}
+	// Queries and event hashes keep a GIAI as sent (CanonicalEPC).
+	if got := CanonicalEPC("urn:epc:id:giai:4000001.111"); got != "urn:epc:id:giai:4000001.111" {
+		t.Errorf("CanonicalEPC of a GIAI = %s", got)
 	}
 }
 
