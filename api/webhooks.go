@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"coldtrace/ledger"
+	"coldtrace/ledger/delivery"
 	"coldtrace/ledger/fault"
 )
 
@@ -142,9 +143,8 @@ type DelivererOptions struct {
 	Now func() time.Time
 }
 
-// DefaultBackoff is Standard Webhooks' retry schedule: 5 s, 5 min, 30 min,
-// 2 h, 5 h, 10 h, 10 h (27 h 35 min 5 s after the first attempt).
-var DefaultBackoff = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+// DefaultBackoff is Standard Webhooks' retry schedule (delivery.DefaultBackoff).
+var DefaultBackoff = delivery.DefaultBackoff
 
 // A Deliverer posts the ledger's finding events to the webhook
 // subscriptions, and new captured EPCIS events to the subscriptions to
@@ -278,10 +278,7 @@ func (d *Deliverer) attempt(ctx context.Context, t ledger.DeliveryTask) ledger.A
 	}
 	if err != nil {
 		a.Error = err.Error()
-		if t.Attempts < len(d.opts.Backoff) {
-			next := now.Add(d.opts.Backoff[t.Attempts])
-			a.Next = &next
-		}
+		a.Next = delivery.Retry(d.opts.Backoff, t.Attempts, now)
 	}
 	return a
 }

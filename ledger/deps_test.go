@@ -64,11 +64,11 @@ func TestLeavesImportNoOther(t *testing.T) {
 //	cmd -> api -> ledger <- storage/*
 //	               |
 //	               v
-//	        leaves: fault, ident, vlog, epcis, blob, input, kv
+//	        leaves: fault, ident, vlog, epcis, blob, input, kv, delivery
 //
 // The leaves know nothing of lots: fault, ident and epcis import nothing of
 // ours, vlog, blob and kv only the error kinds, input the error kinds and
-// the identifiers. api never imports storage/* (the server
+// the identifiers, delivery the error kinds and the store contract. api never imports storage/* (the server
 // is given a ledger, whatever it stores in); fixtures, the test world, may
 // open real storage.
 var ours = []struct {
@@ -82,6 +82,7 @@ var ours = []struct {
 	{"coldtrace/ledger/vlog", []string{"coldtrace/ledger/fault"}, "the log knows only the error kinds"},
 	{"coldtrace/ledger/kv", []string{"coldtrace/ledger/fault"}, "the store contract knows only the error kinds"},
 	{"coldtrace/ledger/blob", []string{"coldtrace/ledger/fault"}, "attachment bytes know only the error kinds"},
+	{"coldtrace/ledger/delivery", []string{"coldtrace/ledger/fault", "coldtrace/ledger/kv"}, "the delivery queues know only the error kinds and the store contract"},
 	{"coldtrace/ledger/input", []string{"coldtrace/ledger/fault", "coldtrace/ledger/ident"}, "input checks know only the error kinds and the identifiers"},
 	{"coldtrace/ledger", []string{"coldtrace/ledger/"}, "the centre imports only its leaves"},
 	{"coldtrace/storage/", []string{"coldtrace/ledger"}, "adapters implement the ledger's interfaces and know nothing else"},

@@ -182,7 +182,7 @@ func (l *Ledger) DeleteNamedQuery(ctx context.Context, p Principal, name string)
 			return err
 		}
 		for _, s := range subs {
-			if err := deleteSubscription(tx, s.ID); err != nil {
+			if err := subscriptionQueue.Delete(tx, s.ID); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"coldtrace/ledger/delivery"
 	"coldtrace/ledger/epcis"
 	"coldtrace/ledger/fault"
 )
@@ -62,16 +63,8 @@ const (
 	maxFanOutScan = 10_000
 )
 
-func subscriptionKey(id string) []byte       { return key(prefixEPCISSub, []byte(id)) }
-func subscriptionCursorKey(id string) []byte { return key(prefixEPCISSubCursor, []byte(id)) }
-func subDeliveryKey(id string, sfx []byte) []byte {
-	return key(prefixEPCISDelivery, []byte(id+"/"), sfx)
-}
-
-// subPendingKey orders the pending deliveries by their first event, so
-// that one pass builds the deliveries of the same events to every
-// subscription together (and reads each event once).
-func subPendingKey(id string, sfx []byte) []byte { return key(prefixEPCISPending, sfx, []byte(id)) }
+// Stopped is where s keeps why its deliveries stopped (delivery.Dest).
+func (s *storedSubscription) Stopped() *string { return &s.Disabled }
 
 // Subscribe subscribes p's org to its named query queryName: every event
 // captured from now on that the query selects and p may read is posted to
@@ -97,18 +90,11 @@ func (l *Ledger) Subscribe(ctx context.Context, p Principal, queryName string, r
 	s := storedSubscription{EPCISSubscription: EPCISSubscription{ID: uuid.NewString(), QueryName: queryName, Dest: req.Dest, Stream: true,
 		ReportIfEmpty: req.ReportIfEmpty, Signed: req.SignatureToken != "", CreatedAt: l.now().UTC()},
 		Owner: queryOwner(p), Key: p.Key, Token: req.SignatureToken, From: l.Size()}
-	data, err := json.Marshal(s)
-	if err != nil {
-		return nil, err
-	}
 	err = l.store.Update(ctx, func(tx Tx) error {
 		if _, err := namedQuery(tx, p, queryName); err != nil {
 			return err
 		}
-		if err := tx.Set(subscriptionKey(s.ID), data); err != nil {
-			return err
-		}
-		return tx.Set(subscriptionCursorKey(s.ID), be64(s.From))
+		return subscriptionQueue.Create(tx, s.ID, &s, be64(s.From))
 	})
 	if err != nil {
 		return nil, err
@@ -150,16 +136,13 @@ func (l *Ledger) Unsubscribe(ctx context.Context, p Principal, queryName, id str
 		if _, err := subscriptionOf(tx, p, queryName, id); err != nil {
 			return err
 		}
-		return deleteSubscription(tx, id)
+		return subscriptionQueue.Delete(tx, id)
 	})
 }
 
 func subscriptionOf(tx Tx, p Principal, queryName, id string) (*storedSubscription, error) {
-	data, err := tx.Get(subscriptionKey(id))
 	var s storedSubscription
-	if err == nil {
-		err = json.Unmarshal(data, &s)
-	}
+	err := subscriptionQueue.Dest(tx, id, &s)
 	if fault.KindOf(err) == fault.NotFound || err == nil && (s.Owner != queryOwner(p) || s.QueryName != queryName) {
 		return nil, fault.Errorf(fault.NotFound, "no subscription %s to query %s", id, queryName)
 	}
@@ -169,7 +152,7 @@ func subscriptionOf(tx Tx, p Principal, queryName, id string) (*storedSubscripti
 // subscriptionsOf returns the subscriptions to owner's query name.
 func subscriptionsOf(tx Tx, owner, name string) ([]storedSubscription, error) {
 	var out []storedSubscription
-	err := tx.Scan(prefixEPCISSub, nil, false, func(_, v []byte) error {
+	err := subscriptionQueue.EachDest(tx, func(v []byte) error {
 		var s storedSubscription
 		if err := json.Unmarshal(v, &s); err != nil {
 			return err
@@ -180,23 +163,6 @@ func subscriptionsOf(tx Tx, owner, name string) ([]storedSubscription, error) {
 		return nil
 	})
 	return out, err
-}
-
-func deleteSubscription(tx Tx, id string) error {
-	ks := [][]byte{subscriptionKey(id), subscriptionCursorKey(id)}
-	pre := subDeliveryKey(id, nil)
-	if err := tx.Scan(pre, nil, false, func(k, _ []byte) error {
-		ks = append(ks, bytes.Clone(k), subPendingKey(id, k[len(pre):]))
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, k := range ks {
-		if err := tx.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // subscriber returns the principal a subscription's deliveries read as:
@@ -283,12 +249,12 @@ func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time, cache *
 		st := &state{tx: tx, ctx: ctx}
 		var fans []*fanOut
 		from := size
-		if err := tx.Scan(prefixEPCISSub, nil, false, func(_, v []byte) error {
+		if err := subscriptionQueue.EachDest(tx, func(v []byte) error {
 			f := &fanOut{sub: &storedSubscription{}}
 			if err := json.Unmarshal(v, f.sub); err != nil || f.sub.Disabled != "" {
 				return err
 			}
-			cur, err := tx.Get(subscriptionCursorKey(f.sub.ID))
+			cur, err := subscriptionQueue.Cursor(tx, f.sub.ID)
 			if err != nil {
 				return err
 			}
@@ -315,19 +281,10 @@ func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time, cache *
 			if len(f.batch) == 0 {
 				return nil
 			}
-			sfx := be64(f.batch[0])
-			at := now
 			d := Delivery{Webhook: f.sub.ID, MessageID: "epcis_" + f.sub.ID + "_" + strconv.FormatInt(f.batch[0], 10), Type: "epcis.events",
-				Seq: f.batch[0], Seqs: f.batch, Status: "pending", NextAt: &at, CreatedAt: now}
+				Seq: f.batch[0], Seqs: f.batch, State: delivery.Pending(now)}
 			f.batch = nil
-			data, err := json.Marshal(d)
-			if err != nil {
-				return err
-			}
-			if err := tx.Set(subDeliveryKey(f.sub.ID, sfx), data); err != nil {
-				return err
-			}
-			return tx.Set(subPendingKey(f.sub.ID, sfx), nil)
+			return subscriptionQueue.Enqueue(tx, f.sub.ID, be64(d.Seq), &d)
 		}
 		cache.st = st
 		next, scanned := size, 0
@@ -373,7 +330,7 @@ func (l *Ledger) fanOutSubscriptions(ctx context.Context, now time.Time, cache *
 			if err := flush(f); err != nil {
 				return err
 			}
-			if err := tx.Set(subscriptionCursorKey(f.sub.ID), be64(max(next, f.from))); err != nil {
+			if err := subscriptionQueue.SetCursor(tx, f.sub.ID, be64(max(next, f.from))); err != nil {
 				return err
 			}
 		}
@@ -396,75 +353,38 @@ func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit in
 	err := l.view(ctx, func(st *state) error {
 		subs := map[string]*storedSubscription{}
 		cache.st = st
-		return st.tx.Scan(prefixEPCISPending, nil, false, func(k, _ []byte) error {
-			if len(out) >= limit {
-				return fault.ErrStop
-			}
-			rest := k[len(prefixEPCISPending):]
-			sfx, id := bytes.Clone(rest[:8]), string(rest[8:])
+		open := func(id string) (bool, error) {
 			s := subs[id]
 			if s == nil {
-				data, err := st.tx.Get(subscriptionKey(id))
-				if fault.KindOf(err) == fault.NotFound {
-					return nil // unsubscribed while a fan-out wrote this one
-				} else if err != nil {
-					return err
-				}
 				s = &storedSubscription{}
-				if err := json.Unmarshal(data, s); err != nil {
-					return err
+				err := subscriptionQueue.Dest(st.tx, id, s)
+				if fault.KindOf(err) == fault.NotFound {
+					return false, nil // unsubscribed while a fan-out wrote this one
+				} else if err != nil {
+					return false, err
 				}
 				subs[id] = s
 			}
-			if s.Disabled != "" {
-				return nil
-			}
-			data, err := st.tx.Get(subDeliveryKey(id, sfx))
-			if err != nil {
-				return err
-			}
+			return s.Disabled == "", nil
+		}
+		return subscriptionQueue.Due(st.tx, now, limit, open, func(id string, sfx, data []byte) (bool, error) {
 			var d Delivery
 			if err := json.Unmarshal(data, &d); err != nil {
-				return err
-			}
-			if d.NextAt != nil && d.NextAt.After(now) {
-				return nil
+				return false, err
 			}
 			d.key = sfx
+			s := subs[id]
 			t := DeliveryTask{Delivery: d, URL: s.Dest, Secret: s.Token, GS1: true}
-			p, ok, err := subscriber(st, s)
-			if err != nil {
-				return err
-			}
-			var events []epcis.Event
-			prefixes := map[string]string{}
-			for _, seq := range d.Seqs {
-				if readable, err := cache.visible(p, ok, seq); err != nil || !readable {
-					if err != nil {
-						return err
-					}
-					continue
+			payload, err := l.subscriptionDocument(st, cache, s, &d, now)
+			if err != nil || payload == nil {
+				if err == nil {
+					dropped = append(dropped, t)
 				}
-				e, err := cache.event(seq)
-				if err != nil {
-					return err
-				}
-				events = append(events, e)
-				for k, iri := range cache.recs[seq].EPCIS.Prefixes {
-					if _, ok := prefixes[k]; !ok {
-						prefixes[k] = iri
-					}
-				}
+				return false, err
 			}
-			if len(events) == 0 && !s.ReportIfEmpty {
-				dropped = append(dropped, t)
-				return nil
-			}
-			if t.Payload, err = epcis.Encode(now, epcis.Header{Prefixes: prefixes, QueryName: s.QueryName, SubscriptionID: s.ID}, events); err != nil {
-				return err
-			}
+			t.Payload = payload
 			out = append(out, t)
-			return nil
+			return true, nil
 		})
 	})
 	if err != nil {
@@ -478,60 +398,50 @@ func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit in
 	return out, nil
 }
 
+// subscriptionDocument is the EPCISQueryDocument delivery d of s carries:
+// the events of it that s's key may read now; nil when none may and s did
+// not ask reportIfEmpty.
+func (l *Ledger) subscriptionDocument(st *state, cache *capturedCache, s *storedSubscription, d *Delivery, now time.Time) ([]byte, error) {
+	p, ok, err := subscriber(st, s)
+	if err != nil {
+		return nil, err
+	}
+	var events []epcis.Event
+	prefixes := map[string]string{}
+	for _, seq := range d.Seqs {
+		if readable, err := cache.visible(p, ok, seq); err != nil || !readable {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		e, err := cache.event(seq)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+		for k, iri := range cache.recs[seq].EPCIS.Prefixes {
+			if _, ok := prefixes[k]; !ok {
+				prefixes[k] = iri
+			}
+		}
+	}
+	if len(events) == 0 && !s.ReportIfEmpty {
+		return nil, nil
+	}
+	return epcis.Encode(now, epcis.Header{Prefixes: prefixes, QueryName: s.QueryName, SubscriptionID: s.ID}, events)
+}
+
 // epcisDeliveryDone is DeliveryDone for a subscription's delivery: a 2xx
 // delivers it, a 410 Gone disables the subscription, anything else is tried
 // again at a.Next (or given up); an attempt with neither status nor error
 // (nothing readable to send) drops it.
 func (l *Ledger) epcisDeliveryDone(ctx context.Context, t DeliveryTask, a Attempt) error {
 	return l.store.Update(ctx, func(tx Tx) error {
-		sk := subscriptionKey(t.Webhook)
-		sdata, err := tx.Get(sk)
-		if fault.KindOf(err) == fault.NotFound {
-			return nil // unsubscribed meanwhile
-		} else if err != nil {
-			return err
-		}
 		d := t.Delivery
-		at := a.At
-		d.LastAt, d.LastStatus, d.LastError, d.NextAt = &at, a.Status, a.Error, nil
-		switch {
-		case a.Status == 0 && a.Next == nil && t.Payload == nil:
-			d.Status = "dropped"
-		case a.Status >= 200 && a.Status < 300:
-			d.Attempts++
-			d.Status, d.Delivered = "delivered", &at
-		case a.Status == 410:
-			d.Attempts++
-			d.Status = "disabled"
-			var s storedSubscription
-			if err := json.Unmarshal(sdata, &s); err != nil {
-				return err
-			}
-			s.Disabled = "the receiver answered 410 Gone at " + at.UTC().Format(time.RFC3339)
-			data, err := json.Marshal(s)
-			if err != nil {
-				return err
-			}
-			if err := tx.Set(sk, data); err != nil {
-				return err
-			}
-		case a.Next != nil:
-			d.Attempts++
-			d.Status, d.NextAt = "pending", a.Next
-		default:
-			d.Attempts++
-			d.Status = "failed"
+		if a.Status == 0 && a.Next == nil && t.Payload == nil {
+			return subscriptionQueue.Drop(tx, t.Webhook, t.key, &d, a, &storedSubscription{})
 		}
-		data, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		if err := tx.Set(subDeliveryKey(t.Webhook, t.key), data); err != nil {
-			return err
-		}
-		if d.Status != "pending" {
-			return tx.Delete(subPendingKey(t.Webhook, t.key))
-		}
-		return nil
+		return subscriptionQueue.Done(tx, t.Webhook, t.key, &d, a, &storedSubscription{})
 	})
 }

@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"encoding/binary"
+
+	"coldtrace/ledger/delivery"
 )
 
 // The key layout of the Store, named here once: no other file of the
@@ -137,13 +139,20 @@ func peopleEvKey(seq int64) []byte    { return key(prefixPeopleEv, be64(seq)) }
 func idemKey(keyID, idem string) []byte {
 	return key(prefixIdem, []byte(keyID), []byte{'/'}, []byte(idem))
 }
-func codeKey(code string) []byte       { return tabCode.key(code) }
-func captureJobKey(id string) []byte   { return key(prefixCaptureJob, []byte(id)) }
-func webhookKey(id string) []byte      { return key(prefixWebhook, []byte(id)) }
-func cursorKey(id string) []byte       { return key(prefixCursor, []byte(id)) }
-func outboxKey(sfx ...[]byte) []byte   { return key(append([][]byte{prefixOutbox}, sfx...)...) }
-func deliveryKey(sfx ...[]byte) []byte { return key(append([][]byte{prefixDelivery}, sfx...)...) }
-func pendingKey(sfx ...[]byte) []byte  { return key(append([][]byte{prefixPending}, sfx...)...) }
+func codeKey(code string) []byte     { return tabCode.key(code) }
+func captureJobKey(id string) []byte { return key(prefixCaptureJob, []byte(id)) }
+func outboxKey(sfx ...[]byte) []byte { return key(append([][]byte{prefixOutbox}, sfx...)...) }
+
+// The delivery queues (ledger/delivery) of webhooks, whose deliveries are
+// keyed by outbox suffix, and of EPCIS subscriptions, keyed by their first
+// event's seq and due in that order across subscriptions, so that one pass
+// builds the deliveries of the same events to every subscription together
+// (and reads each event once).
+var (
+	webhookQueue      = delivery.Layout{Dests: prefixWebhook, Cursors: prefixCursor, Deliveries: prefixDelivery, Pending: prefixPending}
+	subscriptionQueue = delivery.Layout{Dests: prefixEPCISSub, Cursors: prefixEPCISSubCursor, Deliveries: prefixEPCISDelivery,
+		Pending: prefixEPCISPending, RefLen: 8}
+)
 
 func be64(n int64) []byte {
 	var b [8]byte

@@ -47,10 +47,14 @@
 //     effect reads), epcis_effects_void.go (error declarations void an
 //     effect), epcis_effects_transform.go (processing), epcis_effects_lgtin.go
 //     (lots named by their LGTIN), epcis_named.go (named queries),
-//     epcis_subscribe.go (subscriptions to them, delivered by the webhook
-//     machinery).
+//     epcis_subscribe.go (subscriptions to them: which captured events go
+//     to whom, read as the subscriber's key at fan-out and again at
+//     delivery).
 //   - Attachments: attachments.go (upload records, references, reads).
-//   - The webhook outbox: outbox.go.
+//   - Webhooks and deliveries: outbox.go (finding events, the stream,
+//     webhooks and which events each is told), deliveries.go (what the
+//     delivery worker takes and reports, for webhooks and subscriptions
+//     alike, over ledger/delivery's queues).
 //   - Checking a data directory: verify.go (the derived state replayed; the
 //     log itself is checked by vlog.Verify), verify_attachments.go.
 //
@@ -60,7 +64,9 @@
 // kinds), ledger/epcis (EPCIS 2.0), ledger/blob (the object store contract
 // and the checks on uploaded bytes), ledger/input (checks on request input:
 // personal data in free text, invisible characters, look-alike ids, lists),
-// ledger/kv (the Store and Tx contracts, merged reads of many keys).
+// ledger/kv (the Store and Tx contracts, merged reads of many keys),
+// ledger/delivery (destinations, their queues of deliveries, the due index,
+// attempts, retries, a destination disabled by 410 Gone).
 //
 // The package imports only the standard library, golang.org/x/... and
 // github.com/google/uuid; adapters (storage, HTTP) live elsewhere and talk to

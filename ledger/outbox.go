@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"coldtrace/ledger/delivery"
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/ident"
 	"coldtrace/ledger/input"
@@ -256,16 +257,7 @@ func (l *Ledger) CreateWebhook(ctx context.Context, p Principal, req WebhookRequ
 	if w.Regions == nil {
 		w.Regions = []string{}
 	}
-	data, err := json.Marshal(w)
-	if err != nil {
-		return nil, err
-	}
-	err = l.store.Update(ctx, func(tx Tx) error {
-		if err := tx.Set(webhookKey(w.ID), data); err != nil {
-			return err
-		}
-		return tx.Set(cursorKey(w.ID), outboxKey(be64(w.From)))
-	})
+	err = l.store.Update(ctx, func(tx Tx) error { return webhookQueue.Create(tx, w.ID, w, outboxKey(be64(w.From))) })
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +271,7 @@ func (l *Ledger) Webhooks(ctx context.Context, p Principal) ([]Webhook, error) {
 	}
 	out := []Webhook{}
 	err := l.store.View(ctx, func(tx Tx) error {
-		return tx.Scan(prefixWebhook, nil, false, func(_, v []byte) error {
+		return webhookQueue.EachDest(tx, func(v []byte) error {
 			var w Webhook
 			if err := json.Unmarshal(v, &w); err != nil {
 				return err
@@ -296,15 +288,12 @@ func (l *Ledger) Webhooks(ctx context.Context, p Principal) ([]Webhook, error) {
 
 // webhook returns subscription id if p's org owns it.
 func webhookOf(tx Tx, p Principal, id string) (*Webhook, error) {
-	data, err := tx.Get(webhookKey(id))
+	var w Webhook
+	err := webhookQueue.Dest(tx, id, &w)
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, fault.Errorf(fault.NotFound, "no webhook %s", id)
 	}
 	if err != nil {
-		return nil, err
-	}
-	var w Webhook
-	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, err
 	}
 	if p.Org != w.Org && !(p.Role == RoleAdmin) {
@@ -323,39 +312,8 @@ func (l *Ledger) DeleteWebhook(ctx context.Context, p Principal, id string) erro
 		if _, err := webhookOf(tx, p, id); err != nil {
 			return err
 		}
-		var ks [][]byte
-		for _, pre := range [][]byte{pendingKey([]byte(id + "/")), deliveryKey([]byte(id + "/"))} {
-			if err := tx.Scan(pre, nil, false, func(k, _ []byte) error { ks = append(ks, bytes.Clone(k)); return nil }); err != nil {
-				return err
-			}
-		}
-		ks = append(ks, webhookKey(id), cursorKey(id))
-		for _, k := range ks {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
+		return webhookQueue.Delete(tx, id)
 	})
-}
-
-// A Delivery is one finding event on its way to one subscription.
-type Delivery struct {
-	Webhook    string     `json:"webhook"`
-	MessageID  string     `json:"message_id"`
-	Type       string     `json:"type"`
-	Finding    string     `json:"finding"`
-	Seq        int64      `json:"seq"`
-	Status     string     `json:"status"` // pending, delivered, failed, disabled
-	Attempts   int        `json:"attempts"`
-	NextAt     *time.Time `json:"next_at,omitempty"`
-	LastAt     *time.Time `json:"last_at,omitempty"`
-	LastStatus int        `json:"last_status,omitempty"` // HTTP status of the last attempt
-	LastError  string     `json:"last_error,omitempty"`
-	Delivered  *time.Time `json:"delivered_at,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	Seqs       []int64    `json:"seqs,omitempty"` // the captured events of an EPCIS subscription's delivery
-	key        []byte     // outbox suffix
 }
 
 // Deliveries lists a subscription's deliveries, newest first, at most
@@ -369,10 +327,7 @@ func (l *Ledger) Deliveries(ctx context.Context, p Principal, id string, limit i
 		if _, err := webhookOf(tx, p, id); err != nil {
 			return err
 		}
-		return tx.Scan(deliveryKey([]byte(id+"/")), nil, true, func(_, v []byte) error {
-			if len(out) >= limit {
-				return fault.ErrStop
-			}
+		return webhookQueue.List(tx, id, limit, func(v []byte) error {
 			var d Delivery
 			if err := json.Unmarshal(v, &d); err != nil {
 				return err
@@ -384,18 +339,6 @@ func (l *Ledger) Deliveries(ctx context.Context, p Principal, id string, limit i
 	return out, err
 }
 
-// A DeliveryTask is a delivery due now: where to post what, signed with
-// which secret.
-type DeliveryTask struct {
-	Delivery
-	URL     string
-	Secret  string
-	Payload []byte
-	// GS1 marks an EPCIS subscription's delivery (epcis_subscribe.go):
-	// signed with GS1-Signature, Secret being its signatureToken.
-	GS1 bool
-}
-
 // webhookMatches reports whether w wants ev.
 func webhookMatches(w *Webhook, ev *AlertEvent) bool {
 	if len(w.Rules) > 0 && !slices.Contains(w.Rules, ev.Rule) {
@@ -404,6 +347,9 @@ func webhookMatches(w *Webhook, ev *AlertEvent) bool {
 	return len(w.Regions) == 0 || covers(w.Regions, ev.Region) || covers(w.Regions, ev.Assigned)
 }
 
+// Stopped is where w keeps why its deliveries stopped (delivery.Dest).
+func (w *Webhook) Stopped() *string { return &w.Disabled }
+
 // DueDeliveries fans the outbox out to the subscriptions (each new finding
 // event becomes a pending delivery of every subscription that wants it)
 // and returns at most limit deliveries due at now.
@@ -411,7 +357,7 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 	size := l.Size()
 	hooks := map[string]*Webhook{}
 	err := l.store.Update(ctx, func(tx Tx) error {
-		if err := tx.Scan(prefixWebhook, nil, false, func(_, v []byte) error {
+		if err := webhookQueue.EachDest(tx, func(v []byte) error {
 			var w Webhook
 			if err := json.Unmarshal(v, &w); err != nil {
 				return err
@@ -422,54 +368,8 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 			return err
 		}
 		for _, w := range hooks {
-			if w.Disabled != "" {
-				continue
-			}
-			ck := cursorKey(w.ID)
-			start, err := tx.Get(ck)
-			if err != nil {
-				return err
-			}
-			next := start
-			type pend struct {
-				k []byte
-				d []byte
-			}
-			var ps []pend
-			if err := tx.Scan(prefixOutbox, start, false, func(k, v []byte) error {
-				sfx := k[len(prefixOutbox):]
-				if int64(beUint(sfx[:8])) >= size {
-					return fault.ErrStop
-				}
-				next = key(k, []byte{0})
-				var ev AlertEvent
-				if err := json.Unmarshal(v, &ev); err != nil {
-					return err
-				}
-				if !webhookMatches(w, &ev) {
-					return nil
-				}
-				at := now
-				d := Delivery{Webhook: w.ID, MessageID: ev.ID, Type: ev.Type, Finding: findingOfSuffix(sfx), Seq: ev.Seq, Status: "pending", NextAt: &at, CreatedAt: now}
-				data, err := json.Marshal(d)
-				if err != nil {
-					return err
-				}
-				ps = append(ps, pend{bytes.Clone(sfx), data})
-				return nil
-			}); err != nil {
-				return err
-			}
-			for _, x := range ps {
-				if err := tx.Set(deliveryKey([]byte(w.ID+"/"), x.k), x.d); err != nil {
-					return err
-				}
-				if err := tx.Set(pendingKey([]byte(w.ID+"/"), x.k), nil); err != nil {
-					return err
-				}
-			}
-			if !bytes.Equal(next, start) {
-				if err := tx.Set(ck, next); err != nil {
+			if w.Disabled == "" {
+				if err := fanOutWebhook(tx, w, size, now); err != nil {
 					return err
 				}
 			}
@@ -481,112 +381,69 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 	}
 	var out []DeliveryTask
 	err = l.store.View(ctx, func(tx Tx) error {
-		return tx.Scan(prefixPending, nil, false, func(k, _ []byte) error {
-			if len(out) >= limit {
-				return fault.ErrStop
-			}
-			rest := k[len(prefixPending):]
-			i := bytes.IndexByte(rest, '/')
-			w := hooks[string(rest[:i])]
-			if w == nil || w.Disabled != "" {
-				return nil
-			}
-			sfx := bytes.Clone(rest[i+1:])
-			data, err := tx.Get(deliveryKey(rest))
-			if err != nil {
-				return err
-			}
+		open := func(id string) (bool, error) { w := hooks[id]; return w != nil && w.Disabled == "", nil }
+		return webhookQueue.Due(tx, now, limit, open, func(id string, sfx, data []byte) (bool, error) {
 			var d Delivery
 			if err := json.Unmarshal(data, &d); err != nil {
-				return err
-			}
-			if d.NextAt != nil && d.NextAt.After(now) {
-				return nil
+				return false, err
 			}
 			evData, err := tx.Get(outboxKey(sfx))
 			if err != nil {
-				return err
+				return false, err
 			}
 			var ev AlertEvent
 			if err := json.Unmarshal(evData, &ev); err != nil {
-				return err
+				return false, err
 			}
 			d.key = sfx
+			w := hooks[id]
 			out = append(out, DeliveryTask{Delivery: d, URL: w.URL, Secret: w.Secret, Payload: ev.Payload})
-			return nil
+			return true, nil
 		})
 	})
 	return out, err
+}
+
+// fanOutWebhook turns the finding events past w's cursor (durable records
+// only) that w wants into pending deliveries, and moves the cursor.
+func fanOutWebhook(tx Tx, w *Webhook, size int64, now time.Time) error {
+	start, err := webhookQueue.Cursor(tx, w.ID)
+	if err != nil {
+		return err
+	}
+	next := start
+	var ds []Delivery
+	if err := tx.Scan(prefixOutbox, start, false, func(k, v []byte) error {
+		sfx := k[len(prefixOutbox):]
+		if int64(beUint(sfx[:8])) >= size {
+			return fault.ErrStop
+		}
+		next = key(k, []byte{0})
+		var ev AlertEvent
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return err
+		}
+		if webhookMatches(w, &ev) {
+			ds = append(ds, Delivery{Webhook: w.ID, MessageID: ev.ID, Type: ev.Type, Finding: findingOfSuffix(sfx), Seq: ev.Seq,
+				State: delivery.Pending(now), key: bytes.Clone(sfx)})
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i := range ds {
+		if err := webhookQueue.Enqueue(tx, w.ID, ds[i].key, &ds[i]); err != nil {
+			return err
+		}
+	}
+	if !bytes.Equal(next, start) {
+		return webhookQueue.SetCursor(tx, w.ID, next)
+	}
+	return nil
 }
 
 // findingOfSuffix returns the finding id of an outbox suffix.
 func findingOfSuffix(sfx []byte) string {
 	parts := strings.Split(string(sfx[9:]), "/")
 	return parts[0]
-}
-
-// An Attempt is how one delivery attempt went.
-type Attempt struct {
-	At     time.Time
-	Status int    // the receiver's HTTP status, 0 when none came
-	Error  string // what went wrong
-	// Next is when to try again after a failure; nil: give up.
-	Next *time.Time
-}
-
-// DeliveryDone records an attempt of task: a 2xx delivers it, a 410 Gone
-// disables the subscription, anything else is tried again at a.Next (or
-// given up).
-func (l *Ledger) DeliveryDone(ctx context.Context, t DeliveryTask, a Attempt) error {
-	if t.GS1 {
-		return l.epcisDeliveryDone(ctx, t, a)
-	}
-	return l.store.Update(ctx, func(tx Tx) error {
-		wk := webhookKey(t.Webhook)
-		wdata, err := tx.Get(wk)
-		if fault.KindOf(err) == fault.NotFound {
-			return nil // deleted meanwhile
-		} else if err != nil {
-			return err
-		}
-		dk := deliveryKey([]byte(t.Webhook+"/"), t.key)
-		pk := pendingKey([]byte(t.Webhook+"/"), t.key)
-		d := t.Delivery
-		at := a.At
-		d.Attempts++
-		d.LastAt, d.LastStatus, d.LastError, d.NextAt = &at, a.Status, a.Error, nil
-		switch {
-		case a.Status >= 200 && a.Status < 300:
-			d.Status, d.Delivered = "delivered", &at
-		case a.Status == 410:
-			d.Status = "disabled"
-			var w Webhook
-			if err := json.Unmarshal(wdata, &w); err != nil {
-				return err
-			}
-			w.Disabled = "the receiver answered 410 Gone at " + at.UTC().Format(time.RFC3339)
-			data, err := json.Marshal(w)
-			if err != nil {
-				return err
-			}
-			if err := tx.Set(wk, data); err != nil {
-				return err
-			}
-		case a.Next != nil:
-			d.Status, d.NextAt = "pending", a.Next
-		default:
-			d.Status = "failed"
-		}
-		data, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		if err := tx.Set(dk, data); err != nil {
-			return err
-		}
-		if d.Status != "pending" {
-			return tx.Delete(pk)
-		}
-		return nil
-	})
 }
