@@ -2,11 +2,9 @@ package ledger_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
-	"os"
 	"testing"
 	"time"
 
@@ -48,19 +46,8 @@ func TestDeliveriesWrittenBefore(t *testing.T) {
 	if *updateDeliveries {
 		writeDeliveries(t)
 	}
-	f, err := os.Open(deliveriesPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g deliveriesDir
-	if err := json.NewDecoder(zr).Decode(&g); err != nil {
-		t.Fatal(err)
-	}
+	readGzipJSON(t, deliveriesPath, &g)
 	store, blobs, key := openGolden(t, &goldenDir{Key: g.Key, Pairs: g.Pairs})
 	l, err := ledger.New(store, key, ledger.Options{Blobs: blobs, SweepEvery: -1})
 	if err != nil {
@@ -125,16 +112,25 @@ func deliverAll(t *testing.T, l *ledger.Ledger, store ledger.Store) ([]byte, [][
 func deliveryPairs(t *testing.T, store ledger.Store) (out [][2][]byte) {
 	t.Helper()
 	for _, pre := range deliveryPrefixes {
-		if err := store.View(t.Context(), func(tx ledger.Tx) error {
-			return tx.Scan([]byte(pre), nil, false, func(k, v []byte) error {
-				out = append(out, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
-				return nil
-			})
-		}); err != nil {
-			t.Fatal(err)
-		}
+		out = append(out, storePairs(t, store, []byte(pre))...)
 	}
 	return out
+}
+
+// captureShipping captures a shipping event of eventID
+// urn:uuid:00000000-0000-4000-8000-0000000000<id> as p.
+func captureShipping(t *testing.T, l *ledger.Ledger, p ledger.Principal, id string) {
+	t.Helper()
+	doc, err := epcis.Decode([]byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],` +
+		`"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-01-01T00:00:00Z","epcisBody":{"eventList":[` +
+		`{"type":"ObjectEvent","eventID":"urn:uuid:00000000-0000-4000-8000-0000000000` + id + `","eventTime":"2026-01-01T00:00:00Z","eventTimeZoneOffset":"+08:00",` +
+		`"action":"OBSERVE","epcList":["urn:epc:id:sgtin:0614141.107346.1"],"bizStep":"shipping"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CaptureAll(t.Context(), p, []ledger.Event{ledger.NewEPCISEvent(doc.Events[0], doc.Prefixes)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // writeDeliveries builds the demo ledger, a webhook and a subscription with
@@ -179,18 +175,8 @@ func writeDeliveries(t *testing.T) {
 	if _, err := e.L.Subscribe(ctx, imp, "ships", ledger.SubscriptionRequest{Dest: "http://127.0.0.1:9/epcis", SignatureToken: "t", Stream: true}); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"d1", "d2"} {
-		doc, err := epcis.Decode([]byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],` +
-			`"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-01-01T00:00:00Z","epcisBody":{"eventList":[` +
-			`{"type":"ObjectEvent","eventID":"urn:uuid:00000000-0000-4000-8000-0000000000` + id + `","eventTime":"2026-01-01T00:00:00Z","eventTimeZoneOffset":"+08:00",` +
-			`"action":"OBSERVE","epcList":["urn:epc:id:sgtin:0614141.107346.1"],"bizStep":"shipping"}]}}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.L.CaptureAll(ctx, imp, []ledger.Event{ledger.NewEPCISEvent(doc.Events[0], doc.Prefixes)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	captureShipping(t, e.L, imp, "d1")
+	captureShipping(t, e.L, imp, "d2")
 	// The first delivery of each kind fails once and is due again at
 	// deliveriesAt+5s; the others wait untried.
 	hooks, err := e.L.DueDeliveries(ctx, deliveriesAt, 100)
@@ -208,35 +194,8 @@ func writeDeliveries(t *testing.T) {
 		}
 	}
 	// A third captured event waits for its fan-out.
-	doc, err := epcis.Decode([]byte(`{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],` +
-		`"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-01-01T00:00:00Z","epcisBody":{"eventList":[` +
-		`{"type":"ObjectEvent","eventID":"urn:uuid:00000000-0000-4000-8000-0000000000d3","eventTime":"2026-01-01T00:00:00Z","eventTimeZoneOffset":"+08:00",` +
-		`"action":"OBSERVE","epcList":["urn:epc:id:sgtin:0614141.107346.1"],"bizStep":"shipping"}]}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.L.CaptureAll(ctx, imp, []ledger.Event{ledger.NewEPCISEvent(doc.Events[0], doc.Prefixes)}); err != nil {
-		t.Fatal(err)
-	}
-	g := deliveriesDir{Key: e.SigningKey}
-	if err := e.Store.View(ctx, func(tx ledger.Tx) error {
-		return tx.Scan(nil, nil, false, func(k, v []byte) error {
-			g.Pairs = append(g.Pairs, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
-			return nil
-		})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	captureShipping(t, e.L, imp, "d3")
+	g := deliveriesDir{Key: e.SigningKey, Pairs: storePairs(t, e.Store, nil)}
 	g.Tasks, g.After = deliverAll(t, e.L, e.Store)
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(&g); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(deliveriesPath, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeGzipJSON(t, deliveriesPath, &g)
 }

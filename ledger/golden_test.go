@@ -162,7 +162,15 @@ func openGolden(t *testing.T, g *goldenDir) (*badgerkv.Store, *fsblob.Blobs, *vl
 
 func readGolden(t *testing.T) *goldenDir {
 	t.Helper()
-	f, err := os.Open(goldenPath)
+	var g goldenDir
+	readGzipJSON(t, goldenPath, &g)
+	return &g
+}
+
+// readGzipJSON decodes the gzipped JSON file at path into v.
+func readGzipJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,11 +179,41 @@ func readGolden(t *testing.T) *goldenDir {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g goldenDir
-	if err := json.NewDecoder(zr).Decode(&g); err != nil {
+	if err := json.NewDecoder(zr).Decode(v); err != nil {
 		t.Fatal(err)
 	}
-	return &g
+}
+
+// writeGzipJSON writes v to path as gzipped JSON and returns its size.
+func writeGzipJSON(t *testing.T, path string, v any) int {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err := json.NewEncoder(zw).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Len()
+}
+
+// storePairs returns every key and value of store under prefix, in key
+// order.
+func storePairs(t *testing.T, store ledger.Store, prefix []byte) (out [][2][]byte) {
+	t.Helper()
+	if err := store.View(t.Context(), func(tx ledger.Tx) error {
+		return tx.Scan(prefix, nil, false, func(k, v []byte) error {
+			out = append(out, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // writeGolden builds the demo ledger with the current code and writes it to
@@ -190,14 +228,7 @@ func writeGolden(t *testing.T) {
 	}
 	g := goldenDir{Key: e.SigningKey, Demo: d, Blobs: map[string][]byte{}}
 	g.Answers = goldenQueries(t, e.L, e.Admin, d)
-	if err := e.Store.View(t.Context(), func(tx ledger.Tx) error {
-		return tx.Scan(nil, nil, false, func(k, v []byte) error {
-			g.Pairs = append(g.Pairs, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
-			return nil
-		})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	g.Pairs = storePairs(t, e.Store, nil)
 	root := filepath.Join(e.Dir, "blobs")
 	if err := filepath.WalkDir(root, func(path string, de os.DirEntry, err error) error {
 		if err != nil || de.IsDir() {
@@ -210,16 +241,6 @@ func writeGolden(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err := json.NewEncoder(zw).Encode(&g); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(goldenPath, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s: %d pairs, %d blobs, %d bytes", goldenPath, len(g.Pairs), len(g.Blobs), buf.Len())
+	n := writeGzipJSON(t, goldenPath, &g)
+	t.Logf("wrote %s: %d pairs, %d blobs, %d bytes", goldenPath, len(g.Pairs), len(g.Blobs), n)
 }
