@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -71,8 +70,7 @@ func (s *storedSubscription) Stopped() *string { return &s.Disabled }
 // req.Dest.
 func (l *Ledger) Subscribe(ctx context.Context, p Principal, queryName string, req SubscriptionRequest) (*EPCISSubscription, error) {
 	fe := &fault.Fields{}
-	u, err := url.Parse(req.Dest)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(req.Dest) > 2000 {
+	if !delivery.ValidURL(req.Dest) {
 		fe.Add("dest", "must be an http or https URL")
 	}
 	if len(req.SignatureToken) > 1000 {
@@ -90,7 +88,7 @@ func (l *Ledger) Subscribe(ctx context.Context, p Principal, queryName string, r
 	s := storedSubscription{EPCISSubscription: EPCISSubscription{ID: uuid.NewString(), QueryName: queryName, Dest: req.Dest, Stream: true,
 		ReportIfEmpty: req.ReportIfEmpty, Signed: req.SignatureToken != "", CreatedAt: l.now().UTC()},
 		Owner: queryOwner(p), Key: p.Key, Token: req.SignatureToken, From: l.Size()}
-	err = l.store.Update(ctx, func(tx Tx) error {
+	err := l.store.Update(ctx, func(tx Tx) error {
 		if _, err := namedQuery(tx, p, queryName); err != nil {
 			return err
 		}
@@ -367,15 +365,11 @@ func (l *Ledger) DueEPCISDeliveries(ctx context.Context, now time.Time, limit in
 			}
 			return s.Disabled == "", nil
 		}
-		return subscriptionQueue.Due(st.tx, now, limit, open, func(id string, sfx, data []byte) (bool, error) {
-			var d Delivery
-			if err := json.Unmarshal(data, &d); err != nil {
-				return false, err
-			}
+		return delivery.Due(subscriptionQueue, st.tx, now, limit, open, func(id string, sfx []byte, d *Delivery) (bool, error) {
 			d.key = sfx
 			s := subs[id]
-			t := DeliveryTask{Delivery: d, URL: s.Dest, Secret: s.Token, GS1: true}
-			payload, err := l.subscriptionDocument(st, cache, s, &d, now)
+			t := DeliveryTask{Delivery: *d, URL: s.Dest, Secret: s.Token, GS1: true}
+			payload, err := l.subscriptionDocument(st, cache, s, d, now)
 			if err != nil || payload == nil {
 				if err == nil {
 					dropped = append(dropped, t)

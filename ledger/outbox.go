@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -221,8 +220,7 @@ func (l *Ledger) CreateWebhook(ctx context.Context, p Principal, req WebhookRequ
 		return nil, err
 	}
 	fe := &fault.Fields{}
-	u, err := url.Parse(req.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(req.URL) > 2000 {
+	if !delivery.ValidURL(req.URL) {
 		fe.Add("url", "must be an http or https URL")
 	}
 	for _, r := range req.Rules {
@@ -382,11 +380,7 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 	var out []DeliveryTask
 	err = l.store.View(ctx, func(tx Tx) error {
 		open := func(id string) (bool, error) { w := hooks[id]; return w != nil && w.Disabled == "", nil }
-		return webhookQueue.Due(tx, now, limit, open, func(id string, sfx, data []byte) (bool, error) {
-			var d Delivery
-			if err := json.Unmarshal(data, &d); err != nil {
-				return false, err
-			}
+		return delivery.Due(webhookQueue, tx, now, limit, open, func(id string, sfx []byte, d *Delivery) (bool, error) {
 			evData, err := tx.Get(outboxKey(sfx))
 			if err != nil {
 				return false, err
@@ -397,7 +391,7 @@ func (l *Ledger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 			}
 			d.key = sfx
 			w := hooks[id]
-			out = append(out, DeliveryTask{Delivery: d, URL: w.URL, Secret: w.Secret, Payload: ev.Payload})
+			out = append(out, DeliveryTask{Delivery: *d, URL: w.URL, Secret: w.Secret, Payload: ev.Payload})
 			return true, nil
 		})
 	})

@@ -14,6 +14,7 @@ package delivery
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"time"
 
 	"coldtrace/ledger/fault"
@@ -32,6 +33,13 @@ type Layout struct {
 	// index is ordered by ref first, so that the deliveries of the same ref
 	// to every destination are read together.
 	RefLen int
+}
+
+// ValidURL reports whether s may be where a destination's deliveries are
+// posted: an http or https URL with a host, at most 2,000 bytes.
+func ValidURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && len(s) <= 2000
 }
 
 // A Dest is a destination as the ledger keeps it.
@@ -170,10 +178,13 @@ func (l Layout) List(tx kv.Tx, id string, limit int, fn func(data []byte) error)
 	})
 }
 
-// Due walks the due index and calls take with each delivery due at now
-// (its ref and its JSON) whose destination open accepts, until take has
-// taken limit of them. take reports whether it took the delivery.
-func (l Layout) Due(tx kv.Tx, now time.Time, limit int, open func(id string) (bool, error), take func(id string, ref, data []byte) (bool, error)) error {
+// Due walks l's due index and calls take with each delivery due at now
+// (its ref and the record, decoded) whose destination open accepts, until
+// take has taken limit of them. take reports whether it took the delivery.
+func Due[R any, P interface {
+	*R
+	Record
+}](l Layout, tx kv.Tx, now time.Time, limit int, open func(id string) (bool, error), take func(id string, ref []byte, r P) (bool, error)) error {
 	n := 0
 	return tx.Scan(l.Pending, nil, false, func(k, _ []byte) error {
 		if n >= limit {
@@ -187,14 +198,14 @@ func (l Layout) Due(tx kv.Tx, now time.Time, limit int, open func(id string) (bo
 		if err != nil {
 			return err
 		}
-		var s State
-		if err := json.Unmarshal(data, &s); err != nil {
+		r := P(new(R))
+		if err := json.Unmarshal(data, r); err != nil {
 			return err
 		}
-		if s.NextAt != nil && s.NextAt.After(now) {
+		if at := r.DeliveryState().NextAt; at != nil && at.After(now) {
 			return nil
 		}
-		took, err := take(id, ref, data)
+		took, err := take(id, ref, r)
 		if took {
 			n++
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,11 +73,7 @@ func due(t *testing.T, s kv.Store, l delivery.Layout, now time.Time, limit int, 
 	t.Helper()
 	var out []string
 	if err := s.View(t.Context(), func(tx kv.Tx) error {
-		return l.Due(tx, now, limit, func(id string) (bool, error) { return open == nil || open(id), nil }, func(id string, ref, data []byte) (bool, error) {
-			var m message
-			if err := json.Unmarshal(data, &m); err != nil {
-				return false, err
-			}
+		return delivery.Due(l, tx, now, limit, func(id string) (bool, error) { return open == nil || open(id), nil }, func(id string, ref []byte, m *message) (bool, error) {
 			if m.Dest != id {
 				return false, fmt.Errorf("delivery of %s under %s", m.Dest, id)
 			}
@@ -284,3 +281,14 @@ func TestRetry(t *testing.T) {
 }
 
 func ptr(t time.Time) *time.Time { return &t }
+
+func TestValidURL(t *testing.T) {
+	for s, want := range map[string]bool{
+		"https://example.com/hook": true, "http://127.0.0.1:8080": true, "ftp://example.com/x": false,
+		"https://": false, "/relative": false, "https://example.com/" + strings.Repeat("x", 2000): false,
+	} {
+		if got := delivery.ValidURL(s); got != want {
+			t.Errorf("ValidURL(%.40q) = %v", s, got)
+		}
+	}
+}
