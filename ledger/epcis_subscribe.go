@@ -15,8 +15,9 @@ import (
 )
 
 // EPCIS 2.0 query subscriptions: a named query's new matching events are
-// posted to a subscriber's URL as EPCISQueryDocuments, by the webhook
-// machinery (outbox.go, api.Deliverer). The outbox of captured events is
+// posted to a subscriber's URL as EPCISQueryDocuments, by the delivery
+// machinery webhooks use too (ledger/delivery's queue, keys.go:
+// subscriptionQueue; deliveries.go, api.Deliverer). The outbox of captured events is
 // the index of epcis_captured records, written in the same transaction as
 // each record: a subscription's cursor walks it (fan-out, in
 // DueEPCISDeliveries), so a committed event is never missed, across

@@ -23,9 +23,11 @@ import (
 // The alerts outbox. Every finding opened, acknowledged or closed leaves an
 // outbox entry written in the same transaction as the finding, in the
 // auxiliary namespace (a/: replay and verify never look at it). Webhook
-// subscriptions, their fan-out cursors and their deliveries live there too.
-// The ledger does no HTTP: a delivery worker (package api) takes the due
-// deliveries and reports how each attempt went.
+// subscriptions, their fan-out cursors and their deliveries live there too,
+// kept by ledger/delivery's queue (keys.go: webhookQueue); this file says
+// which finding events each webhook is told. The ledger does no HTTP: a
+// delivery worker (package api) takes the due deliveries and reports how
+// each attempt went (deliveries.go).
 
 // Finding event types, as deliveries and the stream name them.
 const (
