@@ -25,7 +25,8 @@ type state struct {
 	// nodes, set for queries (Ledger.query), decodes lot nodes through
 	// the node cache; the write path leaves it nil.
 	nodes *nodeCache
-	// lots, set by the sequencer, decodes lots through its lot cache.
+	// lots, set by the sequencer, decodes lots (and sites) through its
+	// lot cache.
 	lots *lotCache
 }
 
