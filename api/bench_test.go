@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +41,19 @@ const (
 type loadResult struct {
 	lats    []time.Duration // sorted once the phase is over
 	elapsed time.Duration
+	cpu     time.Duration // the process's CPU (user and system) during the phase
+}
+
+// cpuPer returns the process's CPU per completed request, in µs: the
+// server's work and the in-process clients', steadier than a rate on a
+// shared machine.
+func (r loadResult) cpuPer() float64 { return float64(r.cpu.Microseconds()) / float64(len(r.lats)) }
+
+// processCPU is the CPU time the process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (r loadResult) n() int { return len(r.lats) }
@@ -54,6 +68,7 @@ func (r *loadResult) add(o loadResult) {
 	r.lats = append(r.lats, o.lats...)
 	slices.Sort(r.lats)
 	r.elapsed += o.elapsed
+	r.cpu += o.cpu
 }
 
 // A phase is a load that runs for the duration it is given.
@@ -97,7 +112,7 @@ func clients(b *testing.B, d time.Duration, client func(until time.Time, record 
 		failed atomic.Value
 	)
 	until := time.Now().Add(d)
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	for w := 0; w < benchClients; w++ {
 		wg.Add(1)
 		go func() {
@@ -112,7 +127,7 @@ func clients(b *testing.B, d time.Duration, client func(until time.Time, record 
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	if f := failed.Load(); f != nil {
 		b.Fatalf("load failed: %v", f)
 	}
@@ -120,7 +135,7 @@ func clients(b *testing.B, d time.Duration, client func(until time.Time, record 
 		b.Fatal("no request completed")
 	}
 	slices.Sort(lats)
-	return loadResult{lats: lats, elapsed: elapsed}
+	return loadResult{lats: lats, elapsed: elapsed, cpu: cpu}
 }
 
 // runLoad sends requests from benchClients clients sharing c for d and

@@ -215,9 +215,11 @@ func BenchmarkIngestVsImmudb(b *testing.B) {
 	b.ReportMetric(float64(set.pct(99).Microseconds())/1000, "immudb-set-p99-ms")
 	b.ReportMetric(vset.perSec(), "immudb-vset/s")
 	b.ReportMetric(ev.perSec()/noop.perSec(), "ratio-to-noop")
+	b.ReportMetric(ev.cpuPer(), "cpu-µs/event")
+	b.ReportMetric(noop.cpuPer(), "noop-cpu-µs/req")
 	b.ReportMetric(ev.perSec()/set.perSec(), "ratio-to-immudb-set")
 	b.ReportMetric(ev.perSec()/vset.perSec(), "ratio-to-immudb-vset")
-	b.Logf("durable `tested` events, one a request: %.0f/s (p50 %v, p99 %v) over %d clients; no-op gin %.0f req/s; immudb Set of %d bytes %.0f/s (p99 %v), VerifiedSet %.0f/s (p99 %v); ratio to Set %.2f, to VerifiedSet %.2f, to no-op %.2f",
+	b.Logf("durable `tested` events, one a request: %.0f/s (p50 %v, p99 %v) over %d clients; no-op gin %.0f req/s; immudb Set of %d bytes %.0f/s (p99 %v), VerifiedSet %.0f/s (p99 %v); ratio to Set %.2f, to VerifiedSet %.2f, to no-op %.2f; process CPU %.0f µs an event, %.0f µs a no-op request",
 		ev.perSec(), ev.pct(50), ev.pct(99), benchClients, noop.perSec(), size, set.perSec(), set.pct(99), vset.perSec(), vset.pct(99),
-		ev.perSec()/set.perSec(), ev.perSec()/vset.perSec(), ev.perSec()/noop.perSec())
+		ev.perSec()/set.perSec(), ev.perSec()/vset.perSec(), ev.perSec()/noop.perSec(), ev.cpuPer(), noop.cpuPer())
 }

@@ -47,3 +47,12 @@ func (g *generations[V]) bytes() int {
 	}
 	return n
 }
+
+// remove forgets id's value.
+func (g *generations[V]) remove(id string) {
+	if v, ok := g.cur[id]; ok {
+		g.curBytes -= v.size()
+		delete(g.cur, id)
+	}
+	delete(g.old, id)
+}

@@ -187,19 +187,27 @@ func LotEventKinds() []EventKind {
 // checkOnlyFields adds an error for every field ev sets that is not one of
 // fields (its kind's).
 func checkOnlyFields(ev *Event, fields []string, fe *fault.Fields) {
-	allowed := map[string]bool{"kind": true, "at": true, "note": true, "attachments": true}
-	for _, f := range fields {
-		allowed[f] = true
-	}
 	v := reflect.ValueOf(ev).Elem()
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if !allowed[name] && !v.Field(i).IsZero() {
+	for i, name := range eventFieldNames {
+		switch name {
+		case "kind", "at", "note", "attachments":
+			continue
+		}
+		if !v.Field(i).IsZero() && !slices.Contains(fields, name) {
 			fe.Add(name, "is not a field of a %s event", ev.Kind)
 		}
 	}
 }
+
+// eventFieldNames are the JSON names of Event's fields, by field index.
+var eventFieldNames = func() []string {
+	t := reflect.TypeFor[Event]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return names
+}()
 
 // lotCheck wraps a kind's own field checks with the checks every lot event
 // shares; fields are the kind's fields.

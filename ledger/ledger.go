@@ -14,7 +14,9 @@
 // The package is read room by room; each file belongs to one.
 //
 //   - The door and the write path: ledger.go (New, Submit, the small reads),
-//     store.go (the Store and Tx, whose contract is ledger/kv's), keys.go
+//     store.go (the Store and Tx, whose contract is ledger/kv's),
+//     statecache.go (the latest committed state entries the write path
+//     reads, kept in memory), keys.go
 //     (every key and index, named once), sequencer.go (the sequencer, the
 //     syncer and the retry plan), group.go (one group in one transaction),
 //     batch_idem.go, refused.go, principals.go, stats.go.
@@ -181,7 +183,7 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 		return nil, fault.Errorf(fault.Invalid, "the signer's verifier key is not its own")
 	}
 	l := &Ledger{
-		store:    store,
+		store:    &cachingStore{Store: store},
 		signer:   signer,
 		verifier: verifier,
 		origin:   signer.Name(),

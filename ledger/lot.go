@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"time"
@@ -209,38 +210,38 @@ func (l *Lot) maxTempC() (float64, bool) {
 	return t, ok
 }
 
-// indexEntries returns the index keys a lot's state puts in the Store.
+// indexEntries returns the index keys a lot's state puts in the Store,
+// all in one backing array (the write path builds them for the old and the
+// new state of every lot a record changes).
 func indexEntries(l *Lot) [][]byte {
 	if l == nil {
 		return nil
 	}
-	id := []byte(l.ID)
-	ks := [][]byte{
-		idxRoot.key(l.Root, id),
-		idxCreated.key("", append(be64(l.CreatedSeq), id...)),
-	}
+	b := idxKeys{buf: make([]byte, 0, 1024), ks: make([][]byte, 0, 16+len(l.Custody)+len(l.Orgs))}
+	b.add(idxRoot, l.Root, 0, false, l.ID)
+	b.add(idxCreated, "", l.CreatedSeq, true, l.ID)
 	for _, r := range l.Roots {
 		if r != l.Root {
-			ks = append(ks, idxRoot.key(r, id))
+			b.add(idxRoot, r, 0, false, l.ID)
 		}
 	}
 	for _, c := range l.Containers {
-		ks = append(ks, idxContainer.key(c.Number, id))
+		b.add(idxContainer, c.Number, 0, false, l.ID)
 	}
 	if l.DeclarationNo != "" {
-		ks = append(ks, idxDeclaration.key(l.DeclarationNo, id))
+		b.add(idxDeclaration, l.DeclarationNo, 0, false, l.ID)
 	}
 	if l.Holder != "" {
-		ks = append(ks, idxHolder.key(l.Holder, id))
+		b.add(idxHolder, l.Holder, 0, false, l.ID)
 	}
 	if l.Site != "" {
-		ks = append(ks, idxLotSite.key(l.Site, id))
+		b.add(idxLotSite, l.Site, 0, false, l.ID)
 	}
 	for _, r := range l.Regions() {
-		ks = append(ks, idxRegion.key(r, id))
+		b.add(idxRegion, r, 0, false, l.ID)
 	}
 	for _, o := range l.Orgs {
-		ks = append(ks, idxLotOrg.key(o, id))
+		b.add(idxLotOrg, o, 0, false, l.ID)
 	}
 	for _, s := range l.Custody {
 		// Stays sorted by when they ended (open stays last), so that a site's
@@ -249,15 +250,39 @@ func indexEntries(l *Lot) [][]byte {
 		if s.To != nil {
 			end = s.To.UnixMicro()
 		}
-		ks = append(ks, idxStay.key(s.Site, append(be64(end), id...)))
+		b.add(idxStay, s.Site, end, true, l.ID)
 	}
 	for _, st := range l.statuses() {
-		ks = append(ks, idxStatus.key(st, id))
+		b.add(idxStatus, st, 0, false, l.ID)
 	}
 	if t := l.Transit; t != nil && !t.Overdue {
-		ks = append(ks, idxDue.key("", append(be64(t.Deadline.UnixMicro()), id...)))
+		b.add(idxDue, "", t.Deadline.UnixMicro(), true, l.ID)
 	}
-	return ks
+	return b.ks
+}
+
+// idxKeys builds index keys (index.key's layout) in one growing buffer;
+// each key is a full slice of it that later keys never write into.
+type idxKeys struct {
+	buf []byte
+	ks  [][]byte
+}
+
+// add adds x's key of value with the suffix id, after n as 8 big-endian
+// bytes when withN is set.
+func (b *idxKeys) add(x index, value string, n int64, withN bool, id string) {
+	start := len(b.buf)
+	b.buf = append(b.buf, prefixState...)
+	b.buf = append(b.buf, "x/"...)
+	b.buf = append(b.buf, x...)
+	b.buf = append(b.buf, '/')
+	b.buf = append(b.buf, value...)
+	b.buf = append(b.buf, 0)
+	if withN {
+		b.buf = binary.BigEndian.AppendUint64(b.buf, uint64(n))
+	}
+	b.buf = append(b.buf, id...)
+	b.ks = append(b.ks, b.buf[start:len(b.buf):len(b.buf)])
 }
 
 // reindex replaces old's index entries with l's (either may be nil).

@@ -29,6 +29,27 @@ type lotCache struct {
 	// in place, which would make the write path apply records to a state
 	// that is not the stored one (Options.CheckLotCache: tests).
 	check bool
+	// sites are the sites the sequencer decoded, by id, with the bytes
+	// they were decoded from: a site is used only while its stored bytes
+	// are the same (state.site). A Site holds no slice, so a copy of one
+	// is its own.
+	sites map[string]cachedSite
+}
+
+type cachedSite struct {
+	raw  []byte
+	site Site
+}
+
+// maxCachedSites bounds the sites the lot cache keeps: when full it starts
+// again empty.
+const maxCachedSites = 4096
+
+func (c *lotCache) addSite(id string, raw []byte, s Site) {
+	if c.sites == nil || len(c.sites) >= maxCachedSites {
+		c.sites = make(map[string]cachedSite)
+	}
+	c.sites[id] = cachedSite{raw: raw, site: s}
 }
 
 type cachedLot struct {

@@ -378,7 +378,7 @@ func (n *lotNode) ref() []byte {
 }
 
 func decodeNodeRef(data []byte) (root string, created int64, err error) {
-	r := newRbuf(data[1:])
+	r := &rbuf{b: data[1:], all: string(data[1:]), n: len(data) - 1} // no lists: no pools
 	root, created = r.str(), r.int()
 	if r.bad || len(r.b) != 0 {
 		return "", 0, fault.Errorf(fault.Tampered, "stored lot node reference does not decode")

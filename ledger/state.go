@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,7 +25,8 @@ type state struct {
 	// nodes, set for queries (Ledger.query), decodes lot nodes through
 	// the node cache; the write path leaves it nil.
 	nodes *nodeCache
-	// lots, set by the sequencer, decodes lots through its lot cache.
+	// lots, set by the sequencer, decodes lots (and sites) through its
+	// lot cache.
 	lots *lotCache
 }
 
@@ -83,12 +85,26 @@ func (st *state) org(uscc string) (*Org, error) {
 }
 
 func (st *state) site(id string) (*Site, error) {
-	var s Site
-	if err := st.getJSON(tabSite.key(id), &s); err != nil {
-		if fault.KindOf(err) == fault.NotFound {
-			return nil, &fault.Error{Kind: fault.NotFound, Msg: "no site " + id}
-		}
+	k := tabSite.key(id)
+	data, err := st.tx.Get(k)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, &fault.Error{Kind: fault.NotFound, Msg: "no site " + id}
+	}
+	if err != nil {
 		return nil, err
+	}
+	if st.lots != nil {
+		if s, ok := st.lots.sites[id]; ok && bytes.Equal(s.raw, data) {
+			c := s.site
+			return &c, nil
+		}
+	}
+	var s Site
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fault.Wrap(fault.Tampered, "stored state does not decode", fmt.Errorf("%s: %w", k, err))
+	}
+	if st.lots != nil {
+		st.lots.addSite(id, data, s)
 	}
 	return &s, nil
 }
