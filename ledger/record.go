@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"sync"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -168,11 +169,20 @@ func decodeCanonical(data []byte) (rec *Record, ok bool) {
 	if gojson.Unmarshal(data, &r) != nil {
 		return nil, false
 	}
-	if enc, err := encodeRecord(&r); err != nil || !bytes.Equal(enc, data) {
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer encodeBuffers.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(&r) != nil || !bytes.Equal(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), data) {
 		return nil, false
 	}
 	return &r, true
 }
+
+// encodeBuffers are decodeCanonical's buffers for the encoding it
+// compares, as encodeRecord makes it.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // DecodeRecord parses stored record bytes. Unknown fields are an error: a
 // record this version cannot fully read must not be silently misread.
