@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	gojson "github.com/goccy/go-json"
-
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/vlog"
 )
@@ -155,18 +153,24 @@ func encodeRecord(r *Record) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// A JSONDecoder fills v from data as encoding/json.Unmarshal does.
+type JSONDecoder func(data []byte, v any) error
+
 // decodeCanonical decodes data, stored record bytes, when they are in the
-// ledger's canonical encoding: the bytes are decoded by
-// github.com/goccy/go-json (about five times faster than encoding/json
-// here) and the record re-encoded by encodeRecord (encoding/json, the
-// definition of the encoding); only when that gives data back exactly is
-// the record returned, so data is then the encoding of the returned
-// record, as DecodeRecord and encodeRecord would find. ok is false when
-// the bytes decode to nothing, or to a record whose encoding differs:
-// DecodeRecord then says what is wrong.
-func decodeCanonical(data []byte) (rec *Record, ok bool) {
+// ledger's canonical encoding: the bytes are decoded by decode
+// (encoding/json's Unmarshal when nil; verify may be given a faster one,
+// VerifyOptions) and the record re-encoded as encodeRecord does
+// (encoding/json, the definition of the encoding); only when that gives
+// data back exactly is the record returned, so data is then the encoding of
+// the returned record, as DecodeRecord and encodeRecord would find. ok is
+// false when the bytes decode to nothing, or to a record whose encoding
+// differs: DecodeRecord then says what is wrong.
+func decodeCanonical(data []byte, decode JSONDecoder) (rec *Record, ok bool) {
+	if decode == nil {
+		decode = json.Unmarshal
+	}
 	var r Record
-	if gojson.Unmarshal(data, &r) != nil {
+	if decode(data, &r) != nil {
 		return nil, false
 	}
 	buf := encodeBuffers.Get().(*bytes.Buffer)

@@ -6,10 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // TestDecodeCanonicalAgreesWithEncodingJSON checks decodeCanonical, the
-// log check's fast path, against the definition it stands for (the bytes
+// log check's fast path, with encoding/json's decoder and with goccy/go-json's
+// (the one `coldtrace verify` gives it), against the definition it stands for (the bytes
 // decode with DecodeRecord and encodeRecord gives them back): on a record
 // using many field types and on variants of its bytes that decode to the
 // same record but are not its encoding (space, key case, key order,
@@ -57,6 +60,15 @@ func TestDecodeCanonicalAgreesWithEncodingJSON(t *testing.T) {
 		"invalid utf-8":   strings.Replace(s, `L-1`, "L-\xff", 1),
 		"truncated":       s[:len(s)-1],
 	}
+	for _, decode := range []JSONDecoder{nil, gojson.Unmarshal} {
+		checkCanonicalVariants(t, decode, canon, variants)
+	}
+}
+
+// checkCanonicalVariants checks decodeCanonical with decode on the
+// variants of the canonical encoding canon.
+func checkCanonicalVariants(t *testing.T, decode JSONDecoder, canon []byte, variants map[string]string) {
+	s := string(canon)
 	for name, v := range variants {
 		if name != "canonical" && v == s {
 			t.Fatalf("%s: the variant is the canonical encoding", name)
@@ -67,7 +79,7 @@ func TestDecodeCanonicalAgreesWithEncodingJSON(t *testing.T) {
 			enc, err := encodeRecord(std)
 			want = err == nil && bytes.Equal(enc, []byte(v))
 		}
-		got, ok := decodeCanonical([]byte(v))
+		got, ok := decodeCanonical([]byte(v), decode)
 		if ok != want {
 			t.Errorf("%s: decodeCanonical ok=%v, encoding/json's check %v", name, ok, want)
 		}
@@ -75,7 +87,7 @@ func TestDecodeCanonicalAgreesWithEncodingJSON(t *testing.T) {
 			t.Errorf("%s: decodeCanonical returned\n%+v\nDecodeRecord\n%+v", name, got, std)
 		}
 	}
-	if _, ok := decodeCanonical(canon); !ok {
+	if _, ok := decodeCanonical(canon, decode); !ok {
 		t.Fatal("the canonical encoding is refused")
 	}
 }
