@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"coldtrace/ledger/fault"
@@ -151,6 +152,41 @@ func encodeRecord(r *Record) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
+
+// A JSONDecoder fills v from data as encoding/json.Unmarshal does.
+type JSONDecoder func(data []byte, v any) error
+
+// decodeCanonical decodes data, stored record bytes, when they are in the
+// ledger's canonical encoding: the bytes are decoded by decode
+// (encoding/json's Unmarshal when nil; verify may be given a faster one,
+// VerifyOptions) and the record re-encoded as encodeRecord does
+// (encoding/json, the definition of the encoding); only when that gives
+// data back exactly is the record returned, so data is then the encoding of
+// the returned record, as DecodeRecord and encodeRecord would find. ok is
+// false when the bytes decode to nothing, or to a record whose encoding
+// differs: DecodeRecord then says what is wrong.
+func decodeCanonical(data []byte, decode JSONDecoder) (rec *Record, ok bool) {
+	if decode == nil {
+		decode = json.Unmarshal
+	}
+	var r Record
+	if decode(data, &r) != nil {
+		return nil, false
+	}
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer encodeBuffers.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(&r) != nil || !bytes.Equal(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), data) {
+		return nil, false
+	}
+	return &r, true
+}
+
+// encodeBuffers are decodeCanonical's buffers for the encoding it
+// compares, as encodeRecord makes it.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // DecodeRecord parses stored record bytes. Unknown fields are an error: a
 // record this version cannot fully read must not be silently misread.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	gojson "github.com/goccy/go-json"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
@@ -223,8 +224,12 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 	}
 	defer scratch.Close()
 	start := time.Now()
+	// Records are decoded by goccy/go-json (the centre may import no JSON
+	// library but the standard one) and accepted only when encoding/json
+	// re-encodes them to their stored bytes (ledger.VerifyOptions).
+	opts := &ledger.VerifyOptions{Progress: newProgress(os.Stderr), Decode: gojson.Unmarshal}
 	if c.LogOnly {
-		rep, err := ledger.VerifyLog(ctx, store, key.Verifier, newProgress(os.Stderr))
+		rep, err := ledger.VerifyLog(ctx, store, key.Verifier, opts)
 		if err != nil {
 			return fmt.Errorf("FAILED: %w", err)
 		}
@@ -232,7 +237,7 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 			rep.Size, rep.Checkpoints, time.Since(start).Round(time.Millisecond), perSec(rep.Size, rep.LogTime))
 		return nil
 	}
-	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, newProgress(os.Stderr))
+	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, opts)
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/vlog"
@@ -117,9 +119,10 @@ func BenchmarkVerify(b *testing.B) {
 		b.Fatalf("the benchmark ledger has %d records, fewer than %d", size, verifyMinRecords)
 	}
 
+	opts := &ledger.VerifyOptions{Decode: gojson.Unmarshal} // as `coldtrace verify`
 	logRate := func() (perSec, perCPUSec float64) {
 		cpu := cpuTime()
-		rep, err := ledger.VerifyLog(ctx, store, key.Verifier, nil)
+		rep, err := ledger.VerifyLog(ctx, store, key.Verifier, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -136,7 +139,7 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	defer scratch.Close()
 	cpu := cpuTime()
-	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, nil)
+	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,24 +20,50 @@ import (
 // from the leaf hashes and every stored hash compared with it, and every
 // signed checkpoint is checked with verifier and against the recomputed
 // tree. It returns how many checkpoints it checked. progress, if not nil,
-// is told how many records have been read. Every problem is a Tampered
+// is told how many records have been checked. Every problem is a Tampered
 // error naming the lowest record (or checkpoint) it was found at.
 func Verify(ctx context.Context, tx Tx, size int64, verifier note.Verifier, check func(seq int64, data []byte) error, progress func(done, total int64)) (checkpoints int64, err error) {
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
-	leaves, err := leafHashes(ctx, tx, size, check, progress)
-	if err != nil {
-		return 0, err
+	tree := newTreeHashes(size)
+	var bad firstProblem
+	work := make(chan *chunk, 2*runtime.GOMAXPROCS(0))
+	ordered := make(chan *chunk, 4*runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				c.hash(check, &bad)
+			}
+		}()
 	}
-	hashes, err := storedHashes(leaves)
-	if err != nil {
-		return 0, err
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tree.build(ordered, func(done int64) { progress(done, size) })
+	}()
+	seq, err := readRecords(ctx, tx, size, &bad, work, ordered)
+	close(work)
+	close(ordered)
+	var compareErr error
+	if err == nil && seq == size {
+		compareErr = compareHashes(tx, tree)
 	}
-	if err := compareHashes(tx, hashes, size); err != nil {
+	wg.Wait()
+	switch {
+	case err != nil:
 		return 0, err
+	case bad.err() != nil:
+		return 0, bad.err()
+	case seq != size:
+		return 0, badRecord(seq, "missing (the signed tree has %d records)", size)
+	case compareErr != nil:
+		return 0, compareErr
 	}
-	checkpoints, err = checkCheckpoints(ctx, tx, size, hashes, verifier)
+	checkpoints, err = checkCheckpoints(ctx, tx, size, tree.hashes, verifier)
 	progress(size, size)
 	return checkpoints, err
 }
@@ -46,15 +72,98 @@ func badRecord(seq int64, format string, args ...any) error {
 	return fault.Errorf(fault.Tampered, "record %d: %s", seq, fmt.Sprintf(format, args...))
 }
 
-// The log check runs on every core: one goroutine reads the records in
-// chunks, and workers decode each record, check its place and canonical
-// encoding and hash it; then the stored hashes are computed from the leaf
-// hashes (two SHA-256 of 65 bytes per record, in one pass) and compared
-// with the stored ones in one scan, and the signed checkpoints are
-// checked by workers against the recomputed tree.
+// The log check runs on every core, in a pipeline: one goroutine reads the
+// records in chunks (readRecords), then the stored hashes (compareHashes);
+// workers decode each record of a chunk, check its place and canonical
+// encoding and hash it (chunk.hash); one goroutine computes the stored
+// hashes from the leaf hashes, chunk after chunk in order (two SHA-256 of
+// 65 bytes per record; treeHashes.build), while the stored ones are
+// compared with them as they come. Last, the signed checkpoints are checked
+// by workers against the recomputed tree. Problems are reported in the
+// order of a check done one step after the other: a bad or missing record
+// (the lowest), then a stored hash (the first in index order), then a
+// checkpoint (the lowest).
 
 // verifyChunk is how many records a worker checks at a time.
 const verifyChunk = 1024
+
+// A chunk is a run of records read together, checked and hashed by one
+// worker: record first+i is data[ends[i-1]:ends[i]].
+type chunk struct {
+	first  int64
+	data   []byte
+	ends   []int
+	leaves []tlog.Hash
+	ok     bool          // every record checked and hashed
+	done   chan struct{} // closed when the worker is done with it
+}
+
+// newChunk returns an empty chunk from record first on, with room for
+// bytes bytes of records.
+func newChunk(first int64, bytes int) *chunk {
+	return &chunk{first: first, data: make([]byte, 0, bytes), ends: make([]int, 0, verifyChunk), done: make(chan struct{})}
+}
+
+// hash checks every record of c with check and computes their leaf
+// hashes, unless a problem at an earlier record is known.
+func (c *chunk) hash(check func(seq int64, data []byte) error, bad *firstProblem) {
+	defer close(c.done)
+	if bad.before(c.first) {
+		return
+	}
+	c.leaves = make([]tlog.Hash, len(c.ends))
+	start := 0
+	for i, end := range c.ends {
+		v := c.data[start:end:end]
+		start = end
+		seq := c.first + int64(i)
+		if err := check(seq, v); err != nil {
+			bad.add(seq, err)
+			return
+		}
+		c.leaves[i] = tlog.RecordHash(v)
+	}
+	c.ok = true
+}
+
+// readRecords reads the records of the tree of size records in order, in
+// chunks, each sent to the workers (work) and, in order, to the tree
+// (ordered). It returns the seq after the last record read in order: size
+// when every record is there; a record missing or beyond the tree is added
+// to bad.
+func readRecords(ctx context.Context, tx Tx, size int64, bad *firstProblem, work, ordered chan<- *chunk) (int64, error) {
+	cur := newChunk(0, 0)
+	send := func() {
+		work <- cur
+		ordered <- cur
+	}
+	seq := int64(0)
+	err := ScanRecords(tx, 0, func(got int64, v []byte) error {
+		switch {
+		case got >= size:
+			bad.add(got, fault.Errorf(fault.Tampered, "record %d lies beyond the signed tree of size %d", got, size))
+			return fault.ErrStop
+		case got != seq:
+			bad.add(seq, badRecord(seq, "missing"))
+			return fault.ErrStop
+		}
+		cur.data = append(cur.data, v...)
+		cur.ends = append(cur.ends, len(cur.data))
+		seq++
+		if len(cur.ends) == verifyChunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			send()
+			cur = newChunk(seq, cap(cur.data)) // chunks are about the same size
+		}
+		return nil
+	})
+	if len(cur.ends) > 0 {
+		send()
+	}
+	return seq, err
+}
 
 // logProblem is a problem found at record seq; the lowest seq is reported.
 type logProblem struct {
@@ -84,132 +193,17 @@ func (f *firstProblem) before(seq int64) bool {
 }
 
 func (f *firstProblem) err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.p == nil {
 		return nil
 	}
 	return f.p.err
 }
 
-// leafHashes checks every record on every core with check and returns their leaf
-// hashes.
-func leafHashes(ctx context.Context, tx Tx, size int64, check func(seq int64, data []byte) error, progress func(done, total int64)) ([]tlog.Hash, error) {
-	leaves := make([]tlog.Hash, size)
-	var bad firstProblem
-	type chunk struct {
-		first int64
-		recs  [][]byte
-	}
-	work := make(chan chunk, 2*runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range work {
-				if bad.before(c.first) {
-					continue
-				}
-				for i, v := range c.recs {
-					seq := c.first + int64(i)
-					if err := check(seq, v); err != nil {
-						bad.add(seq, err)
-						break
-					}
-					leaves[seq] = tlog.RecordHash(v)
-				}
-			}
-		}()
-	}
-	cur := chunk{}
-	seq := int64(0)
-	err := ScanRecords(tx, 0, func(got int64, v []byte) error {
-		switch {
-		case got >= size:
-			bad.add(got, fault.Errorf(fault.Tampered, "record %d lies beyond the signed tree of size %d", got, size))
-			return fault.ErrStop
-		case got != seq:
-			bad.add(seq, badRecord(seq, "missing"))
-			return fault.ErrStop
-		}
-		cur.recs = append(cur.recs, bytes.Clone(v))
-		seq++
-		if len(cur.recs) == verifyChunk {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			progress(seq, size)
-			work <- cur
-			cur = chunk{first: seq}
-		}
-		return nil
-	})
-	if len(cur.recs) > 0 {
-		work <- cur
-	}
-	close(work)
-	wg.Wait()
-	if err != nil {
-		return nil, err
-	}
-	if err := bad.err(); err != nil {
-		return nil, err
-	}
-	if seq != size {
-		return nil, badRecord(seq, "missing (the signed tree has %d records)", size)
-	}
-	return leaves, nil
-}
-
-// storedHashes returns every hash the tree of the leaves stores, by
-// stored-hash index.
-func storedHashes(leaves []tlog.Hash) ([]tlog.Hash, error) {
-	hashes := make([]tlog.Hash, 0, 2*len(leaves))
-	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = hashes[x]
-		}
-		return out, nil
-	})
-	for seq, leaf := range leaves {
-		add, err := tlog.StoredHashesForRecordHash(int64(seq), leaf, hr)
-		if err != nil {
-			return nil, err
-		}
-		if base := tlog.StoredHashIndex(0, int64(seq)); base != int64(len(hashes)) {
-			return nil, fmt.Errorf("internal: hash index %d, have %d", base, len(hashes))
-		}
-		hashes = append(hashes, add...)
-	}
-	return hashes, nil
-}
-
 // recordOfHash returns the record whose append stored hash index idx.
 func recordOfHash(idx, size int64) int64 {
 	return int64(sort.Search(int(size), func(seq int) bool { return tlog.StoredHashIndex(0, int64(seq)+1) > idx }))
-}
-
-// compareHashes compares the stored hashes of the tree of size records with
-// the recomputed ones, in one scan.
-func compareHashes(tx Tx, hashes []tlog.Hash, size int64) error {
-	next := int64(0)
-	err := ScanHashes(tx, func(idx int64, h []byte) error {
-		if idx >= int64(len(hashes)) {
-			return fault.ErrStop
-		}
-		if idx != next {
-			return badRecord(recordOfHash(next, size), "stored hash %d is missing", next)
-		}
-		if !bytes.Equal(h, hashes[idx][:]) {
-			return badRecord(recordOfHash(idx, size), "stored Merkle hash %d differs from the hash of the stored bytes", idx)
-		}
-		next++
-		return nil
-	})
-	if err == nil && next < int64(len(hashes)) {
-		err = badRecord(recordOfHash(next, size), "stored hash %d is missing", next)
-	}
-	return err
 }
 
 // checkCheckpoints checks every signed checkpoint, on every core: its

@@ -103,6 +103,29 @@ func TestVerify(t *testing.T) {
 		}
 		tx.mapTx[string(c.key)] = old
 	}
+	// Two problems at once: the one of the step that comes first is
+	// reported (records, then stored hashes, then checkpoints), whatever
+	// the records they touch, as when the steps ran one after the other.
+	for _, c := range []struct {
+		name string
+		keys [2][]byte
+		want string
+	}{
+		{"hash below a bad record", [2][]byte{HashKey(tlog.StoredHashIndex(0, 100)), RecordKey(2100)}, "record 2100: not what it says"},
+		{"checkpoint below a bad hash", [2][]byte{CheckpointKey(500), HashKey(tlog.StoredHashIndex(0, 2303) + 2)}, "record 2303: stored Merkle hash"},
+	} {
+		olds := [2][]byte{tx.mapTx[string(c.keys[0])], tx.mapTx[string(c.keys[1])]}
+		for _, k := range c.keys {
+			tx.mapTx[string(k)] = flip(tx.mapTx[string(k)])
+		}
+		_, err := Verify(context.Background(), tx, size, key.Verifier, check, nil)
+		if fault.KindOf(err) != fault.Tampered || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Verify = %v, want Tampered naming %q", c.name, err, c.want)
+		}
+		for i, k := range c.keys {
+			tx.mapTx[string(k)] = olds[i]
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Verify(ctx, tx, size, key.Verifier, check, nil); err != context.Canceled {
