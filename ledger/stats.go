@@ -29,3 +29,9 @@ func (l *Ledger) WriteStats() WriteStats {
 		CommitTime: time.Duration(s.commitNanos.Load()), SyncTime: time.Duration(s.syncNanos.Load()),
 	}
 }
+
+// CacheBytes returns the estimated bytes the decoded-lot caches hold: the
+// write path's lots and the queries' nodes.
+func (l *Ledger) CacheBytes() (lots, nodes int64) {
+	return l.lots.used.Load(), l.nodes.used()
+}
