@@ -166,6 +166,5 @@ func (b Budget) String() string {
 		}
 		fmt.Fprintf(&sb, " %s %s", p.Name, Size(p.Bytes))
 	}
-	fmt.Fprintf(&sb, " (Go memory limit %s)", Size(b.GoLimit()))
 	return sb.String()
 }
