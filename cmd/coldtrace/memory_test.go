@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,16 +25,7 @@ func TestMemoryBudget(t *testing.T) {
 	}
 
 	s := startServer(t, t.TempDir(), "COLDTRACE_MEMORY=512MiB", "GOMEMLIMIT=")
-	resp := s.do("GET", "/metrics", "", "", nil)
-	defer resp.Body.Close()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && !strings.HasPrefix(f[0], "#") {
-			m[f[0]], _ = strconv.ParseFloat(f[1], 64)
-		}
-	}
-	io.Copy(io.Discard, resp.Body)
+	m := scrapeMetrics(http.DefaultClient, s.URL)
 	const mib = 1 << 20
 	for name, want := range map[string]float64{
 		`coldtrace_memory_budget_bytes{part="memtables"}`:       96 * mib,
@@ -56,4 +48,23 @@ func TestMemoryBudget(t *testing.T) {
 			t.Errorf("%s = %v, want the process's", name, m[name])
 		}
 	}
+}
+
+// scrapeMetrics reads the server's /metrics as a map from each sample's
+// name and labels to its value (empty when the server does not answer).
+func scrapeMetrics(c *http.Client, base string) map[string]float64 {
+	m := map[string]float64{}
+	resp, err := c.Get(base + "/metrics")
+	if err != nil {
+		return m
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && !strings.HasPrefix(f[0], "#") {
+			m[f[0]], _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	io.Copy(io.Discard, resp.Body)
+	return m
 }
