@@ -57,6 +57,8 @@ type Options struct {
 	UploadFits func(size int64) error
 	// Limits protect the server from slow and hostile clients.
 	Limits Limits
+	// Collectors are more metrics for /metrics (the memory budget's).
+	Collectors []prometheus.Collector
 }
 
 // server holds what the handlers need.
@@ -106,6 +108,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	m := newMetrics(opts.Registry, l)
+	opts.Registry.MustRegister(opts.Collectors...)
 	r.Use(requestID, s.recovery, m.middleware, s.accessLog, s.bodyDeadline, s.limitBody)
 	r.NoRoute(func(c *gin.Context) { fail(c, fault.Errorf(fault.NotFound, "no such path")) })
 	r.NoMethod(func(c *gin.Context) {

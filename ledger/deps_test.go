@@ -70,7 +70,7 @@ func TestLeavesImportNoOther(t *testing.T) {
 // ours, vlog, blob and kv only the error kinds, input the error kinds and
 // the identifiers, delivery the error kinds and the store contract. api never imports storage/* (the server
 // is given a ledger, whatever it stores in); fixtures, the test world, may
-// open real storage.
+// open real storage; memory (the budget's split) imports nothing of ours.
 var ours = []struct {
 	pkg   string
 	may   []string
@@ -89,6 +89,7 @@ var ours = []struct {
 	{"coldtrace/api/report", []string{"coldtrace/ledger"}, "report files are made from ledger answers"},
 	{"coldtrace/api", []string{"coldtrace/ledger", "coldtrace/api/"}, "api serves a ledger and never opens storage"},
 	{"coldtrace/fixtures", []string{"coldtrace/ledger", "coldtrace/storage/"}, "fixtures build test ledgers on real storage"},
+	{"coldtrace/cmd/coldtrace/memory", nil, "the memory budget is arithmetic: cmd hands its parts out"},
 	{"coldtrace/cmd/", []string{"coldtrace/"}, "cmd wires everything"},
 }
 

@@ -7,8 +7,8 @@ package ledger
 // to the current one. The zero value is empty and ready; it is not safe
 // for concurrent use.
 type generations[V sized] struct {
-	cur, old map[string]V
-	curBytes int
+	cur, old           map[string]V
+	curBytes, oldBytes int
 }
 
 // sized is a cached value that estimates the memory it takes.
@@ -30,7 +30,7 @@ func (g *generations[V]) get(id string, fresh func(V) bool, limit int) (V, bool)
 // put keeps v as id's value.
 func (g *generations[V]) put(id string, v V, limit int) {
 	if g.cur == nil || g.curBytes >= limit/2 {
-		g.old, g.cur, g.curBytes = g.cur, make(map[string]V, 1024), 0
+		g.old, g.cur, g.oldBytes, g.curBytes = g.cur, make(map[string]V, 1024), g.curBytes, 0
 	}
 	if prev, ok := g.cur[id]; ok {
 		g.curBytes -= prev.size()
@@ -40,13 +40,7 @@ func (g *generations[V]) put(id string, v V, limit int) {
 }
 
 // bytes returns the estimated memory both generations hold.
-func (g *generations[V]) bytes() int {
-	n := g.curBytes
-	for _, v := range g.old {
-		n += v.size()
-	}
-	return n
-}
+func (g *generations[V]) bytes() int { return g.curBytes + g.oldBytes }
 
 // remove forgets id's value.
 func (g *generations[V]) remove(id string) {
@@ -54,5 +48,8 @@ func (g *generations[V]) remove(id string) {
 		g.curBytes -= v.size()
 		delete(g.cur, id)
 	}
-	delete(g.old, id)
+	if v, ok := g.old[id]; ok {
+		g.oldBytes -= v.size()
+		delete(g.old, id)
+	}
 }

@@ -116,6 +116,12 @@ type Options struct {
 	// no rule modified a shared lot in place (a panic if one did). Tests
 	// set it; it costs an encoding per event.
 	CheckLotCache bool
+	// LotCacheBytes and NodeCacheBytes bound the decoded-lot caches of the
+	// write path and of the queries (about: see lotCache and nodeCache);
+	// 64 and 96 MiB when 0; StateCacheBytes bounds the cache of the latest
+	// committed state entries (cachingStore), 32 MiB when 0.
+	// cmd/coldtrace/memory sizes them from the budget.
+	LotCacheBytes, NodeCacheBytes, StateCacheBytes int
 }
 
 // A Ledger records events and answers queries about them. It is safe for
@@ -183,7 +189,7 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 		return nil, fault.Errorf(fault.Invalid, "the signer's verifier key is not its own")
 	}
 	l := &Ledger{
-		store:    &cachingStore{Store: store},
+		store:    &cachingStore{Store: store, c: stateCache{max: max(opts.StateCacheBytes, 0)}},
 		signer:   signer,
 		verifier: verifier,
 		origin:   signer.Name(),
@@ -209,6 +215,7 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 		l.policy = *opts.Policy
 	}
 	l.lots.check = opts.CheckLotCache
+	l.lots.max, l.nodes.max = max(opts.LotCacheBytes, 0), max(opts.NodeCacheBytes, 0)
 	if l.maxBatch <= 0 {
 		l.maxBatch = 1024
 	}

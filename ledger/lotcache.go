@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"fmt"
+	"sync/atomic"
 )
 
 // A lotCache keeps the sequencer's decoded lots, keyed by lot id, so that
@@ -24,7 +25,8 @@ import (
 // lotCacheBytes (see generations).
 type lotCache struct {
 	lots generations[*cachedLot]
-	max  int // bytes; 0: lotCacheBytes
+	max  int          // bytes; 0: lotCacheBytes (Options.LotCacheBytes)
+	used atomic.Int64 // lots.bytes(), for other goroutines (Ledger.CacheBytes)
 	// check re-encodes every hit and panics when a cached lot was modified
 	// in place, which would make the write path apply records to a state
 	// that is not the stored one (Options.CheckLotCache: tests).
@@ -62,7 +64,7 @@ type cachedLot struct {
 func (e *cachedLot) size() int { return 2*len(e.raw) + 512 }
 
 // lotCacheBytes bounds the memory of the lot cache (approximately: the
-// encodings and the decoded lots).
+// encodings and the decoded lots) when Options.LotCacheBytes is 0.
 const lotCacheBytes = 64 << 20
 
 // decode returns lot id, whose stored bytes are data, shared.
@@ -87,6 +89,7 @@ func (c *lotCache) decode(id string, data []byte) (*Lot, error) {
 // add caches l, whose encoding is data. l must not be modified afterwards.
 func (c *lotCache) add(data []byte, l *Lot) {
 	c.lots.put(l.ID, &cachedLot{raw: data, lot: l}, c.limit())
+	c.used.Store(int64(c.lots.bytes()))
 }
 
 func (c *lotCache) limit() int {

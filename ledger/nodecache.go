@@ -25,11 +25,11 @@ import (
 type nodeCache struct {
 	mu    sync.Mutex
 	nodes generations[*lotNode]
-	max   int // bytes; 0: nodeCacheBytes
+	max   int // bytes; 0: nodeCacheBytes (Options.NodeCacheBytes)
 }
 
 // nodeCacheBytes bounds the memory of a nodeCache (approximately: the
-// encodings and the decoded nodes).
+// encodings and the decoded nodes) when Options.NodeCacheBytes is 0.
 const nodeCacheBytes = 96 << 20
 
 // size estimates the memory a cached node takes: its encoding (which the
@@ -56,6 +56,13 @@ func (c *nodeCache) decode(id string, data []byte) (*lotNode, error) {
 	c.nodes.put(id, n, c.limit())
 	c.mu.Unlock()
 	return n, nil
+}
+
+// used returns the estimated bytes the cache holds.
+func (c *nodeCache) used() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(c.nodes.bytes())
 }
 
 func (c *nodeCache) limit() int {

@@ -162,6 +162,13 @@ func (c *stateCache) put(k, v []byte) {
 	c.mu.Unlock()
 }
 
+// used returns the estimated bytes the cache holds.
+func (c *stateCache) used() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(c.vals.bytes())
+}
+
 func (c *stateCache) drop(k []byte) {
 	c.mu.Lock()
 	c.vals.remove(string(k))

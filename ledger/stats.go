@@ -29,3 +29,13 @@ func (l *Ledger) WriteStats() WriteStats {
 		CommitTime: time.Duration(s.commitNanos.Load()), SyncTime: time.Duration(s.syncNanos.Load()),
 	}
 }
+
+// CacheBytes returns the estimated bytes the ledger's caches hold: the
+// write path's decoded lots, the queries' nodes and the latest committed
+// state entries.
+func (l *Ledger) CacheBytes() (lots, nodes, state int64) {
+	if cs, ok := l.store.(*cachingStore); ok {
+		state = cs.c.used()
+	}
+	return l.lots.used.Load(), l.nodes.used(), state
+}

@@ -21,10 +21,14 @@ import (
 
 const adminKey = "e2e-admin-key-0123456789abcdef"
 
-// binPath is the coldtrace binary the end-to-end tests run, built once.
+// binPath is the coldtrace binary the end-to-end tests run, built once,
+// or COLDTRACE_E2E_BIN (another build to compare in benchmarks).
 var binPath string
 
 func TestMain(m *testing.M) {
+	if binPath = os.Getenv("COLDTRACE_E2E_BIN"); binPath != "" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "coldtrace-e2e-")
 	if err != nil {
 		panic(err)

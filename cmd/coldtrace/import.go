@@ -18,6 +18,7 @@ import (
 
 	"coldtrace/api"
 	"coldtrace/ledger"
+	"coldtrace/storage/badgerkv"
 )
 
 type importCmd struct {
@@ -43,7 +44,7 @@ func (c *importCmd) Run(ctx context.Context) error {
 		return fmt.Errorf("no ledger in %s: %w", c.Data, err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o, err := openLedger(c.dataDir, c.blobFlags, "", logger, ledger.Options{SweepEvery: -1})
+	o, err := openLedger(c.dataDir, c.blobFlags, "", logger, ledger.Options{SweepEvery: -1}, badgerkv.Options{})
 	if err != nil {
 		return err
 	}

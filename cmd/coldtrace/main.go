@@ -17,10 +17,12 @@ import (
 
 	"github.com/alecthomas/kong"
 	gojson "github.com/goccy/go-json"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"coldtrace/api"
+	"coldtrace/cmd/coldtrace/memory"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
 	"coldtrace/storage/badgerkv"
@@ -75,6 +77,7 @@ type serveCmd struct {
 	AuthFailBurst     int           `default:"20" env:"COLDTRACE_AUTH_FAIL_BURST" help:"Burst of failed authentications per client address before 429."`
 	MinFree           int64         `default:"1073741824" env:"COLDTRACE_MIN_FREE" help:"Free-space reserve of the data disk in bytes: below it writes answer 503 and /readyz fails, until space returns (0: none)."`
 	TrustedProxies    []string      `env:"COLDTRACE_TRUSTED_PROXIES" help:"Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (default: none)."`
+	Memory            memory.Size   `default:"1GiB" env:"COLDTRACE_MEMORY" help:"Memory budget (like 512MiB or 2GiB, at least 256MiB), split between badger's memtables, logs and caches, the ledger's caches and the Go heap; printed at start and exported on /metrics."`
 }
 
 func (d dataDir) demoKeysPath() string { return filepath.Join(d.Data, "demo-keys.txt") }
@@ -92,7 +95,7 @@ func (o *opened) Close() {
 }
 
 // openLedger opens (creating if needed) the ledger in a data directory.
-func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opts ledger.Options, minFree ...int64) (*opened, error) {
+func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opts ledger.Options, bo badgerkv.Options) (*opened, error) {
 	if err := os.MkdirAll(d.Data, 0o700); err != nil {
 		return nil, err
 	}
@@ -100,10 +103,7 @@ func openLedger(d dataDir, bf blobFlags, origin string, logger *slog.Logger, opt
 	if err != nil {
 		return nil, err
 	}
-	bo := badgerkv.Options{Logger: logger}
-	if len(minFree) > 0 {
-		bo.MinFreeBytes = minFree[0]
-	}
+	bo.Logger = logger
 	store, err := badgerkv.Open(d.dbPath(), bo)
 	if err != nil {
 		return nil, err
@@ -147,10 +147,16 @@ func (c *serveCmd) Run(ctx context.Context) error {
 		// itself. docs/decisions.md has the measurements.
 		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
 	}
+	budget, err := memory.Split(c.Memory)
+	if err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	slog.SetDefault(logger)
-	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger,
-		ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment, SweepEvery: c.SweepEvery}, c.MinFree)
+	lo := ledger.Options{MaxBatch: c.MaxBatch, MaxAttachmentBytes: c.MaxAttachment, SweepEvery: c.SweepEvery}
+	bo := badgerkv.Options{MinFreeBytes: c.MinFree}
+	goLimit := applyBudget(budget, &bo, &lo)
+	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger, lo, bo)
 	if err != nil {
 		return err
 	}
@@ -177,13 +183,15 @@ func (c *serveCmd) Run(ctx context.Context) error {
 		Ready: o.store.SpaceError, UploadFits: c.uploadFits(),
 		Limits: api.Limits{BodyTimeout: c.BodyTimeout, UploadMinRate: c.UploadMinRate,
 			AnonPerSecond: c.AnonRate, AnonBurst: c.AnonBurst, AuthFailPerSecond: c.AuthFailRate, AuthFailBurst: c.AuthFailBurst,
-			TrustedProxies: c.TrustedProxies}})
+			TrustedProxies: c.TrustedProxies},
+		Collectors: []prometheus.Collector{newMemoryCollector(budget, o.store, l)}})
 	// The webhook deliveries run beside the server and stop before the
 	// ledger closes; what they did not deliver stays in the outbox.
 	dctx, dstop := context.WithCancel(ctx)
 	ddone := make(chan struct{})
 	go func() { api.NewDeliverer(l, api.DelivererOptions{Logger: logger}).Run(dctx); close(ddone) }()
 	defer func() { dstop(); <-ddone }()
+	fmt.Printf("%s; Go memory limit %s\n", budget, memory.Size(goLimit))
 	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), o.blobDesc)
 	if c.Demo {
 		if keys, err := os.ReadFile(c.demoKeysPath()); err == nil {

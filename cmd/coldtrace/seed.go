@@ -14,6 +14,7 @@ import (
 
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
+	"coldtrace/storage/badgerkv"
 )
 
 type seedCmd struct {
@@ -27,7 +28,7 @@ type seedCmd struct {
 
 func (c *seedCmd) Run(ctx context.Context) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger, ledger.Options{SweepEvery: -1})
+	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger, ledger.Options{SweepEvery: -1}, badgerkv.Options{})
 	if err != nil {
 		return err
 	}

@@ -60,12 +60,17 @@ func BenchmarkSoak(b *testing.B) {
 	d := soakDuration(b)
 	lim := rate.NewLimiter(rate.Limit(burst/2), 1)
 	var (
-		rss   []int64 // KiB, one sample every 10 s
+		rss   []int64     // KiB, one sample every 10 s
+		parts []memSample // the same samples by kind, and the budget's parts from /metrics
 		done  = make(chan struct{})
 		wg    sync.WaitGroup
 		start = time.Now()
 	)
-	rss = append(rss, procKiB(pid, "VmRSS"))
+	sample := func() {
+		rss = append(rss, procKiB(pid, "VmRSS"))
+		parts = append(parts, takeMemSample(sk.c, s.URL, pid))
+	}
+	sample()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -76,7 +81,7 @@ func BenchmarkSoak(b *testing.B) {
 			case <-done:
 				return
 			case <-tick.C:
-				rss = append(rss, procKiB(pid, "VmRSS"))
+				sample()
 			}
 		}
 	}()
@@ -86,7 +91,7 @@ func BenchmarkSoak(b *testing.B) {
 	b.StopTimer()
 	close(done)
 	wg.Wait()
-	rss = append(rss, procKiB(pid, "VmRSS"))
+	sample()
 	select {
 	case <-s.exited:
 		b.Fatalf("the server died during the soak: %s", s.stderr)
@@ -111,6 +116,7 @@ func BenchmarkSoak(b *testing.B) {
 		series[i] = strconv.FormatInt(r>>10, 10)
 	}
 	b.Logf("RSS every 10 s, MiB: %s", strings.Join(series, " "))
+	logMemSamples(b, parts)
 	b.Logf("soak %v at %.0f requests/s (target %.0f, half the burst): %d requests, %d records, %d errors; RSS start %d MiB, max %d MiB, end %d MiB",
 		elapsed.Round(time.Second), achieved, burst/2, ops, sk.records.Load(), errs, rss[0]>>10, maxRSS>>10, rss[len(rss)-1]>>10)
 	if errs+burstErrors > 0 {

@@ -63,6 +63,9 @@ type Options struct {
 	// FreeSpace returns the free bytes of the database's disk;
 	// FreeBytes(dir) when nil (tests inject a disk filling up).
 	FreeSpace func() (int64, error)
+	// Memory bounds badger's memtables and caches; badger's defaults for
+	// the zero fields.
+	Memory Memory
 }
 
 // Open opens (creating if needed) the badger database in dir.
@@ -72,6 +75,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithDetectConflicts(false). // the ledger has a single writer
 		WithLogger(logger{opts.Logger}).
 		WithNumVersionsToKeep(1)
+	bo = opts.Memory.apply(bo)
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
 	}

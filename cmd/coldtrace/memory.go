@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"coldtrace/cmd/coldtrace/memory"
+	"coldtrace/ledger"
+	"coldtrace/storage/badgerkv"
+)
+
+// applyBudget hands the budget's parts to their owners: badger's to bo,
+// the ledger's caches to opts, and the runtime's soft memory limit
+// (Budget.GoLimit: the Go heap, memtable arenas and caches), unless
+// GOMEMLIMIT set one. It returns the Go limit in force.
+func applyBudget(b memory.Budget, bo *badgerkv.Options, opts *ledger.Options) int64 {
+	bo.Memory = badgerkv.Memory{MemTableSize: b.MemTableSize, NumMemtables: memory.NumMemtables,
+		NumLevelZeroTables: memory.Level0Tables, BlockCacheSize: b.BlockCache, IndexCacheSize: b.IndexCache}
+	opts.LotCacheBytes, opts.NodeCacheBytes, opts.StateCacheBytes = int(b.LotCache), int(b.NodeCache), int(b.StateCache)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(b.GoLimit())
+	}
+	return debug.SetMemoryLimit(-1)
+}
+
+// memoryCollector exports the budget's parts and, where badger, the ledger
+// and the runtime tell, what each holds, with the process's resident memory
+// split into anonymous and file-mapped pages (badger maps its write-ahead
+// logs and tables).
+type memoryCollector struct {
+	budget memory.Budget
+	store  *badgerkv.Store
+	l      *ledger.Ledger
+
+	budgetDesc, usedDesc, goDesc, goLimitDesc, rssDesc, l0Desc, diskDesc, badgerDesc *prometheus.Desc
+}
+
+func newMemoryCollector(b memory.Budget, store *badgerkv.Store, l *ledger.Ledger) *memoryCollector {
+	return &memoryCollector{budget: b, store: store, l: l,
+		budgetDesc:  prometheus.NewDesc("coldtrace_memory_budget_bytes", "The memory budget (--memory) by part.", []string{"part"}, nil),
+		usedDesc:    prometheus.NewDesc("coldtrace_memory_used_bytes", "What a part of the budget holds now, for the parts that tell (block_cache, index_cache, level0, lot_cache, node_cache, state_cache).", []string{"part"}, nil),
+		goDesc:      prometheus.NewDesc("coldtrace_go_memory_bytes", "Memory the Go runtime holds from the system (what its memory limit bounds): memtable arenas, caches and the rest of the heap.", nil, nil),
+		goLimitDesc: prometheus.NewDesc("coldtrace_go_memory_limit_bytes", "The Go runtime's soft memory limit (the budget less the mapped files, or GOMEMLIMIT).", nil, nil),
+		rssDesc:     prometheus.NewDesc("coldtrace_process_rss_bytes", "Resident memory by kind (/proc/self/status): anon (the Go heap), file (badger's mapped logs and tables, which the kernel may reclaim), shmem.", []string{"kind"}, nil),
+		l0Desc:      prometheus.NewDesc("coldtrace_badger_level0_tables", "Level-0 tables waiting for compaction.", nil, nil),
+		badgerDesc:  prometheus.NewDesc("coldtrace_badger_setting", "Badger's memory settings as the open database has them: memtable_bytes, memtables, level0_tables, block_cache_bytes (its cache's capacity), index_cache_bytes.", []string{"setting"}, nil),
+		diskDesc:    prometheus.NewDesc("coldtrace_badger_disk_bytes", "Badger's tables (lsm) and value log (vlog) on disk, as badger last measured them.", []string{"kind"}, nil),
+	}
+}
+
+func (c *memoryCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.budgetDesc, c.usedDesc, c.goDesc, c.goLimitDesc, c.rssDesc, c.l0Desc, c.diskDesc, c.badgerDesc} {
+		ch <- d
+	}
+}
+
+func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	for _, p := range c.budget.Parts() {
+		gauge(c.budgetDesc, p.Bytes, p.Name)
+	}
+	u := c.store.MemoryUse()
+	lots, nodes, state := c.l.CacheBytes()
+	gauge(c.usedDesc, u.BlockCache, "block_cache")
+	gauge(c.usedDesc, u.IndexCache, "index_cache")
+	gauge(c.usedDesc, u.Level0, "level0")
+	gauge(c.usedDesc, lots, "lot_cache")
+	gauge(c.usedDesc, nodes, "node_cache")
+	gauge(c.usedDesc, state, "state_cache")
+	gauge(c.badgerDesc, u.Config.MemTableSize, "memtable_bytes")
+	gauge(c.badgerDesc, int64(u.Config.NumMemtables), "memtables")
+	gauge(c.badgerDesc, int64(u.Config.NumLevelZeroTables), "level0_tables")
+	gauge(c.badgerDesc, u.BlockCacheMax, "block_cache_bytes")
+	gauge(c.badgerDesc, u.Config.IndexCacheSize, "index_cache_bytes")
+	gauge(c.l0Desc, int64(u.Level0Tables))
+	gauge(c.diskDesc, u.LSM, "lsm")
+	gauge(c.diskDesc, u.ValueLog, "vlog")
+	gauge(c.goDesc, goMemory())
+	gauge(c.goLimitDesc, debug.SetMemoryLimit(-1))
+	for kind, v := range rss() {
+		gauge(c.rssDesc, v, kind)
+	}
+}
+
+// goMemory is the memory the Go runtime holds from the system, as its
+// memory limit counts it: all it mapped less what it released.
+func goMemory() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
+}
+
+// rss reads the process's resident memory by kind from /proc/self/status
+// (nothing where there is no /proc).
+func rss() map[string]int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil
+	}
+	out := map[string]int64{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) < 2 {
+			continue
+		}
+		kind, ok := map[string]string{"RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "shmem"}[string(f[0])]
+		if n, err := strconv.ParseInt(string(f[1]), 10, 64); ok && err == nil {
+			out[kind] = n << 10 // kB
+		}
+	}
+	return out
+}
