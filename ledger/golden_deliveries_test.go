@@ -16,7 +16,7 @@ import (
 // deliveriesPath holds a data directory with pending webhook and EPCIS
 // subscription deliveries (one tried and failed, the others never tried),
 // written by the code before the delivery machinery moved to
-// ledger/outbox (issue 11), with the tasks that code found due next and the
+// ledger/delivery (issue 11), with the tasks that code found due next and the
 // delivery keys and values it left once they were delivered. It is a
 // compatibility contract: deliveries pending before an upgrade are
 // delivered after it, and the bytes they leave are the same.
