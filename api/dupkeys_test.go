@@ -3,6 +3,7 @@ package api
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzQuickNoDuplicates checks the quick scan against the token reader: a
@@ -79,4 +80,29 @@ func TestCheckDuplicateKeysAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("checkDuplicateKeys allocates %v times an event body", n)
 	}
+}
+
+// BenchmarkCheckDuplicateKeys measures the check of a `tested` body by the
+// quick scan and by the token reader alone, in turns in the same run.
+func BenchmarkCheckDuplicateKeys(b *testing.B) {
+	body := []byte(quickBodies[0].in)
+	var quick, token time.Duration
+	for range b.N {
+		for _, side := range []struct {
+			check func([]byte) error
+			took  *time.Duration
+		}{{checkDuplicateKeys, &quick}, {checkDuplicateKeysByToken, &token}} {
+			start := time.Now()
+			for range 1000 {
+				if err := side.check(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			*side.took += time.Since(start)
+		}
+	}
+	n := float64(b.N) * 1000
+	b.ReportMetric(float64(quick.Nanoseconds())/n, "quick-ns/body")
+	b.ReportMetric(float64(token.Nanoseconds())/n, "token-ns/body")
+	b.ReportMetric(float64(quick)/float64(token), "ratio-quick-to-token")
 }
