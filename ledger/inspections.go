@@ -203,16 +203,7 @@ func applySiteTested(lt *lotTx, _ *Lot, fx *effects) error {
 		return err
 	}
 	start := rec.At.Add(-time.Duration(rec.WindowDays) * 24 * time.Hour)
-	// Stays at the site that ended at or after the window's start.
-	var ids []string
-	p := idxStay.prefix(site.ID)
-	err = lt.st.tx.Scan(p, append(p, be64(start.UnixMicro())...), false, func(k, _ []byte) error {
-		id := string(k[len(p)+8:])
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-		return nil
-	})
+	ids, err := lt.st.staysEndedSince(site.ID, start)
 	if err != nil {
 		return err
 	}

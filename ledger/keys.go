@@ -68,8 +68,7 @@ const (
 	idxLotOrg          index = "org"              // uscc -> lots it is party to
 	idxStatus          index = "status"           // status word -> lot ids
 	idxDue             index = "due"              // "" -> <deadline µs><lot id>: shipments to sweep
-	idxStay            index = "stay"             // site id -> <left µs><lot id>: the rules' site stays
-	idxSiteStay        index = "site-stay"        // site id -> <left ns><arrived ns><lot id>: the queries' site stays
+	idxSiteStay        index = "site-stay"        // site id -> <left ns><arrived ns><lot id> = trace code: every stay, open ones last (stays.go)
 	idxRootRegion      index = "root-region"      // region -> <declared ns><root>: the reports' batches
 	idxLotEvents       index = "lot-ev"           // lot id -> seqs of its records
 	idxAttachmentLot   index = "att-lot"          // attachment sha256 -> lots citing it
@@ -106,6 +105,14 @@ func (x index) prefix(value string) []byte {
 // valuePrefix (a region and the regions inside it).
 func (x index) within(valuePrefix string) []byte {
 	return key(prefixState, []byte("x/"), []byte(x), []byte{'/'}, []byte(valuePrefix))
+}
+
+// retiredPrefixes are derived-state prefixes that no code writes any more.
+// Data directories written before hold entries under them: Verify skips
+// them (a stopped server's directory is checked read-only, before any
+// open could remove them) and New deletes them (retired.go).
+var retiredPrefixes = [][]byte{
+	[]byte("s/x/stay/"), // site id -> <left µs><lot id>: the rules' stays, merged into idxSiteStay (issue 11)
 }
 
 // The auxiliary namespace.

@@ -17,7 +17,9 @@
 //     store.go (the Store and Tx, whose contract is ledger/kv's),
 //     statecache.go (the latest committed state entries the write path
 //     reads, kept in memory), keys.go
-//     (every key and index, named once), sequencer.go (the sequencer, the
+//     (every key and index, named once), retired.go (entries older code
+//     wrote under prefixes no code writes now, deleted at open),
+//     sequencer.go (the sequencer, the
 //     syncer and the retry plan), group.go (one group in one transaction),
 //     batch_idem.go, refused.go, principals.go, stats.go.
 //   - Records and kinds: record.go and event.go (the kinds), kinds.go (the
@@ -38,7 +40,9 @@
 //     and its before-image), lotview.go and grams.go (what Lot and the
 //     query node share), state.go (typed access to a transaction).
 //   - Query views: node.go, nodecodec.go, nodecache.go, generations.go (the
-//     compact nodes, family copies and batch summaries the queries read).
+//     compact nodes, family copies and batch summaries the queries read),
+//     stays.go (every stay by site and end: recall's contacts and the
+//     positive rules read it).
 //   - Queries and reports: query.go (lot, events, findings), list.go,
 //     trace.go, closure.go, recall.go, report.go, public.go,
 //     lot_findings.go; the log's own reads: proof.go, readable.go.
@@ -225,6 +229,11 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 	}
 	l.head.Store(head)
 	l.applied = head.size
+	// Housekeeping: entries left by older code go now, or at the next open
+	// (a full disk, say, must not keep the ledger from opening for reads).
+	if err := dropRetired(context.Background(), l.store, l.log); err != nil {
+		l.log.Warn("retired state entries not deleted; the next open tries again", "err", err)
+	}
 	go l.run()
 	go l.syncLoop()
 	if opts.SweepEvery == 0 {

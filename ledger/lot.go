@@ -217,7 +217,7 @@ func indexEntries(l *Lot) [][]byte {
 	if l == nil {
 		return nil
 	}
-	b := idxKeys{buf: make([]byte, 0, 1024), ks: make([][]byte, 0, 16+len(l.Custody)+len(l.Orgs))}
+	b := idxKeys{buf: make([]byte, 0, 1024), ks: make([][]byte, 0, 16+len(l.Orgs))}
 	b.add(idxRoot, l.Root, 0, false, l.ID)
 	b.add(idxCreated, "", l.CreatedSeq, true, l.ID)
 	for _, r := range l.Roots {
@@ -242,15 +242,6 @@ func indexEntries(l *Lot) [][]byte {
 	}
 	for _, o := range l.Orgs {
 		b.add(idxLotOrg, o, 0, false, l.ID)
-	}
-	for _, s := range l.Custody {
-		// Stays sorted by when they ended (open stays last), so that a site's
-		// lots present after a time are a range scan.
-		end := int64(1<<63 - 1)
-		if s.To != nil {
-			end = s.To.UnixMicro()
-		}
-		b.add(idxStay, s.Site, end, true, l.ID)
 	}
 	for _, st := range l.statuses() {
 		b.add(idxStatus, st, 0, false, l.ID)

@@ -23,7 +23,6 @@ func TestIndexEntries(t *testing.T) {
 		idxHolder.key("org-b", id), idxLotSite.key("S2", id),
 		idxRegion.key("310115", id), idxRegion.key("330106", id), idxRegion.key("440305", id),
 		idxLotOrg.key("org-a", id), idxLotOrg.key("org-b", id),
-		idxStay.key("S1", append(be64(left.UnixMicro()), id...)), idxStay.key("S2", append(be64(1<<63-1), id...)),
 		idxStatus.key("open", id), idxStatus.key("cleared", id), idxStatus.key("in_transit", id),
 		idxDue.key("", append(be64(left.Add(48*time.Hour).UnixMicro()), id...)),
 	}

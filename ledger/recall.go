@@ -415,21 +415,3 @@ func (st *state) contacts(p Principal, out *Recall, stays map[string][][2]int64,
 	}
 	return nil
 }
-
-// siteStayKeys returns the site-stay index entries of a node: one per stay,
-// s/x/site-stay/<site>\x00<end><start><lot id>, open stays ending at the
-// largest time.
-func siteStayKeys(n *lotNode) [][]byte {
-	if n == nil {
-		return nil
-	}
-	ks := make([][]byte, 0, len(n.Custody))
-	for _, s := range n.Custody {
-		end := int64(math.MaxInt64)
-		if s.To != nil {
-			end = s.To.UnixNano()
-		}
-		ks = append(ks, idxSiteStay.key(s.Site, append(append(be64(end), be64(s.From.UnixNano())...), n.ID...)))
-	}
-	return ks
-}
