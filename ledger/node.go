@@ -33,7 +33,8 @@ import (
 //	s/x/site-stay/<site>\x00<end><start><lot id> = trace code
 //	                       every stay at a site, by end time, with its
 //	                       start: the lots present at a site in a time
-//	                       window, without reading them (recall contacts)
+//	                       window, without reading them (recall contacts,
+//	                       the positive rules; stays.go)
 //
 // docs/decisions.md explains the measurements behind this.
 
