@@ -16,11 +16,10 @@
 //   - The door and the write path: ledger.go (New, Submit, the small reads),
 //     store.go (the Store and Tx, whose contract is ledger/kv's),
 //     statecache.go (the latest committed state entries the write path
-//     reads, kept in memory), keys.go
-//     (every key and index, named once), retired.go (entries older code
-//     wrote under prefixes no code writes now, deleted at open),
-//     sequencer.go (the sequencer, the
-//     syncer and the retry plan), group.go (one group in one transaction),
+//     reads, kept in memory), keys.go (every key and index, named once),
+//     retired.go (entries older code wrote under prefixes no code writes
+//     now, deleted at open), sequencer.go (the sequencer, the syncer and
+//     the retry plan), group.go (one group in one transaction),
 //     batch_idem.go, refused.go, principals.go, stats.go.
 //   - Records and kinds: record.go and event.go (the kinds), kinds.go (the
 //     kind table: each kind's door and rules), policy.go (policy versions),

@@ -63,8 +63,10 @@ func (o *VerifyOptions) decoder() JSONDecoder {
 // recomputed one; every signed checkpoint is checked with the verifier and
 // against the recomputed tree; the derived state is rebuilt by replaying the
 // records into scratch (an empty Store) and compared entry by entry with
-// the stored state. It stops at the first problem, a Tampered *Error whose
-// message starts with the first bad record index where there is one.
+// the stored state (but for entries under a retired prefix, keys.go,
+// which older code wrote and no record gives now). It stops at the first
+// problem, a Tampered *Error whose message starts with the first bad record
+// index where there is one.
 func Verify(ctx context.Context, store, scratch Store, verifier note.Verifier, opts *VerifyOptions) (*VerifyReport, error) {
 	progress, decode := opts.progress(), opts.decoder()
 	rep := &VerifyReport{}
