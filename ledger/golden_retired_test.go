@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"testing"
 
-	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/storage/badgerkv"
 )
@@ -64,14 +63,5 @@ func TestGoldenDataDirDropsRetiredStays(t *testing.T) {
 	if _, err := ledger.Verify(context.Background(), store, scratch, key.Verifier, nil); err != nil {
 		t.Fatalf("verify after the cleanup: %v", err)
 	}
-	admin, err := l.Authenticate(t.Context(), fixtures.TestAdminSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := goldenQueries(t, l, admin, g.Demo)
-	for name, want := range g.Answers {
-		if !bytes.Equal(got[name], want) {
-			t.Errorf("%s:\n got %s\nwant %s", name, got[name], want)
-		}
-	}
+	checkGoldenAnswers(t, l, g)
 }
