@@ -35,7 +35,7 @@ import (
 const (
 	benchRoots   = 100_000
 	benchSeed    = 20261125
-	benchVersion = 4 // bump when the shape below changes
+	benchVersion = 5 // bump when the shape below changes
 	benchAdmin   = "bench-admin-key-0123456789abcdef"
 )
 
@@ -48,6 +48,8 @@ type benchInfo struct {
 	BigLots   int    `json:"big_lots"`   // lots of its family
 	Region    string `json:"region"`     // region prefix of the report
 	BuildSecs int64  `json:"build_secs"` // how long the build took
+	Shanghai  int    `json:"shanghai"`   // batches of region 31 (besides the family)
+	Stopped   bool   `json:"stopped"`    // COLDTRACE_BENCH_BUILD_LIMIT stopped the build short of its size
 }
 
 // benchDataDir returns the cached benchmark data directory, building it
@@ -117,7 +119,7 @@ func buildBenchLedger(tb testing.TB, dir string, extra int) benchInfo {
 		tb.Fatal(err)
 	}
 	defer store.Close()
-	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1, MaxBatch: 512})
+	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -191,11 +193,12 @@ func buildBenchLedger(tb testing.TB, dir string, extra int) benchInfo {
 		c.lab = member(reg.prefix+"核酸检测", ledger.RoleLab, "", d[2])
 		c.dis = member(reg.prefix+"消毒服务", ledger.RoleDisinfector, "", d[1])
 		for _, m := range c.importers {
-			c.quarantine[m.p.Org] = upload(m, ledger.DocQuarantineCertificate)
+			c.quarantine[m.p.Org] = append(upload(m, ledger.DocQuarantineCertificate), upload(m, ledger.DocCustomsDeclaration)...)
 		}
 		for _, m := range c.warehouses {
 			c.release[m.p.Org] = upload(m, ledger.DocReleaseCertificate)
 		}
+		c.report, c.certificate = upload(c.lab, ledger.DocTestReport), upload(c.dis, ledger.DocDisinfectionCertificate)
 		return c
 	}
 	sh := cast(benchShanghai)
@@ -212,36 +215,8 @@ func buildBenchLedger(tb testing.TB, dir string, extra int) benchInfo {
 	start := time.Now().UTC().Add(-400 * 24 * time.Hour).Truncate(time.Hour)
 	products := benchProducts
 	temp := -19.0
-	if err := buildRoots(ctx, l, sh, r, benchRoots, start); err != nil {
-		tb.Fatal(err)
-	}
-	// The batches beyond the first 100,000 (COLDTRACE_BENCH_RECORDS): other
-	// regions, one submitter each, in parallel, so the sequencer's groups
-	// stay full while a submitter builds its next phase.
-	if extra > 0 {
-		t0 := time.Now()
-		var casts []*benchCast
-		for _, reg := range benchOtherRegions {
-			casts = append(casts, cast(reg))
-		}
-		errs := make(chan error, len(casts))
-		for k, c := range casts {
-			n := extra / len(casts)
-			if k < extra%len(casts) {
-				n++
-			}
-			rk := rand.New(rand.NewPCG(benchSeed+uint64(k)+1, benchSeed>>1))
-			go func() { errs <- buildRoots(ctx, l, c, rk, n, start) }()
-		}
-		for range casts {
-			if err := <-errs; err != nil {
-				tb.Fatal(err)
-			}
-		}
-		tb.Logf("%d batches of other regions: %d records in %v", extra, l.Size(), time.Since(t0).Round(time.Second))
-	}
-
-	// The 1,000-lot family: a root split into 9, each into 10, each into 10,
+	// First the 1,000-lot family (a failure shows in seconds): a root
+	// split into 9, each into 10, each into 10,
 	// down cold stores and markets of four provinces.
 	regions := []string{"330106", "440305", "370202", "110105"}
 	var stores, stalls []benchMember
@@ -259,10 +234,10 @@ func buildBenchLedger(tb testing.TB, dir string, extra int) benchInfo {
 		Quantity: g(1_000_000), Attachments: quarantine[imp.p.Org]}}})[0]
 	mustRun([]ledger.Submission{
 		{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: at.Add(time.Hour), Lot: big.Lot, Samples: 50, Scope: []string{"goods"}, Result: "negative"}},
-		{Principal: dis.p, Event: ledger.Event{Kind: ledger.Disinfected, At: at.Add(2 * time.Hour), Lot: big.Lot, Scope: []string{"container"}, Agent: "过氧乙酸"}},
+		{Principal: dis.p, Event: ledger.Event{Kind: ledger.Disinfected, At: at.Add(2 * time.Hour), Lot: big.Lot, Scope: []string{"each_piece", "outer_packaging"}, Agent: "过氧乙酸", Attachments: sh.certificate}},
 		{Principal: imp.p, Event: ledger.Event{Kind: ledger.Shipped, At: at.Add(3 * time.Hour), Lot: big.Lot, ToOrg: wh.p.Org, ToSite: wh.site, Quantity: g(1_000_000)}},
 		{Principal: wh.p, Event: ledger.Event{Kind: ledger.Received, At: at.Add(5 * time.Hour), Lot: big.Lot, Site: wh.site, Quantity: g(1_000_000)}},
-		{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: at.Add(5*time.Hour + 30*time.Minute), Lot: big.Lot, Samples: 10, Scope: []string{"goods"}, Result: "negative"}},
+		{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: at.Add(5*time.Hour + 30*time.Minute), Lot: big.Lot, Samples: 30, Scope: []string{"goods", "packaging"}, Result: "negative", Attachments: sh.report}},
 		{Principal: wh.p, Event: ledger.Event{Kind: ledger.Released, At: at.Add(6 * time.Hour), Lot: big.Lot, Attachments: release[wh.p.Org]}},
 	})
 	type held struct {
@@ -314,9 +289,54 @@ func buildBenchLedger(tb testing.TB, dir string, extra int) benchInfo {
 		sells = append(sells, ledger.Submission{Principal: h.m.p, Event: ledger.Event{Kind: ledger.Sold, At: h.at.Add(24 * time.Hour), Lot: h.id, Quantity: g(kg), Channel: "retail"}})
 	}
 	mustRun(sells)
+	// Then the 100,000 batches of Shanghai and, when COLDTRACE_BENCH_RECORDS
+	// asks for more, the batches of four other regions: one submitter a
+	// region, in parallel, so that the sequencer's groups stay full while a
+	// submitter prepares its next phase. COLDTRACE_BENCH_BUILD_LIMIT (a
+	// duration) stops the submitters after their current 5,000 batches once
+	// it has passed: the ledger keeps what it reached, and says so.
+	var limit time.Time
+	if d, err := time.ParseDuration(os.Getenv(benchBuildLimitEnv)); err == nil && d > 0 {
+		limit = t0.Add(d)
+	}
+	stop := func() bool { return !limit.IsZero() && time.Now().After(limit) }
+	type submitter struct {
+		c *benchCast
+		r *rand.Rand
+		n int
+	}
+	subs := []submitter{{sh, r, benchRoots}}
+	for k, reg := range benchOtherRegions {
+		n := extra / len(benchOtherRegions)
+		if k < extra%len(benchOtherRegions) {
+			n++
+		}
+		if n > 0 {
+			subs = append(subs, submitter{cast(reg), rand.New(rand.NewPCG(benchSeed+uint64(k)+1, benchSeed>>1)), n})
+		}
+	}
+	errs := make(chan error, len(subs))
+	built := make([]int, len(subs))
+	for k, s := range subs {
+		go func() {
+			var err error
+			built[k], err = buildRoots(ctx, l, s.c, s.r, s.n, start, stop)
+			errs <- err
+		}()
+	}
+	for range subs {
+		if err := <-errs; err != nil {
+			tb.Fatal(err)
+		}
+	}
+	roots := 0
+	for _, n := range built {
+		roots += n
+	}
+
 	bigLot, err := l.Lot(context.Background(), admin, big.Lot)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return benchInfo{Records: l.Size(), Roots: benchRoots + extra + 1, BigRoot: big.Lot, BigCode: bigLot.TraceCode, BigLots: lots, Region: "31"}
+	return benchInfo{Records: l.Size(), Roots: roots + 1, Shanghai: built[0], Stopped: stop(), BigRoot: big.Lot, BigCode: bigLot.TraceCode, BigLots: lots, Region: "31"}
 }

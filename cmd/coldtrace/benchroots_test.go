@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ import (
 // (or 2.5M, 500k, 10000000). Unset, or at most the default's 1.1 M records,
 // the ledger is the default one.
 const benchRecordsEnv = "COLDTRACE_BENCH_RECORDS"
+
+// benchBuildLimitEnv bounds the build's time (e.g. 40m): past it the
+// submitters stop and the ledger keeps the records it reached.
+const benchBuildLimitEnv = "COLDTRACE_BENCH_BUILD_LIMIT"
 
 // benchDefaultRecords is about what the default ledger holds; a root batch
 // writes 10.96 records on average.
@@ -74,6 +79,7 @@ type benchCast struct {
 	importers, warehouses, markets []benchMember
 	lab, dis                       benchMember
 	quarantine, release            map[string][]ledger.AttachmentRef
+	report, certificate            []ledger.AttachmentRef // the lab's test report, the disinfector's certificate
 }
 
 var benchProducts = []ledger.Product{
@@ -101,8 +107,9 @@ func benchRun(ctx context.Context, l *ledger.Ledger, subs []ledger.Submission) (
 // supervision warehouse, receipt, test, release, a partial shipment to a
 // market, its receipt and sale, the rest sold from the warehouse. Some keep
 // stock, some are never received, some skip the disinfection (a 四不
-// finding). It submits 5,000 batches a phase.
-func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Rand, n int, start time.Time) error {
+// finding, and the warehouse keeps it). It submits 5,000 batches a phase
+// and returns how many batches it recorded: fewer than n when stop said so.
+func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Rand, n int, start time.Time, stop func() bool) (int, error) {
 	g := func(kg int64) *ledger.Quantity { return &ledger.Quantity{Grams: kg * 1000} }
 	year := 365 * 24 * time.Hour
 	temp := -19.0
@@ -116,7 +123,8 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 		dirty      bool // never disinfected
 	}
 	const chunk = 5000
-	for lo := 0; lo < n; lo += chunk {
+	lo := 0
+	for ; lo < n && !stop(); lo += chunk {
 		hi := min(lo+chunk, n)
 		roots := make([]*rootLot, 0, hi-lo)
 		var subs []ledger.Submission
@@ -133,7 +141,7 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 		}
 		got, err := benchRun(ctx, l, subs)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		for i, rc := range got {
 			roots[i].id = rc.Lot
@@ -145,16 +153,21 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 			}
 			add(c.lab.p, ledger.Event{Kind: ledger.Tested, At: rl.at.Add(2 * time.Hour), Lot: rl.id, Samples: 20, Scope: []string{"goods", "packaging"}, Result: "negative"})
 			if !rl.dirty {
-				add(c.dis.p, ledger.Event{Kind: ledger.Disinfected, At: rl.at.Add(3 * time.Hour), Lot: rl.id, Scope: []string{"container", "outer_packaging"}, Agent: "过氧乙酸"})
+				add(c.dis.p, ledger.Event{Kind: ledger.Disinfected, At: rl.at.Add(3 * time.Hour), Lot: rl.id, Scope: []string{"each_piece", "outer_packaging"}, Agent: "过氧乙酸", Attachments: c.certificate})
 			}
 			add(rl.imp.p, ledger.Event{Kind: ledger.Shipped, At: rl.at.Add(5 * time.Hour), Lot: rl.id, ToOrg: rl.wh.p.Org, ToSite: rl.wh.site,
 				Quantity: g(rl.kg * 1000), Vehicle: &ledger.Vehicle{Plate: fmt.Sprintf("沪A%05d", r.IntN(100000))}, TemperatureC: &temp})
 			add(rl.wh.p, ledger.Event{Kind: ledger.Received, At: rl.at.Add(8 * time.Hour), Lot: rl.id, Site: rl.wh.site, Quantity: g(rl.kg * 1000), TemperatureC: &temp})
-			add(c.lab.p, ledger.Event{Kind: ledger.Tested, At: rl.at.Add(10 * time.Hour), Lot: rl.id, Samples: 10, Scope: []string{"goods"}, Result: "negative"})
-			add(rl.wh.p, ledger.Event{Kind: ledger.Released, At: rl.at.Add(20 * time.Hour), Lot: rl.id, Attachments: c.release[rl.wh.p.Org]})
+			add(c.lab.p, ledger.Event{Kind: ledger.Tested, At: rl.at.Add(10 * time.Hour), Lot: rl.id, Samples: 20, Scope: []string{"goods", "packaging"}, Result: "negative", Attachments: c.report})
+			if !rl.dirty {
+				add(rl.wh.p, ledger.Event{Kind: ledger.Released, At: rl.at.Add(20 * time.Hour), Lot: rl.id, Attachments: c.release[rl.wh.p.Org]})
+			}
 		}
+		// A batch never disinfected is never released: it stays in the
+		// warehouse, open.
+		roots = slices.DeleteFunc(roots, func(rl *rootLot) bool { return rl.dirty })
 		if _, err := benchRun(ctx, l, subs); err != nil {
-			return err
+			return 0, err
 		}
 		subs = subs[:0]
 		for _, rl := range roots {
@@ -162,7 +175,7 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 				ToOrg: rl.m.p.Org, ToSite: rl.m.site, Quantity: g(rl.kg * 400), Vehicle: &ledger.Vehicle{Plate: fmt.Sprintf("沪B%05d", r.IntN(100000))}, TemperatureC: &temp}})
 		}
 		if got, err = benchRun(ctx, l, subs); err != nil {
-			return err
+			return 0, err
 		}
 		for i, rc := range got {
 			roots[i].child = rc.CreatedLots[0].ID
@@ -180,11 +193,11 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 			if rl.keep {
 				rest /= 2
 			}
-			add(rl.wh.p, ledger.Event{Kind: ledger.Sold, At: rl.at.Add(48 * time.Hour), Lot: rl.id, Quantity: g(rest), Channel: "wholesale"})
+			add(rl.wh.p, ledger.Event{Kind: ledger.Sold, At: rl.at.Add(48 * time.Hour), Lot: rl.id, Quantity: g(rest), Channel: "retail"})
 		}
 		if _, err := benchRun(ctx, l, subs); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return min(lo, n), nil
 }
