@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"coldtrace/fixtures"
@@ -109,7 +110,21 @@ func benchRun(ctx context.Context, l *ledger.Ledger, subs []ledger.Submission) (
 // stock, some are never received, some skip the disinfection (a 四不
 // finding, and the warehouse keeps it). It submits 5,000 batches a phase
 // and returns how many batches it recorded: fewer than n when stop said so.
-func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Rand, n int, start time.Time, stop func() bool) (int, error) {
+func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Rand, n int, start time.Time, stop func() bool, turn *sync.Mutex) (int, error) {
+	const chunk = 5000
+	lo := 0
+	for ; lo < n && !stop(); lo += chunk {
+		if err := buildChunk(ctx, l, c, r, lo, min(lo+chunk, n), n, start, turn); err != nil {
+			return 0, err
+		}
+	}
+	return min(lo, n), nil
+}
+
+// buildChunk records batches lo to hi of n, holding turn.
+func buildChunk(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Rand, lo, hi, n int, start time.Time, turn *sync.Mutex) error {
+	turn.Lock()
+	defer turn.Unlock()
 	g := func(kg int64) *ledger.Quantity { return &ledger.Quantity{Grams: kg * 1000} }
 	year := 365 * 24 * time.Hour
 	temp := -19.0
@@ -122,10 +137,7 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 		lose       bool // its child is never received
 		dirty      bool // never disinfected
 	}
-	const chunk = 5000
-	lo := 0
-	for ; lo < n && !stop(); lo += chunk {
-		hi := min(lo+chunk, n)
+	{
 		roots := make([]*rootLot, 0, hi-lo)
 		var subs []ledger.Submission
 		for i := lo; i < hi; i++ {
@@ -141,7 +153,7 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 		}
 		got, err := benchRun(ctx, l, subs)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		for i, rc := range got {
 			roots[i].id = rc.Lot
@@ -167,7 +179,7 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 		// warehouse, open.
 		roots = slices.DeleteFunc(roots, func(rl *rootLot) bool { return rl.dirty })
 		if _, err := benchRun(ctx, l, subs); err != nil {
-			return 0, err
+			return err
 		}
 		subs = subs[:0]
 		for _, rl := range roots {
@@ -175,7 +187,7 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 				ToOrg: rl.m.p.Org, ToSite: rl.m.site, Quantity: g(rl.kg * 400), Vehicle: &ledger.Vehicle{Plate: fmt.Sprintf("沪B%05d", r.IntN(100000))}, TemperatureC: &temp}})
 		}
 		if got, err = benchRun(ctx, l, subs); err != nil {
-			return 0, err
+			return err
 		}
 		for i, rc := range got {
 			roots[i].child = rc.CreatedLots[0].ID
@@ -196,8 +208,8 @@ func buildRoots(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 			add(rl.wh.p, ledger.Event{Kind: ledger.Sold, At: rl.at.Add(48 * time.Hour), Lot: rl.id, Quantity: g(rest), Channel: "retail"})
 		}
 		if _, err := benchRun(ctx, l, subs); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return min(lo, n), nil
+	return nil
 }
