@@ -21,18 +21,25 @@ import (
 )
 
 // The benchmark ledger: at least a million records, built once through the
-// ledger's own write path (SubmitBatch, group commits, every rule) and kept
-// under testout/benchdata/<parameters>/ (gitignored), so that later runs
-// of make bench reuse it. It holds:
+// ledger's own write path (SubmitBatch, group commits, every rule of policy
+// version 1) and kept under testout/benchdata/<parameters>/ (gitignored),
+// so that later runs of make bench reuse it. It holds:
 //
-//   - benchRoots import batches declared in Shanghai (region prefix 31), eleven
-//     records each: declaration, test, disinfection, to the supervision
-//     warehouse, receipt, test, release, a partial shipment to a market, its
-//     receipt and sale, the rest sold from the warehouse. Some keep stock,
-//     some are never received, some skip the disinfection (a 四不 finding);
 //   - one batch whose family is exactly 1,000 lots (9 x 10 x 10 splits down
 //     to markets in four provinces), the downstream trace and recall of the
-//     benchmark.
+//     benchmark (built first, so that a rule it breaks shows in seconds);
+//   - benchRoots import batches declared in Shanghai (region prefix 31),
+//     eleven records each (buildRoots): declaration, test, disinfection, to
+//     the supervision warehouse, receipt, test, release, a partial shipment
+//     to a market, its receipt and sale, the rest sold from the warehouse.
+//     Some keep stock, some are never received, some skip the disinfection
+//     (a 四不 finding) and stay in the warehouse unreleased;
+//   - with COLDTRACE_BENCH_RECORDS (e.g. 10M), as many more batches of the
+//     same shape as reach that size, declared in four other provinces, so
+//     that region 31's closure report still covers 100,000 batches. The
+//     cache directory's name then carries the size asked for, and
+//     COLDTRACE_BENCH_BUILD_LIMIT (a duration) may stop the build early:
+//     bench.json then says how far it got.
 const (
 	benchRoots   = 100_000
 	benchSeed    = 20261125
