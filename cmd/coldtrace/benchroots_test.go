@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"coldtrace/fixtures"
@@ -212,4 +213,19 @@ func buildChunk(ctx context.Context, l *ledger.Ledger, c *benchCast, r *rand.Ran
 		}
 	}
 	return nil
+}
+
+func TestBenchExtraRoots(t *testing.T) {
+	for v, want := range map[string]int{"": 0, "1M": 0, "1100000": 0, "10M": 816514, "10_000_000": 816514, "2.2m": 100918, "5000k": 357799} {
+		t.Setenv(benchRecordsEnv, v)
+		if got, err := benchExtraRoots(); err != nil || got != want {
+			t.Errorf("%s=%q: %d, %v; want %d", benchRecordsEnv, v, got, err, want)
+		}
+	}
+	for _, v := range []string{"ten", "-5M", "M"} {
+		t.Setenv(benchRecordsEnv, v)
+		if _, err := benchExtraRoots(); err == nil {
+			t.Errorf("%s=%q: no error", benchRecordsEnv, v)
+		}
+	}
 }
