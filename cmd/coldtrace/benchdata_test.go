@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,22 +21,29 @@ import (
 )
 
 // The benchmark ledger: at least a million records, built once through the
-// ledger's own write path (SubmitBatch, group commits, every rule) and kept
-// under testout/benchdata/<parameters>/ (gitignored), so that later runs
-// of make bench reuse it. It holds:
+// ledger's own write path (SubmitBatch, group commits, every rule of policy
+// version 1) and kept under testout/benchdata/<parameters>/ (gitignored),
+// so that later runs of make bench reuse it. It holds:
 //
-//   - benchRoots import batches declared in Shanghai (region prefix 31), eleven
-//     records each: declaration, test, disinfection, to the supervision
-//     warehouse, receipt, test, release, a partial shipment to a market, its
-//     receipt and sale, the rest sold from the warehouse. Some keep stock,
-//     some are never received, some skip the disinfection (a 四不 finding);
 //   - one batch whose family is exactly 1,000 lots (9 x 10 x 10 splits down
 //     to markets in four provinces), the downstream trace and recall of the
-//     benchmark.
+//     benchmark (built first, so that a rule it breaks shows in seconds);
+//   - benchRoots import batches declared in Shanghai (region prefix 31),
+//     eleven records each (buildRoots): declaration, test, disinfection, to
+//     the supervision warehouse, receipt, test, release, a partial shipment
+//     to a market, its receipt and sale, the rest sold from the warehouse.
+//     Some keep stock, some are never received, some skip the disinfection
+//     (a 四不 finding) and stay in the warehouse unreleased;
+//   - with COLDTRACE_BENCH_RECORDS (e.g. 10M), as many more batches of the
+//     same shape as reach that size, declared in four other provinces, so
+//     that region 31's closure report still covers 100,000 batches. The
+//     cache directory's name then carries the size asked for, and
+//     COLDTRACE_BENCH_BUILD_LIMIT (a duration) may stop the build early:
+//     bench.json then says how far it got.
 const (
 	benchRoots   = 100_000
 	benchSeed    = 20261125
-	benchVersion = 4 // bump when the shape below changes
+	benchVersion = 5 // bump when the shape below changes
 	benchAdmin   = "bench-admin-key-0123456789abcdef"
 )
 
@@ -48,6 +56,8 @@ type benchInfo struct {
 	BigLots   int    `json:"big_lots"`   // lots of its family
 	Region    string `json:"region"`     // region prefix of the report
 	BuildSecs int64  `json:"build_secs"` // how long the build took
+	Shanghai  int    `json:"shanghai"`   // batches of region 31 (besides the family)
+	Stopped   bool   `json:"stopped"`    // COLDTRACE_BENCH_BUILD_LIMIT stopped the build short of its size
 }
 
 // benchDataDir returns the cached benchmark data directory, building it
@@ -58,7 +68,15 @@ func benchDataDir(tb testing.TB) (string, benchInfo) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir := filepath.Join(root, fmt.Sprintf("roots%d-seed%d-v%d", benchRoots, benchSeed, benchVersion))
+	extra, err := benchExtraRoots()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	name := fmt.Sprintf("roots%d-seed%d-v%d", benchRoots, benchSeed, benchVersion)
+	if extra > 0 {
+		name = fmt.Sprintf("records%s-roots%d+%d-seed%d-v%d", os.Getenv(benchRecordsEnv), benchRoots, extra, benchSeed, benchVersion)
+	}
+	dir := filepath.Join(root, name)
 	var info benchInfo
 	if data, err := os.ReadFile(filepath.Join(dir, "bench.json")); err == nil {
 		if err := json.Unmarshal(data, &info); err != nil {
@@ -73,7 +91,7 @@ func benchDataDir(tb testing.TB) (string, benchInfo) {
 	}
 	start := time.Now()
 	tb.Logf("building the benchmark ledger in %s (once; later runs reuse it)", dir)
-	info = buildBenchLedger(tb, tmp)
+	info = buildBenchLedger(tb, tmp, extra)
 	info.BuildSecs = int64(time.Since(start).Seconds())
 	data, _ := json.MarshalIndent(info, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "bench.json"), data, 0o644); err != nil {
@@ -95,7 +113,7 @@ type benchMember struct {
 	site string
 }
 
-func buildBenchLedger(tb testing.TB, dir string) benchInfo {
+func buildBenchLedger(tb testing.TB, dir string, extra int) benchInfo {
 	ctx := context.Background()
 	skey, key, err := vlog.GenerateKey("bench.coldtrace.local/ledger")
 	if err == nil {
@@ -122,6 +140,20 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 		tb.Fatal(err)
 	}
 	rec := fixtures.LedgerRecorder{L: l, Admin: admin}
+	// Progress on stderr every 30 s: a large build takes minutes.
+	t0, done := time.Now(), make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(30 * time.Second):
+				n := l.Size()
+				fmt.Fprintf(os.Stderr, "bench ledger: %d records in %v (%.0f records/s)\n", n, time.Since(t0).Round(time.Second), float64(n)/time.Since(t0).Seconds())
+			}
+		}
+	}()
 	r := rand.New(rand.NewPCG(benchSeed, benchSeed>>1))
 	serial := 500000
 	member := func(name, role, siteType, region string) benchMember {
@@ -143,20 +175,6 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 		}
 		return m
 	}
-	sh := []string{"310115", "310112", "310104", "310110", "310113"}
-	port := member("上海洋山港冷链物流", ledger.RoleColdStore, "port_yard", "310115")
-	var importers, warehouses, markets []benchMember
-	for i := 0; i < 20; i++ {
-		importers = append(importers, member("上海冷链进口贸易", ledger.RoleImporter, "", sh[i%len(sh)]))
-	}
-	for i := 0; i < 2; i++ {
-		warehouses = append(warehouses, member("上海进口冷链食品集中监管仓", ledger.RoleSupervisionWarehouse, "supervision_warehouse", sh[1+i]))
-	}
-	for i := 0; i < 200; i++ {
-		markets = append(markets, member("上海农副产品市场", ledger.RoleRetailer, "market", sh[i%len(sh)]))
-	}
-	lab := member("上海核酸检测", ledger.RoleLab, "", "310104")
-	dis := member("上海消毒服务", ledger.RoleDisinfector, "", "310112")
 	upload := func(m benchMember, doc string) []ledger.AttachmentRef {
 		sha, err := rec.Upload(ctx, fixtures.Actor{Principal: m.p}, ledger.TypePDF, fixtures.PDF(doc, m.p.Org))
 		if err != nil {
@@ -164,105 +182,49 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 		}
 		return []ledger.AttachmentRef{{SHA256: sha, Type: doc}}
 	}
-	quarantine := map[string][]ledger.AttachmentRef{}
-	for _, m := range importers {
-		quarantine[m.p.Org] = upload(m, ledger.DocQuarantineCertificate)
+	// cast registers a region's port yard, 20 importers, 2 supervision
+	// warehouses, 200 markets, a lab and a disinfector, and their
+	// certificates.
+	cast := func(reg benchRegion) *benchCast {
+		c := &benchCast{benchRegion: reg, quarantine: map[string][]ledger.AttachmentRef{}, release: map[string][]ledger.AttachmentRef{}}
+		d := reg.districts
+		c.port = member(reg.port, ledger.RoleColdStore, "port_yard", d[0])
+		for i := 0; i < 20; i++ {
+			c.importers = append(c.importers, member(reg.prefix+"冷链进口贸易", ledger.RoleImporter, "", d[i%len(d)]))
+		}
+		for i := 0; i < 2; i++ {
+			c.warehouses = append(c.warehouses, member(reg.prefix+"进口冷链食品集中监管仓", ledger.RoleSupervisionWarehouse, "supervision_warehouse", d[1+i]))
+		}
+		for i := 0; i < 200; i++ {
+			c.markets = append(c.markets, member(reg.prefix+"农副产品市场", ledger.RoleRetailer, "market", d[i%len(d)]))
+		}
+		c.lab = member(reg.prefix+"核酸检测", ledger.RoleLab, "", d[2])
+		c.dis = member(reg.prefix+"消毒服务", ledger.RoleDisinfector, "", d[1])
+		for _, m := range c.importers {
+			c.quarantine[m.p.Org] = append(upload(m, ledger.DocQuarantineCertificate), upload(m, ledger.DocCustomsDeclaration)...)
+		}
+		for _, m := range c.warehouses {
+			c.release[m.p.Org] = upload(m, ledger.DocReleaseCertificate)
+		}
+		c.report, c.certificate = upload(c.lab, ledger.DocTestReport), upload(c.dis, ledger.DocDisinfectionCertificate)
+		return c
 	}
-	release := map[string][]ledger.AttachmentRef{}
-	for _, m := range warehouses {
-		release[m.p.Org] = upload(m, ledger.DocReleaseCertificate)
-	}
-	run := func(subs []ledger.Submission) []*ledger.Receipt {
-		out := make([]*ledger.Receipt, len(subs))
-		for i, res := range l.SubmitBatch(ctx, subs) {
-			if res.Err != nil {
-				tb.Fatalf("bench ledger: %s: %v", subs[i].Event.Kind, res.Err)
-			}
-			out[i] = res.Receipt
+	sh := cast(benchShanghai)
+	port, importers, warehouses, lab, dis := sh.port, sh.importers, sh.warehouses, sh.lab, sh.dis
+	quarantine, release := sh.quarantine, sh.release
+	mustRun := func(subs []ledger.Submission) []*ledger.Receipt {
+		out, err := benchRun(ctx, l, subs)
+		if err != nil {
+			tb.Fatal(err)
 		}
 		return out
 	}
 	g := func(kg int64) *ledger.Quantity { return &ledger.Quantity{Grams: kg * 1000} }
 	start := time.Now().UTC().Add(-400 * 24 * time.Hour).Truncate(time.Hour)
-	year := 365 * 24 * time.Hour
-	type rootLot struct {
-		id, child  string
-		at         time.Time
-		kg         int64
-		imp, wh, m benchMember
-		keep       bool // keeps stock
-		lose       bool // its child is never received
-		dirty      bool // never disinfected
-	}
-	products := []ledger.Product{
-		{Name: "冷冻去骨牛肉", HSCode: "0202300090", Category: ledger.CategoryFrozen, OriginCountry: "BR"},
-		{Name: "冷冻猪前腿肉", HSCode: "0203291000", Category: ledger.CategoryFrozen, OriginCountry: "ES"},
-		{Name: "冷冻南美白虾", HSCode: "0306171990", Category: ledger.CategoryFrozen, OriginCountry: "EC"},
-		{Name: "冰鲜三文鱼", HSCode: "0302141000", Category: ledger.CategoryChilled, OriginCountry: "NO"},
-	}
+	products := benchProducts
 	temp := -19.0
-	const chunk = 5000
-	for lo := 0; lo < benchRoots; lo += chunk {
-		hi := min(lo+chunk, benchRoots)
-		roots := make([]*rootLot, 0, hi-lo)
-		var subs []ledger.Submission
-		for i := lo; i < hi; i++ {
-			rl := &rootLot{at: start.Add(time.Duration(int64(year) * int64(i) / benchRoots)), kg: int64(5 + r.IntN(26)),
-				imp: importers[r.IntN(len(importers))], wh: warehouses[r.IntN(len(warehouses))], m: markets[r.IntN(len(markets))],
-				keep: r.IntN(20) == 0, lose: r.IntN(100) == 0, dirty: r.IntN(50) == 0}
-			roots = append(roots, rl)
-			prod := products[r.IntN(len(products))]
-			subs = append(subs, ledger.Submission{Principal: rl.imp.p, Event: ledger.Event{Kind: ledger.Declared, At: rl.at, Site: port.site,
-				Product: &prod, DeclarationNo: fixtures.DeclarationNo("2248", rl.at.Year(), 500000+i),
-				Containers: []ledger.Container{{Number: fixtures.Container("BEN", i), Seal: fmt.Sprintf("B%07d", i)}},
-				Quantity:   g(rl.kg * 1000), Attachments: quarantine[rl.imp.p.Org]}})
-		}
-		for i, rc := range run(subs) {
-			roots[i].id = rc.Lot
-		}
-		subs = subs[:0]
-		for _, rl := range roots {
-			add := func(p ledger.Principal, ev ledger.Event) {
-				subs = append(subs, ledger.Submission{Principal: p, Event: ev})
-			}
-			add(lab.p, ledger.Event{Kind: ledger.Tested, At: rl.at.Add(2 * time.Hour), Lot: rl.id, Samples: 20, Scope: []string{"goods", "packaging"}, Result: "negative"})
-			if !rl.dirty {
-				add(dis.p, ledger.Event{Kind: ledger.Disinfected, At: rl.at.Add(3 * time.Hour), Lot: rl.id, Scope: []string{"container", "outer_packaging"}, Agent: "过氧乙酸"})
-			}
-			add(rl.imp.p, ledger.Event{Kind: ledger.Shipped, At: rl.at.Add(5 * time.Hour), Lot: rl.id, ToOrg: rl.wh.p.Org, ToSite: rl.wh.site,
-				Quantity: g(rl.kg * 1000), Vehicle: &ledger.Vehicle{Plate: fmt.Sprintf("沪A%05d", r.IntN(100000))}, TemperatureC: &temp})
-			add(rl.wh.p, ledger.Event{Kind: ledger.Received, At: rl.at.Add(8 * time.Hour), Lot: rl.id, Site: rl.wh.site, Quantity: g(rl.kg * 1000), TemperatureC: &temp})
-			add(lab.p, ledger.Event{Kind: ledger.Tested, At: rl.at.Add(10 * time.Hour), Lot: rl.id, Samples: 10, Scope: []string{"goods"}, Result: "negative"})
-			add(rl.wh.p, ledger.Event{Kind: ledger.Released, At: rl.at.Add(20 * time.Hour), Lot: rl.id, Attachments: release[rl.wh.p.Org]})
-		}
-		run(subs)
-		subs = subs[:0]
-		for _, rl := range roots {
-			subs = append(subs, ledger.Submission{Principal: rl.wh.p, Event: ledger.Event{Kind: ledger.Shipped, At: rl.at.Add(24 * time.Hour), Lot: rl.id,
-				ToOrg: rl.m.p.Org, ToSite: rl.m.site, Quantity: g(rl.kg * 400), Vehicle: &ledger.Vehicle{Plate: fmt.Sprintf("沪B%05d", r.IntN(100000))}, TemperatureC: &temp}})
-		}
-		for i, rc := range run(subs) {
-			roots[i].child = rc.CreatedLots[0].ID
-		}
-		subs = subs[:0]
-		for _, rl := range roots {
-			add := func(p ledger.Principal, ev ledger.Event) {
-				subs = append(subs, ledger.Submission{Principal: p, Event: ev})
-			}
-			if !rl.lose {
-				add(rl.m.p, ledger.Event{Kind: ledger.Received, At: rl.at.Add(30 * time.Hour), Lot: rl.child, Site: rl.m.site, Quantity: g(rl.kg * 400), TemperatureC: &temp})
-				add(rl.m.p, ledger.Event{Kind: ledger.Sold, At: rl.at.Add(54 * time.Hour), Lot: rl.child, Quantity: g(rl.kg * 400), Channel: "retail"})
-			}
-			rest := rl.kg * 600
-			if rl.keep {
-				rest /= 2
-			}
-			add(rl.wh.p, ledger.Event{Kind: ledger.Sold, At: rl.at.Add(48 * time.Hour), Lot: rl.id, Quantity: g(rest), Channel: "wholesale"})
-		}
-		run(subs)
-	}
-
-	// The 1,000-lot family: a root split into 9, each into 10, each into 10,
+	// First the 1,000-lot family (a failure shows in seconds): a root
+	// split into 9, each into 10, each into 10,
 	// down cold stores and markets of four provinces.
 	regions := []string{"330106", "440305", "370202", "110105"}
 	var stores, stalls []benchMember
@@ -275,15 +237,15 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 	at := start.Add(200 * 24 * time.Hour)
 	imp, wh := importers[0], warehouses[0]
 	prod := products[0]
-	big := run([]ledger.Submission{{Principal: imp.p, Event: ledger.Event{Kind: ledger.Declared, At: at, Site: port.site, Product: &prod,
+	big := mustRun([]ledger.Submission{{Principal: imp.p, Event: ledger.Event{Kind: ledger.Declared, At: at, Site: port.site, Product: &prod,
 		DeclarationNo: fixtures.DeclarationNo("2248", at.Year(), 999999), Containers: []ledger.Container{{Number: fixtures.Container("BIG", 1)}},
 		Quantity: g(1_000_000), Attachments: quarantine[imp.p.Org]}}})[0]
-	run([]ledger.Submission{
+	mustRun([]ledger.Submission{
 		{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: at.Add(time.Hour), Lot: big.Lot, Samples: 50, Scope: []string{"goods"}, Result: "negative"}},
-		{Principal: dis.p, Event: ledger.Event{Kind: ledger.Disinfected, At: at.Add(2 * time.Hour), Lot: big.Lot, Scope: []string{"container"}, Agent: "过氧乙酸"}},
+		{Principal: dis.p, Event: ledger.Event{Kind: ledger.Disinfected, At: at.Add(2 * time.Hour), Lot: big.Lot, Scope: []string{"each_piece", "outer_packaging"}, Agent: "过氧乙酸", Attachments: sh.certificate}},
 		{Principal: imp.p, Event: ledger.Event{Kind: ledger.Shipped, At: at.Add(3 * time.Hour), Lot: big.Lot, ToOrg: wh.p.Org, ToSite: wh.site, Quantity: g(1_000_000)}},
 		{Principal: wh.p, Event: ledger.Event{Kind: ledger.Received, At: at.Add(5 * time.Hour), Lot: big.Lot, Site: wh.site, Quantity: g(1_000_000)}},
-		{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: at.Add(5*time.Hour + 30*time.Minute), Lot: big.Lot, Samples: 10, Scope: []string{"goods"}, Result: "negative"}},
+		{Principal: lab.p, Event: ledger.Event{Kind: ledger.Tested, At: at.Add(5*time.Hour + 30*time.Minute), Lot: big.Lot, Samples: 30, Scope: []string{"goods", "packaging"}, Result: "negative", Attachments: sh.report}},
 		{Principal: wh.p, Event: ledger.Event{Kind: ledger.Released, At: at.Add(6 * time.Hour), Lot: big.Lot, Attachments: release[wh.p.Org]}},
 	})
 	type held struct {
@@ -313,7 +275,7 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 			}
 		}
 		var recv []ledger.Submission
-		for i, rc := range run(ships) {
+		for i, rc := range mustRun(ships) {
 			dest[i].id = rc.CreatedLots[0].ID
 			recv = append(recv, ledger.Submission{Principal: dest[i].m.p, Event: ledger.Event{Kind: ledger.Received, At: dest[i].at, Lot: dest[i].id,
 				Site: dest[i].m.site, Quantity: g(dest[i].kg), TemperatureC: &temp}})
@@ -323,7 +285,7 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 			next = append(next, dest[i])
 			lots++
 		}
-		run(recv)
+		mustRun(recv)
 		level = next
 	}
 	var sells []ledger.Submission
@@ -334,10 +296,62 @@ func buildBenchLedger(tb testing.TB, dir string) benchInfo {
 		}
 		sells = append(sells, ledger.Submission{Principal: h.m.p, Event: ledger.Event{Kind: ledger.Sold, At: h.at.Add(24 * time.Hour), Lot: h.id, Quantity: g(kg), Channel: "retail"}})
 	}
-	run(sells)
+	mustRun(sells)
+	// Then the 100,000 batches of Shanghai and, when COLDTRACE_BENCH_RECORDS
+	// asks for more, the batches of four other regions.
+	// COLDTRACE_BENCH_BUILD_LIMIT (a
+	// duration) stops the submitters after their current 5,000 batches once
+	// it has passed: the ledger keeps what it reached, and says so.
+	var limit time.Time
+	if d, err := time.ParseDuration(os.Getenv(benchBuildLimitEnv)); err == nil && d > 0 {
+		limit = t0.Add(d)
+	}
+	stop := func() bool { return !limit.IsZero() && time.Now().After(limit) }
+	type submitter struct {
+		c *benchCast
+		r *rand.Rand
+		n int
+	}
+	subs := []submitter{{sh, r, benchRoots}}
+	for k, reg := range benchOtherRegions {
+		n := extra / len(benchOtherRegions)
+		if k < extra%len(benchOtherRegions) {
+			n++
+		}
+		if n > 0 {
+			subs = append(subs, submitter{cast(reg), rand.New(rand.NewPCG(benchSeed+uint64(k)+1, benchSeed>>1)), n})
+		}
+	}
+	// Shanghai's first (the report's region), then the others take turns
+	// by 5,000 batches: one submitter at a time, as parallel submitters
+	// built at half the rate (issue 17's notes).
+	var turn sync.Mutex
+	built := make([]int, len(subs))
+	built[0], err = buildRoots(ctx, l, sh, r, benchRoots, start, stop, &turn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	errs := make(chan error, len(subs))
+	for k, s := range subs[1:] {
+		go func() {
+			var err error
+			built[k+1], err = buildRoots(ctx, l, s.c, s.r, s.n, start, stop, &turn)
+			errs <- err
+		}()
+	}
+	for range subs[1:] {
+		if err := <-errs; err != nil {
+			tb.Fatal(err)
+		}
+	}
+	roots := 0
+	for _, n := range built {
+		roots += n
+	}
+
 	bigLot, err := l.Lot(context.Background(), admin, big.Lot)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return benchInfo{Records: l.Size(), Roots: benchRoots + 1, BigRoot: big.Lot, BigCode: bigLot.TraceCode, BigLots: lots, Region: "31"}
+	return benchInfo{Records: l.Size(), Roots: roots + 1, Shanghai: built[0], Stopped: stop(), BigRoot: big.Lot, BigCode: bigLot.TraceCode, BigLots: lots, Region: "31"}
 }
