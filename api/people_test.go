@@ -283,3 +283,60 @@ func TestSitePositivePeopleToTestOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestSiteEventPeopleInRecallOverHTTP: the recall lists the people of the
+// site tests at a family site while its goods were there (found through the
+// site's event index), not those of a test there before the goods came nor
+// of a test at another site, and a regulator of another region sees none.
+func TestSiteEventPeopleInRecallOverHTTP(t *testing.T) {
+	w := newDemoWorld(t)
+	t0 := time.Now().Add(-72 * time.Hour).UTC()
+	at := func(h int) string { return t0.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
+	root, _ := w.cleanLotInShanghai(t0)
+	site := func(h int, id, phone string) ledger.Receipt {
+		return w.event("zj-lab", map[string]any{"kind": "site_tested", "site": id, "at": at(h), "scope": []string{"environment"}, "samples": 5, "positives": 0,
+			"people": []map[string]string{{"role": "sampler", "name": "周九", "phone": phone}}})
+	}
+	before := site(7, "ZJ-MKT-GS", "13700001111")
+	ship := w.event("sh-warehouse", map[string]any{"kind": "shipped", "at": at(8), "lot": root, "to_org": w.org("zj-market"), "to_site": "ZJ-MKT-GS", "quantity": kgs(4000),
+		"people": []map[string]string{{"role": "porter", "name": "赵六", "id_number": "11010519491231002X"}}})
+	child := ship.CreatedLots[0].TraceCode
+	w.event("zj-market", map[string]any{"kind": "received", "at": at(14), "lot": child, "site": "ZJ-MKT-GS", "quantity": kgs(4000)})
+	inside := site(15, "ZJ-MKT-GS", "13700002222")
+	other := site(15, "ZJ-XW-PLANT", "13700003333")
+
+	seqs := func(key, lot string) []int64 {
+		var rc struct{ People []ledger.RecallPerson }
+		w.key(key).do("GET", "/v1/lots/"+lot+"/recall", nil).want(200).JSON(&rc)
+		var out []int64
+		for _, p := range rc.People {
+			for _, e := range p.Events {
+				out = append(out, e.Seq)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out) // a shipment is an event of two lots
+	}
+	var rc struct{ People []ledger.RecallPerson }
+	w.h.admin.do("GET", "/v1/lots/"+child+"/recall", nil).want(200).JSON(&rc)
+	var got []int64
+	for _, p := range rc.People {
+		for _, e := range p.Events {
+			got = append(got, e.Seq)
+			if e.Seq == inside.Seq && (e.Kind != ledger.SiteTested || e.Site != "ZJ-MKT-GS" || e.Role != "sampler" || e.Lot != "") {
+				t.Fatalf("the site test's event: %+v", e)
+			}
+		}
+	}
+	slices.Sort(got)
+	got = slices.Compact(got)
+	if want := []int64{ship.Seq, inside.Seq}; !slices.Equal(got, want) {
+		t.Fatalf("the recall's people events are %v, want %v (site test before the goods: %d, at another site: %d)", got, want, before.Seq, other.Seq)
+	}
+	if got := seqs("zj-regulator", child); !slices.Equal(got, []int64{inside.Seq}) {
+		t.Fatalf("Zhejiang sees the people of records %v, want [%d]", got, inside.Seq)
+	}
+	if got := seqs("sh-regulator", root); !slices.Equal(got, []int64{ship.Seq}) {
+		t.Fatalf("Shanghai sees the people of records %v, want [%d]", got, ship.Seq)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"coldtrace/ledger/fault"
+	"coldtrace/ledger/kv"
 )
 
 // People in contact tracing without exposing them. A person on an event is
@@ -148,20 +149,27 @@ func sortedPeople(byPs map[string]*RecallPerson) []RecallPerson {
 	return out
 }
 
-// peopleEntry returns the people index entry of record seq (nil: none, or
-// erased).
-func (st *state) peopleEntry(seq int64) (*peopleEntry, error) {
-	var e peopleEntry
-	v, err := st.tx.Get(peopleEvKey(seq))
-	if fault.KindOf(err) == fault.NotFound {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
+// peopleEntries returns the people index entries of records seqs (in any
+// order, repeats allowed) by seq, read as one merged pass over the index;
+// records without one (none, or erased) are left out.
+func (st *state) peopleEntries(seqs []int64) (map[int64]*peopleEntry, error) {
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	keys := make([][]byte, len(seqs))
+	for i, seq := range seqs {
+		keys[i] = peopleEvKey(seq)
 	}
-	if err := json.Unmarshal(v, &e); err != nil {
-		return nil, fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
-	}
-	return &e, nil
+	out := map[int64]*peopleEntry{}
+	err := kv.GetSorted(st.tx, prefixPeopleEv, keys, 16, func(i int, v []byte) error {
+		var e peopleEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
+		}
+		out[seqs[i]] = &e
+		return nil
+	})
+	return out, err
 }
 
 // recallPeople lists the people on the events of the recall's (visible)
@@ -185,37 +193,61 @@ func (st *state) recallPeople(p Principal, out *Recall) error {
 		addPeople(byPs, seq, e, lot)
 		return nil
 	}
-	for _, l := range out.Lots {
+	// The seqs of the family's lot events, and of the events at its sites
+	// (index ev-site), whose people entries are then read in one ordered
+	// pass: the cost follows the family, not the ledger.
+	lotSeqs := make([][]int64, len(out.Lots))
+	var seqs []int64
+	for i, l := range out.Lots {
 		if err := st.scanIndex(idxLotEvents, l.ID, func(sfx []byte) error {
-			seq := int64(beUint(sfx))
-			e, err := st.peopleEntry(seq)
-			if err != nil || e == nil {
-				return err
-			}
-			return mayAdd(seq, e, l.ID, l.TraceCode, l.Region)
+			lotSeqs[i] = append(lotSeqs[i], int64(beUint(sfx)))
+			return nil
+		}); err != nil {
+			return err
+		}
+		seqs = append(seqs, lotSeqs[i]...)
+	}
+	var siteSeqs []int64
+	for i, s := range out.Sites {
+		if slices.ContainsFunc(out.Sites[:i], func(o RecallSite) bool { return o.ID == s.ID }) {
+			continue
+		}
+		if err := st.scanIndex(idxEventSite, s.ID, func(sfx []byte) error {
+			siteSeqs = append(siteSeqs, int64(beUint(sfx)))
+			return nil
 		}); err != nil {
 			return err
 		}
 	}
-	// Site events (site_tested, site_disinfected) at the family's sites
-	// while its goods were there.
-	if len(out.Sites) > 0 {
-		if err := st.tx.Scan(prefixPeopleEv, nil, false, func(k, v []byte) error {
-			var e peopleEntry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fault.Wrap(fault.Tampered, "a people index entry does not decode", err)
-			}
-			if e.Kind != SiteTested && e.Kind != SiteDisinfected {
-				return nil
-			}
-			for _, s := range out.Sites {
-				if s.ID == e.Site && !e.At.Before(s.From) && (s.To == nil || !e.At.After(*s.To)) {
-					return mayAdd(int64(beUint(k[len(prefixPeopleEv):])), &e, "", "", s.Region)
+	seqs = append(seqs, siteSeqs...)
+	entries, err := st.peopleEntries(seqs)
+	if err != nil {
+		return err
+	}
+	for i, l := range out.Lots {
+		for _, seq := range lotSeqs[i] {
+			if e := entries[seq]; e != nil {
+				if err := mayAdd(seq, e, l.ID, l.TraceCode, l.Region); err != nil {
+					return err
 				}
 			}
-			return nil
-		}); err != nil {
-			return err
+		}
+	}
+	// Site events (site_tested, site_disinfected) at the family's sites
+	// while its goods were there.
+	slices.Sort(siteSeqs)
+	for _, seq := range slices.Compact(siteSeqs) {
+		e := entries[seq]
+		if e == nil || (e.Kind != SiteTested && e.Kind != SiteDisinfected) {
+			continue
+		}
+		for _, s := range out.Sites {
+			if s.ID == e.Site && !e.At.Before(s.From) && (s.To == nil || !e.At.After(*s.To)) {
+				if err := mayAdd(seq, e, "", "", s.Region); err != nil {
+					return err
+				}
+				break
+			}
 		}
 	}
 	out.People = sortedPeople(byPs)

@@ -218,13 +218,13 @@ func (st *state) fillPeople(f *Finding) error {
 // peopleOn lists the pseudonymous people on records seqs, by pseudonym,
 // each with the events they were on.
 func (st *state) peopleOn(seqs []int64) ([]RecallPerson, error) {
+	entries, err := st.peopleEntries(seqs)
+	if err != nil {
+		return nil, err
+	}
 	byPs := map[string]*RecallPerson{}
 	for _, seq := range seqs {
-		e, err := st.peopleEntry(seq)
-		if err != nil {
-			return nil, err
-		}
-		if e != nil {
+		if e := entries[seq]; e != nil {
 			addPeople(byPs, seq, e, "")
 		}
 	}
