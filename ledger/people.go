@@ -149,6 +149,43 @@ func sortedPeople(byPs map[string]*RecallPerson) []RecallPerson {
 	return out
 }
 
+// peopleSpan returns the first and last seq with a people index entry
+// (hi < lo: none).
+func (st *state) peopleSpan() (lo, hi int64, err error) {
+	lo, hi = 1, 0
+	for _, reverse := range []bool{false, true} {
+		err = st.tx.Scan(prefixPeopleEv, nil, reverse, func(k, _ []byte) error {
+			seq := int64(beUint(k[len(prefixPeopleEv):]))
+			if reverse {
+				hi = seq
+			} else {
+				lo = seq
+			}
+			return fault.ErrStop
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	return lo, hi, nil
+}
+
+// seqsIn returns the seqs from lo to hi of value's entries in x, an index
+// of record seqs (lot-ev, ev-site).
+func (st *state) seqsIn(x index, value string, lo, hi int64) ([]int64, error) {
+	var seqs []int64
+	p := x.prefix(value)
+	err := st.tx.Scan(p, key(p, be64(lo)), false, func(k, _ []byte) error {
+		seq := int64(beUint(k[len(p):]))
+		if seq > hi {
+			return fault.ErrStop
+		}
+		seqs = append(seqs, seq)
+		return nil
+	})
+	return seqs, err
+}
+
 // peopleEntries returns the people index entries of records seqs (in any
 // order, repeats allowed) by seq, read as one merged pass over the index;
 // records without one (none, or erased) are left out.
@@ -195,14 +232,17 @@ func (st *state) recallPeople(p Principal, out *Recall) error {
 	}
 	// The seqs of the family's lot events, and of the events at its sites
 	// (index ev-site), whose people entries are then read in one ordered
-	// pass: the cost follows the family, not the ledger.
+	// pass: the cost follows the family, not the ledger. Only records
+	// inside the people index's span can have an entry (none at all in a
+	// ledger that never recorded people).
+	lo, hi, err := st.peopleSpan()
+	if err != nil || hi < lo {
+		return err
+	}
 	lotSeqs := make([][]int64, len(out.Lots))
 	var seqs []int64
 	for i, l := range out.Lots {
-		if err := st.scanIndex(idxLotEvents, l.ID, func(sfx []byte) error {
-			lotSeqs[i] = append(lotSeqs[i], int64(beUint(sfx)))
-			return nil
-		}); err != nil {
+		if lotSeqs[i], err = st.seqsIn(idxLotEvents, l.ID, lo, hi); err != nil {
 			return err
 		}
 		seqs = append(seqs, lotSeqs[i]...)
@@ -212,12 +252,11 @@ func (st *state) recallPeople(p Principal, out *Recall) error {
 		if slices.ContainsFunc(out.Sites[:i], func(o RecallSite) bool { return o.ID == s.ID }) {
 			continue
 		}
-		if err := st.scanIndex(idxEventSite, s.ID, func(sfx []byte) error {
-			siteSeqs = append(siteSeqs, int64(beUint(sfx)))
-			return nil
-		}); err != nil {
+		at, err := st.seqsIn(idxEventSite, s.ID, lo, hi)
+		if err != nil {
 			return err
 		}
+		siteSeqs = append(siteSeqs, at...)
 	}
 	seqs = append(seqs, siteSeqs...)
 	entries, err := st.peopleEntries(seqs)
