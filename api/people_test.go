@@ -286,7 +286,7 @@ func TestSitePositivePeopleToTestOverHTTP(t *testing.T) {
 
 // TestSiteEventPeopleInRecallOverHTTP: the recall lists the people of the
 // site tests at a family site while its goods were there (found through the
-// site's event index), not those of a test there before the goods came nor
+// index of site events), not those of a test there before the goods came nor
 // of a test at another site, and a regulator of another region sees none.
 func TestSiteEventPeopleInRecallOverHTTP(t *testing.T) {
 	w := newDemoWorld(t)

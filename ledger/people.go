@@ -230,9 +230,9 @@ func (st *state) recallPeople(p Principal, out *Recall) error {
 		addPeople(byPs, seq, e, lot)
 		return nil
 	}
-	// The seqs of the family's lot events, and of the events at its sites
-	// (index ev-site), whose people entries are then read in one ordered
-	// pass: the cost follows the family, not the ledger. Only records
+	// The seqs of the family's lot events, and of the site events (index
+	// ev-kind: far fewer than the events at a busy site, index ev-site),
+	// whose people entries are then read in one ordered pass. Only records
 	// inside the people index's span can have an entry (none at all in a
 	// ledger that never recorded people).
 	lo, hi, err := st.peopleSpan()
@@ -248,11 +248,11 @@ func (st *state) recallPeople(p Principal, out *Recall) error {
 		seqs = append(seqs, lotSeqs[i]...)
 	}
 	var siteSeqs []int64
-	for i, s := range out.Sites {
-		if slices.ContainsFunc(out.Sites[:i], func(o RecallSite) bool { return o.ID == s.ID }) {
-			continue
+	for _, k := range []EventKind{SiteTested, SiteDisinfected} {
+		if len(out.Sites) == 0 {
+			break
 		}
-		at, err := st.seqsIn(idxEventSite, s.ID, lo, hi)
+		at, err := st.seqsIn(idxEventKind, string(k), lo, hi)
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func (st *state) recallPeople(p Principal, out *Recall) error {
 	// Site events (site_tested, site_disinfected) at the family's sites
 	// while its goods were there.
 	slices.Sort(siteSeqs)
-	for _, seq := range slices.Compact(siteSeqs) {
+	for _, seq := range siteSeqs {
 		e := entries[seq]
 		if e == nil || (e.Kind != SiteTested && e.Kind != SiteDisinfected) {
 			continue
