@@ -18,35 +18,7 @@ func BenchmarkRecallPeople(b *testing.B) {
 		b.Run(fmt.Sprintf("others=%d", others), func(b *testing.B) {
 			e := fixtures.OpenTestLedger(b, ledger.Options{})
 			ctx := context.Background()
-			rec := fixtures.LedgerRecorder{L: e.L, Admin: e.Admin}
-			imp, lab := fixtures.USCC("330106", 960), fixtures.USCC("330106", 961)
-			if err := rec.Org(ctx, imp, "基准进口商", "330106", []string{ledger.RoleImporter}); err != nil {
-				b.Fatal(err)
-			}
-			if err := rec.Site(ctx, "R-PORT", imp, "港口堆场", "port_yard", "330106", ""); err != nil {
-				b.Fatal(err)
-			}
-			if err := rec.Org(ctx, lab, "基准检测实验室", "330106", []string{ledger.RoleLab}); err != nil {
-				b.Fatal(err)
-			}
-			ip, _, err := rec.Key(ctx, imp, ledger.RoleImporter, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			lp, _, err := rec.Key(ctx, lab, ledger.RoleLab, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			lots := make([]string, 65)
-			for i := range lots {
-				r, err := e.L.Submit(ctx, ip, ledger.Event{Kind: ledger.Declared, Site: "R-PORT", DeclarationNo: fixtures.DeclarationNo("2248", 2026, 710_000+i),
-					Product:    &ledger.Product{Name: "冷冻去骨牛肉", HSCode: "0202300090", Category: ledger.CategoryFrozen, OriginCountry: "BR"},
-					Containers: []ledger.Container{{Number: fixtures.Container("RSI", i)}}, Quantity: &ledger.Quantity{Grams: 20_000_000}}, "")
-				if err != nil {
-					b.Fatal(err)
-				}
-				lots[i] = r.Lot
-			}
+			lp, lots := labAndLots(b, e, 960, 65)
 			tested := func(lot string, i int) ledger.Submission {
 				return ledger.Submission{Principal: lp, Event: ledger.Event{Kind: ledger.Tested, Lot: lot, Samples: 20, Scope: []string{"goods"}, Result: "negative",
 					People: []ledger.Person{{Role: "sampler", Name: "采样员", Phone: fmt.Sprintf("137%08d", i)}}}}

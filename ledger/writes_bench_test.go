@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -20,36 +21,7 @@ import (
 // same run: the ratio is what a domain event costs over a registry record.
 func BenchmarkWriteTested(b *testing.B) {
 	e := fixtures.OpenTestLedger(b, ledger.Options{})
-	ctx := context.Background()
-	rec := fixtures.LedgerRecorder{L: e.L, Admin: e.Admin}
-	imp, lab := fixtures.USCC("330106", 950), fixtures.USCC("330106", 951)
-	if err := rec.Org(ctx, imp, "基准进口商", "330106", []string{ledger.RoleImporter}); err != nil {
-		b.Fatal(err)
-	}
-	if err := rec.Site(ctx, "W-PORT", imp, "港口堆场", "port_yard", "330106", ""); err != nil {
-		b.Fatal(err)
-	}
-	if err := rec.Org(ctx, lab, "基准检测实验室", "330106", []string{ledger.RoleLab}); err != nil {
-		b.Fatal(err)
-	}
-	ip, _, err := rec.Key(ctx, imp, ledger.RoleImporter, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lp, _, err := rec.Key(ctx, lab, ledger.RoleLab, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lots := make([]string, 64)
-	for i := range lots {
-		r, err := e.L.Submit(ctx, ip, ledger.Event{Kind: ledger.Declared, Site: "W-PORT", DeclarationNo: fixtures.DeclarationNo("2248", 2026, 700_000+i),
-			Product:    &ledger.Product{Name: "冷冻去骨牛肉", HSCode: "0202300090", Category: ledger.CategoryFrozen, OriginCountry: "BR"},
-			Containers: []ledger.Container{{Number: fixtures.Container("WSI", i)}}, Quantity: &ledger.Quantity{Grams: 20_000_000}}, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		lots[i] = r.Lot
-	}
+	lp, lots := labAndLots(b, e, 950, 64)
 	b.ResetTimer()
 	tested, testedCPU := load(b, e.L, func(i int) (ledger.Principal, ledger.Event) {
 		return lp, ledger.Event{Kind: ledger.Tested, Lot: lots[i%len(lots)], Samples: 20, Scope: []string{"goods", "packaging"}, Result: "negative"}
@@ -99,4 +71,45 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// labAndLots registers an importer and a lab (USCCs serial and serial+1
+// in 330106), a port yard and a key of each, declares n lots of 20 t at
+// the port as the importer and returns the lab's key and the lots, for
+// the benchmarks' tests. Each serial makes its own site, declarations and
+// containers.
+func labAndLots(b *testing.B, e *fixtures.TestLedger, serial, n int) (lab ledger.Principal, lots []string) {
+	b.Helper()
+	ctx := context.Background()
+	rec := fixtures.LedgerRecorder{L: e.L, Admin: e.Admin}
+	imp, lb := fixtures.USCC("330106", serial), fixtures.USCC("330106", serial+1)
+	site := fmt.Sprintf("P%d-PORT", serial)
+	if err := rec.Org(ctx, imp, "基准进口商", "330106", []string{ledger.RoleImporter}); err != nil {
+		b.Fatal(err)
+	}
+	if err := rec.Site(ctx, site, imp, "港口堆场", "port_yard", "330106", ""); err != nil {
+		b.Fatal(err)
+	}
+	if err := rec.Org(ctx, lb, "基准检测实验室", "330106", []string{ledger.RoleLab}); err != nil {
+		b.Fatal(err)
+	}
+	importer, _, err := rec.Key(ctx, imp, ledger.RoleImporter, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lab, _, err = rec.Key(ctx, lb, ledger.RoleLab, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lots = make([]string, n)
+	for i := range lots {
+		r, err := e.L.Submit(ctx, importer, ledger.Event{Kind: ledger.Declared, Site: site, DeclarationNo: fixtures.DeclarationNo("2248", 2026, 700_000+serial*1000+i),
+			Product:    &ledger.Product{Name: "冷冻去骨牛肉", HSCode: "0202300090", Category: ledger.CategoryFrozen, OriginCountry: "BR"},
+			Containers: []ledger.Container{{Number: fixtures.Container("BSI", serial*1000+i)}}, Quantity: &ledger.Quantity{Grams: 20_000_000}}, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		lots[i] = r.Lot
+	}
+	return lab, lots
 }
