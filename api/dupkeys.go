@@ -117,17 +117,10 @@ func (s *dupScanner) object(depth int) bool {
 		if !s.value(depth) {
 			return false
 		}
-		s.space()
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.space()
-		case '}':
-			s.i++
+		more, ok := s.next('}')
+		if !ok || !more {
 			s.n = start
-			return true
-		default:
-			return false
+			return ok
 		}
 	}
 }
@@ -143,18 +136,26 @@ func (s *dupScanner) array(depth int) bool {
 		if !s.value(depth) {
 			return false
 		}
-		s.space()
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.space()
-		case ']':
-			s.i++
-			return true
-		default:
-			return false
+		if more, ok := s.next(']'); !ok || !more {
+			return ok
 		}
 	}
+}
+
+// next reads what follows a member or an element: a comma (more), or the
+// container's end byte (not more); anything else is not ok.
+func (s *dupScanner) next(end byte) (more, ok bool) {
+	s.space()
+	switch s.peek() {
+	case ',':
+		s.i++
+		s.space()
+		return true, true
+	case end:
+		s.i++
+		return false, true
+	}
+	return false, false
 }
 
 // key reads a member name made of printable ASCII without escapes, the
