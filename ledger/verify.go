@@ -152,6 +152,19 @@ func badRecord(seq int64, format string, args ...any) error {
 	return fault.Errorf(fault.Tampered, "record %d: %s", seq, fmt.Sprintf(format, args...))
 }
 
+// replayDecode decodes a record for the replay: through decodeCanonical
+// when verify was given a faster decoder (whose answer the canonical
+// re-encoding vouches for), else by DecodeRecord, without encoding the
+// record again.
+func replayDecode(data []byte, decode JSONDecoder) (*Record, error) {
+	if decode != nil {
+		if rec, ok := decodeCanonical(data, decode); ok {
+			return rec, nil
+		}
+	}
+	return DecodeRecord(data)
+}
+
 // replay applies every record to scratch, in groups of replayBatch records
 // per transaction.
 func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Progress, decode JSONDecoder) error {
@@ -161,12 +174,9 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 	flush := func() error {
 		err := scratch.Update(ctx, func(stx Tx) error {
 			for i, data := range batch {
-				rec, ok := decodeCanonical(data, decode)
-				if !ok {
-					var err error
-					if rec, err = DecodeRecord(data); err != nil {
-						return err
-					}
+				rec, err := replayDecode(data, decode)
+				if err != nil {
+					return err
 				}
 				if _, err := applyRecord(stx, nil, rec); err != nil {
 					return badRecord(seq+int64(i), "does not apply to the state before it: %v", err)
