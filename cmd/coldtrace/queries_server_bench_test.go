@@ -87,7 +87,10 @@ func procStatus(pid int) (map[string]int64, error) {
 func runServerQueries(b *testing.B, dir string, info benchInfo, extra ...string) serverRun {
 	b.Helper()
 	run := serverRun{args: extra}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1", "--sweep-every=-1s", "--log-level=ERROR"}, extra...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1", "--anon-rate=-1", "--sweep-every=-1s", "--log-level=ERROR"}, extra...)
+	if m := os.Getenv("COLDTRACE_BENCH_MEMORY"); m != "" {
+		args = append(args, "--memory", m) // a smaller budget than the default 1GiB
+	}
 	cg := newBenchCgroup(b)
 	t0 := time.Now()
 	cmd := exec.Command(binPath, args...)
