@@ -39,6 +39,7 @@ type Releaser struct {
 	tables Tables
 
 	runs, released atomic.Int64
+	floor          atomic.Int64 // RssFile after the last release
 }
 
 // New returns a Releaser of the tables' pages past limit bytes of
@@ -47,10 +48,13 @@ func New(limit int64, tables Tables) *Releaser { return &Releaser{Limit: limit, 
 
 // Check releases the tables' resident pages when the process's file-mapped
 // resident memory is over the limit, and returns the bytes it released
-// (the drop of RssFile; 0 when under the limit).
+// (the drop of RssFile; 0 when under the limit). When what cannot be
+// released (the program's own file, the write-ahead logs) is over the limit
+// too, it releases again only once RssFile has grown by an eighth of the
+// limit (at least 1 MiB) since the last release, not at every check.
 func (r *Releaser) Check() (int64, error) {
-	before, err := RSSFile()
-	if err != nil || before <= r.Limit {
+	rss, err := RSSFile()
+	if err != nil || rss <= r.Limit || rss-r.floor.Load() < max(r.Limit/8, 1<<20) {
 		return 0, err
 	}
 	return r.Release()
@@ -71,6 +75,7 @@ func (r *Releaser) Release() (int64, error) {
 		return 0, err
 	}
 	n := max(before-after, 0)
+	r.floor.Store(after)
 	r.runs.Add(1)
 	r.released.Add(n)
 	return n, nil

@@ -127,6 +127,19 @@ func TestReleaseDropsTablePages(t *testing.T) {
 		t.Errorf("Stats = %d runs, %d bytes; want 1 run of %d bytes", runs, released, got)
 	}
 	readAll(t, s, n)
+
+	// Over the limit with nothing read since the last release: RssFile is
+	// what cannot be released, and Check leaves it until it grows.
+	r.Limit = 1
+	if _, err := r.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Check(); err != nil || got != 0 {
+		t.Errorf("Check right after a release released %d bytes, %v", got, err)
+	}
+	if runs, _ := r.Stats(); runs != 2 {
+		t.Errorf("Check right after a release ran: %d releases, want 2", runs)
+	}
 }
 
 // TestReleaseWhileReadingAndWriting releases the tables' pages again and
