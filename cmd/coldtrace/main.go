@@ -78,6 +78,7 @@ type serveCmd struct {
 	MinFree           int64         `default:"1073741824" env:"COLDTRACE_MIN_FREE" help:"Free-space reserve of the data disk in bytes: below it writes answer 503 and /readyz fails, until space returns (0: none)."`
 	TrustedProxies    []string      `env:"COLDTRACE_TRUSTED_PROXIES" help:"Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (default: none)."`
 	Memory            memory.Size   `default:"1GiB" env:"COLDTRACE_MEMORY" help:"Memory budget (like 512MiB or 2GiB, at least 256MiB), split between badger's memtables, logs and caches, the ledger's caches and the Go heap; printed at start and exported on /metrics."`
+	MappedRelease     bool          `default:"true" negatable:"" env:"COLDTRACE_MAPPED_RELEASE" help:"Keep the file-mapped resident memory within the budget's mapped part (wal+level0) by releasing the resident pages of badger's tables, which stay in the kernel's page cache (Linux)."`
 }
 
 func (d dataDir) demoKeysPath() string { return filepath.Join(d.Data, "demo-keys.txt") }
@@ -178,20 +179,22 @@ func (c *serveCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rel, stopRelease := startRelease(ctx, c.MappedRelease, budget, o.store, logger)
+	defer stopRelease() // before the store closes
 	h := api.New(l, api.Options{Logger: logger, MaxBodyBytes: c.MaxBody, RatePerSecond: c.RateLimit, RateBurst: c.RateBurst,
 		PublicURL: publicURL, AllowedHosts: c.AllowedHosts,
 		Ready: o.store.SpaceError, UploadFits: c.uploadFits(),
 		Limits: api.Limits{BodyTimeout: c.BodyTimeout, UploadMinRate: c.UploadMinRate,
 			AnonPerSecond: c.AnonRate, AnonBurst: c.AnonBurst, AuthFailPerSecond: c.AuthFailRate, AuthFailBurst: c.AuthFailBurst,
 			TrustedProxies: c.TrustedProxies},
-		Collectors: []prometheus.Collector{newMemoryCollector(budget, o.store, l)}})
+		Collectors: []prometheus.Collector{newMemoryCollector(budget, o.store, l, rel)}})
 	// The webhook deliveries run beside the server and stop before the
 	// ledger closes; what they did not deliver stays in the outbox.
 	dctx, dstop := context.WithCancel(ctx)
 	ddone := make(chan struct{})
 	go func() { api.NewDeliverer(l, api.DelivererOptions{Logger: logger}).Run(dctx); close(ddone) }()
 	defer func() { dstop(); <-ddone }()
-	fmt.Printf("%s; Go memory limit %s\n", budget, memory.Size(goLimit))
+	fmt.Printf("%s; Go memory limit %s; %s\n", budget, memory.Size(goLimit), releaseDesc(rel))
 	fmt.Printf("coldtrace %s listening on http://%s (log %s, %d records; attachments in %s)\n", version, ln.Addr(), l.Origin(), l.Size(), o.blobDesc)
 	if c.Demo {
 		if keys, err := os.ReadFile(c.demoKeysPath()); err == nil {

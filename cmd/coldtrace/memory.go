@@ -3,14 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"coldtrace/cmd/coldtrace/memory"
+	"coldtrace/cmd/coldtrace/memory/mapped"
 	"coldtrace/ledger"
 	"coldtrace/storage/badgerkv"
 )
@@ -29,33 +34,68 @@ func applyBudget(b memory.Budget, bo *badgerkv.Options, opts *ledger.Options) in
 	return debug.SetMemoryLimit(-1)
 }
 
+// releaseEvery is how often serve compares the file-mapped resident memory
+// with the budget's mapped part: a tenth of a second, at the cost of
+// reading /proc/self/status (tens of microseconds).
+const releaseEvery = 100 * time.Millisecond
+
+// startRelease starts the release of badger's table pages past the
+// budget's mapped part (package mapped), unless turned off or not on
+// Linux (nil then), and returns the function that stops it.
+func startRelease(ctx context.Context, on bool, b memory.Budget, store *badgerkv.Store, logger *slog.Logger) (*mapped.Releaser, func()) {
+	if _, err := mapped.RSSFile(); !on || err != nil {
+		return nil, func() {}
+	}
+	r := mapped.New(b.Mapped(), store)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx, releaseEvery, func(err error) { logger.Warn("releasing the tables' mapped pages", "err", err) })
+	}()
+	return r, func() { cancel(); <-done }
+}
+
+// releaseDesc tells at start-up what keeps the mapped files in the budget.
+func releaseDesc(r *mapped.Releaser) string {
+	if r == nil {
+		return "mapped files not bounded (--no-mapped-release or no /proc)"
+	}
+	return fmt.Sprintf("mapped files kept within %s (badger's table pages released past it)", memory.Size(r.Limit))
+}
+
 // memoryCollector exports the budget's parts and, where badger, the ledger
 // and the runtime tell, what each holds, with the process's resident memory
 // split into anonymous and file-mapped pages (badger maps its write-ahead
-// logs and tables).
+// logs and tables), and the releases of the tables' pages.
 type memoryCollector struct {
 	budget memory.Budget
 	store  *badgerkv.Store
 	l      *ledger.Ledger
+	rel    *mapped.Releaser // nil when the release is off
 
+	mappedDesc, releasesDesc, releasedDesc                                           *prometheus.Desc
 	budgetDesc, usedDesc, goDesc, goLimitDesc, rssDesc, l0Desc, diskDesc, badgerDesc *prometheus.Desc
 }
 
-func newMemoryCollector(b memory.Budget, store *badgerkv.Store, l *ledger.Ledger) *memoryCollector {
-	return &memoryCollector{budget: b, store: store, l: l,
-		budgetDesc:  prometheus.NewDesc("coldtrace_memory_budget_bytes", "The memory budget (--memory) by part.", []string{"part"}, nil),
-		usedDesc:    prometheus.NewDesc("coldtrace_memory_used_bytes", "What a part of the budget holds now, for the parts that tell (block_cache, index_cache, level0, lot_cache, node_cache, state_cache).", []string{"part"}, nil),
-		goDesc:      prometheus.NewDesc("coldtrace_go_memory_bytes", "Memory the Go runtime holds from the system (what its memory limit bounds): memtable arenas, caches and the rest of the heap.", nil, nil),
-		goLimitDesc: prometheus.NewDesc("coldtrace_go_memory_limit_bytes", "The Go runtime's soft memory limit (the budget less the mapped files, or GOMEMLIMIT).", nil, nil),
-		rssDesc:     prometheus.NewDesc("coldtrace_process_rss_bytes", "Resident memory by kind (/proc/self/status): anon (the Go heap), file (badger's mapped logs and tables, which the kernel may reclaim), shmem.", []string{"kind"}, nil),
-		l0Desc:      prometheus.NewDesc("coldtrace_badger_level0_tables", "Level-0 tables waiting for compaction.", nil, nil),
-		badgerDesc:  prometheus.NewDesc("coldtrace_badger_setting", "Badger's memory settings as the open database has them: memtable_bytes, memtables, level0_tables, block_cache_bytes (its cache's capacity), index_cache_bytes.", []string{"setting"}, nil),
-		diskDesc:    prometheus.NewDesc("coldtrace_badger_disk_bytes", "Badger's tables (lsm) and value log (vlog) on disk, as badger last measured them.", []string{"kind"}, nil),
+func newMemoryCollector(b memory.Budget, store *badgerkv.Store, l *ledger.Ledger, rel *mapped.Releaser) *memoryCollector {
+	return &memoryCollector{budget: b, store: store, l: l, rel: rel,
+		mappedDesc:   prometheus.NewDesc("coldtrace_memory_mapped_limit_bytes", "The file-mapped resident memory past which badger's table pages are released: the budget's wal and level0 parts (absent when the release is off).", nil, nil),
+		releasesDesc: prometheus.NewDesc("coldtrace_memory_mapped_releases_total", "Releases of badger's table pages (file-mapped resident memory past its limit).", nil, nil),
+		releasedDesc: prometheus.NewDesc("coldtrace_memory_mapped_released_bytes_total", "File-mapped resident memory the releases of badger's table pages released (the drops of RssFile).", nil, nil),
+		budgetDesc:   prometheus.NewDesc("coldtrace_memory_budget_bytes", "The memory budget (--memory) by part.", []string{"part"}, nil),
+		usedDesc:     prometheus.NewDesc("coldtrace_memory_used_bytes", "What a part of the budget holds now, for the parts that tell (block_cache, index_cache, level0, lot_cache, node_cache, state_cache).", []string{"part"}, nil),
+		goDesc:       prometheus.NewDesc("coldtrace_go_memory_bytes", "Memory the Go runtime holds from the system (what its memory limit bounds): memtable arenas, caches and the rest of the heap.", nil, nil),
+		goLimitDesc:  prometheus.NewDesc("coldtrace_go_memory_limit_bytes", "The Go runtime's soft memory limit (the budget less the mapped files, or GOMEMLIMIT).", nil, nil),
+		rssDesc:      prometheus.NewDesc("coldtrace_process_rss_bytes", "Resident memory by kind (/proc/self/status): anon (the Go heap), file (badger's mapped logs and tables, which the kernel may reclaim), shmem.", []string{"kind"}, nil),
+		l0Desc:       prometheus.NewDesc("coldtrace_badger_level0_tables", "Level-0 tables waiting for compaction.", nil, nil),
+		badgerDesc:   prometheus.NewDesc("coldtrace_badger_setting", "Badger's memory settings as the open database has them: memtable_bytes, memtables, level0_tables, block_cache_bytes (its cache's capacity), index_cache_bytes.", []string{"setting"}, nil),
+		diskDesc:     prometheus.NewDesc("coldtrace_badger_disk_bytes", "Badger's tables (lsm) and value log (vlog) on disk, as badger last measured them.", []string{"kind"}, nil),
 	}
 }
 
 func (c *memoryCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.budgetDesc, c.usedDesc, c.goDesc, c.goLimitDesc, c.rssDesc, c.l0Desc, c.diskDesc, c.badgerDesc} {
+	for _, d := range []*prometheus.Desc{c.budgetDesc, c.usedDesc, c.goDesc, c.goLimitDesc, c.rssDesc, c.l0Desc, c.diskDesc, c.badgerDesc, c.mappedDesc, c.releasesDesc, c.releasedDesc} {
 		ch <- d
 	}
 }
@@ -87,6 +127,12 @@ func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.goLimitDesc, debug.SetMemoryLimit(-1))
 	for kind, v := range rss() {
 		gauge(c.rssDesc, v, kind)
+	}
+	if c.rel != nil {
+		runs, released := c.rel.Stats()
+		gauge(c.mappedDesc, c.rel.Limit)
+		ch <- prometheus.MustNewConstMetric(c.releasesDesc, prometheus.CounterValue, float64(runs))
+		ch <- prometheus.MustNewConstMetric(c.releasedDesc, prometheus.CounterValue, float64(released))
 	}
 }
 

@@ -39,6 +39,7 @@ func TestMemoryBudget(t *testing.T) {
 		`coldtrace_badger_setting{setting="level0_tables"}`:     3,
 		`coldtrace_badger_setting{setting="block_cache_bytes"}`: 64 * mib,
 		`coldtrace_go_memory_limit_bytes`:                       320 * mib,
+		`coldtrace_memory_mapped_limit_bytes`:                   192 * mib, // wal + level0
 	} {
 		if got, ok := m[name]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
@@ -47,6 +48,11 @@ func TestMemoryBudget(t *testing.T) {
 	for _, name := range []string{`coldtrace_process_rss_bytes{kind="anon"}`, `coldtrace_go_memory_bytes`} {
 		if m[name] <= 0 {
 			t.Errorf("%s = %v, want the process's", name, m[name])
+		}
+	}
+	for _, name := range []string{`coldtrace_memory_mapped_releases_total`, `coldtrace_memory_mapped_released_bytes_total`} {
+		if _, ok := m[name]; !ok {
+			t.Errorf("%s missing", name)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,9 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -169,9 +166,10 @@ func BenchmarkQueries(b *testing.B) {
 	l.Close()
 	store.Close()
 
-	// The server process: cold start to the first answer, and its memory
-	// after the query load.
-	coldStart, rss, hwm, anon, file := serverColdStart(b, dir, info)
+	// The server process, as users run it: the same queries over HTTP
+	// with its RSS sampled all along, without the release of the tables'
+	// mapped pages (--no-mapped-release) and with it, interleaved.
+	on, off := serverRuns(b, dir, info)
 
 	b.StopTimer()
 	b.ReportMetric(ms(traceP50), "trace-p50-ms")
@@ -181,8 +179,12 @@ func BenchmarkQueries(b *testing.B) {
 	b.ReportMetric(ms(inclP99), "inclusion-p99-ms")
 	b.ReportMetric(ms(consP99), "consistency-p99-ms")
 	b.ReportMetric(ms(repP50), "report-p50-ms")
-	b.ReportMetric(ms(coldStart), "coldstart-ms")
-	b.ReportMetric(float64(rss)/1024, "rss-MiB")
+	b.ReportMetric(ms(on.cold), "coldstart-ms")
+	b.ReportMetric(float64(on.mem.maxRSS)/1024, "rss-max-MiB")
+	b.ReportMetric(float64(off.mem.maxRSS)/1024, "rss-max-norelease-MiB")
+	b.ReportMetric(ms(on.trace[1]), "http-trace-p99-ms")
+	b.ReportMetric(ms(on.recall[1]), "http-recall-p99-ms")
+	b.ReportMetric(ms(on.report[1]), "http-report-max-ms")
 	b.ReportMetric(float64(disk)/float64(info.Records), "disk-bytes/record")
 	if pgP50 > 0 {
 		b.ReportMetric(ms(pgP50), "pg-trace-p50-ms")
@@ -200,7 +202,6 @@ func BenchmarkQueries(b *testing.B) {
 			pgLots, pgP50, pgP99, float64(pgP50)/float64(traceP50), float64(pgP99)/float64(traceP99))
 	}
 	b.Logf("data directory: %.2f GB, %.0f bytes a record", float64(disk)/1e9, float64(disk)/float64(info.Records))
-	b.Logf("server process: cold start to the first trace answer %v; RSS after the load %.0f MiB (peak %.0f MiB): anonymous %.0f MiB, file-mapped %.0f MiB", coldStart.Round(time.Millisecond), float64(rss)/1024, float64(hwm)/1024, float64(anon)/1024, float64(file)/1024)
 }
 
 // dirBytes returns the size of the files under dir.
@@ -228,75 +229,6 @@ func readBenchKey(dir string) (*vlog.Key, error) {
 		return nil, err
 	}
 	return vlog.ParseKey(strings.TrimSpace(string(data)))
-}
-
-// serverColdStart runs `coldtrace serve` on the benchmark data directory
-// and returns the time from exec to the first answered trace, and the
-// process's resident memory after 200 traces and recalls (KiB: current and
-// peak, and the current split into anonymous pages, the Go heap, and
-// file-mapped ones, badger's tables and logs).
-func serverColdStart(b *testing.B, dir string, info benchInfo) (cold time.Duration, rss, hwm, anon, file int64) {
-	b.Helper()
-	t0 := time.Now()
-	cmd := exec.Command(binPath, "serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1", "--sweep-every=-1s", "--log-level=ERROR")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
-			}
-		}
-	}()
-	var base string
-	select {
-	case base = <-urls:
-	case <-time.After(2 * time.Minute):
-		b.Fatal("coldtrace serve did not start")
-	}
-	get := func(path string) {
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+benchAdmin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("GET %s: %d", path, resp.StatusCode)
-		}
-	}
-	get("/v1/lots/" + info.BigCode + "/trace?direction=down")
-	cold = time.Since(t0)
-	for i := 0; i < 100; i++ {
-		get("/v1/lots/" + info.BigCode + "/trace?direction=down")
-		get("/v1/lots/" + info.BigCode + "/recall")
-	}
-	get("/v1/reports/closure?region=" + info.Region)
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	kib := func(field string) int64 {
-		for _, line := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(line, field+":"); ok {
-				n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-				return n
-			}
-		}
-		return 0
-	}
-	return cold, kib("VmRSS"), kib("VmHWM"), kib("RssAnon"), kib("RssFile")
 }
 
 // postgresTrace loads the ledger's lots and edges into a throwaway

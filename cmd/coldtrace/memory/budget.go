@@ -89,7 +89,9 @@ type Budget struct {
 	Memtables    int64
 	WAL          int64
 	// Level0 is the level-0 tables waiting for compaction, mapped from
-	// their files: Level0Tables of at most MemTableSize each.
+	// their files: Level0Tables of at most MemTableSize each; with WAL, the
+	// file-mapped part (Mapped), which also holds the resident pages of the
+	// other tables that reads touched.
 	Level0 int64
 	// BlockCache is badger's cache of decompressed table blocks.
 	BlockCache int64
@@ -139,6 +141,13 @@ func Split(total Size) (Budget, error) {
 // is the total less the mapped files.
 func (b Budget) GoLimit() int64 { return int64(b.Total) - b.WAL - b.Level0 }
 
+// Mapped is the file-mapped part of the budget, the wal and level0 parts:
+// what the process may hold resident of mapped files (badger's logs and
+// tables, the program's own). Past it, serve releases the pages of
+// badger's tables (package mapped), so that the tables' pages that queries
+// touched do not stay resident beyond the budget.
+func (b Budget) Mapped() int64 { return b.WAL + b.Level0 }
+
 // A Part is one named part of a budget.
 type Part struct {
 	Name  string
@@ -146,7 +155,9 @@ type Part struct {
 }
 
 // Parts lists the budget's parts in a fixed order, for /metrics and the
-// start-up line.
+// start-up line. The file-mapped parts (Mapped) are wal and level0, and
+// level0 also holds the pages of other tables that reads touched, until
+// they are released.
 func (b Budget) Parts() []Part {
 	return []Part{
 		{"memtables", b.Memtables},

@@ -93,3 +93,18 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestMappedAndGoLimit: the file-mapped part (wal and level0, 384 MiB at
+// 1 GiB) and the Go limit add up to the total at every size.
+func TestMappedAndGoLimit(t *testing.T) {
+	b, _ := Split(GiB)
+	if got := b.Mapped(); got != 384<<20 {
+		t.Errorf("Mapped at 1GiB = %d MiB, want 384", got>>20)
+	}
+	for _, total := range []Size{Min, 512 * MiB, GiB, 8 * GiB} {
+		b, _ := Split(total)
+		if b.Mapped()+b.GoLimit() != int64(total) {
+			t.Errorf("Split(%s): mapped %d + Go limit %d != %d", total, b.Mapped(), b.GoLimit(), int64(total))
+		}
+	}
+}
