@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// dropMappedPages unmaps from this process, every interval until stop is
+// called, the pages of the files under dirs that it maps shared: badger's
+// tables and logs, which it reads through mmap. A scan of a whole store
+// maps every page of its tables once; without this they stay in the
+// process's RSS (as file pages, which the kernel takes back only under
+// memory pressure) and the RSS of verify grows with the ledger. The
+// kernel keeps the pages in its page cache (and writes the dirty ones of a
+// shared mapping back as before); a later read of one maps it again, so
+// badger reads what the file holds, as without this.
+func dropMappedPages(interval time.Duration, dirs ...string) (stop func()) {
+	var prefixes [][]byte
+	for _, d := range dirs {
+		if abs, err := filepath.Abs(d); err == nil {
+			prefixes = append(prefixes, []byte(abs+string(filepath.Separator)))
+		}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				dropMapped(prefixes)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// dropMapped madvises MADV_DONTNEED every shared mapping of a file whose
+// path starts with one of prefixes, as /proc/self/maps lists them.
+func dropMapped(prefixes [][]byte) {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// start-end perms offset dev inode path: only the path has a slash
+		line := sc.Bytes()
+		fields := bytes.Fields(line)
+		slash := bytes.IndexByte(line, '/')
+		if len(fields) < 6 || len(fields[1]) < 4 || fields[1][3] != 's' || slash < 0 || !hasAnyPrefix(line[slash:], prefixes) {
+			continue
+		}
+		start, end, ok := bytes.Cut(fields[0], []byte("-"))
+		if !ok {
+			continue
+		}
+		lo, err1 := strconv.ParseUint(string(start), 16, 64)
+		hi, err2 := strconv.ParseUint(string(end), 16, 64)
+		if err1 != nil || err2 != nil || hi <= lo {
+			continue
+		}
+		syscall.Syscall(syscall.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), syscall.MADV_DONTNEED)
+	}
+}
+
+func hasAnyPrefix(path []byte, prefixes [][]byte) bool {
+	for _, p := range prefixes {
+		if bytes.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
