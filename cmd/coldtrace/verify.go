@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -31,6 +32,11 @@ const (
 	// (badger's default: 5 of 64 MiB).
 	scratchMemTable  = 64 << 20
 	scratchMemTables = 2
+	// verifyGoLimit is the Go heap's soft limit during verify (unless
+	// GOMEMLIMIT says otherwise): about twice what the replay keeps live
+	// (the scratch's memtables, the caches), so that the garbage
+	// collector runs before the heap doubles.
+	verifyGoLimit = 384 << 20
 	// dropEvery is how often the pages of the stores' files that verify
 	// read are unmapped from it (dropMappedPages).
 	dropEvery = 250 * time.Millisecond
@@ -47,6 +53,9 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 	// Read-only, so that verify works on a read-only copy and on a full
 	// disk; a data directory whose server did not stop cleanly needs its
 	// logs replayed, which only a writable open does.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(verifyGoLimit)
+	}
 	mem := badgerkv.Memory{BlockCacheSize: verifyBlockCache}
 	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{ReadOnly: true, Memory: mem})
 	if err != nil {
