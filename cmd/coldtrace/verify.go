@@ -39,7 +39,7 @@ const (
 	verifyGoLimit = 384 << 20
 	// dropEvery is how often the pages of the stores' files that verify
 	// read are unmapped from it (dropMappedPages).
-	dropEvery = 250 * time.Millisecond
+	dropEvery = 100 * time.Millisecond
 )
 
 func (c *verifyCmd) Run(ctx context.Context) error {
