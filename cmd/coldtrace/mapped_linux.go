@@ -10,16 +10,27 @@ import (
 	"time"
 )
 
-// dropMappedPages unmaps from this process, every interval until stop is
-// called, the pages of the files under dirs that it maps shared: badger's
-// tables and logs, which it reads through mmap. A scan of a whole store
-// maps every page of its tables once; without this they stay in the
+// dropMappedPages takes out of this process's RSS, every interval until
+// stop is called, the pages of the files under dirs that it maps shared:
+// badger's tables and logs, which it reads through mmap. A scan of a whole
+// store maps every page of its tables once; without this they stay in the
 // process's RSS (as file pages, which the kernel takes back only under
-// memory pressure) and the RSS of verify grows with the ledger. The
-// kernel keeps the pages in its page cache (and writes the dirty ones of a
-// shared mapping back as before); a later read of one maps it again, so
-// badger reads what the file holds, as without this.
-func dropMappedPages(interval time.Duration, dirs ...string) (stop func()) {
+// memory pressure) and the RSS of verify grows with the ledger.
+//
+// When stable, the files stay mapped until stop (a read-only badger, which
+// neither compacts nor closes a table before Close), and the pages are
+// unmapped (MADV_DONTNEED): the kernel keeps them in its page cache, and a
+// later read maps them again, so badger reads what the files hold. Else a
+// table may be unmapped, and its addresses mapped again for something
+// else, between the read of /proc/self/maps and the advice; so the pages
+// are paged out (MADV_PAGEOUT: clean file pages are freed, dirty ones
+// written back first, anonymous ones swapped or left), which loses nothing
+// whatever the range holds by then, at the price of the page cache.
+func dropMappedPages(interval time.Duration, stable bool, dirs ...string) (stop func()) {
+	advice := madvPageout
+	if stable {
+		advice = syscall.MADV_DONTNEED
+	}
 	var prefixes [][]byte
 	for _, d := range dirs {
 		if abs, err := filepath.Abs(d); err == nil {
@@ -37,7 +48,7 @@ func dropMappedPages(interval time.Duration, dirs ...string) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				dropMapped(prefixes)
+				dropMapped(prefixes, advice)
 			}
 		}
 	}()
@@ -47,9 +58,13 @@ func dropMappedPages(interval time.Duration, dirs ...string) (stop func()) {
 	}
 }
 
-// dropMapped madvises MADV_DONTNEED every shared mapping of a file whose
-// path starts with one of prefixes, as /proc/self/maps lists them.
-func dropMapped(prefixes [][]byte) {
+// madvPageout is Linux's MADV_PAGEOUT (5.4 and later; older kernels
+// refuse it, and the pages stay).
+const madvPageout = 21
+
+// dropMapped gives advice on every shared mapping of a file whose path
+// starts with one of prefixes, as /proc/self/maps lists them.
+func dropMapped(prefixes [][]byte, advice int) {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return
@@ -73,7 +88,7 @@ func dropMapped(prefixes [][]byte) {
 		if err1 != nil || err2 != nil || hi <= lo {
 			continue
 		}
-		syscall.Syscall(syscall.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), syscall.MADV_DONTNEED)
+		syscall.Syscall(syscall.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), uintptr(advice))
 	}
 }
 

@@ -6,4 +6,4 @@ import "time"
 
 // dropMappedPages does nothing here: it unmaps badger's file pages on
 // Linux only (mapped_linux.go).
-func dropMappedPages(time.Duration, ...string) (stop func()) { return func() {} }
+func dropMappedPages(time.Duration, bool, ...string) (stop func()) { return func() {} }

@@ -38,8 +38,12 @@ const (
 	// collector runs before the heap doubles.
 	verifyGoLimit = 384 << 20
 	// dropEvery is how often the pages of the stores' files that verify
-	// read are unmapped from it (dropMappedPages).
-	dropEvery = 100 * time.Millisecond
+	// read are taken out of its RSS (dropMappedPages).
+	// The scratch's pages are paged out (evicted from the page cache,
+	// not only unmapped: its tables are replaced as badger compacts them),
+	// less often, since the replay reads what it wrote shortly before.
+	dropEvery        = 100 * time.Millisecond
+	scratchDropEvery = time.Second
 )
 
 func (c *verifyCmd) Run(ctx context.Context) error {
@@ -58,6 +62,7 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 	}
 	mem := badgerkv.Memory{BlockCacheSize: verifyBlockCache}
 	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{ReadOnly: true, Memory: mem})
+	readOnly := err == nil
 	if err != nil {
 		var rwErr error
 		if store, rwErr = badgerkv.Open(c.dbPath(), badgerkv.Options{Memory: mem}); rwErr != nil {
@@ -65,7 +70,7 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 		}
 	}
 	defer store.Close()
-	defer dropMappedPages(dropEvery, c.dbPath())()
+	defer dropMappedPages(dropEvery, readOnly, c.dbPath())()
 	start := time.Now()
 	// Records are decoded by goccy/go-json (the centre may import no JSON
 	// library but the standard one) and accepted only when encoding/json
@@ -91,7 +96,7 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 		return err
 	}
 	defer scratch.Close()
-	defer dropMappedPages(dropEvery, scratchDir)()
+	defer dropMappedPages(scratchDropEvery, false, scratchDir)()
 	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, opts)
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
