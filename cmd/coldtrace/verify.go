@@ -33,13 +33,12 @@ const (
 	scratchMemTable  = 64 << 20
 	scratchMemTables = 2
 	// verifyGoLimit is the Go heap's soft limit during verify (unless
-	// GOMEMLIMIT says otherwise): about twice what the replay keeps live
-	// (the scratch's memtables, the caches), so that the garbage
-	// collector runs before the heap doubles.
+	// GOMEMLIMIT says otherwise), so that the collector runs before the
+	// heap doubles what is live: 25-35 MB in the log check, 150-600 MB in
+	// the replay (the scratch's memtables, its flushes and compactions).
 	verifyGoLimit = 384 << 20
 	// dropEvery is how often the pages of the stores' files that verify
-	// read are taken out of its RSS (dropMappedPages).
-	// The scratch's pages are paged out (evicted from the page cache,
+	// read are taken out of its RSS (dropMappedPages). The scratch's pages are paged out (evicted from the page cache,
 	// not only unmapped: its tables are replaced as badger compacts them),
 	// less often, since the replay reads what it wrote shortly before.
 	dropEvery        = 100 * time.Millisecond
