@@ -23,9 +23,10 @@ import (
 // later read maps them again, so badger reads what the files hold. Else a
 // table may be unmapped, and its addresses mapped again for something
 // else, between the read of /proc/self/maps and the advice; so the pages
-// are paged out (MADV_PAGEOUT: clean file pages are freed, dirty ones
-// written back first, anonymous ones swapped or left), which loses nothing
-// whatever the range holds by then, at the price of the page cache.
+// are paged out (MADV_PAGEOUT: clean file pages are freed; dirty ones stay
+// until the kernel has written them back, about 30 s after the write;
+// anonymous ones are swapped or left), which loses nothing whatever the
+// range holds by then, at the price of the page cache.
 func dropMappedPages(interval time.Duration, stable bool, dirs ...string) (stop func()) {
 	advice := madvPageout
 	if stable {
