@@ -38,7 +38,8 @@ type VerifyOptions struct {
 	// encoding/json re-encodes what was decoded to its stored bytes
 	// exactly (decodeCanonical); other bytes get the encoding/json check
 	// alone, so the decoder changes the speed of the check, not what it
-	// accepts.
+	// accepts. Verify decodes every record, once, in its replay; VerifyLog
+	// only a record whose hash is not the stored one.
 	Decode JSONDecoder
 }
 
@@ -58,15 +59,16 @@ func (o *VerifyOptions) decoder() JSONDecoder {
 	return o.Decode
 }
 
-// Verify checks a ledger's store from scratch, offline: every record is read,
-// decoded and re-hashed, and every stored Merkle hash is compared with the
-// recomputed one; every signed checkpoint is checked with the verifier and
-// against the recomputed tree; the derived state is rebuilt by replaying the
-// records into scratch (an empty Store) and compared entry by entry with
-// the stored state (but for entries under a retired prefix, keys.go,
-// which older code wrote and no record gives now). It stops at the first
-// problem, a Tampered *Error whose message starts with the first bad record
-// index where there is one.
+// Verify checks a ledger's store from scratch, offline: the log as
+// VerifyLog checks it (every record hashed, every stored Merkle hash
+// compared with the recomputed tree, every signed checkpoint checked with
+// the verifier and against it), then every record decoded and checked to
+// be the record its place says, in the canonical encoding, and the derived
+// state rebuilt by replaying the records into scratch (an empty Store) and
+// compared entry by entry with the stored state (but for entries under a
+// retired prefix, keys.go, which older code wrote and no record gives
+// now). It stops at the first problem, a Tampered *Error whose message
+// starts with the first bad record index where there is one.
 func Verify(ctx context.Context, store, scratch Store, verifier note.Verifier, opts *VerifyOptions) (*VerifyReport, error) {
 	progress, decode := opts.progress(), opts.decoder()
 	rep := &VerifyReport{}
@@ -92,12 +94,15 @@ func Verify(ctx context.Context, store, scratch Store, verifier note.Verifier, o
 	return rep, err
 }
 
-// VerifyLog checks the log alone, on every core: every record is read,
-// decoded, checked to be in the canonical encoding and hashed, the tree is
-// recomputed and every stored hash compared with it, and every signed
-// checkpoint is checked with the verifier and against the recomputed
-// tree. It proves what the log says, not that the derived state (what the
-// queries answer from) follows from it: Verify proves that too.
+// VerifyLog checks the log alone, on every core: every record is read and
+// hashed, the tree is recomputed and every stored hash compared with it,
+// and every signed checkpoint is checked with the verifier and against the
+// recomputed tree. It proves that the records are the bytes the log
+// signed, in their order; it decodes only a record whose hash is not the
+// stored one, to say what is wrong with it. That every record decodes, is
+// the record its place says and is in the canonical encoding, and that
+// the derived state (what the queries answer from) follows from the
+// records, Verify proves.
 func VerifyLog(ctx context.Context, store Store, verifier note.Verifier, opts *VerifyOptions) (*VerifyReport, error) {
 	progress, decode := opts.progress(), opts.decoder()
 	rep := &VerifyReport{}
@@ -115,58 +120,48 @@ func VerifyLog(ctx context.Context, store Store, verifier note.Verifier, opts *V
 	return rep, err
 }
 
-// verifyLog checks the log alone (vlog.Verify), each record with
-// checkRecord.
+// verifyLog checks the log alone (vlog.Verify). A record whose hash is not
+// the stored one is explained by checkRecord where it can be (it does not
+// decode, is not in the canonical encoding, or says it is another record).
 func verifyLog(ctx context.Context, tx Tx, size int64, verifier note.Verifier, rep *VerifyReport, progress Progress, decode JSONDecoder) error {
-	check := func(seq int64, v []byte) error { return checkRecord(seq, v, decode) }
-	n, err := vlog.Verify(ctx, tx, size, verifier, check, func(done, total int64) { progress("log", done, total) })
+	explain := func(seq int64, v []byte) error { _, err := checkRecord(seq, v, decode); return err }
+	n, err := vlog.Verify(ctx, tx, size, verifier, explain, func(done, total int64) { progress("log", done, total) })
 	rep.Checkpoints = n
 	return err
 }
 
-// checkRecord checks that v decodes, is record seq and is in the canonical
-// encoding. Records in the canonical encoding (all of them, in a ledger
-// that is not tampered with) are checked by decodeCanonical; any other
-// bytes by encoding/json alone, which says what is wrong.
-func checkRecord(seq int64, v []byte, decode JSONDecoder) error {
+// checkRecord decodes v and checks that it is record seq and in the
+// canonical encoding. Records in the canonical encoding (all of them, in a
+// ledger that is not tampered with) are checked by decodeCanonical; any
+// other bytes by encoding/json alone, which says what is wrong.
+func checkRecord(seq int64, v []byte, decode JSONDecoder) (*Record, error) {
 	if rec, ok := decodeCanonical(v, decode); ok {
 		if rec.Seq != seq {
-			return badRecord(seq, "says it is record %d", rec.Seq)
+			return nil, badRecord(seq, "says it is record %d", rec.Seq)
 		}
-		return nil
+		return rec, nil
 	}
 	rec, err := DecodeRecord(v)
 	if err != nil {
-		return badRecord(seq, "%v", err)
+		return nil, badRecord(seq, "%v", err)
 	}
 	if rec.Seq != seq {
-		return badRecord(seq, "says it is record %d", rec.Seq)
+		return nil, badRecord(seq, "says it is record %d", rec.Seq)
 	}
 	if enc, err := encodeRecord(rec); err != nil || !bytes.Equal(enc, v) {
-		return badRecord(seq, "is not in the ledger's canonical encoding")
+		return nil, badRecord(seq, "is not in the ledger's canonical encoding")
 	}
-	return nil
+	return rec, nil
 }
 
 func badRecord(seq int64, format string, args ...any) error {
 	return fault.Errorf(fault.Tampered, "record %d: %s", seq, fmt.Sprintf(format, args...))
 }
 
-// replayDecode decodes a record for the replay: through decodeCanonical
-// when verify was given a faster decoder (whose answer the canonical
-// re-encoding vouches for), else by DecodeRecord, without encoding the
-// record again.
-func replayDecode(data []byte, decode JSONDecoder) (*Record, error) {
-	if decode != nil {
-		if rec, ok := decodeCanonical(data, decode); ok {
-			return rec, nil
-		}
-	}
-	return DecodeRecord(data)
-}
-
-// replay applies every record to scratch, in groups of replayBatch records
-// per transaction.
+// replay checks every record (checkRecord: it decodes, is the record its
+// place says and is in the canonical encoding; the log check hashes the
+// bytes and does not decode them) and applies it to scratch, in groups of
+// replayBatch records per transaction.
 func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Progress, decode JSONDecoder) error {
 	const replayBatch = 256
 	batch := make([][]byte, 0, replayBatch)
@@ -174,7 +169,7 @@ func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Prog
 	flush := func() error {
 		err := scratch.Update(ctx, func(stx Tx) error {
 			for i, data := range batch {
-				rec, err := replayDecode(data, decode)
+				rec, err := checkRecord(seq+int64(i), data, decode)
 				if err != nil {
 					return err
 				}

@@ -14,8 +14,9 @@ import (
 	"coldtrace/ledger/vlog"
 )
 
-// TestVerifyLogFindsTampering builds a log of a few thousand records (so
-// that its check spans several chunks of workers), then alters one thing
+// TestVerifyLogFindsTampering builds a log of a few thousand records (one
+// chunk of the check's workers; vlog's TestVerifyChunks checks logs of
+// many chunks), then alters one thing
 // at a time through badger itself and checks that the log-only check
 // names the first bad record or checkpoint, and that it passes again once
 // the value is put back.

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
-	gojson "github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -202,72 +201,6 @@ func (c *serveCmd) Run(ctx context.Context) error {
 		}
 	}
 	return api.Serve(ctx, ln, h, api.ServeOptions{Grace: c.Grace, HeaderTimeout: c.HeaderTimeout, MaxConnsPerIP: c.MaxConnsPerIP})
-}
-
-type verifyCmd struct {
-	dataDir
-	blobFlags
-	LogOnly bool `help:"Check the log alone, on every core (records, stored hashes, signed checkpoints, the tree root), not the derived state, annexes or attachments."`
-}
-
-func (c *verifyCmd) Run(ctx context.Context) error {
-	key, err := readKey(c.keyPath())
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(c.dbPath()); err != nil {
-		return fmt.Errorf("no ledger in %s: %w", c.Data, err)
-	}
-	// Read-only, so that verify works on a read-only copy and on a full
-	// disk; a data directory whose server did not stop cleanly needs its
-	// logs replayed, which only a writable open does.
-	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{ReadOnly: true})
-	if err != nil {
-		var rwErr error
-		if store, rwErr = badgerkv.Open(c.dbPath(), badgerkv.Options{}); rwErr != nil {
-			return fmt.Errorf("%w (read-only: %v)", rwErr, err)
-		}
-	}
-	defer store.Close()
-	scratch, err := badgerkv.Open("", badgerkv.Options{InMemory: true})
-	if err != nil {
-		return err
-	}
-	defer scratch.Close()
-	start := time.Now()
-	// Records are decoded by goccy/go-json (the centre may import no JSON
-	// library but the standard one) and accepted only when encoding/json
-	// re-encodes them to their stored bytes (ledger.VerifyOptions).
-	opts := &ledger.VerifyOptions{Progress: newProgress(os.Stderr), Decode: gojson.Unmarshal}
-	if c.LogOnly {
-		rep, err := ledger.VerifyLog(ctx, store, key.Verifier, opts)
-		if err != nil {
-			return fmt.Errorf("FAILED: %w", err)
-		}
-		fmt.Printf("ok: the log of %d records and %d signed checkpoints verified in %s (%.0f records/s); the derived state, annexes and attachments not checked\n",
-			rep.Size, rep.Checkpoints, time.Since(start).Round(time.Millisecond), perSec(rep.Size, rep.LogTime))
-		return nil
-	}
-	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, opts)
-	if err != nil {
-		return fmt.Errorf("FAILED: %w", err)
-	}
-	fmt.Printf("ok: %d records, %d signed checkpoints, %d state entries verified in %s\n",
-		rep.Size, rep.Checkpoints, rep.StateKeys, time.Since(start).Round(time.Millisecond))
-	fmt.Printf("  the log in %s (%.0f records/s), the derived state replayed and compared in %s (%.0f records/s)\n",
-		rep.LogTime.Round(time.Millisecond), perSec(rep.Size, rep.LogTime), rep.StateTime.Round(time.Millisecond), perSec(rep.Size, rep.StateTime))
-	if err := verifyAnnexes(ctx, store); err != nil {
-		return err
-	}
-	return c.verifyAttachments(ctx, store)
-}
-
-// perSec is n per d, 0 for no time.
-func perSec(n int64, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
-	}
-	return float64(n) / d.Seconds()
 }
 
 type keysCmd struct {

@@ -36,11 +36,10 @@ func (s scanTx) Scan(prefix, start []byte, _ bool, fn func(k, v []byte) error) e
 	return nil
 }
 
-// TestVerify builds a log of 2,500 records with a checkpoint every 500,
-// checks that Verify passes it, and that each kind of damage is found, as
-// Tampered, at the record it touched.
-func TestVerify(t *testing.T) {
-	const size = 2500
+// testLog builds a log of size records (a multiple of 500) with a
+// checkpoint every 500.
+func testLog(t *testing.T, size int64) (scanTx, *Key) {
+	t.Helper()
 	_, key, err := GenerateKey("test.example/log")
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +66,15 @@ func TestVerify(t *testing.T) {
 		}
 		f.Commit(g, n+500)
 	}
+	return tx, key
+}
+
+// TestVerify builds a log of 2,500 records with a checkpoint every 500,
+// checks that Verify passes it, and that each kind of damage is found, as
+// Tampered, at the record it touched.
+func TestVerify(t *testing.T) {
+	const size = 2500
+	tx, key := testLog(t, size)
 	check := func(seq int64, data []byte) error {
 		if string(data) != fmt.Sprintf("record %d", seq) {
 			return fault.Errorf(fault.Tampered, "record %d: not what it says", seq)
