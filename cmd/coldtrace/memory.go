@@ -34,10 +34,10 @@ func applyBudget(b memory.Budget, bo *badgerkv.Options, opts *ledger.Options) in
 	return debug.SetMemoryLimit(-1)
 }
 
-// releaseEvery is how often serve compares the file-mapped resident memory
-// with the budget's mapped part: a tenth of a second, at the cost of
-// reading /proc/self/status (tens of microseconds).
-const releaseEvery = 100 * time.Millisecond
+// serveReleaseEvery is how often serve compares the file-mapped resident
+// memory with the budget's mapped part: a tenth of a second, at the cost
+// of reading /proc/self/status (tens of microseconds).
+const serveReleaseEvery = 100 * time.Millisecond
 
 // startRelease starts the release of badger's table pages past the
 // budget's mapped part (package mapped), unless turned off or not on
@@ -47,13 +47,24 @@ func startRelease(ctx context.Context, on bool, b memory.Budget, store *badgerkv
 		return nil, func() {}
 	}
 	r := mapped.New(b.Mapped(), store)
+	return r, runRelease(ctx, r, serveReleaseEvery, func(err error) { logger.Warn("releasing the tables' mapped pages", "err", err) })
+}
+
+// runRelease runs r's checks every interval until ctx is done or the
+// returned function is called, which waits for the last check to end. Where
+// the process cannot read its file-mapped memory (not Linux) it starts
+// nothing and returns a function that does nothing.
+func runRelease(ctx context.Context, r *mapped.Releaser, every time.Duration, onErr func(error)) (stop func()) {
+	if _, err := mapped.RSSFile(); err != nil {
+		return func() {}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.Run(ctx, releaseEvery, func(err error) { logger.Warn("releasing the tables' mapped pages", "err", err) })
+		r.Run(ctx, every, onErr)
 	}()
-	return r, func() { cancel(); <-done }
+	return func() { cancel(); <-done }
 }
 
 // releaseDesc tells at start-up what keeps the mapped files in the budget.

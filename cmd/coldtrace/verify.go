@@ -9,6 +9,7 @@ import (
 
 	gojson "github.com/goccy/go-json"
 
+	"coldtrace/cmd/coldtrace/memory/mapped"
 	"coldtrace/ledger"
 	"coldtrace/storage/badgerkv"
 )
@@ -37,12 +38,12 @@ const (
 	// heap doubles what is live: 25-35 MB in the log check, 150-600 MB in
 	// the replay (the scratch's memtables, its flushes and compactions).
 	verifyGoLimit = 384 << 20
-	// dropEvery is how often the pages of the stores' files that verify
-	// read are taken out of its RSS (dropMappedPages). The scratch's pages are paged out (evicted from the page cache,
-	// not only unmapped: its tables are replaced as badger compacts them),
-	// less often, since the replay reads what it wrote shortly before.
-	dropEvery        = 100 * time.Millisecond
-	scratchDropEvery = time.Second
+	// releaseEvery is how often the resident pages of the ledger's tables
+	// that verify read are released from its RSS (package mapped; the
+	// page cache keeps them); the scratch's less often, since the replay
+	// reads what it wrote shortly before.
+	releaseEvery        = 100 * time.Millisecond
+	scratchReleaseEvery = time.Second
 )
 
 func (c *verifyCmd) Run(ctx context.Context) error {
@@ -53,15 +54,14 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 	if _, err := os.Stat(c.dbPath()); err != nil {
 		return fmt.Errorf("no ledger in %s: %w", c.Data, err)
 	}
-	// Read-only, so that verify works on a read-only copy and on a full
-	// disk; a data directory whose server did not stop cleanly needs its
-	// logs replayed, which only a writable open does.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(verifyGoLimit)
 	}
+	// Read-only, so that verify works on a read-only copy and on a full
+	// disk; a data directory whose server did not stop cleanly needs its
+	// logs replayed, which only a writable open does.
 	mem := badgerkv.Memory{BlockCacheSize: verifyBlockCache}
 	store, err := badgerkv.Open(c.dbPath(), badgerkv.Options{ReadOnly: true, Memory: mem})
-	readOnly := err == nil
 	if err != nil {
 		var rwErr error
 		if store, rwErr = badgerkv.Open(c.dbPath(), badgerkv.Options{Memory: mem}); rwErr != nil {
@@ -69,7 +69,7 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 		}
 	}
 	defer store.Close()
-	defer dropMappedPages(dropEvery, readOnly, c.dbPath())()
+	defer runRelease(ctx, mapped.New(0, store), releaseEvery, nil)()
 	start := time.Now()
 	// Records are decoded by goccy/go-json (the centre may import no JSON
 	// library but the standard one) and accepted only when encoding/json
@@ -95,7 +95,7 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 		return err
 	}
 	defer scratch.Close()
-	defer dropMappedPages(scratchDropEvery, false, scratchDir)()
+	defer runRelease(ctx, mapped.New(0, scratch), scratchReleaseEvery, nil)()
 	rep, err := ledger.Verify(ctx, store, scratch, key.Verifier, opts)
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
