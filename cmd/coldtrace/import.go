@@ -44,7 +44,8 @@ func (c *importCmd) Run(ctx context.Context) error {
 		return fmt.Errorf("no ledger in %s: %w", c.Data, err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o, err := openLedger(c.dataDir, c.blobFlags, "", logger, ledger.Options{SweepEvery: -1}, badgerkv.Options{})
+	bulkGC()
+	o, err := openLedger(c.dataDir, c.blobFlags, "", logger, ledger.Options{SweepEvery: -1}, badgerkv.Options{Bulk: true})
 	if err != nil {
 		return err
 	}

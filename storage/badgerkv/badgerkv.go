@@ -66,7 +66,22 @@ type Options struct {
 	// Memory bounds badger's memtables and caches; badger's defaults for
 	// the zero fields.
 	Memory Memory
+	// Bulk tunes badger for a bulk load (seed, import, a benchmark's
+	// build) where Memory leaves a field zero: bulkMemTableSize memtables
+	// and bulkLevel0Tables level-0 tables before compaction (writes stall
+	// at bulkLevel0Stall), so that compaction rewrites the lower levels
+	// less often while the load runs. Measured in docs/decisions.md
+	// (issue 17, the write path at scale).
+	Bulk bool
 }
+
+// The bulk load's settings (Options.Bulk); badger's defaults are 64 MiB,
+// 5 and 15.
+const (
+	bulkMemTableSize = 128 << 20
+	bulkLevel0Tables = 15
+	bulkLevel0Stall  = 50
+)
 
 // Open opens (creating if needed) the badger database in dir.
 func Open(dir string, opts Options) (*Store, error) {
@@ -75,6 +90,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithDetectConflicts(false). // the ledger has a single writer
 		WithLogger(logger{opts.Logger}).
 		WithNumVersionsToKeep(1)
+	if opts.Bulk {
+		bo = bo.WithMemTableSize(bulkMemTableSize).WithNumLevelZeroTables(bulkLevel0Tables).
+			WithNumLevelZeroTablesStall(max(bulkLevel0Stall, opts.Memory.NumLevelZeroTables+10))
+	}
 	bo = opts.Memory.apply(bo)
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
