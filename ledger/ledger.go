@@ -557,6 +557,15 @@ type BatchResult struct {
 // SubmitBatch records events in order, as if submitted one after another,
 // but lets them share group commits.
 func (l *Ledger) SubmitBatch(ctx context.Context, batch []Submission) []BatchResult {
+	return l.QueueBatch(ctx, batch)()
+}
+
+// QueueBatch queues a batch like SubmitBatch and returns at once a wait
+// that returns its results. A bulk load queues its next batch before it
+// waits for the one before, so that the sequencer is never idle while the
+// loader reads and decodes: batches queued one after another from one
+// goroutine are recorded in that order.
+func (l *Ledger) QueueBatch(ctx context.Context, batch []Submission) (wait func() []BatchResult) {
 	out := make([]BatchResult, len(batch))
 	subs := make([]*submission, len(batch))
 	for i, b := range batch {
@@ -578,7 +587,7 @@ func (l *Ledger) SubmitBatch(ctx context.Context, batch []Submission) []BatchRes
 		subs[i] = s
 	}
 	// Queue all in order from this goroutine, so that the sequencer applies
-	// them in order, then wait for each.
+	// them in order; wait then waits for each.
 	for i, s := range subs {
 		if s == nil {
 			continue
@@ -587,11 +596,13 @@ func (l *Ledger) SubmitBatch(ctx context.Context, batch []Submission) []BatchRes
 			out[i].Err, subs[i] = err, nil
 		}
 	}
-	for i, s := range subs {
-		if s != nil {
-			r := l.wait(s)
-			out[i] = BatchResult{Receipt: r.receipt, Err: r.err}
+	return func() []BatchResult {
+		for i, s := range subs {
+			if s != nil {
+				r := l.wait(s)
+				out[i] = BatchResult{Receipt: r.receipt, Err: r.err}
+			}
 		}
+		return out
 	}
-	return out
 }
