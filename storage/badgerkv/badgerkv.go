@@ -69,18 +69,20 @@ type Options struct {
 	// Bulk tunes badger for a bulk load (seed, import, a benchmark's
 	// build) where Memory leaves a field zero: bulkMemTableSize memtables
 	// and bulkLevel0Tables level-0 tables before compaction (writes stall
-	// at bulkLevel0Stall), so that compaction rewrites the lower levels
-	// less often while the load runs. Measured in docs/decisions.md
-	// (issue 17, the write path at scale).
+	// at bulkLevel0Stall), and a base level of bulkBaseLevelSize (fewer
+	// levels between level 0 and the last), so that compaction rewrites
+	// the lower levels less often while the load runs. Measured in
+	// docs/decisions.md (issue 17, the write path at scale).
 	Bulk bool
 }
 
 // The bulk load's settings (Options.Bulk); badger's defaults are 64 MiB,
-// 5 and 15.
+// 5, 15 and 10 MiB.
 const (
-	bulkMemTableSize = 128 << 20
-	bulkLevel0Tables = 15
-	bulkLevel0Stall  = 50
+	bulkMemTableSize  = 128 << 20
+	bulkLevel0Tables  = 15
+	bulkLevel0Stall   = 50
+	bulkBaseLevelSize = 256 << 20
 )
 
 // Open opens (creating if needed) the badger database in dir.
@@ -92,7 +94,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithNumVersionsToKeep(1)
 	if opts.Bulk {
 		bo = bo.WithMemTableSize(bulkMemTableSize).WithNumLevelZeroTables(bulkLevel0Tables).
-			WithNumLevelZeroTablesStall(max(bulkLevel0Stall, opts.Memory.NumLevelZeroTables+10))
+			WithNumLevelZeroTablesStall(max(bulkLevel0Stall, opts.Memory.NumLevelZeroTables+10)).
+			WithBaseLevelSize(bulkBaseLevelSize)
 	}
 	bo = opts.Memory.apply(bo)
 	if opts.InMemory {
