@@ -20,7 +20,8 @@
 //     retired.go (entries older code wrote under prefixes no code writes
 //     now, deleted at open), sequencer.go (the sequencer, the syncer and
 //     the retry plan), group.go (one group in one transaction),
-//     batch_idem.go, refused.go, principals.go, stats.go.
+//     batch.go (a batch queued in order), batch_idem.go, refused.go,
+//     principals.go, stats.go.
 //   - Records and kinds: record.go and event.go (the kinds), kinds.go (the
 //     kind table: each kind's door and rules), policy.go (policy versions),
 //     authority.go (who may record what; docs/authority.md).
@@ -534,64 +535,3 @@ func (l *Ledger) KeyOfRecord(ctx context.Context, seq int64) (k *APIKey, err err
 
 // VerifierKey returns the note verifier key of the log's checkpoints.
 func (l *Ledger) VerifierKey() string { return l.signer.VerifierKey() }
-
-// A Submission is one event of a batch and who submits it.
-type Submission struct {
-	Principal Principal
-	Event     Event
-	// Err, if set, is a problem the caller found (a line that did not
-	// decode): the event is not submitted and its result carries Err.
-	Err error
-	// Idem, if set, is the line's Idempotency-Key; IdemScope, if set, binds
-	// it to the whole batch (see batch_idem.go).
-	Idem      string
-	IdemScope []byte
-}
-
-// A BatchResult is the outcome of one event of a batch.
-type BatchResult struct {
-	Receipt *Receipt
-	Err     error
-}
-
-// SubmitBatch records events in order, as if submitted one after another,
-// but lets them share group commits.
-func (l *Ledger) SubmitBatch(ctx context.Context, batch []Submission) []BatchResult {
-	out := make([]BatchResult, len(batch))
-	subs := make([]*submission, len(batch))
-	for i, b := range batch {
-		if b.Err != nil {
-			out[i].Err = b.Err
-			continue
-		}
-		if err := checkDoor(b.Event.Kind, atBatch); err != nil {
-			out[i].Err = err
-			continue
-		}
-		s, err := l.newSubmission(b.Principal, b.Event, b.Idem)
-		if err != nil {
-			out[i].Err = err
-			continue
-		}
-		b.bind(s)
-		s.done = make(chan result, 1)
-		subs[i] = s
-	}
-	// Queue all in order from this goroutine, so that the sequencer applies
-	// them in order, then wait for each.
-	for i, s := range subs {
-		if s == nil {
-			continue
-		}
-		if err := l.send(ctx, s); err != nil {
-			out[i].Err, subs[i] = err, nil
-		}
-	}
-	for i, s := range subs {
-		if s != nil {
-			r := l.wait(s)
-			out[i] = BatchResult{Receipt: r.receipt, Err: r.err}
-		}
-	}
-	return out
-}

@@ -122,7 +122,7 @@ func buildBenchLedger(tb testing.TB, dir string, extra int) benchInfo {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{Bulk: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -44,7 +44,8 @@ func (c *importCmd) Run(ctx context.Context) error {
 		return fmt.Errorf("no ledger in %s: %w", c.Data, err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o, err := openLedger(c.dataDir, c.blobFlags, "", logger, ledger.Options{SweepEvery: -1}, badgerkv.Options{})
+	bulkGC()
+	o, err := openLedger(c.dataDir, c.blobFlags, "", logger, ledger.Options{SweepEvery: -1}, badgerkv.Options{Bulk: true})
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (c *importCmd) Run(ctx context.Context) error {
 // its own gets import:<name>:<line number>, so that an import run again
 // after a crash replays what was recorded and records the rest. refused is
 // called for each line not recorded, done after each group with the lines
-// read so far.
+// answered so far.
 func importLines(ctx context.Context, l *ledger.Ledger, p ledger.Principal, r io.Reader, name string, group int,
 	refused func(line int, err error), done func(lines int)) (importTally, error) {
 	var t importTally
@@ -101,20 +102,33 @@ func importLines(ctx context.Context, l *ledger.Ledger, p ledger.Principal, r io
 	sc.Buffer(make([]byte, 64<<10), maxImportLine)
 	var batch []ledger.Submission
 	var lineNos []int
-	flush := func() {
-		for i, res := range l.SubmitBatch(ctx, batch) {
+	// One group is queued while the one before is recorded (QueueBatch),
+	// so that the write path does not wait for the file to be read.
+	var wait func() []ledger.BatchResult
+	var waitLines []int
+	collect := func() {
+		if wait == nil {
+			return
+		}
+		for i, res := range wait() {
 			switch {
 			case res.Err != nil:
 				t.refused++
-				refused(lineNos[i], res.Err)
+				refused(waitLines[i], res.Err)
 			case res.Receipt.Replayed:
 				t.replayed++
 			default:
 				t.recorded++
 			}
 		}
-		batch, lineNos = batch[:0], lineNos[:0]
-		done(t.lines)
+		wait = nil
+		done(t.recorded + t.replayed + t.refused) // the lines answered, not those read
+	}
+	flush := func() {
+		next := l.QueueBatch(ctx, batch)
+		collect()
+		wait, waitLines = next, lineNos
+		batch, lineNos = nil, nil
 	}
 	n := 0
 	for sc.Scan() {
@@ -132,6 +146,7 @@ func importLines(ctx context.Context, l *ledger.Ledger, p ledger.Principal, r io
 		lineNos = append(lineNos, n)
 		if len(batch) == group {
 			if flush(); l.Healthy() != nil {
+				collect()
 				return t, l.Healthy()
 			}
 		}
@@ -139,6 +154,7 @@ func importLines(ctx context.Context, l *ledger.Ledger, p ledger.Principal, r io
 	if len(batch) > 0 {
 		flush()
 	}
+	collect()
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return t, fmt.Errorf("line %d is longer than %d bytes", n+1, maxImportLine)

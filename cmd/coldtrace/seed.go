@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,7 +29,8 @@ type seedCmd struct {
 
 func (c *seedCmd) Run(ctx context.Context) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger, ledger.Options{SweepEvery: -1}, badgerkv.Options{})
+	bulkGC()
+	o, err := openLedger(c.dataDir, c.blobFlags, c.Origin, logger, ledger.Options{SweepEvery: -1}, badgerkv.Options{Bulk: true})
 	if err != nil {
 		return err
 	}
@@ -78,6 +80,23 @@ func (c *seedCmd) Run(ctx context.Context) error {
 	fmt.Printf("generated %d root lots: %d records in %s (%.0f records/s)\n", len(g.Roots), g.Records, el.Round(time.Millisecond), float64(g.Records)/el.Seconds())
 	return nil
 }
+
+// bulkGC lets the garbage collector run less often during a bulk load
+// (seed, import): GOGC 400 under a soft limit of bulkHeapLimit for the Go
+// heap, unless GOGC or GOMEMLIMIT says otherwise. The collector's marking
+// was a tenth of a bulk load's CPU at the default GOGC of 100
+// (docs/decisions.md, issue 17, the write path at scale).
+func bulkGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(bulkHeapLimit)
+	}
+}
+
+// bulkHeapLimit is the soft limit of the Go heap during a bulk load.
+const bulkHeapLimit = 2 << 30
 
 // loadDemo records the demo data set and writes its keys to path (mode
 // 0600), one line per actor.

@@ -66,7 +66,24 @@ type Options struct {
 	// Memory bounds badger's memtables and caches; badger's defaults for
 	// the zero fields.
 	Memory Memory
+	// Bulk tunes badger for a bulk load (seed, import, a benchmark's
+	// build) where Memory leaves a field zero: bulkMemTableSize memtables
+	// and bulkLevel0Tables level-0 tables before compaction (writes stall
+	// at bulkLevel0Stall), and a base level of bulkBaseLevelSize (fewer
+	// levels between level 0 and the last), so that compaction rewrites
+	// the lower levels less often while the load runs. Measured in
+	// docs/decisions.md (issue 17, the write path at scale).
+	Bulk bool
 }
+
+// The bulk load's settings (Options.Bulk); badger's defaults are 64 MiB,
+// 5, 15 and 10 MiB.
+const (
+	bulkMemTableSize  = 128 << 20
+	bulkLevel0Tables  = 15
+	bulkLevel0Stall   = 50
+	bulkBaseLevelSize = 256 << 20
+)
 
 // Open opens (creating if needed) the badger database in dir.
 func Open(dir string, opts Options) (*Store, error) {
@@ -75,6 +92,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithDetectConflicts(false). // the ledger has a single writer
 		WithLogger(logger{opts.Logger}).
 		WithNumVersionsToKeep(1)
+	if opts.Bulk {
+		bo = bo.WithMemTableSize(bulkMemTableSize).WithNumLevelZeroTables(bulkLevel0Tables).
+			WithNumLevelZeroTablesStall(max(bulkLevel0Stall, opts.Memory.NumLevelZeroTables+10)).
+			WithBaseLevelSize(bulkBaseLevelSize)
+	}
 	bo = opts.Memory.apply(bo)
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
@@ -128,7 +150,7 @@ func (s *Store) View(ctx context.Context, fn func(ledger.Tx) error) error {
 	}()
 	txn := s.db.NewTransactionAt(ts, false)
 	defer txn.Discard()
-	return translate(fn(tx{txn, ctx}))
+	return translate(fn(tx{txn, ctx, nil}))
 }
 
 // Update implements ledger.Store: fn reads the newest commit and its writes
@@ -149,7 +171,9 @@ func (s *Store) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	ts := s.committed.Load()
 	txn := s.db.NewTransactionAt(ts, true)
 	defer txn.Discard()
-	if err := fn(tx{txn, ctx}); err != nil {
+	up := &update{db: s.db, ts: ts}
+	defer up.close()
+	if err := fn(tx{txn, ctx, up}); err != nil {
 		return translate(err)
 	}
 	if err := txn.CommitAt(ts+1, nil); err != nil {
@@ -178,6 +202,7 @@ func (s *Store) Close() error { return translate(s.db.Close()) }
 type tx struct {
 	txn *badger.Txn
 	ctx context.Context
+	up  *update // nil in a View
 }
 
 // scanCheckEvery is how many keys a Scan reads between looks at its
@@ -194,16 +219,23 @@ func (t tx) Get(k []byte) ([]byte, error) {
 	return v, translate(err)
 }
 
-func (t tx) Set(k, v []byte) error { return translate(t.txn.Set(k, v)) }
-func (t tx) Delete(k []byte) error { return translate(t.txn.Delete(k)) }
+func (t tx) Set(k, v []byte) error {
+	err := t.txn.Set(k, v)
+	if err == nil && t.up != nil {
+		t.up.w.add(k, v, false)
+	}
+	return translate(err)
+}
+
+func (t tx) Delete(k []byte) error {
+	err := t.txn.Delete(k)
+	if err == nil && t.up != nil {
+		t.up.w.add(k, nil, true)
+	}
+	return translate(err)
+}
 
 func (t tx) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) error) error {
-	io := badger.DefaultIteratorOptions
-	io.PrefetchValues = false
-	io.Reverse = reverse
-	io.Prefix = prefix
-	it := t.txn.NewIterator(io)
-	defer it.Close()
 	seek := start
 	if seek == nil {
 		seek = prefix
@@ -211,6 +243,11 @@ func (t tx) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) error)
 			seek = append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 16)...)
 		}
 	}
+	if t.up != nil && len(t.up.w.log) > 0 {
+		return t.mergedScan(prefix, seek, reverse, fn)
+	}
+	it := t.txn.NewIterator(iterOptions(prefix, reverse))
+	defer it.Close()
 	n := 0
 	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
 		if n++; n%scanCheckEvery == 0 {
@@ -228,6 +265,14 @@ func (t tx) Scan(prefix, start []byte, reverse bool, fn func(k, v []byte) error)
 		}
 	}
 	return nil
+}
+
+func iterOptions(prefix []byte, reverse bool) badger.IteratorOptions {
+	io := badger.DefaultIteratorOptions
+	io.PrefetchValues = false
+	io.Reverse = reverse
+	io.Prefix = prefix
+	return io
 }
 
 // errKeyNotFound is every missing key's error: lookups of keys that are not
