@@ -132,22 +132,7 @@ func runServerQueries(b *testing.B, dir string, info benchInfo, extra ...string)
 		b.Fatal("coldtrace serve did not start")
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	get := func(path string) error {
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+benchAdmin)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-			return err
-		}
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("GET %s: %d", path, resp.StatusCode)
-		}
-		return nil
-	}
+	get := benchGet(client, base)
 	trace := "/v1/lots/" + info.BigCode + "/trace?direction=down"
 	if err := get(trace); err != nil {
 		b.Fatal(err)

@@ -49,12 +49,8 @@ func readAll(t testing.TB, s *badgerkv.Store, n int) {
 	t.Helper()
 	err := s.View(context.Background(), func(tx kv.Tx) error {
 		for i := 0; i < n; i++ {
-			v, err := tx.Get(key(i))
-			if err != nil {
-				return fmt.Errorf("key %d: %w", i, err)
-			}
-			if !bytes.Equal(v, value(i)) {
-				return fmt.Errorf("key %d reads back a different value", i)
+			if err := readBack(tx, i); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -167,13 +163,8 @@ func TestReleaseWhileReadingAndWriting(t *testing.T) {
 			for !stop.Load() {
 				err := s.View(context.Background(), func(tx kv.Tx) error {
 					for k := 0; k < 200; k++ {
-						i := rng.IntN(n)
-						v, err := tx.Get(key(i))
-						if err != nil {
-							return fmt.Errorf("key %d: %w", i, err)
-						}
-						if !bytes.Equal(v, value(i)) {
-							return fmt.Errorf("key %d reads back a different value", i)
+						if err := readBack(tx, rng.IntN(n)); err != nil {
+							return err
 						}
 					}
 					return nil
@@ -233,4 +224,16 @@ func TestTableRange(t *testing.T) {
 			t.Errorf("%q: %x-%x %v, want ok %v", c.line, s, e, ok, c.ok)
 		}
 	}
+}
+
+// readBack checks that key i reads back its value.
+func readBack(tx kv.Tx, i int) error {
+	v, err := tx.Get(key(i))
+	if err != nil {
+		return fmt.Errorf("key %d: %w", i, err)
+	}
+	if !bytes.Equal(v, value(i)) {
+		return fmt.Errorf("key %d reads back a different value", i)
+	}
+	return nil
 }
