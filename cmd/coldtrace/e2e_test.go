@@ -57,6 +57,21 @@ type server struct {
 
 var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
 
+// listenURLs reads a server's standard output to its end and sends the
+// address of each "listening on" line it prints.
+func listenURLs(stdout io.Reader) <-chan string {
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+	}()
+	return urls
+}
+
 // startServer runs `coldtrace serve` on data dir dir and waits until it
 // listens.
 func startServer(t testing.TB, dir string, env ...string) *server {
@@ -80,15 +95,7 @@ func startServerArgs(t testing.TB, dir string, args []string, env ...string) *se
 		t.Fatal(err)
 	}
 	go func() { cmd.Wait(); close(s.exited) }()
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
-			}
-		}
-	}()
+	urls := listenURLs(stdout)
 	select {
 	case s.URL = <-urls:
 	case <-s.exited:

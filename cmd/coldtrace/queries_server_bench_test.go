@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -114,15 +113,7 @@ func runServerQueries(b *testing.B, dir string, info benchInfo, extra ...string)
 			cg.remove()
 		}
 	}()
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
-			}
-		}
-	}()
+	urls := listenURLs(stdout)
 	var base string
 	select {
 	case base = <-urls:
