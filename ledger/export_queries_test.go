@@ -135,3 +135,11 @@ func DropNodeCache(l *Ledger) {
 	defer l.nodes.mu.Unlock()
 	l.nodes.nodes = generations[*lotNode]{}
 }
+
+// SetMinReadPart sets the fewest batches a report reads on a goroutine of
+// its own (so that a small ledger's report reads in parts) until restore.
+func SetMinReadPart(n int) (restore func()) {
+	old := minReadPart
+	minReadPart = n
+	return func() { minReadPart = old }
+}

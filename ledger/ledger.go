@@ -44,7 +44,8 @@
 //     stays.go (every stay by site and end: recall's contacts and the
 //     positive rules read it).
 //   - Queries and reports: query.go (lot, events, findings), list.go,
-//     trace.go, closure.go, recall.go, report.go, public.go,
+//     trace.go, closure.go, recall.go, report.go (and report_batches.go,
+//     its reads of batches and families, in parts), public.go,
 //     lot_findings.go; the log's own reads: proof.go, readable.go.
 //   - EPCIS 2.0: epcis_capture.go (captured events as records, all-or-nothing
 //     documents), epcis_query.go (the events query and capture jobs),

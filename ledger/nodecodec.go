@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"coldtrace/ledger/fault"
@@ -341,19 +342,30 @@ func (s *rootSummary) encode() []byte {
 }
 
 func decodeSummary(data []byte) (*rootSummary, error) {
-	r := newRbuf(data)
-	if r.uint() != summaryVersion {
-		return nil, fault.Errorf(fault.Tampered, "stored batch summary has an unknown version")
-	}
 	s := &rootSummary{}
+	if err := s.decode(data); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// decode sets s to the summary data encodes, reusing s's Regions: the
+// strings share one copy of data, and nothing else is allocated (the
+// reports decode 100,000 summaries into one).
+func (s *rootSummary) decode(data []byte) error {
+	r := rbuf{b: data, all: string(data), n: len(data)}
+	if r.uint() != summaryVersion {
+		return fault.Errorf(fault.Tampered, "stored batch summary has an unknown version")
+	}
 	s.Root, s.TraceCode, s.Declaration, s.Product, s.Category, s.Importer = r.str(), r.str(), r.str(), r.str(), r.str(), r.str()
 	s.DeclaredAt = r.time()
 	s.Region = r.str()
-	if c := r.count(); c > 0 {
-		s.Regions = make([]regionCount, c)
-		for i := range s.Regions {
-			s.Regions[i] = regionCount{Region: r.str(), Lots: r.int()}
-		}
+	c := r.count()
+	if s.Regions = s.Regions[:0]; c > 0 {
+		s.Regions = slices.Grow(s.Regions, c)
+	}
+	for ; c > 0; c-- {
+		s.Regions = append(s.Regions, regionCount{Region: r.str(), Lots: r.int()})
 	}
 	s.Lots = r.int()
 	s.Q = r.qty()
@@ -363,9 +375,9 @@ func decodeSummary(data []byte) (*rootSummary, error) {
 	s.SealedLots = r.int()
 	s.Unfinished = r.int()
 	if r.bad || len(r.b) != 0 {
-		return nil, fault.Errorf(fault.Tampered, "stored batch summary does not decode")
+		return fault.Errorf(fault.Tampered, "stored batch summary does not decode")
 	}
-	return s, nil
+	return nil
 }
 
 const nodeVersion, summaryVersion = 1, 1

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -167,70 +166,12 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 		to = f.To.UnixNano()
 	}
 	err = l.query(ctx, func(st *state) error {
-		regions := map[string]*RegionTotals{}
-		type hit struct {
-			at           int64
-			root, region string
-		}
-		var hits []hit
-		base := idxRootRegion.within("")
-		prefixes := [][]byte{base}
-		if len(scopes) > 0 {
-			prefixes = prefixes[:0]
-			for _, s := range scopes {
-				prefixes = append(prefixes, append(slices.Clone(base), s...))
-			}
-		}
-		for _, prefix := range prefixes {
-			err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
-				sfx := k[len(base):]
-				i := bytes.IndexByte(sfx, 0)
-				if i < 0 || len(sfx) < i+9 {
-					return fault.Errorf(fault.Tampered, "bad root-region index entry")
-				}
-				at := int64(beUint(sfx[i+1 : i+9]))
-				if at < from || at >= to {
-					return nil
-				}
-				hits = append(hits, hit{at, string(sfx[i+9:]), string(sfx[:i])})
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		// In the order of the summaries' keys (declaration time, root), a
-		// batch's entries (one per region) side by side: no map of 100,000
-		// batches, and the summaries are read as a merge, not a point read
-		// each.
-		// Each region's entries are in that order already: merge the runs.
-		hits = kv.MergeRuns(hits, func(a, b hit) int {
-			if a.at != b.at {
-				// The summaries' keys order times as unsigned big-endian
-				// bytes: a time before 1970 sorts after every later one.
-				return cmp.Compare(uint64(a.at), uint64(b.at))
-			}
-			return cmp.Or(strings.Compare(a.root, b.root), strings.Compare(a.region, b.region))
-		})
-		var want [][]byte // rsum keys, ascending
-		var batchRegions [][]string
-		for i, h := range hits {
-			if i == 0 || h.at != hits[i-1].at || h.root != hits[i-1].root {
-				want = append(want, rsumKey(time.Unix(0, h.at), h.root))
-				batchRegions = append(batchRegions, []string{h.region})
-			} else if last := &batchRegions[len(batchRegions)-1]; (*last)[len(*last)-1] != h.region {
-				*last = append(*last, h.region)
-			}
-		}
-		rep.Batches = make([]*ReportBatch, 0, len(want))
-		err := st.summaries(want, func(s *rootSummary) {
-			b := batchRow(s)
-			b.Regions = batchRegions[len(rep.Batches)]
-			rep.Batches = append(rep.Batches, b)
-		})
+		batches, err := st.reportBatches(scopes, from, to)
 		if err != nil {
 			return err
 		}
+		rep.Batches = batches
+		regions := map[string]*RegionTotals{}
 		for _, b := range rep.Batches {
 			for _, r := range b.Regions {
 				rt := regions[r]
@@ -253,10 +194,7 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 			i = j
 		}
 		// The families of the batches to explain, read in key order (by
-		// root id). Families are about 25 node copies apart here, so
-		// stepping over them is no cheaper than a seek (tried: 64 steps
-		// 150 ms, 4 steps or none 110 ms for region 31); in key order the
-		// seeks find their blocks cached more often.
+		// root id).
 		var explained []*ReportBatch
 		for _, b := range rep.Batches {
 			if b.Status != ClosureClosed || b.Positive {
@@ -265,25 +203,17 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 		}
 		byRoot := slices.Clone(explained)
 		slices.SortFunc(byRoot, func(a, b *ReportBatch) int { return strings.Compare(a.Root, b.Root) })
-		famPrefixes := make([][]byte, len(byRoot))
+		roots := make([]string, len(byRoot))
 		for i, b := range byRoot {
-			famPrefixes[i] = famPrefix(b.Root)
+			roots[i] = b.Root
 		}
-		families := make(map[*ReportBatch][]*lotNode, len(byRoot))
-		err = kv.ScanPrefixes(st.tx, tabFamily.all(), famPrefixes, 4, st.alive, func(i int, k, v []byte) error {
-			b := byRoot[i]
-			if len(families[b]) >= MaxAnswerLots {
-				return nil
-			}
-			n, err := st.famNode(k[len(famPrefixes[i]):], v)
-			if err != nil {
-				return err
-			}
-			families[b] = append(families[b], n)
-			return nil
-		})
+		nodes, err := st.families(roots)
 		if err != nil {
 			return err
+		}
+		families := make(map[*ReportBatch][]*lotNode, len(byRoot))
+		for i, b := range byRoot {
+			families[b] = nodes[i]
 		}
 		nm := newNames(st)
 		// The findings the reasons name, read ahead in key order.
@@ -330,14 +260,6 @@ func (l *Ledger) ClosureReport(ctx context.Context, p Principal, f ReportFilter)
 		return nil
 	})
 	return rep, err
-}
-
-func batchRow(s *rootSummary) *ReportBatch {
-	return &ReportBatch{Root: s.Root, TraceCode: s.TraceCode, Declaration: s.Declaration, Product: s.Product, Category: s.Category,
-		Importer: s.Importer, DeclaredAt: s.DeclaredAt, Region: s.Region, Status: s.status(), Lots: s.Lots,
-		Declared: rootDeclared(s), Produced: s.Produced, Outcome: s.Q.Outcome,
-		Processed:    s.Q.Transformed,
-		OpenFindings: s.OpenFindings, Positive: s.PositiveLots > 0, Regions: []string{}}
 }
 
 // rootDeclared is the root lot's own declared grams: the family's declared
@@ -395,30 +317,3 @@ func (st *state) explain(p Principal, b *ReportBatch, rep *ClosureReport, nm *na
 	slices.SortStableFunc(b.Reasons, func(x, y Reason) int { return cmp.Compare(reasonOrder(x.Kind), reasonOrder(y.Kind)) })
 	return nil
 }
-
-// summaries reads the root summaries under keys (rsum keys in ascending
-// order), calling fn for each in that order, as one merged scan
-// (kv.ScanPrefixes). A missing summary is NotFound.
-func (st *state) summaries(keys [][]byte, fn func(*rootSummary)) error {
-	found := 0
-	err := kv.ScanPrefixes(st.tx, tabSummary.all(), keys, 16, st.alive, func(i int, _, v []byte) error {
-		if i != found {
-			return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
-		}
-		s, err := decodeSummary(v)
-		if err != nil {
-			return err
-		}
-		fn(s)
-		found++
-		return nil
-	})
-	if err == nil && found < len(keys) {
-		err = fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
-	}
-	return err
-}
-
-// errMissingSummary is the cause, logged and never shown, of a missing
-// batch summary: its storage key.
-func errMissingSummary(k []byte) error { return fmt.Errorf("no rsum key %x", k) }
