@@ -136,10 +136,11 @@ func DropNodeCache(l *Ledger) {
 	l.nodes.nodes = generations[*lotNode]{}
 }
 
-// SetMinReadPart sets the fewest batches a report reads on a goroutine of
-// its own (so that a small ledger's report reads in parts) until restore.
-func SetMinReadPart(n int) (restore func()) {
-	old := minReadPart
-	minReadPart = n
-	return func() { minReadPart = old }
+// SetReadParts sets how many goroutines read a report's batches and the
+// fewest batches each reads (so that a small ledger's report reads in
+// parts) until restore.
+func SetReadParts(parts, minPart int) (restore func()) {
+	oldParts, oldMin := readParts, minReadPart
+	readParts, minReadPart = parts, minPart
+	return func() { readParts, minReadPart = oldParts, oldMin }
 }

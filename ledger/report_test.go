@@ -2,7 +2,6 @@ package ledger_test
 
 import (
 	"encoding/json"
-	"runtime"
 	"testing"
 	"time"
 
@@ -36,8 +35,7 @@ func TestReportReadInPartsIsTheSame(t *testing.T) {
 		return data
 	}
 	whole := report()
-	defer ledger.SetMinReadPart(1)()
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	defer ledger.SetReadParts(3, 1)()
 	if parts := report(); string(parts) != string(whole) {
 		t.Fatalf("the report read in parts differs:\n%s\nin one read:\n%s", parts, whole)
 	}
