@@ -24,6 +24,13 @@ var minReadPart = 2048
 // families: one per core, at most four.
 var readParts = min(runtime.NumCPU(), 4)
 
+// summarySkip is how many other batches' summaries the summaries' scan
+// steps over before it seeks: at 10 M records region 31's summaries lie
+// among eight times as many others, a seek costs about 28 steps (7.5 µs
+// against 0.27), and the report's CPU was 912-944 ms at 32, 960-990 at 64
+// and 1,149-1,170 at 16 (issue 17, docs/decisions.md).
+const summarySkip = 32
+
 // A batchHit is one root-region index entry of a report: the batch's
 // summary key suffix (<declared ns><root>) as a range of the scan's
 // arena, and the region.
@@ -146,7 +153,7 @@ func (st *state) summaries(keys [][]byte, fn func(i int, s *rootSummary)) error 
 	return kv.InParts(len(keys), minReadPart, readParts, func(lo, hi int) error {
 		var s rootSummary
 		found := lo
-		err := kv.ScanPrefixes(st.tx, tabSummary.all(), keys[lo:hi], 16, st.partAlive(), func(i int, _, v []byte) error {
+		err := kv.ScanPrefixes(st.tx, tabSummary.all(), keys[lo:hi], summarySkip, st.partAlive(), func(i int, _, v []byte) error {
 			if i += lo; i != found {
 				return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 			}
