@@ -135,12 +135,3 @@ func DropNodeCache(l *Ledger) {
 	defer l.nodes.mu.Unlock()
 	l.nodes.nodes = generations[*lotNode]{}
 }
-
-// SetReadParts sets how many goroutines read a report's batches and the
-// fewest batches each reads (so that a small ledger's report reads in
-// parts) until restore.
-func SetReadParts(parts, minPart int) (restore func()) {
-	oldParts, oldMin := readParts, minReadPart
-	readParts, minReadPart = parts, minPart
-	return func() { readParts, minReadPart = oldParts, oldMin }
-}

@@ -45,7 +45,7 @@
 //     positive rules read it).
 //   - Queries and reports: query.go (lot, events, findings), list.go,
 //     trace.go, closure.go, recall.go, report.go (and report_batches.go,
-//     its reads of batches and families, in parts), public.go,
+//     its reads of batches and families), public.go,
 //     lot_findings.go; the log's own reads: proof.go, readable.go.
 //   - EPCIS 2.0: epcis_capture.go (captured events as records, all-or-nothing
 //     documents), epcis_query.go (the events query and capture jobs),

@@ -4,25 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/kv"
 )
-
-// minReadPart is the fewest batches (or families) a report reads on a
-// goroutine of its own: reading the summaries of 100,000 batches is most
-// of a report (0.5 s at 10 M records, where the scan steps over eight
-// other batches' summaries for each one of region 31), and it splits into
-// key ranges that badger reads side by side, one per core. A test lowers
-// it to run the split on a small ledger.
-var minReadPart = 2048
-
-// readParts is how many goroutines read a report's summaries and
-// families: one per core, at most four.
-var readParts = min(runtime.NumCPU(), 4)
 
 // summarySkip is how many other batches' summaries the summaries' scan
 // steps over before it seeks: at 10 M records region 31's summaries lie
@@ -145,30 +132,27 @@ func (s *rootSummary) row(b *ReportBatch) {
 }
 
 // summaries reads the root summaries under keys (rsum keys in ascending
-// order) and calls fn(i, s) with the summary of keys[i]: as merged scans
-// (kv.ScanPrefixes) of contiguous ranges of keys, one per core and side
-// by side (kv.InParts), so fn is called concurrently for different i; s
-// is valid only during the call. A missing summary is NotFound.
+// order) and calls fn(i, s) with the summary of keys[i], in that order, as
+// one merged scan (kv.ScanPrefixes); s is valid only during the call. A
+// missing summary is NotFound.
 func (st *state) summaries(keys [][]byte, fn func(i int, s *rootSummary)) error {
-	return kv.InParts(len(keys), minReadPart, readParts, func(lo, hi int) error {
-		var s rootSummary
-		found := lo
-		err := kv.ScanPrefixes(st.tx, tabSummary.all(), keys[lo:hi], summarySkip, st.partAlive(), func(i int, _, v []byte) error {
-			if i += lo; i != found {
-				return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
-			}
-			if err := s.decode(v); err != nil {
-				return err
-			}
-			fn(i, &s)
-			found++
-			return nil
-		})
-		if err == nil && found < hi {
-			err = fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
+	var s rootSummary
+	found := 0
+	err := kv.ScanPrefixes(st.tx, tabSummary.all(), keys, summarySkip, st.alive, func(i int, _, v []byte) error {
+		if i != found {
+			return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
 		}
-		return err
+		if err := s.decode(v); err != nil {
+			return err
+		}
+		fn(i, &s)
+		found++
+		return nil
 	})
+	if err == nil && found < len(keys) {
+		err = fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
+	}
+	return err
 }
 
 // errMissingSummary is the cause, logged and never shown, of a missing
@@ -179,27 +163,23 @@ func errMissingSummary(k []byte) error { return fmt.Errorf("no rsum key %x", k) 
 // MaxAnswerLots each, in key order: families are about 25 node copies
 // apart here, so stepping over them is no cheaper than a seek (tried: 64
 // steps 150 ms, 4 steps or none 110 ms for region 31); in key order the
-// seeks find their blocks cached more often. Contiguous ranges of roots
-// are read side by side, as the summaries are.
+// seeks find their blocks cached more often.
 func (st *state) families(roots []string) ([][]*lotNode, error) {
 	prefixes := make([][]byte, len(roots))
 	for i, r := range roots {
 		prefixes[i] = famPrefix(r)
 	}
 	out := make([][]*lotNode, len(roots))
-	err := kv.InParts(len(roots), minReadPart, readParts, func(lo, hi int) error {
-		return kv.ScanPrefixes(st.tx, tabFamily.all(), prefixes[lo:hi], 4, st.partAlive(), func(i int, k, v []byte) error {
-			i += lo
-			if len(out[i]) >= MaxAnswerLots {
-				return nil
-			}
-			n, err := st.famNode(k[len(prefixes[i]):], v)
-			if err != nil {
-				return err
-			}
-			out[i] = append(out[i], n)
+	err := kv.ScanPrefixes(st.tx, tabFamily.all(), prefixes, 4, st.alive, func(i int, k, v []byte) error {
+		if len(out[i]) >= MaxAnswerLots {
 			return nil
-		})
+		}
+		n, err := st.famNode(k[len(prefixes[i]):], v)
+		if err != nil {
+			return err
+		}
+		out[i] = append(out[i], n)
+		return nil
 	})
 	return out, err
 }

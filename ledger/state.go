@@ -43,18 +43,6 @@ func (st *state) alive() error {
 	return st.ctx.Err()
 }
 
-// partAlive is alive for one of a query's goroutines (kv.InParts): it
-// counts its own calls, so that goroutines of one query do not share st.
-func (st *state) partAlive() func() error {
-	steps := 0
-	return func() error {
-		if steps++; st.ctx == nil || steps%aliveEvery != 0 {
-			return nil
-		}
-		return st.ctx.Err()
-	}
-}
-
 // aliveEvery is how many items a query handles between looks at its context.
 const aliveEvery = 64
 

@@ -2,8 +2,8 @@
 // in, as the ledger sees it: the Store and Tx contracts that storage
 // adapters (storage/badgerkv) implement and storage/storagetest checks, and
 // merged reads of many keys in one scan (ScanPrefixes, GetSorted,
-// MergeRuns), split by core (InParts). It knows nothing of lots or of the
-// key layout, and imports only coldtrace/ledger/fault.
+// MergeRuns). It knows nothing of lots or of the key layout, and imports
+// only coldtrace/ledger/fault.
 package kv
 
 import (
@@ -41,9 +41,7 @@ type Store interface {
 	Close() error
 }
 
-// A Tx is a transaction on a Store. It sees its own writes. A View's Tx
-// may be scanned from several goroutines at once (the closure report reads
-// its summaries so, kv.InParts); an Update's is used by one goroutine.
+// A Tx is a transaction on a Store. It sees its own writes.
 type Tx interface {
 	// Get returns a copy of the value stored at key, or a NotFound *fault.Error.
 	Get(key []byte) ([]byte, error)

@@ -187,42 +187,6 @@ func TestStore(t *testing.T, o StoreOpener) {
 			t.Errorf("Scan callback error: got %v, want it returned", err)
 		}
 	})
-	t.Run("ConcurrentScansInView", func(t *testing.T) {
-		s := o.Open(t)
-		mustUpdate(t, s, func(tx ledger.Tx) error {
-			for i := range 2000 {
-				if err := tx.Set(fmt.Appendf(nil, "c/%05d", i), []byte("v")); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		// A View's Tx scans from several goroutines at once (kv.InParts):
-		// four goroutines each read a quarter, from seeks of their own.
-		counts := make([]int, 4)
-		err := s.View(t.Context(), func(tx ledger.Tx) error {
-			errs := make(chan error, len(counts))
-			for g := range counts {
-				go func() {
-					errs <- tx.Scan([]byte("c/"), fmt.Appendf(nil, "c/%05d", g*500), false, func(k, _ []byte) error {
-						if counts[g]++; counts[g] == 500 {
-							return fault.ErrStop
-						}
-						return nil
-					})
-				}()
-			}
-			for range counts {
-				if err := <-errs; err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil || fmt.Sprint(counts) != "[500 500 500 500]" {
-			t.Fatalf("concurrent scans of one View: %v, counts %v", err, counts)
-		}
-	})
 	t.Run("BinaryKeys", func(t *testing.T) {
 		s := o.Open(t)
 		keys := [][]byte{{0, 0, 0, 1}, {0, 0, 1, 0}, {0, 0xff}, {0}}
