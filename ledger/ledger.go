@@ -124,8 +124,10 @@ type Options struct {
 	// write path and of the queries (about: see lotCache and nodeCache);
 	// 64 and 96 MiB when 0; StateCacheBytes bounds the cache of the latest
 	// committed state entries (cachingStore), 32 MiB when 0.
-	// cmd/coldtrace/memory sizes them from the budget.
-	LotCacheBytes, NodeCacheBytes, StateCacheBytes int
+	// HashCacheBytes bounds the proofs' cache of stored hashes
+	// (vlog.HashCache), 8 MiB when 0. cmd/coldtrace/memory sizes them
+	// from the budget.
+	LotCacheBytes, NodeCacheBytes, StateCacheBytes, HashCacheBytes int
 }
 
 // A Ledger records events and answers queries about them. It is safe for
@@ -141,7 +143,9 @@ type Ledger struct {
 	policy   Policy // a new ledger's policy (Options.Policy)
 	att      *attachmentStore
 	nodes    nodeCache // decoded lot nodes for the queries (nodecache.go)
-	lots     lotCache  // decoded lots for the sequencer (lotcache.go)
+	hashes   *vlog.HashCache
+	warmed   chan struct{} // hashes' warm-up ended (proof.go)
+	lots     lotCache      // decoded lots for the sequencer (lotcache.go)
 
 	// head is the latest durable checkpoint: what readers and the log
 	// endpoints see. applied is the size of the tree the sequencer has
@@ -229,6 +233,7 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 	}
 	l.head.Store(head)
 	l.applied = head.size
+	l.startHashCache(opts.HashCacheBytes, head.size)
 	// Housekeeping: entries left by older code go now, or at the next open
 	// (a full disk, say, must not keep the ledger from opening for reads).
 	if err := dropRetired(context.Background(), l.store, l.log); err != nil {
@@ -286,6 +291,7 @@ func (l *Ledger) Close() error {
 		close(l.quit)
 		<-l.done
 		<-l.synced
+		<-l.warmed
 	})
 	return nil
 }

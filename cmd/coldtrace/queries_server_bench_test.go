@@ -86,42 +86,16 @@ func procStatus(pid int) (map[string]int64, error) {
 func runServerQueries(b *testing.B, dir string, info benchInfo, extra ...string) serverRun {
 	b.Helper()
 	run := serverRun{args: extra}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1", "--anon-rate=-1", "--sweep-every=-1s", "--log-level=ERROR"}, extra...)
-	if m := os.Getenv("COLDTRACE_BENCH_MEMORY"); m != "" {
-		args = append(args, "--memory", m) // a smaller budget than the default 1GiB
-	}
 	cg := newBenchCgroup(b)
 	t0 := time.Now()
-	cmd := exec.Command(binPath, args...)
-	if cg != nil {
-		cmd = cg.command(binPath, args...)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	srv := startServe(b, binPath, dir, cg, extra...)
 	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
+		srv.stop()
 		if cg != nil {
 			cg.remove()
 		}
 	}()
-	urls := listenURLs(stdout)
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-exited:
-		b.Fatalf("coldtrace serve %v exited: %v", extra, err)
-	case <-time.After(2 * time.Minute):
-		b.Fatal("coldtrace serve did not start")
-	}
+	cmd, base := srv.cmd, srv.base
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	get := benchGet(client, base)
 	trace := "/v1/lots/" + info.BigCode + "/trace?direction=down"
@@ -158,12 +132,67 @@ func runServerQueries(b *testing.B, dir string, info benchInfo, extra ...string)
 	if cg != nil {
 		run.cgroupLimit, run.cgroupMax, run.cgroupFails, run.cgroupOOMKills = cg.limit, cg.maxUsage(), cg.failures(), cg.oomKills()
 	}
+	srv.checkAlive()
+	return run
+}
+
+// A serveProc is a `coldtrace serve` subprocess on the benchmark ledger.
+type serveProc struct {
+	b      *testing.B
+	cmd    *exec.Cmd
+	base   string
+	args   []string
+	exited chan error
+}
+
+// startServe starts bin's `coldtrace serve` on dir with extra flags (in
+// cgroup cg unless nil) and waits for its listening line.
+func startServe(b *testing.B, bin, dir string, cg *benchCgroup, extra ...string) *serveProc {
+	b.Helper()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1", "--anon-rate=-1", "--sweep-every=-1s", "--log-level=ERROR"}, extra...)
+	if m := os.Getenv("COLDTRACE_BENCH_MEMORY"); m != "" {
+		args = append(args, "--memory", m) // a smaller budget than the default 1GiB
+	}
+	cmd := exec.Command(bin, args...)
+	if cg != nil {
+		cmd = cg.command(bin, args...)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &serveProc{b: b, cmd: cmd, args: extra, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
+	urls := listenURLs(stdout)
 	select {
-	case err := <-exited:
-		b.Fatalf("coldtrace serve %v died during the run: %v", extra, err)
+	case p.base = <-urls:
+	case err := <-p.exited:
+		b.Fatalf("coldtrace serve %v exited: %v", extra, err)
+	case <-time.After(2 * time.Minute):
+		p.stop()
+		b.Fatal("coldtrace serve did not start")
+	}
+	return p
+}
+
+// stop ends the server and waits for it.
+func (p *serveProc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
+	p.exited <- nil // a second stop returns at once
+}
+
+// checkAlive fails the benchmark if the server died during the run.
+func (p *serveProc) checkAlive() {
+	select {
+	case err := <-p.exited:
+		p.b.Fatalf("coldtrace serve %v died during the run: %v", p.args, err)
 	default:
 	}
-	return run
 }
 
 // log prints the run's figures.
