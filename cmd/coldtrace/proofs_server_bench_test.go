@@ -14,7 +14,8 @@ import (
 
 // benchBinsEnv names the builds BenchmarkServerProofs compares, as
 // name=path pairs separated by commas (COLDTRACE_BENCH_BINS=main=/tmp/a,
-// new=/tmp/b); unset, it runs this build alone.
+// new=/tmp/b); unset, it runs this build alone. BenchmarkQueries runs them
+// too, next to this build (serverRuns).
 const benchBinsEnv = "COLDTRACE_BENCH_BINS"
 
 // proofRun is one server's proof run.
@@ -36,18 +37,7 @@ type proofRun struct {
 // (default 2), and logs each run and the range of each build.
 func BenchmarkServerProofs(b *testing.B) {
 	dir, info := benchDataDir(b)
-	type build struct{ name, path string }
-	builds := []build{{"this", binPath}}
-	if v := os.Getenv(benchBinsEnv); v != "" {
-		builds = nil
-		for _, f := range strings.Split(v, ",") {
-			name, path, ok := strings.Cut(f, "=")
-			if !ok {
-				b.Fatalf("%s: %q is not name=path", benchBinsEnv, f)
-			}
-			builds = append(builds, build{name, path})
-		}
-	}
+	builds := benchBuilds(b)
 	rounds := 2
 	if n, err := strconv.Atoi(os.Getenv("COLDTRACE_BENCH_SERVER_ROUNDS")); err == nil && n > 0 {
 		rounds = n
@@ -78,6 +68,26 @@ func BenchmarkServerProofs(b *testing.B) {
 			span(func(r proofRun) time.Duration { return r.inclusion[0] }), span(func(r proofRun) time.Duration { return r.inclusion[1] }),
 			span(func(r proofRun) time.Duration { return r.cons[0] }), span(func(r proofRun) time.Duration { return r.cons[1] }))
 	}
+}
+
+// A benchBuild is a coldtrace binary a benchmark runs.
+type benchBuild struct{ name, path string }
+
+// benchBuilds returns the builds benchBinsEnv names, or this build alone.
+func benchBuilds(b *testing.B) []benchBuild {
+	v := os.Getenv(benchBinsEnv)
+	if v == "" {
+		return []benchBuild{{"this", binPath}}
+	}
+	var builds []benchBuild
+	for _, f := range strings.Split(v, ",") {
+		name, path, ok := strings.Cut(f, "=")
+		if !ok {
+			b.Fatalf("%s: %q is not name=path", benchBinsEnv, f)
+		}
+		builds = append(builds, benchBuild{name, path})
+	}
+	return builds
 }
 
 // runServerProofs runs bin's server on dir through one proof run.

@@ -83,12 +83,12 @@ func procStatus(pid int) (map[string]int64, error) {
 // over HTTP with RSS sampled every 100 ms: the trace, recall and closure of
 // the big family (300 each), inclusion and consistency proofs (1,000 each),
 // the closure report of the region (5) and its XLSX export.
-func runServerQueries(b *testing.B, dir string, info benchInfo, extra ...string) serverRun {
+func runServerQueries(b *testing.B, bin, dir string, info benchInfo, extra ...string) serverRun {
 	b.Helper()
 	run := serverRun{args: extra}
 	cg := newBenchCgroup(b)
 	t0 := time.Now()
-	srv := startServe(b, binPath, dir, cg, extra...)
+	srv := startServe(b, bin, dir, cg, extra...)
 	defer func() {
 		srv.stop()
 		if cg != nil {
@@ -213,11 +213,19 @@ func (r serverRun) log(b *testing.B, name string) {
 // tables' mapped pages and with it, in COLDTRACE_BENCH_SERVER_ROUNDS
 // rounds (default 2: off, on, on, off), logs every run and returns the
 // worst of each (the highest RSS and latencies, the longest cold start).
+// With COLDTRACE_BENCH_BINS (name=path,...) each round also runs those
+// builds with the release on, after this build's release-on run, and
+// logs the worst of each.
 func serverRuns(b *testing.B, dir string, info benchInfo) (on, off serverRun) {
 	rounds := 2
 	if n, err := strconv.Atoi(os.Getenv("COLDTRACE_BENCH_SERVER_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
+	others := benchBuilds(b)
+	if len(others) == 1 && others[0].path == binPath {
+		others = nil
+	}
+	worstOf := make([]serverRun, len(others))
 	for i := 0; i < rounds; i++ {
 		order := []bool{false, true}
 		if i%2 == 1 {
@@ -225,11 +233,16 @@ func serverRuns(b *testing.B, dir string, info benchInfo) (on, off serverRun) {
 		}
 		for _, release := range order {
 			if release {
-				r := runServerQueries(b, dir, info)
+				r := runServerQueries(b, binPath, dir, info)
 				r.log(b, fmt.Sprintf("round %d, release on", i+1))
 				on = worst(on, r)
+				for j, bd := range others {
+					r := runServerQueries(b, bd.path, dir, info)
+					r.log(b, fmt.Sprintf("round %d, release on, build %s", i+1, bd.name))
+					worstOf[j] = worst(worstOf[j], r)
+				}
 			} else {
-				r := runServerQueries(b, dir, info, "--no-mapped-release")
+				r := runServerQueries(b, binPath, dir, info, "--no-mapped-release")
 				r.log(b, fmt.Sprintf("round %d, release off", i+1))
 				off = worst(off, r)
 			}
@@ -237,6 +250,9 @@ func serverRuns(b *testing.B, dir string, info benchInfo) (on, off serverRun) {
 	}
 	on.log(b, "worst of the runs, release on")
 	off.log(b, "worst of the runs, release off")
+	for j, bd := range others {
+		worstOf[j].log(b, "worst of the runs, release on, build "+bd.name)
+	}
 	return on, off
 }
 
