@@ -45,7 +45,8 @@
 //     positive rules read it).
 //   - Queries and reports: query.go (lot, events, findings), list.go,
 //     trace.go, closure.go, recall.go, report.go, public.go,
-//     lot_findings.go; the log's own reads: proof.go, readable.go.
+//     lot_findings.go; the log's own reads: proof.go (with the proofs' cache
+//     of stored hashes), readable.go.
 //   - EPCIS 2.0: epcis_capture.go (captured events as records, all-or-nothing
 //     documents), epcis_query.go (the events query and capture jobs),
 //     epcis_effects.go (captured events about a coldtrace lot take effect
@@ -65,8 +66,8 @@
 //     log itself is checked by vlog.Verify), verify_attachments.go.
 //
 // Leaf packages that know nothing of lots: ledger/vlog (records, stored
-// hashes, frontier, checkpoints, proofs, the log's verification on every
-// core), ledger/ident (identifiers and trace codes), ledger/fault (error
+// hashes, frontier, checkpoints, proofs and their cache of stored hashes,
+// the log's verification on every core), ledger/ident (identifiers and trace codes), ledger/fault (error
 // kinds), ledger/epcis (EPCIS 2.0), ledger/blob (the object store contract
 // and the checks on uploaded bytes), ledger/input (checks on request input:
 // personal data in free text, invisible characters, look-alike ids, lists),
