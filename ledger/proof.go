@@ -41,7 +41,7 @@ func (l *Ledger) startHashCache(bytes int, size int64) {
 			l.log.Warn("the proofs' hash cache was not filled; proofs read the store", "err", err)
 			return
 		}
-		l.log.Info("the proofs' hash cache is filled", "from_level", l.hashes.Low(), "bytes", l.hashes.Bytes(), "took", time.Since(t0).Round(time.Millisecond).String())
+		l.log.Debug("the proofs' hash cache is filled", "from_level", l.hashes.Low(), "bytes", l.hashes.Bytes(), "took", time.Since(t0).Round(time.Millisecond).String())
 	}()
 }
 
