@@ -3,6 +3,7 @@ package vlog
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -201,4 +202,38 @@ func TestHashCacheWarmStops(t *testing.T) {
 	if err := NewHashCache(1<<20, 0).Warm(viewOf(tx), 1000, nil); err != nil || tx.gets != 1994 {
 		t.Fatalf("warm-up: %v, %d hashes read, want all 1994 of levels 0 and above", err, tx.gets)
 	}
+}
+
+// TestHashCacheConcurrent proves records from several goroutines while the
+// warm-up runs (go test -race checks the locking) and checks every proof
+// against the store's.
+func TestHashCacheConcurrent(t *testing.T) {
+	const n = 3000
+	store := hashTree(t, n)
+	c := NewHashCache(1<<20, 3)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := c.Warm(viewOf(store), n, nil); err != nil {
+			t.Error(err)
+		}
+	}()
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for i := 0; i < 300; i++ {
+				seq := r.Int64N(n)
+				want, _ := ProveRecord(HashReader(store), seq, n)
+				got, err := ProveRecord(c.Reader(store), seq, n)
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("inclusion of %d: %v, %v, want %v", seq, got, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
