@@ -16,7 +16,8 @@ const hashCacheBytes = 8 << 20
 // the proofs' cache keeps (vlog.HashCache): 1/128 of the records in
 // hashes, 2.5 MB at 10 M records. A proof then reads from the store its
 // leaf and its siblings below level 8, next to each other: 9 reads instead
-// of about 50 (docs/decisions.md, issue 17).
+// of about 50, and at 10 M records up to 4 more until the levels below
+// the warm-up's fill (docs/decisions.md, issue 17).
 const hashCacheLevel = 8
 
 // HashCacheBytes returns the memory the proofs' cache of stored hashes
