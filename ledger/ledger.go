@@ -46,7 +46,8 @@
 //   - Queries and reports: query.go (lot, events, findings), list.go,
 //     trace.go, closure.go, recall.go, report.go (and report_batches.go,
 //     its reads of batches and families), public.go,
-//     lot_findings.go; the log's own reads: proof.go, readable.go.
+//     lot_findings.go; the log's own reads: proof.go (with the proofs' cache
+//     of stored hashes), readable.go.
 //   - EPCIS 2.0: epcis_capture.go (captured events as records, all-or-nothing
 //     documents), epcis_query.go (the events query and capture jobs),
 //     epcis_effects.go (captured events about a coldtrace lot take effect
@@ -66,8 +67,8 @@
 //     log itself is checked by vlog.Verify), verify_attachments.go.
 //
 // Leaf packages that know nothing of lots: ledger/vlog (records, stored
-// hashes, frontier, checkpoints, proofs, the log's verification on every
-// core), ledger/ident (identifiers and trace codes), ledger/fault (error
+// hashes, frontier, checkpoints, proofs and their cache of stored hashes,
+// the log's verification on every core), ledger/ident (identifiers and trace codes), ledger/fault (error
 // kinds), ledger/epcis (EPCIS 2.0), ledger/blob (the object store contract
 // and the checks on uploaded bytes), ledger/input (checks on request input:
 // personal data in free text, invisible characters, look-alike ids, lists),
@@ -125,8 +126,10 @@ type Options struct {
 	// write path and of the queries (about: see lotCache and nodeCache);
 	// 64 and 96 MiB when 0; StateCacheBytes bounds the cache of the latest
 	// committed state entries (cachingStore), 32 MiB when 0.
-	// cmd/coldtrace/memory sizes them from the budget.
-	LotCacheBytes, NodeCacheBytes, StateCacheBytes int
+	// HashCacheBytes bounds the proofs' cache of stored hashes
+	// (vlog.HashCache), 8 MiB when 0. cmd/coldtrace/memory sizes them
+	// from the budget.
+	LotCacheBytes, NodeCacheBytes, StateCacheBytes, HashCacheBytes int
 }
 
 // A Ledger records events and answers queries about them. It is safe for
@@ -142,7 +145,9 @@ type Ledger struct {
 	policy   Policy // a new ledger's policy (Options.Policy)
 	att      *attachmentStore
 	nodes    nodeCache // decoded lot nodes for the queries (nodecache.go)
-	lots     lotCache  // decoded lots for the sequencer (lotcache.go)
+	hashes   *vlog.HashCache
+	warmed   chan struct{} // hashes' warm-up ended (proof.go)
+	lots     lotCache      // decoded lots for the sequencer (lotcache.go)
 
 	// head is the latest durable checkpoint: what readers and the log
 	// endpoints see. applied is the size of the tree the sequencer has
@@ -230,6 +235,7 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 	}
 	l.head.Store(head)
 	l.applied = head.size
+	l.startHashCache(opts.HashCacheBytes, head.size)
 	// Housekeeping: entries left by older code go now, or at the next open
 	// (a full disk, say, must not keep the ledger from opening for reads).
 	if err := dropRetired(context.Background(), l.store, l.log); err != nil {
@@ -287,6 +293,7 @@ func (l *Ledger) Close() error {
 		close(l.quit)
 		<-l.done
 		<-l.synced
+		<-l.warmed
 	})
 	return nil
 }

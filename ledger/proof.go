@@ -1,10 +1,50 @@
 package ledger
 
 import (
+	"context"
+	"time"
+
 	"coldtrace/ledger/fault"
 	"coldtrace/ledger/vlog"
-	"context"
 )
+
+// hashCacheBytes bounds the proofs' cache of stored hashes when
+// Options.HashCacheBytes is 0.
+const hashCacheBytes = 8 << 20
+
+// hashCacheLevel is the lowest level of the tree whose every stored hash
+// the proofs' cache keeps (vlog.HashCache): 1/128 of the records in
+// hashes, 2.5 MB at 10 M records. A proof then reads from the store its
+// leaf and its siblings below level 8, next to each other: 9 reads instead
+// of about 50, and at 10 M records up to 4 more until the levels below
+// the warm-up's fill (docs/decisions.md, issue 17).
+const hashCacheLevel = 8
+
+// HashCacheBytes returns the memory the proofs' cache of stored hashes
+// holds, about.
+func (l *Ledger) HashCacheBytes() int64 { return l.hashes.Bytes() }
+
+// startHashCache makes the proofs' cache of stored hashes and starts its
+// warm-up on the tree of size records, which Close waits for.
+func (l *Ledger) startHashCache(bytes int, size int64) {
+	if bytes <= 0 {
+		bytes = hashCacheBytes
+	}
+	l.hashes = vlog.NewHashCache(int64(bytes), hashCacheLevel)
+	l.warmed = make(chan struct{})
+	go func() {
+		defer close(l.warmed)
+		view := func(fn func(vlog.Tx) error) error {
+			return l.store.View(context.Background(), func(tx Tx) error { return fn(tx) })
+		}
+		t0 := time.Now()
+		if err := l.hashes.Warm(view, size, l.quit); err != nil {
+			l.log.Warn("the proofs' hash cache was not filled; proofs read the store", "err", err)
+			return
+		}
+		l.log.Debug("the proofs' hash cache is filled", "from_level", l.hashes.Low(), "bytes", l.hashes.Bytes(), "took", time.Since(t0).Round(time.Millisecond).String())
+	}()
+}
 
 // SignedCheckpoint returns the latest signed checkpoint note, or NotFound on
 // an empty log.
@@ -67,7 +107,7 @@ func (l *Ledger) ProveInclusion(ctx context.Context, seq, size int64) (p *vlog.I
 		return nil, fault.InvalidField("seq", "must be at least 0 and below size %d", size)
 	}
 	err = l.store.View(ctx, func(tx Tx) error {
-		p, err = vlog.ProveRecord(tx, seq, size)
+		p, err = vlog.ProveRecord(l.hashes.Reader(tx), seq, size)
 		return err
 	})
 	return p, err
@@ -83,7 +123,7 @@ func (l *Ledger) ProveConsistency(ctx context.Context, from, to int64) (p *vlog.
 		return nil, fault.InvalidField("from", "must be above 0 and at most to (%d)", to)
 	}
 	err = l.store.View(ctx, func(tx Tx) error {
-		p, err = vlog.ProveTree(tx, from, to)
+		p, err = vlog.ProveTree(l.hashes.Reader(tx), from, to)
 		return err
 	})
 	return p, err

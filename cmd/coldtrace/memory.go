@@ -27,7 +27,8 @@ import (
 func applyBudget(b memory.Budget, bo *badgerkv.Options, opts *ledger.Options) int64 {
 	bo.Memory = badgerkv.Memory{MemTableSize: b.MemTableSize, NumMemtables: memory.NumMemtables,
 		NumLevelZeroTables: memory.Level0Tables, BlockCacheSize: b.BlockCache, IndexCacheSize: b.IndexCache}
-	opts.LotCacheBytes, opts.NodeCacheBytes, opts.StateCacheBytes = int(b.LotCache), int(b.NodeCache), int(b.StateCache)
+	opts.LotCacheBytes, opts.StateCacheBytes = int(b.LotCache), int(b.StateCache)
+	opts.NodeCacheBytes, opts.HashCacheBytes = int(b.NodeCache-b.HashCache()), int(b.HashCache())
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(b.GoLimit())
 	}
@@ -101,8 +102,8 @@ func newMemoryCollector(b memory.Budget, store *badgerkv.Store, l *ledger.Ledger
 		mappedDesc:   prometheus.NewDesc("coldtrace_memory_mapped_limit_bytes", "The file-mapped resident memory kept under by releasing badger's table pages past a quarter of it: the budget's wal and level0 parts (absent when the release is off).", nil, nil),
 		releasesDesc: prometheus.NewDesc("coldtrace_memory_mapped_releases_total", "Releases of badger's table pages (file-mapped resident memory past its limit).", nil, nil),
 		releasedDesc: prometheus.NewDesc("coldtrace_memory_mapped_released_bytes_total", "File-mapped resident memory the releases of badger's table pages released (the drops of RssFile).", nil, nil),
-		budgetDesc:   prometheus.NewDesc("coldtrace_memory_budget_bytes", "The memory budget (--memory) by part.", []string{"part"}, nil),
-		usedDesc:     prometheus.NewDesc("coldtrace_memory_used_bytes", "What a part of the budget holds now, for the parts that tell (block_cache, index_cache, level0, lot_cache, node_cache, state_cache).", []string{"part"}, nil),
+		budgetDesc:   prometheus.NewDesc("coldtrace_memory_budget_bytes", "The memory budget (--memory) by part; hash_cache (the proofs' stored hashes) is a share of node_cache, the other parts add up to the budget.", []string{"part"}, nil),
+		usedDesc:     prometheus.NewDesc("coldtrace_memory_used_bytes", "What a part of the budget holds now, for the parts that tell (block_cache, index_cache, level0, lot_cache, node_cache without hash_cache, hash_cache, state_cache).", []string{"part"}, nil),
 		goDesc:       prometheus.NewDesc("coldtrace_go_memory_bytes", "Memory the Go runtime holds from the system (what its memory limit bounds): memtable arenas, caches and the rest of the heap.", nil, nil),
 		goLimitDesc:  prometheus.NewDesc("coldtrace_go_memory_limit_bytes", "The Go runtime's soft memory limit (the budget less the mapped files, or GOMEMLIMIT).", nil, nil),
 		rssDesc:      prometheus.NewDesc("coldtrace_process_rss_bytes", "Resident memory by kind (/proc/self/status): anon (the Go heap), file (badger's mapped logs and tables, which the kernel may reclaim), shmem.", []string{"kind"}, nil),
@@ -125,6 +126,7 @@ func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range c.budget.Parts() {
 		gauge(c.budgetDesc, p.Bytes, p.Name)
 	}
+	gauge(c.budgetDesc, c.budget.HashCache(), "hash_cache")
 	u := c.store.MemoryUse()
 	lots, nodes, state := c.l.CacheBytes()
 	gauge(c.usedDesc, u.BlockCache, "block_cache")
@@ -133,6 +135,7 @@ func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.usedDesc, lots, "lot_cache")
 	gauge(c.usedDesc, nodes, "node_cache")
 	gauge(c.usedDesc, state, "state_cache")
+	gauge(c.usedDesc, c.l.HashCacheBytes(), "hash_cache")
 	gauge(c.badgerDesc, u.Config.MemTableSize, "memtable_bytes")
 	gauge(c.badgerDesc, int64(u.Config.NumMemtables), "memtables")
 	gauge(c.badgerDesc, int64(u.Config.NumLevelZeroTables), "level0_tables")

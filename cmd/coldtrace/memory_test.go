@@ -32,6 +32,7 @@ func TestMemoryBudget(t *testing.T) {
 		`coldtrace_memory_budget_bytes{part="block_cache"}`:     64 * mib,
 		`coldtrace_memory_budget_bytes{part="lot_cache"}`:       24 * mib,
 		`coldtrace_memory_budget_bytes{part="node_cache"}`:      40 * mib,
+		`coldtrace_memory_budget_bytes{part="hash_cache"}`:      4 * mib, // of node_cache
 		`coldtrace_memory_budget_bytes{part="state_cache"}`:     16 * mib,
 		`coldtrace_memory_budget_bytes{part="go_heap"}`:         80 * mib,
 		`coldtrace_badger_setting{setting="memtable_bytes"}`:    32 * mib,
@@ -50,7 +51,7 @@ func TestMemoryBudget(t *testing.T) {
 			t.Errorf("%s = %v, want the process's", name, m[name])
 		}
 	}
-	for _, name := range []string{`coldtrace_memory_mapped_releases_total`, `coldtrace_memory_mapped_released_bytes_total`} {
+	for _, name := range []string{`coldtrace_memory_mapped_releases_total`, `coldtrace_memory_mapped_released_bytes_total`, `coldtrace_memory_used_bytes{part="hash_cache"}`} {
 		if _, ok := m[name]; !ok {
 			t.Errorf("%s missing", name)
 		}

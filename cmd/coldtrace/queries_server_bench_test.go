@@ -83,45 +83,19 @@ func procStatus(pid int) (map[string]int64, error) {
 // over HTTP with RSS sampled every 100 ms: the trace, recall and closure of
 // the big family (300 each), inclusion and consistency proofs (1,000 each),
 // the closure report of the region (5) and its XLSX export.
-func runServerQueries(b *testing.B, dir string, info benchInfo, extra ...string) serverRun {
+func runServerQueries(b *testing.B, bin, dir string, info benchInfo, extra ...string) serverRun {
 	b.Helper()
 	run := serverRun{args: extra}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1", "--anon-rate=-1", "--sweep-every=-1s", "--log-level=ERROR"}, extra...)
-	if m := os.Getenv("COLDTRACE_BENCH_MEMORY"); m != "" {
-		args = append(args, "--memory", m) // a smaller budget than the default 1GiB
-	}
 	cg := newBenchCgroup(b)
 	t0 := time.Now()
-	cmd := exec.Command(binPath, args...)
-	if cg != nil {
-		cmd = cg.command(binPath, args...)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	srv := startServe(b, bin, dir, cg, extra...)
 	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
+		srv.stop()
 		if cg != nil {
 			cg.remove()
 		}
 	}()
-	urls := listenURLs(stdout)
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-exited:
-		b.Fatalf("coldtrace serve %v exited: %v", extra, err)
-	case <-time.After(2 * time.Minute):
-		b.Fatal("coldtrace serve did not start")
-	}
+	cmd, base := srv.cmd, srv.base
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	get := benchGet(client, base)
 	trace := "/v1/lots/" + info.BigCode + "/trace?direction=down"
@@ -158,12 +132,67 @@ func runServerQueries(b *testing.B, dir string, info benchInfo, extra ...string)
 	if cg != nil {
 		run.cgroupLimit, run.cgroupMax, run.cgroupFails, run.cgroupOOMKills = cg.limit, cg.maxUsage(), cg.failures(), cg.oomKills()
 	}
+	srv.checkAlive()
+	return run
+}
+
+// A serveProc is a `coldtrace serve` subprocess on the benchmark ledger.
+type serveProc struct {
+	b      *testing.B
+	cmd    *exec.Cmd
+	base   string
+	args   []string
+	exited chan error
+}
+
+// startServe starts bin's `coldtrace serve` on dir with extra flags (in
+// cgroup cg unless nil) and waits for its listening line.
+func startServe(b *testing.B, bin, dir string, cg *benchCgroup, extra ...string) *serveProc {
+	b.Helper()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit=-1", "--anon-rate=-1", "--sweep-every=-1s", "--log-level=ERROR"}, extra...)
+	if m := os.Getenv("COLDTRACE_BENCH_MEMORY"); m != "" {
+		args = append(args, "--memory", m) // a smaller budget than the default 1GiB
+	}
+	cmd := exec.Command(bin, args...)
+	if cg != nil {
+		cmd = cg.command(bin, args...)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &serveProc{b: b, cmd: cmd, args: extra, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
+	urls := listenURLs(stdout)
 	select {
-	case err := <-exited:
-		b.Fatalf("coldtrace serve %v died during the run: %v", extra, err)
+	case p.base = <-urls:
+	case err := <-p.exited:
+		b.Fatalf("coldtrace serve %v exited: %v", extra, err)
+	case <-time.After(2 * time.Minute):
+		p.stop()
+		b.Fatal("coldtrace serve did not start")
+	}
+	return p
+}
+
+// stop ends the server and waits for it.
+func (p *serveProc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
+	p.exited <- nil // a second stop returns at once
+}
+
+// checkAlive fails the benchmark if the server died during the run.
+func (p *serveProc) checkAlive() {
+	select {
+	case err := <-p.exited:
+		p.b.Fatalf("coldtrace serve %v died during the run: %v", p.args, err)
 	default:
 	}
-	return run
 }
 
 // log prints the run's figures.
@@ -184,11 +213,19 @@ func (r serverRun) log(b *testing.B, name string) {
 // tables' mapped pages and with it, in COLDTRACE_BENCH_SERVER_ROUNDS
 // rounds (default 2: off, on, on, off), logs every run and returns the
 // worst of each (the highest RSS and latencies, the longest cold start).
+// With COLDTRACE_BENCH_BINS (name=path,...) each round also runs those
+// builds with the release on, after this build's release-on run, and
+// logs the worst of each.
 func serverRuns(b *testing.B, dir string, info benchInfo) (on, off serverRun) {
 	rounds := 2
 	if n, err := strconv.Atoi(os.Getenv("COLDTRACE_BENCH_SERVER_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
+	others := benchBuilds(b)
+	if len(others) == 1 && others[0].path == binPath {
+		others = nil
+	}
+	worstOf := make([]serverRun, len(others))
 	for i := 0; i < rounds; i++ {
 		order := []bool{false, true}
 		if i%2 == 1 {
@@ -196,11 +233,16 @@ func serverRuns(b *testing.B, dir string, info benchInfo) (on, off serverRun) {
 		}
 		for _, release := range order {
 			if release {
-				r := runServerQueries(b, dir, info)
+				r := runServerQueries(b, binPath, dir, info)
 				r.log(b, fmt.Sprintf("round %d, release on", i+1))
 				on = worst(on, r)
+				for j, bd := range others {
+					r := runServerQueries(b, bd.path, dir, info)
+					r.log(b, fmt.Sprintf("round %d, release on, build %s", i+1, bd.name))
+					worstOf[j] = worst(worstOf[j], r)
+				}
 			} else {
-				r := runServerQueries(b, dir, info, "--no-mapped-release")
+				r := runServerQueries(b, binPath, dir, info, "--no-mapped-release")
 				r.log(b, fmt.Sprintf("round %d, release off", i+1))
 				off = worst(off, r)
 			}
@@ -208,6 +250,9 @@ func serverRuns(b *testing.B, dir string, info benchInfo) (on, off serverRun) {
 	}
 	on.log(b, "worst of the runs, release on")
 	off.log(b, "worst of the runs, release off")
+	for j, bd := range others {
+		worstOf[j].log(b, "worst of the runs, release on, build "+bd.name)
+	}
 	return on, off
 }
 

@@ -13,14 +13,14 @@ type InclusionProof struct {
 	Proof      tlog.RecordProof
 }
 
-// ProveRecord proves record seq in the tree of size records (seq < size;
-// the tree must be stored in tx).
-func ProveRecord(tx Tx, seq, size int64) (*InclusionProof, error) {
+// ProveRecord proves record seq in the tree of size records (seq < size),
+// reading the tree's stored hashes through hr: HashReader(tx) or a
+// HashCache's Reader.
+func ProveRecord(hr tlog.HashReader, seq, size int64) (*InclusionProof, error) {
 	p := &InclusionProof{Seq: seq, Size: size}
 	// The record's hash is its leaf, stored with the tree: reading it
 	// there spares a read of the record, which lies far from the hashes
 	// (verify checks every leaf against its record).
-	hr := HashReader(tx)
 	leaf, err := hr.ReadHashes([]int64{tlog.StoredHashIndex(0, seq)})
 	if err != nil {
 		return nil, err
@@ -44,10 +44,10 @@ type ConsistencyProof struct {
 }
 
 // ProveTree proves the tree of size from a prefix of the tree of size to
-// (0 < from <= to; the tree of size to must be stored in tx).
-func ProveTree(tx Tx, from, to int64) (*ConsistencyProof, error) {
+// (0 < from <= to), reading the stored hashes of the tree of size to
+// through hr: HashReader(tx) or a HashCache's Reader.
+func ProveTree(hr tlog.HashReader, from, to int64) (*ConsistencyProof, error) {
 	p := &ConsistencyProof{From: from, To: to}
-	hr := HashReader(tx)
 	var err error
 	if p.Proof, err = tlog.ProveTree(to, from, hr); err != nil {
 		return nil, err

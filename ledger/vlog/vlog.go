@@ -3,7 +3,7 @@
 // stored Merkle hashes of RFC 6962 (golang.org/x/mod/sumdb/tlog), the
 // sequencer's in-memory frontier of them, the signed C2SP checkpoints
 // (golang.org/x/mod/sumdb/note, Ed25519) and inclusion and consistency
-// proofs. It works on a small Get/Set/Scan interface, Tx, that a ledger
+// proofs, which read the stored hashes through a cache (HashCache). It works on a small Get/Set/Scan interface, Tx, that a ledger
 // transaction satisfies, and can be read and tested alone, the way tlog
 // can. Its keys are the l/ namespace of the store:
 //

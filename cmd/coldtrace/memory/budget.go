@@ -100,7 +100,8 @@ type Budget struct {
 	// its mapped file), and the ledger's are not encrypted: 0.
 	IndexCache int64
 	// LotCache and NodeCache are the ledger's decoded-lot caches (the
-	// sequencer's lots, the queries' nodes); StateCache is its cache of
+	// sequencer's lots, the queries' nodes; a tenth of NodeCache goes to
+	// the proofs' stored hashes, HashCache); StateCache is its cache of
 	// the latest committed state entries the write path reads.
 	LotCache   int64
 	NodeCache  int64
@@ -148,6 +149,11 @@ func (b Budget) GoLimit() int64 { return int64(b.Total) - b.WAL - b.Level0 }
 // touched do not stay resident beyond the budget.
 func (b Budget) Mapped() int64 { return b.WAL + b.Level0 }
 
+// HashCache is the share of NodeCache that the ledger's cache of stored
+// Merkle hashes takes (a tenth; the proofs read them), 8 MiB at 1 GiB: the
+// queries' caches are the decoded nodes and these hashes.
+func (b Budget) HashCache() int64 { return b.NodeCache / 10 }
+
 // A Part is one named part of a budget.
 type Part struct {
 	Name  string
@@ -181,6 +187,9 @@ func (b Budget) String() string {
 			sb.WriteString(",")
 		}
 		fmt.Fprintf(&sb, " %s %s", p.Name, Size(p.Bytes))
+		if p.Name == "node_cache" {
+			fmt.Fprintf(&sb, " (hash_cache %s of it)", Size(b.HashCache()))
+		}
 	}
 	return sb.String()
 }

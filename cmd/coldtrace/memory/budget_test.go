@@ -59,6 +59,18 @@ func TestSplitHalfGiBAndLarge(t *testing.T) {
 	}
 }
 
+// TestHashCacheShare checks that the proofs' hash cache is a tenth of the
+// node cache's part, and that the start-up line says so.
+func TestHashCacheShare(t *testing.T) {
+	b, _ := Split(GiB)
+	if b.HashCache() != 8<<20 {
+		t.Errorf("HashCache at 1GiB = %d, want 8 MiB", b.HashCache())
+	}
+	if s := b.String(); !strings.Contains(s, "node_cache 80MiB (hash_cache 8MiB of it)") {
+		t.Errorf("the budget line %q does not tell the hash cache's share", s)
+	}
+}
+
 func TestSplitRefusesTooSmall(t *testing.T) {
 	for _, total := range []Size{0, 100 * MiB, Min - 1} {
 		_, err := Split(total)
