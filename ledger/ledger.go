@@ -63,8 +63,10 @@
 //     webhooks and which events each is told), deliveries.go (what the
 //     delivery worker takes and reports, for webhooks and subscriptions
 //     alike, over ledger/delivery's queues).
-//   - Checking a data directory: verify.go (the derived state replayed; the
-//     log itself is checked by vlog.Verify), verify_attachments.go.
+//   - Checking a data directory: verify.go (Verify, VerifyLog and the
+//     comparison of the derived state; the log itself is checked by
+//     vlog.Verify), verify_replay.go (the records decoded ahead and
+//     replayed into scratch), verify_attachments.go.
 //
 // Leaf packages that know nothing of lots: ledger/vlog (records, stored
 // hashes, frontier, checkpoints, proofs and their cache of stored hashes,

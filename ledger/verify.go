@@ -158,48 +158,6 @@ func badRecord(seq int64, format string, args ...any) error {
 	return fault.Errorf(fault.Tampered, "record %d: %s", seq, fmt.Sprintf(format, args...))
 }
 
-// replay checks every record (checkRecord: it decodes, is the record its
-// place says and is in the canonical encoding; the log check hashes the
-// bytes and does not decode them) and applies it to scratch, in groups of
-// replayBatch records per transaction.
-func replay(ctx context.Context, tx Tx, size int64, scratch Store, progress Progress, decode JSONDecoder) error {
-	const replayBatch = 256
-	batch := make([][]byte, 0, replayBatch)
-	seq := int64(0)
-	flush := func() error {
-		err := scratch.Update(ctx, func(stx Tx) error {
-			for i, data := range batch {
-				rec, err := checkRecord(seq+int64(i), data, decode)
-				if err != nil {
-					return err
-				}
-				if _, err := applyRecord(stx, nil, rec); err != nil {
-					return badRecord(seq+int64(i), "does not apply to the state before it: %v", err)
-				}
-			}
-			return nil
-		})
-		seq += int64(len(batch))
-		batch = batch[:0]
-		progress("replay", seq, size)
-		return err
-	}
-	err := vlog.ScanRecords(tx, 0, func(_ int64, v []byte) error {
-		batch = append(batch, bytes.Clone(v))
-		if len(batch) == replayBatch {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			return flush()
-		}
-		return nil
-	})
-	if err == nil && len(batch) > 0 {
-		err = flush()
-	}
-	return err
-}
-
 // compareState checks that the stored derived state equals the replayed one:
 // the two are scanned in key order side by side (the replayed one by a
 // goroutine of its own), so that every entry is read once and none is

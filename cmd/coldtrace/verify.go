@@ -89,7 +89,7 @@ func (c *verifyCmd) Run(ctx context.Context) error {
 		return fmt.Errorf("scratch directory for the replay: %w", err)
 	}
 	defer os.RemoveAll(scratchDir)
-	scratch, err := badgerkv.Open(scratchDir, badgerkv.Options{Memory: badgerkv.Memory{
+	scratch, err := badgerkv.Open(scratchDir, badgerkv.Options{Scratch: true, Memory: badgerkv.Memory{
 		MemTableSize: scratchMemTable, NumMemtables: scratchMemTables, BlockCacheSize: verifyBlockCache}})
 	if err != nil {
 		return err

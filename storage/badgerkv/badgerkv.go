@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
@@ -74,6 +75,11 @@ type Options struct {
 	// the lower levels less often while the load runs. Measured in
 	// docs/decisions.md (issue 17, the write path at scale).
 	Bulk bool
+	// Scratch tunes badger for a throwaway store that is written once and
+	// read back (verify's replay): its tables are not compressed, so that
+	// a read of a key that left the memtables costs a look in the mapped
+	// table and no decompression or block cache; it takes more disk.
+	Scratch bool
 }
 
 // The bulk load's settings (Options.Bulk); badger's defaults are 64 MiB,
@@ -96,6 +102,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		bo = bo.WithMemTableSize(bulkMemTableSize).WithNumLevelZeroTables(bulkLevel0Tables).
 			WithNumLevelZeroTablesStall(max(bulkLevel0Stall, opts.Memory.NumLevelZeroTables+10)).
 			WithBaseLevelSize(bulkBaseLevelSize)
+	}
+	if opts.Scratch {
+		bo = bo.WithCompression(options.None)
 	}
 	bo = opts.Memory.apply(bo)
 	if opts.InMemory {
