@@ -355,3 +355,27 @@ func buildBenchLedger(tb testing.TB, dir string, extra int) benchInfo {
 	}
 	return benchInfo{Records: l.Size(), Roots: roots + 1, Shanghai: built[0], Stopped: stop(), BigRoot: big.Lot, BigCode: bigLot.TraceCode, BigLots: lots, Region: "31"}
 }
+
+// openBenchLedger opens the benchmark ledger in dir in-process, as the
+// benchmarks query it (no sweeps), and returns it with what closes it
+// and its store.
+func openBenchLedger(tb testing.TB, dir string) (*ledger.Ledger, func()) {
+	tb.Helper()
+	key, err := readBenchKey(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
+	if err != nil {
+		store.Close()
+		tb.Fatal(err)
+	}
+	return l, func() {
+		l.Close()
+		store.Close()
+	}
+}

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
@@ -109,14 +108,7 @@ func runServerProofs(b *testing.B, bin, dir string, info benchInfo) proofRun {
 	run.noop[0], run.noop[1] = latencies(b, 1000, func(int) error { return get("/healthz") })
 	rel0 := scrapeMetrics(client, srv.base)["coldtrace_memory_mapped_releases_total"]
 	f0 := minorFaults(b, srv.cmd.Process.Pid)
-	r := rand.New(rand.NewPCG(1, 2))
-	size := info.Records
-	run.inclusion[0], run.inclusion[1] = latencies(b, 1000, func(int) error {
-		return get(fmt.Sprintf("/v1/log/proof/inclusion?seq=%d&size=%d", r.Int64N(size), size))
-	})
-	run.cons[0], run.cons[1] = latencies(b, 1000, func(int) error {
-		return get(fmt.Sprintf("/v1/log/proof/consistency?from=%d&to=%d", 1+r.Int64N(size-1), size))
-	})
+	run.inclusion, run.cons = proofLatencies(b, info.Records, get)
 	run.faults = minorFaults(b, srv.cmd.Process.Pid) - f0
 	run.releases = scrapeMetrics(client, srv.base)["coldtrace_memory_mapped_releases_total"] - rel0
 	stopSampling()

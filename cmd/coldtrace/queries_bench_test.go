@@ -23,8 +23,6 @@ import (
 	"coldtrace/api"
 	"coldtrace/ledger"
 	"coldtrace/ledger/vlog"
-	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 // latencies measures fn n times (after a short warm-up) and returns p50
@@ -71,18 +69,7 @@ func BenchmarkQueries(b *testing.B) {
 	// In-process: open the store and the ledger (cold start of the
 	// ledger), then the first trace on cold caches.
 	t0 := time.Now()
-	key, err := readBenchKey(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	l, closeLedger := openBenchLedger(b, dir)
 	open := time.Since(t0)
 	admin := ledger.Principal{Role: ledger.RoleAdmin, Key: "bench"}
 	t0 = time.Now()
@@ -148,8 +135,7 @@ func BenchmarkQueries(b *testing.B) {
 	} else {
 		b.Logf("PostgreSQL skipped: %d records (its load traces every family; COLDTRACE_BENCH_PG=1 runs it)", info.Records)
 	}
-	l.Close()
-	store.Close()
+	closeLedger()
 
 	// The server process, as users run it: the same queries over HTTP
 	// with its RSS sampled all along, without the release of the tables'

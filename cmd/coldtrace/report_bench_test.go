@@ -6,13 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"coldtrace/api"
 	"coldtrace/ledger"
-	"coldtrace/storage/badgerkv"
-	"coldtrace/storage/fsblob"
 )
 
 // BenchmarkReport is the closure report of the benchmark ledger's region
@@ -23,20 +20,8 @@ import (
 // machine); BenchmarkQueries measures it among the other questions.
 func BenchmarkReport(b *testing.B) {
 	dir, info := benchDataDir(b)
-	key, err := readBenchKey(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := badgerkv.Open(filepath.Join(dir, "db"), badgerkv.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	l, err := ledger.New(store, key, ledger.Options{Blobs: fsblob.New(filepath.Join(dir, "blobs")), SweepEvery: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l, closeLedger := openBenchLedger(b, dir)
+	defer closeLedger()
 	admin := ledger.Principal{Role: ledger.RoleAdmin, Key: "bench"}
 	b.Run("ledger", func(b *testing.B) {
 		cpu := cpuTime()
