@@ -36,25 +36,32 @@ func applyBudget(b memory.Budget, bo *badgerkv.Options, opts *ledger.Options) in
 }
 
 // serveReleaseEvery is how often serve compares the file-mapped resident
-// memory with a quarter of the budget's mapped part, at the cost of
-// reading /proc/self/status (tens of microseconds) forty times a second.
+// memory with half the budget's mapped part, at the cost of reading
+// /proc/self/status (tens of microseconds) forty times a second.
 //
-// A quarter, and every 25 ms: a query may map table pages faster than a
-// check comes round. On the 10 M-record ledger the region report mapped
-// about 300 MB between two checks 100 ms apart, so a release at the part
-// itself let the mapped pages reach 573-672 MiB against a part of 384 MiB;
-// at half the part every 50 ms they still reached 458 MiB, and RSS's peak
-// (VmHWM) 1,023 MiB (docs/decisions.md, issue 17).
+// Half, and every 25 ms: a query may map table pages faster than a check
+// comes round. On the 10 M-record ledger the region report mapped about
+// 300 MB between two checks 100 ms apart, so a release at the part itself
+// let the mapped pages reach 573-672 MiB against a part of 384 MiB; at
+// half the part every 50 ms RSS's peak (VmHWM) reached 1,023 MiB, at half
+// every 25 ms 881-896 MiB, at a quarter every 25 ms 788-823 MiB. Each
+// release costs the next queries the faults of the pages they need back:
+// at a quarter, twice as many releases put the proofs' p99 over HTTP at
+// 1.5-2.9 ms against 0.70-0.75 at half (docs/decisions.md, issue 17).
 const serveReleaseEvery = 25 * time.Millisecond
 
-// startRelease starts the release of badger's table pages past a quarter
-// of the budget's mapped part (package mapped), unless turned off or not on
+// releaseShare is the budget's mapped part over serve's release limit
+// (half the part; serveReleaseEvery says why).
+const releaseShare = 2
+
+// startRelease starts the release of badger's table pages past half the
+// budget's mapped part (package mapped), unless turned off or not on
 // Linux (nil then), and returns the function that stops it.
 func startRelease(ctx context.Context, on bool, b memory.Budget, store *badgerkv.Store, logger *slog.Logger) (*mapped.Releaser, func()) {
 	if _, err := mapped.RSSFile(); !on || err != nil {
 		return nil, func() {}
 	}
-	r := mapped.New(b.Mapped()/4, store)
+	r := mapped.New(b.Mapped()/releaseShare, store)
 	return r, runRelease(ctx, r, serveReleaseEvery, func(err error) { logger.Warn("releasing the tables' mapped pages", "err", err) })
 }
 
@@ -80,7 +87,7 @@ func releaseDesc(r *mapped.Releaser) string {
 	if r == nil {
 		return "mapped files not bounded (--no-mapped-release or no /proc)"
 	}
-	return fmt.Sprintf("mapped files kept within %s (badger's table pages released past %s)", memory.Size(4*r.Limit), memory.Size(r.Limit))
+	return fmt.Sprintf("mapped files kept within %s (badger's table pages released past %s)", memory.Size(releaseShare*r.Limit), memory.Size(r.Limit))
 }
 
 // memoryCollector exports the budget's parts and, where badger, the ledger
@@ -99,7 +106,7 @@ type memoryCollector struct {
 
 func newMemoryCollector(b memory.Budget, store *badgerkv.Store, l *ledger.Ledger, rel *mapped.Releaser) *memoryCollector {
 	return &memoryCollector{budget: b, store: store, l: l, rel: rel,
-		mappedDesc:   prometheus.NewDesc("coldtrace_memory_mapped_limit_bytes", "The file-mapped resident memory kept under by releasing badger's table pages past a quarter of it: the budget's wal and level0 parts (absent when the release is off).", nil, nil),
+		mappedDesc:   prometheus.NewDesc("coldtrace_memory_mapped_limit_bytes", "The file-mapped resident memory kept under by releasing badger's table pages past half of it: the budget's wal and level0 parts (absent when the release is off).", nil, nil),
 		releasesDesc: prometheus.NewDesc("coldtrace_memory_mapped_releases_total", "Releases of badger's table pages (file-mapped resident memory past its limit).", nil, nil),
 		releasedDesc: prometheus.NewDesc("coldtrace_memory_mapped_released_bytes_total", "File-mapped resident memory the releases of badger's table pages released (the drops of RssFile).", nil, nil),
 		budgetDesc:   prometheus.NewDesc("coldtrace_memory_budget_bytes", "The memory budget (--memory) by part; hash_cache (the proofs' stored hashes) is a share of node_cache, the other parts add up to the budget.", []string{"part"}, nil),
