@@ -3,9 +3,9 @@ package badgerkv
 import (
 	"bytes"
 	"errors"
-	"math/rand/v2"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/google/btree"
 
 	"coldtrace/ledger/fault"
 )
@@ -23,8 +23,8 @@ import (
 // since the last Scan.
 type pending struct {
 	log     []pendingWrite // every Set and Delete, in order
-	indexed int            // log[:indexed] are in the skip list
-	list    skipList
+	indexed int            // log[:indexed] are in sorted
+	sorted  *btree.BTreeG[pendingWrite]
 }
 
 type pendingWrite struct {
@@ -32,100 +32,47 @@ type pendingWrite struct {
 	del  bool
 }
 
+func byKey(a, b pendingWrite) bool { return bytes.Compare(a.k, b.k) < 0 }
+
 func (p *pending) add(k, v []byte, del bool) {
 	p.log = append(p.log, pendingWrite{k, v, del})
 }
 
-// index brings the skip list up to date with the log: a later write of a
-// key replaces the earlier one.
-func (p *pending) index() *skipList {
+// index brings the sorted writes up to date with the log (a later write of
+// a key replaces the earlier one) and returns them.
+func (p *pending) index() *btree.BTreeG[pendingWrite] {
+	if p.sorted == nil {
+		p.sorted = btree.NewG(32, byKey)
+	}
 	for _, w := range p.log[p.indexed:] {
-		p.list.put(w)
+		p.sorted.ReplaceOrInsert(w)
 	}
 	p.indexed = len(p.log)
-	return &p.list
+	return p.sorted
 }
 
-const skipLevels = 24
-
-// A skipList is a sorted set of pending writes by key.
-type skipList struct {
-	head   skipNode // next has skipLevels entries
-	levels int
-	rnd    *rand.Rand
-}
-
-type skipNode struct {
-	w    pendingWrite
-	next []*skipNode
-}
-
-// put inserts w or replaces the write of the same key.
-func (s *skipList) put(w pendingWrite) {
-	if s.rnd == nil {
-		s.rnd = rand.New(rand.NewPCG(1, 2))
-		s.head.next = make([]*skipNode, skipLevels)
-		s.levels = 1
-	}
-	var prev [skipLevels]*skipNode
-	x := &s.head
-	for i := s.levels - 1; i >= 0; i-- {
-		for x.next[i] != nil && bytes.Compare(x.next[i].w.k, w.k) < 0 {
-			x = x.next[i]
+// firstFrom returns the first write whose key is >= k (after: > k).
+func firstFrom(t *btree.BTreeG[pendingWrite], k []byte, after bool) (w pendingWrite, ok bool) {
+	t.AscendGreaterOrEqual(pendingWrite{k: k}, func(x pendingWrite) bool {
+		if after && bytes.Equal(x.k, k) {
+			return true
 		}
-		prev[i] = x
-	}
-	if n := x.next[0]; n != nil && bytes.Equal(n.w.k, w.k) {
-		n.w = w
-		return
-	}
-	lvl := 1
-	for lvl < skipLevels && s.rnd.Uint32()&3 == 0 {
-		lvl++
-	}
-	for ; s.levels < lvl; s.levels++ {
-		prev[s.levels] = &s.head
-	}
-	n := &skipNode{w: w, next: make([]*skipNode, lvl)}
-	for i := 0; i < lvl; i++ {
-		n.next[i] = prev[i].next[i]
-		prev[i].next[i] = n
-	}
+		w, ok = x, true
+		return false
+	})
+	return w, ok
 }
 
-// seek returns the first node whose key is >= k (after: > k), or nil.
-func (s *skipList) seek(k []byte, after bool) *skipNode {
-	if s.levels == 0 {
-		return nil
-	}
-	x := &s.head
-	for i := s.levels - 1; i >= 0; i-- {
-		for x.next[i] != nil && (bytes.Compare(x.next[i].w.k, k) < 0 || after && bytes.Equal(x.next[i].w.k, k)) {
-			x = x.next[i]
+// lastTo returns the last write whose key is <= k (before: < k).
+func lastTo(t *btree.BTreeG[pendingWrite], k []byte, before bool) (w pendingWrite, ok bool) {
+	t.DescendLessOrEqual(pendingWrite{k: k}, func(x pendingWrite) bool {
+		if before && bytes.Equal(x.k, k) {
+			return true
 		}
-	}
-	return x.next[0]
-}
-
-// seekBack returns the last node whose key is <= k (before: < k), or nil.
-func (s *skipList) seekBack(k []byte, before bool) *skipNode {
-	if s.levels == 0 {
-		return nil
-	}
-	x := &s.head
-	for i := s.levels - 1; i >= 0; i-- {
-		for x.next[i] != nil {
-			c := bytes.Compare(x.next[i].w.k, k)
-			if c > 0 || before && c == 0 {
-				break
-			}
-			x = x.next[i]
-		}
-	}
-	if x == &s.head {
-		return nil
-	}
-	return x
+		w, ok = x, true
+		return false
+	})
+	return w, ok
 }
 
 // An update is what an Update's transaction keeps besides badger's: its
@@ -157,19 +104,20 @@ func (u *update) close() {
 func (t tx) mergedScan(prefix, seek []byte, reverse bool, fn func(k, v []byte) error) error {
 	it := t.up.reader().NewIterator(iterOptions(prefix, reverse))
 	defer it.Close()
-	list := t.up.w.index()
-	var p *skipNode
+	sorted := t.up.w.index()
+	var p pendingWrite
+	var pok bool
+	if reverse {
+		p, pok = lastTo(sorted, seek, false)
+	} else {
+		p, pok = firstFrom(sorted, seek, false)
+	}
 	next := func() {
 		if reverse {
-			p = list.seekBack(p.w.k, true)
+			p, pok = lastTo(sorted, p.k, true)
 		} else {
-			p = p.next[0]
+			p, pok = firstFrom(sorted, p.k, true)
 		}
-	}
-	if reverse {
-		p = list.seekBack(seek, false)
-	} else {
-		p = list.seek(seek, false)
 	}
 	n := 0
 	for it.Seek(seek); ; {
@@ -178,7 +126,7 @@ func (t tx) mergedScan(prefix, seek []byte, reverse bool, fn func(k, v []byte) e
 				return err
 			}
 		}
-		cv, pv := it.ValidForPrefix(prefix), p != nil && bytes.HasPrefix(p.w.k, prefix)
+		cv, pv := it.ValidForPrefix(prefix), pok && bytes.HasPrefix(p.k, prefix)
 		var c int // < 0: the committed key comes first, > 0: the written one
 		switch {
 		case !cv && !pv:
@@ -188,7 +136,7 @@ func (t tx) mergedScan(prefix, seek []byte, reverse bool, fn func(k, v []byte) e
 		case !pv:
 			c = -1
 		default:
-			if c = bytes.Compare(it.Item().Key(), p.w.k); reverse {
+			if c = bytes.Compare(it.Item().Key(), p.k); reverse {
 				c = -c
 			}
 		}
@@ -198,8 +146,8 @@ func (t tx) mergedScan(prefix, seek []byte, reverse bool, fn func(k, v []byte) e
 			err = item.Value(func(v []byte) error { return fn(item.Key(), v) })
 			it.Next()
 		} else {
-			if !p.w.del {
-				err = fn(p.w.k, p.w.v)
+			if !p.del {
+				err = fn(p.k, p.v)
 			}
 			if c == 0 {
 				it.Next()
