@@ -1,6 +1,7 @@
 package vlog
 
 import (
+	"math/bits"
 	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -231,7 +232,7 @@ func (c *HashCache) Warm(view func(fn func(tx Tx) error) error, size int64, stop
 		batch = batch[:0]
 		return err
 	}
-	for level := 62; level >= low; level-- {
+	for level := bits.Len64(uint64(size)) - 1; level >= low; level-- { // the top level with a hash
 		for n := int64(0); n < size>>level; n++ {
 			select {
 			case <-stop:
