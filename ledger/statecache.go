@@ -49,21 +49,22 @@ func (s *cachingStore) Update(ctx context.Context, fn func(Tx) error) error {
 	return err
 }
 
-// cachedTables are the tables whose entries the cache keeps: those read
-// for every lot event, and the small registry tables the rules read.
-var cachedTables = [][]byte{
-	tabLot.all(), tabNode.all(), tabFamily.all(), tabSummary.all(),
-	tabSite.all(), tabPolicy.all(), tabOrg.all(), tabCode.all(),
-}
-
+// cached reports whether k is an entry of a table the cache keeps: those
+// read for every lot event, and the small registry tables the rules read.
+// It looks at the table's name only (every Get and Set of the write path
+// asks).
 func cached(k []byte) bool {
-	if !bytes.HasPrefix(k, prefixState) {
+	if len(k) < len(prefixState)+2 || k[0] != prefixState[0] || k[1] != prefixState[1] {
 		return false
 	}
-	for _, p := range cachedTables {
-		if bytes.HasPrefix(k, p) {
-			return true
-		}
+	name := k[len(prefixState):]
+	end := bytes.IndexByte(name, '/')
+	if end < 0 {
+		return false
+	}
+	switch table(name[:end]) {
+	case tabLot, tabNode, tabFamily, tabSummary, tabSite, tabPolicy, tabOrg, tabCode:
+		return true
 	}
 	return false
 }
@@ -80,8 +81,11 @@ func (t *cacheTx) Get(k []byte) ([]byte, error) {
 	if !cached(k) {
 		return t.Tx.Get(k)
 	}
-	if _, mine := t.written[string(k)]; mine {
-		return t.Tx.Get(k) // the transaction's own write
+	if v, mine := t.written[string(k)]; mine {
+		if v != nil {
+			return bytes.Clone(v), nil // the transaction's own write, as Set kept it
+		}
+		return t.Tx.Get(k) // deleted (or set to nil) by this transaction
 	}
 	if v, ok := t.c.get(k); ok {
 		return bytes.Clone(v), nil

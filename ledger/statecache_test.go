@@ -170,3 +170,23 @@ func TestCheckOnlyFields(t *testing.T) {
 		t.Fatalf("problems %+v, want one about site", fe)
 	}
 }
+
+// TestCachedTables pins the tables the state cache keeps, and checks that
+// a key of any other table, index or namespace, or one that merely starts
+// like a cached table, is not cached.
+func TestCachedTables(t *testing.T) {
+	for _, tab := range []table{tabLot, tabNode, tabFamily, tabSummary, tabSite, tabPolicy, tabOrg, tabCode} {
+		if !cached(tab.key("id")) || !cached(tab.all()) {
+			t.Errorf("%s is not cached", tab)
+		}
+	}
+	for _, k := range [][]byte{
+		tabLotPrev.key("id"), tabRecordLots.seqKey(1), tabFinding.key("1-0"), tabKey.key("k"),
+		idxRoot.key("lot", nil), idxLotEvents.key("id", be64(1)),
+		[]byte("s/lot"), []byte("s/lotx/id"), []byte("a/idem/k/lot"), []byte("l/lot/1"), []byte("s/"), nil,
+	} {
+		if cached(k) {
+			t.Errorf("%q is cached", k)
+		}
+	}
+}
