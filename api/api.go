@@ -152,7 +152,7 @@ func New(l *ledger.Ledger, opts Options) http.Handler {
 	authed.GET("/keys", s.listKeys)
 	authed.DELETE("/keys/:id", s.revokeKey)
 	authed.POST("/events", s.postEvent)
-	authed.POST("/events/batch", s.postBatchLines) // batchline.go
+	authed.POST("/events/batch", s.postBatch) // batchline.go
 	authed.GET("/events/:seq", s.getEvent)
 	authed.GET("/lots/:ref", s.getLot)
 	authed.GET("/lots/:ref/events", s.getLotEvents)

@@ -32,9 +32,8 @@ func DecodeBatchLine(line []byte) (ev ledger.Event, idempotencyKey string, err e
 // next is decoded.
 const batchChunk = 512
 
-// postBatchLines records newline-delimited events in order and answers one
-// line per event: its receipt or its problem (POST /v1/events/batch; it
-// replaces postBatch in events.go, which is no longer routed).
+// postBatch records newline-delimited events in order and answers one
+// line per event: its receipt or its problem (POST /v1/events/batch).
 //
 // Idempotency: a line's "idempotency_key" keys it like the header of a
 // single event. The batch's Idempotency-Key header keys every other line by
@@ -50,7 +49,7 @@ const batchChunk = 512
 // queued batchChunk lines at a time, so that the write path starts on the
 // first lines while the rest are decoded (decoding a whole batch first left
 // the write path idle for about a tenth of the batch's time).
-func (s *server) postBatchLines(c *gin.Context) {
+func (s *server) postBatch(c *gin.Context) {
 	key := c.GetHeader("Idempotency-Key")
 	if len(key) > maxBatchKey {
 		fail(c, &fault.Error{Kind: fault.Invalid, Msg: "bad Idempotency-Key",

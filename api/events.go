@@ -1,12 +1,8 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -88,93 +84,6 @@ func decodeBatchLine(line []byte) (batchLine, error) {
 		return bl, err
 	}
 	return bl, expectEOF(dec)
-}
-
-// postBatch records newline-delimited events in order and answers one line
-// per event: its receipt or its problem.
-//
-// Idempotency: a line's "idempotency_key" keys it like the header of a
-// single event. The batch's Idempotency-Key header keys every other line by
-// the key and the line's place, bound to the whole body: a retry of the same
-// body replays the receipts of the lines recorded the first time (lines
-// refused then are judged again), and a different body under the same key
-// is a 409 before anything of it is recorded.
-func (s *server) postBatch(c *gin.Context) {
-	key := c.GetHeader("Idempotency-Key")
-	if len(key) > maxBatchKey {
-		fail(c, &fault.Error{Kind: fault.Invalid, Msg: "bad Idempotency-Key",
-			Fields: []fault.FieldError{{Field: "Idempotency-Key", Message: "is longer than 200 characters"}}})
-		return
-	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, s.rateBody(c, rawBody(c)), 32*s.opts.MaxBodyBytes)
-	whole := sha256.New()
-	sc := bufio.NewScanner(io.TeeReader(c.Request.Body, whole))
-	sc.Buffer(make([]byte, 64<<10), int(s.opts.MaxBodyBytes))
-	var batch []ledger.Submission
-	p := principal(c)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		if len(batch) == maxBatchLines {
-			fail(c, fault.Errorf(fault.TooLarge, "a batch holds at most %d events", maxBatchLines))
-			return
-		}
-		bl, err := decodeBatchLine(line)
-		sub := ledger.Submission{Principal: p, Event: bl.Event, Err: err, Idem: bl.IdempotencyKey}
-		if sub.Idem == "" && key != "" {
-			sub.Idem = "batch:" + key + ":" + strconv.Itoa(len(batch))
-			sub.IdemScope = []byte{} // set below, once the whole body is read
-		}
-		batch = append(batch, sub)
-	}
-	if err := sc.Err(); err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.Is(err, errBodyTimeout) {
-			fail(c, err)
-			return
-		}
-		if errors.As(err, &maxErr) || errors.Is(err, bufio.ErrTooLong) {
-			fail(c, fault.Errorf(fault.TooLarge, "the batch, or one of its lines, is too large"))
-			return
-		}
-		fail(c, fault.Wrap(fault.Invalid, "the batch could not be read", err))
-		return
-	}
-	if key != "" {
-		scope := whole.Sum(nil)
-		for i := range batch {
-			if batch[i].IdemScope != nil {
-				batch[i].IdemScope = scope
-			}
-		}
-		if err := s.l.BatchConflict(c.Request.Context(), batch); err != nil {
-			fail(c, err)
-			return
-		}
-	}
-	results := s.l.SubmitBatch(c.Request.Context(), batch)
-	for _, r := range results {
-		if r.Receipt != nil && r.Receipt.Replayed {
-			c.Header("Idempotent-Replayed", "true")
-			break
-		}
-	}
-	c.Header("Content-Type", "application/x-ndjson")
-	zh := chinese(c)
-	c.Status(http.StatusOK)
-	for _, r := range results {
-		if r.Err != nil {
-			p := problemOf(r.Err)
-			if zh {
-				inChinese(&p)
-			}
-			_ = writeJSON(c.Writer, p)
-		} else {
-			_ = writeJSON(c.Writer, r.Receipt)
-		}
-	}
 }
 
 func (s *server) getEvent(c *gin.Context) {
