@@ -1,0 +1,10 @@
+package badgerkv
+
+import (
+	"os"
+	"syscall"
+)
+
+// datasync writes f's data to disk (fdatasync: as badger's msync of its
+// log does, without the file's times).
+func datasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
