@@ -126,7 +126,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.InMemory {
 		s.minFree = 0
 	}
-	if !opts.InMemory && !opts.ReadOnly {
+	if ownWALSync && !opts.InMemory && !opts.ReadOnly {
 		o := db.Opts()
 		if s.wal, err = newWALSyncer(o.Dir, o.MemTableSize, o.ValueThreshold); err != nil {
 			db.Close()
@@ -138,13 +138,18 @@ func Open(dir string, opts Options) (*Store, error) {
 }
 
 // Sync implements ledger.Store: every commit that finished before it is on
-// disk when it returns. It syncs badger's write-ahead logs itself, holding
-// no lock of badger's, so that Updates commit meanwhile (walSyncer).
+// disk when it returns. On Linux it syncs badger's write-ahead logs
+// itself, holding no lock of badger's, so that Updates commit meanwhile
+// (walSyncer); elsewhere it is badger's DB.Sync.
 func (s *Store) Sync() error {
-	if s.wal == nil {
+	switch {
+	case s.wal != nil:
+		return translate(s.wal.sync(s.db.Sync))
+	case s.inMemory:
 		return nil
+	default:
+		return translate(s.db.Sync())
 	}
-	return translate(s.wal.sync(s.db.Sync))
 }
 
 // View implements ledger.Store: fn reads a snapshot of every commit that

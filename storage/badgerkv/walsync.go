@@ -14,9 +14,9 @@ import (
 	"github.com/dgraph-io/badger/v4/skl"
 )
 
-// A walSyncer makes what the Store committed durable by syncing badger's
-// write-ahead logs (its NNNNN.mem files, one per memtable) through files
-// of its own, in place of badger's DB.Sync. DB.Sync holds the database's
+// A walSyncer (on Linux, see ownWALSync) makes what the Store committed
+// durable by syncing badger's write-ahead logs (its NNNNN.mem files, one
+// per memtable) through files of its own, in place of badger's DB.Sync. DB.Sync holds the database's
 // lock while it syncs the newest log, and every commit takes that lock to
 // check for room, so no commit could be written while a sync ran: the
 // ledger's groups were a commit and a sync in turn. A sync of the same

@@ -4,5 +4,9 @@ package badgerkv
 
 import "os"
 
-// datasync writes f's data to disk.
+// ownWALSync: elsewhere the Store calls badger's DB.Sync (a log of
+// badger's may be open here and deleted by badger, which not every system
+// allows).
+const ownWALSync = false
+
 func datasync(f *os.File) error { return f.Sync() }
