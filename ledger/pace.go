@@ -13,10 +13,12 @@ import (
 // record low (one checkpoint signed, one transaction) and the sync busy:
 // the group that takes in the submissions arriving during a sync is
 // committed just before that sync is expected to end (its start, plus the
-// average sync, less the average time from a group's cut to its commit),
-// so that the next sync starts at once with it. A group commits at once
-// when nothing is being synced, and a second group for the same sync
-// waits for the next one.
+// average sync, less the average time from a group's cut to its commit,
+// less a lead), so that the next sync starts at once with it. Syncs vary,
+// so the lead grows when a sync ends before its group was cut and shrinks
+// when the cut came in time, until about one sync in five ends first. A
+// group commits at once when nothing is being synced, and a second group
+// for the same sync waits for the next one.
 type pace struct {
 	unsynced atomic.Int32  // committed groups the syncer has not synced yet
 	started  atomic.Int64  // when the running sync started (UnixNano), 0 between syncs
@@ -26,8 +28,14 @@ type pace struct {
 	// The sequencer's own.
 	commitAvg int64 // a moving average from a group's cut to its commit, in ns
 	cutFor    int64 // the start of the sync the last cut group was for
+	predFor   int64 // the start of the sync the growing group waits to be cut for
+	lead      int64 // how much earlier than the expected end to cut, in ns
 	timer     *time.Timer
 }
+
+// leadUp and leadDown move the lead after a sync that ended before its
+// cut and after a cut in time: the sync ends first about once in five.
+const leadUp, leadDown = int64(200 * time.Microsecond), int64(50 * time.Microsecond)
 
 func newPace() pace { return pace{event: make(chan struct{}, 1)} }
 
@@ -63,17 +71,23 @@ func (p *pace) committedIn(d time.Duration) { p.commitAvg = average(p.commitAvg,
 // start (this one has its group).
 func (p *pace) wait() time.Duration {
 	if p.unsynced.Load() == 0 {
+		if p.predFor != 0 && p.predFor != p.cutFor {
+			p.lead = min(p.lead+leadUp, p.syncAvg.Load()) // the sync ended before its cut
+		}
+		p.predFor = 0
 		return 0
 	}
 	started := p.started.Load()
 	if started == 0 || started == p.cutFor {
 		return -1
 	}
-	left := time.Duration(started + p.syncAvg.Load() - p.commitAvg - time.Now().UnixNano())
+	left := time.Duration(started + p.syncAvg.Load() - p.commitAvg - p.lead - time.Now().UnixNano())
 	if left <= 0 {
 		p.cutFor = started
+		p.lead = max(p.lead-leadDown, 0)
 		return 0
 	}
+	p.predFor = started
 	return left
 }
 
