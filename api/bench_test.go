@@ -234,8 +234,8 @@ func benchLedger(b *testing.B) (*ledger.Ledger, *slog.Logger) {
 
 // reportWriteStats reports how the write path grouped the benchmark's
 // records: records per commit group, groups per sync and the wall time of
-// each (a group's commit time includes growing while the previous group
-// syncs, and waiting for CPU under load).
+// each (a group's commit time includes taking in what arrives while it is
+// applied, and waiting for CPU under load).
 func reportWriteStats(b *testing.B, l *ledger.Ledger) {
 	ws := l.WriteStats()
 	if ws.Groups == 0 || ws.Syncs == 0 {

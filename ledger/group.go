@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -35,6 +36,7 @@ type groupApply struct {
 	keysChanged bool          // an API key was written
 	hashes      *vlog.Group   // the Merkle hashes the group added
 	rollback    error         // errRollback: the refusal of the document at bad
+	cut         time.Time     // when it took in its last submission
 }
 
 // applyGroup applies group in order in one Store transaction, with the
@@ -82,6 +84,7 @@ func (l *Ledger) applyGroup(group []*submission, grow bool) (*groupApply, error)
 				size += n
 			}
 		}
+		g.cut = time.Now()
 		if size == first {
 			return nil
 		}

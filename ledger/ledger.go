@@ -19,7 +19,8 @@
 //     reads, kept in memory), keys.go (every key and index, named once),
 //     retired.go (entries older code wrote under prefixes no code writes
 //     now, deleted at open), sequencer.go (the sequencer, the syncer and
-//     the retry plan), group.go (one group in one transaction),
+//     the retry plan), pace.go (when a growing group commits), group.go
+//     (one group in one transaction),
 //     batch.go (a batch queued in order), batch_idem.go, refused.go,
 //     principals.go, stats.go.
 //   - Records and kinds: record.go and event.go (the kinds), kinds.go (the
@@ -164,8 +165,7 @@ type Ledger struct {
 
 	subs      chan *submission
 	syncq     chan *committedGroup
-	unsynced  atomic.Int32  // committed groups the syncer has not synced yet
-	syncFree  chan struct{} // a token after every sync
+	pace      pace // when a growing group commits
 	quit      chan struct{}
 	done      chan struct{} // the sequencer stopped
 	synced    chan struct{} // the syncer answered everything and stopped
@@ -212,7 +212,7 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 		att:      newAttachmentStore(opts),
 		subs:     make(chan *submission, 4096),
 		syncq:    make(chan *committedGroup, 64),
-		syncFree: make(chan struct{}, 1),
+		pace:     newPace(),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		synced:   make(chan struct{}),

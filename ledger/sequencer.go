@@ -36,7 +36,8 @@ type result struct {
 
 // run is the sequencer: the ledger's only writer. It takes what is waiting,
 // up to maxBatch submissions, and commits them as one group; the syncer
-// makes the group durable and answers it while the next group is applied.
+// makes the group durable and answers it while the next groups are applied
+// and committed.
 func (l *Ledger) run() {
 	defer func() {
 		close(l.syncq)
@@ -63,35 +64,6 @@ func (l *Ledger) run() {
 	}
 }
 
-// more returns submissions to add to the group being applied while an
-// earlier group is still being synced: the group's write could not reach
-// badger before that sync ends anyway (badger's Sync holds the lock that
-// every write takes), so waiting costs no latency, and one group per sync
-// means one signed checkpoint and one write for all of them. It returns
-// nil once nothing is waiting to be synced or the group is full.
-func (l *Ledger) more(have int) []*submission {
-	for have < l.maxBatch && l.unsynced.Load() > 0 && l.failure() == nil {
-		select {
-		case s := <-l.subs:
-			got := []*submission{s}
-		drain:
-			for have+len(got) < l.maxBatch {
-				select {
-				case s := <-l.subs:
-					got = append(got, s)
-				default:
-					break drain
-				}
-			}
-			return got
-		case <-l.syncFree:
-		case <-l.quit:
-			return nil
-		}
-	}
-	return nil
-}
-
 // A committedGroup is a group whose transaction is committed, waiting for
 // the syncer to make it durable before its callers are answered and its
 // checkpoint published.
@@ -103,9 +75,13 @@ type committedGroup struct {
 
 // syncLoop makes committed groups durable: one Sync for all the groups that
 // are waiting, then it publishes the newest checkpoint and answers their
-// callers. A failed Sync stops writes (see fail).
+// callers. A failed Sync stops writes (see fail), and no group is
+// acknowledged after it, not even one that the sequencer committed before
+// the failure and a later Sync would report synced: after a failed sync
+// the system may have dropped the pages it could not write.
 func (l *Ledger) syncLoop() {
 	defer close(l.synced)
+	var failed error
 	for g := range l.syncq {
 		batch := []*committedGroup{g}
 	drain:
@@ -120,19 +96,24 @@ func (l *Ledger) syncLoop() {
 				break drain
 			}
 		}
-		t0 := time.Now()
-		err := l.store.Sync()
-		l.stats.syncs.Add(1)
-		l.stats.syncNanos.Add(int64(time.Since(t0)))
-		l.unsynced.Add(-int32(len(batch)))
-		select {
-		case l.syncFree <- struct{}{}:
-		default:
-		}
-		if err != nil {
-			l.fail(err)
-			err = l.failure()
+		err := failed
+		if err == nil {
+			l.pace.syncing()
+			t0 := time.Now()
+			err = l.store.Sync()
+			d := time.Since(t0)
+			l.stats.syncs.Add(1)
+			l.stats.syncNanos.Add(int64(d))
+			l.pace.synced(len(batch), d)
 		} else {
+			l.pace.unsynced.Add(-int32(len(batch)))
+		}
+		if err != nil && failed == nil {
+			l.fail(err)
+			failed = l.failure()
+			err = failed
+		}
+		if err == nil {
 			for _, b := range batch {
 				if b.head != nil {
 					l.head.Store(b.head)
@@ -166,8 +147,8 @@ func (l *Ledger) syncLoop() {
 //   - the group was refused as a whole (ErrRefused): answered, nothing signed;
 //   - any other failure stops writes (fail).
 //
-// While an earlier group is being synced, a group that may grow takes in
-// the submissions that arrive (see more).
+// A group that may grow takes in the submissions that arrive while it is
+// applied, and while the pace lets it (see more).
 func (l *Ledger) commitGroup(group []*submission, grow bool) {
 	if err := l.failure(); err != nil {
 		answerAll(group, err)
@@ -211,6 +192,9 @@ func (l *Ledger) commitGroup(group []*submission, grow bool) {
 			return
 		}
 		l.stats.commitNanos.Add(int64(time.Since(t0)))
+		if grow {
+			l.pace.committedIn(time.Since(g.cut))
+		}
 		l.committed(g)
 		return
 	}
@@ -248,7 +232,7 @@ func (l *Ledger) committed(g *groupApply) {
 		}
 		g.results[i] = r
 	}
-	l.unsynced.Add(1)
+	l.pace.unsynced.Add(1)
 	l.syncq <- &committedGroup{group: g.group, results: g.results, head: g.head}
 }
 

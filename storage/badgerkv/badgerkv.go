@@ -44,6 +44,8 @@ type Store struct {
 
 	minFree int64                 // the free-space reserve, 0 for none
 	free    func() (int64, error) // free bytes of the disk
+
+	wal *walSyncer // nil in memory and read-only
 }
 
 // Options tune Open.
@@ -124,17 +126,30 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.InMemory {
 		s.minFree = 0
 	}
+	if ownWALSync && !opts.InMemory && !opts.ReadOnly {
+		o := db.Opts()
+		if s.wal, err = newWALSyncer(o.Dir, o.MemTableSize, o.ValueThreshold); err != nil {
+			db.Close()
+			return nil, fault.Wrap(fault.Unavailable, "cannot open the database", err)
+		}
+	}
 	s.committed.Store(db.MaxVersion())
 	return s, nil
 }
 
-// Sync implements ledger.Store: it syncs badger's write-ahead log and value
-// log to disk.
+// Sync implements ledger.Store: every commit that finished before it is on
+// disk when it returns. On Linux it syncs badger's write-ahead logs
+// itself, holding no lock of badger's, so that Updates commit meanwhile
+// (walSyncer); elsewhere it is badger's DB.Sync.
 func (s *Store) Sync() error {
-	if s.inMemory {
+	switch {
+	case s.wal != nil:
+		return translate(s.wal.sync(s.db.Sync))
+	case s.inMemory:
 		return nil
+	default:
+		return translate(s.db.Sync())
 	}
-	return translate(s.db.Sync())
 }
 
 // View implements ledger.Store: fn reads a snapshot of every commit that
@@ -190,6 +205,9 @@ func (s *Store) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	}
 	s.committed.Store(ts + 1)
 	s.db.SetDiscardTs(s.oldestSnapshot())
+	if s.wal != nil {
+		s.wal.committed(up.w.log)
+	}
 	return nil
 }
 
@@ -206,7 +224,12 @@ func (s *Store) oldestSnapshot() uint64 {
 }
 
 // Close implements ledger.Store.
-func (s *Store) Close() error { return translate(s.db.Close()) }
+func (s *Store) Close() error {
+	if s.wal != nil {
+		defer s.wal.close()
+	}
+	return translate(s.db.Close())
+}
 
 type tx struct {
 	txn *badger.Txn

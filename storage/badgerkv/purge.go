@@ -24,5 +24,9 @@ func (s *Store) PurgeKey(key []byte) error {
 	}
 	s.committed.Store(ts + 1)
 	s.db.SetDiscardTs(s.oldestSnapshot())
-	return translate(s.db.DropPrefix(key))
+	err := s.db.DropPrefix(key)
+	if s.wal != nil {
+		s.wal.relist.Store(true) // DropPrefix makes a memtable of its own
+	}
+	return translate(err)
 }
