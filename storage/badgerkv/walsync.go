@@ -48,6 +48,7 @@ type walSyncer struct {
 	mu    sync.Mutex
 	files map[int]*os.File // open logs by number
 	top   int              // the highest number seen
+	fresh bool             // a log was opened since the directory was last synced
 
 	written  atomic.Int64 // an upper bound of the memtable bytes committed since the last look
 	relist   atomic.Bool  // read the directory at the next sync
@@ -91,6 +92,14 @@ func (w *walSyncer) sync(dbSync func() error) error {
 	} else if err := w.probe(); err != nil {
 		return err
 	}
+	if w.fresh {
+		// A new log's name must survive a crash as well as its pages;
+		// badger does not sync the directory when it makes one.
+		if err := syncDir(w.dir); err != nil {
+			return err
+		}
+		w.fresh = false
+	}
 	for n, f := range w.files {
 		if err := datasync(f); err != nil {
 			return fmt.Errorf("sync %s: %w", f.Name(), err)
@@ -118,6 +127,7 @@ func (w *walSyncer) probe() error {
 		}
 		w.top++
 		w.files[w.top] = f
+		w.fresh = true
 	}
 }
 
@@ -147,9 +157,26 @@ func (w *walSyncer) list() error {
 			return err
 		}
 		w.files[n] = f
+		w.fresh = true
 	}
 	if !found {
 		return fmt.Errorf("no write-ahead log (*.mem) in %s to sync", w.dir)
+	}
+	return nil
+}
+
+// syncDir makes the directory's entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

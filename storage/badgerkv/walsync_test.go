@@ -62,7 +62,11 @@ func TestWALSyncerFollowsLogs(t *testing.T) {
 		for n := range s.wal.files {
 			got = append(got, n)
 		}
+		fresh := s.wal.fresh
 		s.wal.mu.Unlock()
+		if fresh {
+			t.Fatalf("%s: a log opened before this Sync and the directory not synced", when)
+		}
 		slices.Sort(got)
 		// a log badger deletes during a Sync is closed at the next
 		if len(got) > len(want)+2 {
