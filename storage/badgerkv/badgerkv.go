@@ -80,7 +80,11 @@ type Options struct {
 	// Scratch tunes badger for a throwaway store that is written once and
 	// read back (verify's replay): its tables are not compressed, so that
 	// a read of a key that left the memtables costs a look in the mapped
-	// table and no decompression or block cache; it takes more disk.
+	// table and no decompression or block cache (it takes more disk), and
+	// its levels start at scratchBaseLevelSize with scratchCompactors
+	// compactors, so that compaction rewrites the state through fewer
+	// levels while the pages of what runs at once stay within verify's
+	// memory (docs/decisions.md, issue 17, verify's replay).
 	Scratch bool
 }
 
@@ -91,6 +95,13 @@ const (
 	bulkLevel0Tables  = 15
 	bulkLevel0Stall   = 50
 	bulkBaseLevelSize = 256 << 20
+)
+
+// The scratch's settings (Options.Scratch); badger's defaults are 10 MiB
+// and 4.
+const (
+	scratchBaseLevelSize = 128 << 20
+	scratchCompactors    = 2
 )
 
 // Open opens (creating if needed) the badger database in dir.
@@ -106,7 +117,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			WithBaseLevelSize(bulkBaseLevelSize)
 	}
 	if opts.Scratch {
-		bo = bo.WithCompression(options.None)
+		bo = bo.WithCompression(options.None).WithBaseLevelSize(scratchBaseLevelSize).WithNumCompactors(scratchCompactors)
 	}
 	bo = opts.Memory.apply(bo)
 	if opts.InMemory {
