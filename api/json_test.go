@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"coldtrace/api/report"
 	"coldtrace/fixtures"
 	"coldtrace/ledger"
 	"coldtrace/ledger/fault"
@@ -82,6 +83,13 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		same("closure of "+root, c)
+	}
+	for _, p := range principals {
+		rep, err := tl.L.ClosureReport(t.Context(), p, ledger.ReportFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same("closure report for "+p.Role, report.JSONView(rep))
 	}
 	if lots <= len(g.Roots) || hidden == 0 {
 		t.Fatalf("the generated ledger has %d lots under %d roots, %d hidden from the regulator: too small to compare", lots, len(g.Roots), hidden)
