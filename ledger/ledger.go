@@ -243,6 +243,9 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 	if err := dropRetired(context.Background(), l.store, l.log); err != nil {
 		l.log.Warn("retired state entries not deleted; the next open tries again", "err", err)
 	}
+	if err := fillRootRegion(context.Background(), l.store, l.log); err != nil {
+		l.log.Warn("the root-region index not filled in; reports fail until the next open does it", "err", err)
+	}
 	go l.run()
 	go l.syncLoop()
 	if opts.SweepEvery == 0 {
