@@ -18,7 +18,8 @@
 //     statecache.go (the latest committed state entries the write path
 //     reads, kept in memory), keys.go (every key and index, named once),
 //     retired.go (entries older code wrote under prefixes no code writes
-//     now, deleted at open), sequencer.go (the sequencer, the syncer and
+//     now, deleted at open), migrate.go (the root-region index's
+//     summaries, filled in once at open), sequencer.go (the sequencer, the syncer and
 //     the retry plan), pace.go (when a growing group commits), group.go
 //     (one group in one transaction),
 //     batch.go (a batch queued in order), batch_idem.go, refused.go,
