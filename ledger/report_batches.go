@@ -30,10 +30,12 @@ type batchHit struct {
 func (st *state) reportBatches(scopes []string, from, to int64) ([]*ReportBatch, error) {
 	base := idxRootRegion.within("")
 	prefixes := [][]byte{base}
+	var scoped [][]byte // the regions' prefixes of the scopes
 	if len(scopes) > 0 {
 		prefixes = prefixes[:0]
 		for _, s := range scopes {
 			prefixes = append(prefixes, append(slices.Clone(base), s...))
+			scoped = append(scoped, prefixes[len(prefixes)-1][len(base):])
 		}
 	}
 	var arena []byte
@@ -54,20 +56,23 @@ func (st *state) reportBatches(scopes []string, from, to int64) ([]*ReportBatch,
 			if len(v) == 0 {
 				return fault.Errorf(fault.Unavailable, "the batches' index is not filled in yet (it is at the ledger's next open)")
 			}
-			if err := s.decode(v); err != nil {
-				return err
-			}
 			region, ok := regions[string(sfx[:i])]
 			if !ok {
 				region = string(sfx[:i])
 				regions[region] = region
 			}
-			if len(slab) == cap(slab) {
-				slab = make([]ReportBatch, 0, min(max(2*cap(slab), 256), 1<<14))
+			var row *ReportBatch
+			if firstInScope(v, sfx[:i], scoped) {
+				if err := s.decode(v); err != nil {
+					return err
+				}
+				if len(slab) == cap(slab) {
+					slab = make([]ReportBatch, 0, min(max(2*cap(slab), 256), 1<<14))
+				}
+				slab = slab[:len(slab)+1]
+				row = &slab[len(slab)-1]
+				s.row(row)
 			}
-			slab = slab[:len(slab)+1]
-			row := &slab[len(slab)-1]
-			s.row(row)
 			// Grown by doubling: append grows large slices by a quarter,
 			// which copied five times the final size (two fifths of a
 			// report's allocations, and so of its collections).
@@ -104,22 +109,73 @@ func (st *state) reportBatches(scopes []string, from, to int64) ([]*ReportBatch,
 	batches := make([]*ReportBatch, 0, n)
 	batchRegions := make([]string, 0, len(hits))
 	first := 0 // the last batch's regions are batchRegions[first:]
+	done := func() error {
+		b := batches[len(batches)-1]
+		if b == nil {
+			return fault.Errorf(fault.Tampered, "a batch's root-region entries disagree with its summary's regions")
+		}
+		b.Regions = batchRegions[first:len(batchRegions):len(batchRegions)]
+		return nil
+	}
 	for i, h := range hits {
 		if i == 0 || !bytes.Equal(key(h), key(hits[i-1])) {
 			if i > 0 {
-				batches[len(batches)-1].Regions = batchRegions[first:len(batchRegions):len(batchRegions)]
+				if err := done(); err != nil {
+					return nil, err
+				}
 			}
 			first = len(batchRegions)
 			batches = append(batches, h.row)
 			batchRegions = append(batchRegions, h.region)
-		} else if batchRegions[len(batchRegions)-1] != h.region {
+			continue
+		}
+		if batches[len(batches)-1] == nil {
+			batches[len(batches)-1] = h.row
+		}
+		if batchRegions[len(batchRegions)-1] != h.region {
 			batchRegions = append(batchRegions, h.region)
 		}
 	}
 	if len(batches) > 0 {
-		batches[len(batches)-1].Regions = batchRegions[first:len(batchRegions):len(batchRegions)]
+		if err := done(); err != nil {
+			return nil, err
+		}
 	}
 	return batches, nil
+}
+
+// firstInScope reports whether region is the first of the regions listed
+// in summary (an encoded rootSummary) that lies in one of scopes (any
+// region when scopes is empty): a batch in several regions of a report's
+// scopes has an entry in each, and only this one is decoded. It reads the
+// encoding without decoding it (no allocation); one that does not parse
+// is decoded, to say so.
+func firstInScope(summary, region []byte, scopes [][]byte) bool {
+	r := rbuf{b: summary, n: len(summary)}
+	skip := func() []byte {
+		n := r.uint()
+		if n > uint64(len(r.b)) {
+			r.bad, r.b = true, nil
+			return nil
+		}
+		s := r.b[:n]
+		r.b = r.b[n:]
+		return s
+	}
+	r.uint() // version
+	for range 6 {
+		skip() // root, trace code, declaration, product, category, importer
+	}
+	r.int() // declared at
+	skip()  // region declared in
+	for c := r.count(); c > 0 && !r.bad; c-- {
+		rg := skip()
+		r.int() // lots
+		if len(scopes) == 0 || slices.ContainsFunc(scopes, func(sc []byte) bool { return bytes.HasPrefix(rg, sc) }) {
+			return r.bad || bytes.Equal(rg, region)
+		}
+	}
+	return true
 }
 
 // row fills b with the batch s sums up (its regions aside).
