@@ -12,7 +12,8 @@ import (
 
 // A batchHit is one root-region index entry of a report: the batch's key
 // suffix (<declared ns><root>) as a range of the scan's arena, the region,
-// and the row the entry's summary was read into.
+// and the row the entry's summary was read into (nil for the batch's other
+// entries in the scope).
 type batchHit struct {
 	start, end int
 	region     string
@@ -24,8 +25,8 @@ type batchHit struct {
 // [from, to): one row each, in the order of their keys (declaration time,
 // root), with the regions of the scope the family was in. Each root-region
 // entry holds its batch's summary, so the report reads its scopes' entries
-// and nothing else (a batch in two regions of the scope is read twice and
-// listed once). The rows share a few large allocations: no per-batch keys,
+// and nothing else (a batch in two regions of the scope is read twice,
+// decoded once and listed once: firstInScope). The rows share a few large allocations: no per-batch keys,
 // strings of the index or slices of regions.
 func (st *state) reportBatches(scopes []string, from, to int64) ([]*ReportBatch, error) {
 	base := idxRootRegion.within("")
