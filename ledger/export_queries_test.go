@@ -13,8 +13,8 @@ import (
 // CheckQueryViews checks the derived query views of every lot in s against
 // the lot itself: its node (quantities, custody, vehicles, transit, links,
 // regions), the summary of each of its root batches (recomputed from the
-// nodes of the batch's family), the batch's region index entries and the
-// lot's site-stay entries.
+// nodes of the batch's family), the batch's region index entries (each
+// holding the summary) and the lot's site-stay entries.
 func CheckQueryViews(s Store) error {
 	return s.View(context.Background(), func(tx Tx) error {
 		st := &state{tx: tx}
@@ -82,8 +82,12 @@ func CheckQueryViews(s Store) error {
 				return fmt.Errorf("batch %s: summary %+v, lots say %+v", r, got, want)
 			}
 			for _, rc := range got.Regions {
-				if _, err := tx.Get(rootRegionKey(rc.Region, got.DeclaredAt, r)); err != nil {
+				v, err := tx.Get(rootRegionKey(rc.Region, got.DeclaredAt, r))
+				if err != nil {
 					return fmt.Errorf("batch %s: region entry %s missing", r, rc.Region)
+				}
+				if !bytes.Equal(v, got.encode()) {
+					return fmt.Errorf("batch %s: region entry %s holds another summary", r, rc.Region)
 				}
 			}
 		}

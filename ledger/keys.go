@@ -30,7 +30,7 @@ const (
 	tabLotPrev       table = "lotprev"        // <lot id>: the lot before its latest record (corrections)
 	tabNode          table = "node"           // <lot id>: the lot's query node (nodecodec.go)
 	tabFamily        table = "fam"            // <root>\x00<created seq><lot id>: a copy of each node, by family
-	tabSummary       table = "rsum"           // <declared ns><root>: a batch's summary for the reports
+	tabSummary       table = "rsum"           // <declared ns><root>: a batch's summary, as the write path reads it
 	tabCode          table = "code"           // <trace code>: lot id
 	tabRecordLots    table = "rec"            // <seq>: the lots a record touched
 	tabVoided        table = "voided"         // <seq>: the seq of the correction that voided it
@@ -69,7 +69,7 @@ const (
 	idxStatus          index = "status"           // status word -> lot ids
 	idxDue             index = "due"              // "" -> <deadline µs><lot id>: shipments to sweep
 	idxSiteStay        index = "site-stay"        // site id -> <left ns><arrived ns><lot id> = trace code: every stay, open ones last (stays.go)
-	idxRootRegion      index = "root-region"      // region -> <declared ns><root>: the reports' batches
+	idxRootRegion      index = "root-region"      // region -> <declared ns><root> = the batch's summary: the reports' batches (node.go)
 	idxLotEvents       index = "lot-ev"           // lot id -> seqs of its records
 	idxAttachmentLot   index = "att-lot"          // attachment sha256 -> lots citing it
 	idxEventKind       index = "ev-kind"          // kind -> seqs
@@ -137,6 +137,11 @@ var (
 	prefixEPCISDelivery  = []byte("a/epsd/")         // <id>/<first seq>: a subscription's delivery
 	prefixEPCISPending   = []byte("a/epsp/")         // <first seq><id>: deliveries still to make
 )
+
+// rootRegionFilledKey is how far the one-time copy of the batch summaries
+// into the root-region index has got: the next s/rsum/ key to copy, or
+// "done" (migrate.go).
+var rootRegionFilledKey = []byte("a/migrated/root-region")
 
 func keyHashKey(sha string) []byte    { return key(prefixKeyHash, []byte(sha)) }
 func attachmentKey(sha string) []byte { return key(prefixAttachment, []byte(sha)) }

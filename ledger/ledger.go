@@ -18,7 +18,8 @@
 //     statecache.go (the latest committed state entries the write path
 //     reads, kept in memory), keys.go (every key and index, named once),
 //     retired.go (entries older code wrote under prefixes no code writes
-//     now, deleted at open), sequencer.go (the sequencer, the syncer and
+//     now, deleted at open), migrate.go (the root-region index's
+//     summaries, filled in once at open), sequencer.go (the sequencer, the syncer and
 //     the retry plan), pace.go (when a growing group commits), group.go
 //     (one group in one transaction),
 //     batch.go (a batch queued in order), batch_idem.go, refused.go,
@@ -242,6 +243,9 @@ func New(store Store, signer Signer, opts Options) (*Ledger, error) {
 	// (a full disk, say, must not keep the ledger from opening for reads).
 	if err := dropRetired(context.Background(), l.store, l.log); err != nil {
 		l.log.Warn("retired state entries not deleted; the next open tries again", "err", err)
+	}
+	if err := fillRootRegion(context.Background(), l.store, l.log); err != nil {
+		l.log.Warn("the root-region index not filled in; reports fail until the next open does it", "err", err)
 	}
 	go l.run()
 	go l.syncLoop()

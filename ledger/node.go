@@ -26,10 +26,16 @@ import (
 //	s/rsum/<declared at><root id>
 //	                       a rootSummary: the sums over a root batch's
 //	                       whole family (the lots of its root index)
-//	s/x/root-region/<region>\x00<declared at><root id>
+//	s/x/root-region/<region>\x00<declared at><root id> = rootSummary
 //	                       one entry per region the family was ever in,
-//	                       by declaration time: a closure report for a
-//	                       region is one range scan and a summary per batch
+//	                       by declaration time, holding the batch's summary
+//	                       (the bytes of its s/rsum/ entry): a closure
+//	                       report for a region is one range scan of its
+//	                       own entries and reads nothing else of the
+//	                       batches (s/rsum/ stays for the write path, which
+//	                       reads a batch's summary by root through the
+//	                       state cache; ledgers before issue 17 stored no
+//	                       value: migrate.go fills it at the first open)
 //	s/x/site-stay/<site>\x00<end><start><lot id> = trace code
 //	                       every stay at a site, by end time, with its
 //	                       start: the lots present at a site in a time
@@ -414,8 +420,9 @@ func famKey(root string, n *lotNode) []byte {
 
 func famPrefix(root string) []byte { return tabFamily.key(root + "\x00") }
 
-// rsumKey is s/rsum/<declared at><root>: summaries in declaration order,
-// so that a report reads them in (nearly) key order.
+// rsumKey is s/rsum/<declared at><root>: the summary the write path reads
+// and updates (derive, through the state cache); the reports read the
+// copies in the root-region index.
 func rsumKey(declaredAt time.Time, root string) []byte {
 	return tabSummary.key(string(be64(declaredAt.UnixNano())) + root)
 }
@@ -432,16 +439,18 @@ func (st *state) rootSummary(declaredAt time.Time, root string) (*rootSummary, e
 }
 
 // putRootSummary stores s, which was old, with its region index entries;
-// a summary of no lots is removed.
+// a summary of no lots is removed. Every region entry carries the summary
+// too, so each is rewritten with it (the reports read nothing else).
 func (st *state) putRootSummary(old, s *rootSummary) error {
+	moved := !s.DeclaredAt.Equal(old.DeclaredAt)
 	for _, rc := range old.Regions {
-		if s.Lots == 0 || !slices.ContainsFunc(s.Regions, func(c regionCount) bool { return c.Region == rc.Region }) || !s.DeclaredAt.Equal(old.DeclaredAt) {
+		if s.Lots == 0 || moved || !slices.ContainsFunc(s.Regions, func(c regionCount) bool { return c.Region == rc.Region }) {
 			if err := st.tx.Delete(rootRegionKey(rc.Region, old.DeclaredAt, old.Root)); err != nil {
 				return err
 			}
 		}
 	}
-	if old.Lots > 0 && (s.Lots == 0 || !s.DeclaredAt.Equal(old.DeclaredAt)) {
+	if old.Lots > 0 && (s.Lots == 0 || moved) {
 		if err := st.tx.Delete(rsumKey(old.DeclaredAt, old.Root)); err != nil {
 			return err
 		}
@@ -449,14 +458,13 @@ func (st *state) putRootSummary(old, s *rootSummary) error {
 	if s.Lots == 0 {
 		return nil
 	}
-	if err := st.tx.Set(rsumKey(s.DeclaredAt, s.Root), s.encode()); err != nil {
+	data := s.encode()
+	if err := st.tx.Set(rsumKey(s.DeclaredAt, s.Root), data); err != nil {
 		return err
 	}
 	for _, rc := range s.Regions {
-		if !slices.ContainsFunc(old.Regions, func(c regionCount) bool { return c.Region == rc.Region }) || !s.DeclaredAt.Equal(old.DeclaredAt) {
-			if err := st.tx.Set(rootRegionKey(rc.Region, s.DeclaredAt, s.Root), nil); err != nil {
-				return err
-			}
+		if err := st.tx.Set(rootRegionKey(rc.Region, s.DeclaredAt, s.Root), data); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package ledger
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -11,41 +10,42 @@ import (
 	"coldtrace/ledger/kv"
 )
 
-// summarySkip is how many other batches' summaries the summaries' scan
-// steps over before it seeks: at 10 M records region 31's summaries lie
-// among eight times as many others, a seek costs about 28 steps (7.5 µs
-// against 0.27), and the report's CPU was 912-944 ms at 32, 960-990 at 64
-// and 1,149-1,170 at 16 (issue 17, docs/decisions.md).
-const summarySkip = 32
-
-// A batchHit is one root-region index entry of a report: the batch's
-// summary key suffix (<declared ns><root>) as a range of the scan's
-// arena, and the region.
+// A batchHit is one root-region index entry of a report: the batch's key
+// suffix (<declared ns><root>) as a range of the scan's arena, the region,
+// and the row the entry's summary was read into (nil for the batch's other
+// entries in the scope).
 type batchHit struct {
 	start, end int
 	region     string
+	row        *ReportBatch
 }
 
 // reportBatches reads the root batches whose families were in one of
 // scopes (every batch when scopes is empty) and that were declared in
-// [from, to): one row each, in the order of their summaries' keys
-// (declaration time, root), with the regions of the scope the family was
-// in. The rows share a few large allocations: no per-batch keys, strings
-// of the index or slices of regions.
+// [from, to): one row each, in the order of their keys (declaration time,
+// root), with the regions of the scope the family was in. Each root-region
+// entry holds its batch's summary, so the report reads its scopes' entries
+// and nothing else (a batch in two regions of the scope is read twice,
+// decoded once and listed once: firstInScope). The rows share a few large allocations: no per-batch keys,
+// strings of the index or slices of regions.
 func (st *state) reportBatches(scopes []string, from, to int64) ([]*ReportBatch, error) {
 	base := idxRootRegion.within("")
 	prefixes := [][]byte{base}
+	var scoped [][]byte // the regions' prefixes of the scopes
 	if len(scopes) > 0 {
 		prefixes = prefixes[:0]
 		for _, s := range scopes {
 			prefixes = append(prefixes, append(slices.Clone(base), s...))
+			scoped = append(scoped, prefixes[len(prefixes)-1][len(base):])
 		}
 	}
 	var arena []byte
 	var hits []batchHit
+	var slab []ReportBatch         // the rows, in chunks that never move
 	regions := map[string]string{} // interned
+	var s rootSummary
 	for _, prefix := range prefixes {
-		err := st.tx.Scan(prefix, nil, false, func(k, _ []byte) error {
+		err := st.tx.Scan(prefix, nil, false, func(k, v []byte) error {
 			sfx := k[len(base):]
 			i := bytes.IndexByte(sfx, 0)
 			if i < 0 || len(sfx) < i+9 {
@@ -54,10 +54,25 @@ func (st *state) reportBatches(scopes []string, from, to int64) ([]*ReportBatch,
 			if at := int64(beUint(sfx[i+1 : i+9])); at < from || at >= to {
 				return nil
 			}
+			if len(v) == 0 {
+				return fault.Errorf(fault.Unavailable, "the batches' index is not filled in yet (it is at the ledger's next open)")
+			}
 			region, ok := regions[string(sfx[:i])]
 			if !ok {
 				region = string(sfx[:i])
 				regions[region] = region
+			}
+			var row *ReportBatch
+			if firstInScope(v, sfx[:i], scoped) {
+				if err := s.decode(v); err != nil {
+					return err
+				}
+				if len(slab) == cap(slab) {
+					slab = make([]ReportBatch, 0, min(max(2*cap(slab), 256), 1<<14))
+				}
+				slab = slab[:len(slab)+1]
+				row = &slab[len(slab)-1]
+				s.row(row)
 			}
 			// Grown by doubling: append grows large slices by a quarter,
 			// which copied five times the final size (two fifths of a
@@ -70,56 +85,98 @@ func (st *state) reportBatches(scopes []string, from, to int64) ([]*ReportBatch,
 			}
 			start := len(arena)
 			arena = append(arena, sfx[i+1:]...)
-			hits = append(hits, batchHit{start, len(arena), region})
+			hits = append(hits, batchHit{start, len(arena), region, row})
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	// In the order of the summaries' keys (declaration time as unsigned
-	// big-endian bytes, so a time before 1970 sorts after every later one;
-	// then root), a batch's entries (one per region) side by side: no map
-	// of 100,000 batches, and the summaries are read as a merge, not a
-	// point read each. Each region's entries are in that order already:
-	// merge the runs.
+	// In key order (declaration time as unsigned big-endian bytes, so a
+	// time before 1970 sorts after every later one; then root), a batch's
+	// entries (one per region) side by side, with no map of 100,000
+	// batches. Each region's entries are in that order already: merge the
+	// runs.
 	key := func(h batchHit) []byte { return arena[h.start:h.end] }
 	hits = kv.MergeRuns(hits, func(a, b batchHit) int {
 		return cmp.Or(bytes.Compare(key(a), key(b)), strings.Compare(a.region, b.region))
 	})
-	sumPrefix := tabSummary.all()
-	n, size := 0, 0
+	n := 0
 	for i, h := range hits {
 		if i == 0 || !bytes.Equal(key(h), key(hits[i-1])) {
 			n++
-			size += len(sumPrefix) + h.end - h.start
 		}
 	}
-	keys := make([]byte, 0, size)
-	want := make([][]byte, 0, n)  // rsum keys, ascending
-	bounds := make([]int, 0, n+1) // batch i's regions are batchRegions[bounds[i]:bounds[i+1]]
+	batches := make([]*ReportBatch, 0, n)
 	batchRegions := make([]string, 0, len(hits))
+	first := 0 // the last batch's regions are batchRegions[first:]
+	done := func() error {
+		b := batches[len(batches)-1]
+		if b == nil {
+			return fault.Errorf(fault.Tampered, "a batch's root-region entries disagree with its summary's regions")
+		}
+		b.Regions = batchRegions[first:len(batchRegions):len(batchRegions)]
+		return nil
+	}
 	for i, h := range hits {
 		if i == 0 || !bytes.Equal(key(h), key(hits[i-1])) {
-			start := len(keys)
-			keys = append(append(keys, sumPrefix...), key(h)...)
-			want = append(want, keys[start:len(keys):len(keys)])
-			bounds = append(bounds, len(batchRegions))
+			if i > 0 {
+				if err := done(); err != nil {
+					return nil, err
+				}
+			}
+			first = len(batchRegions)
+			batches = append(batches, h.row)
 			batchRegions = append(batchRegions, h.region)
-		} else if batchRegions[len(batchRegions)-1] != h.region {
+			continue
+		}
+		if batches[len(batches)-1] == nil {
+			batches[len(batches)-1] = h.row
+		}
+		if batchRegions[len(batchRegions)-1] != h.region {
 			batchRegions = append(batchRegions, h.region)
 		}
 	}
-	bounds = append(bounds, len(batchRegions))
-	rows := make([]ReportBatch, n)
-	batches := make([]*ReportBatch, n)
-	err := st.summaries(want, func(i int, s *rootSummary) {
-		b := &rows[i]
-		s.row(b)
-		b.Regions = batchRegions[bounds[i]:bounds[i+1]:bounds[i+1]]
-		batches[i] = b
-	})
-	return batches, err
+	if len(batches) > 0 {
+		if err := done(); err != nil {
+			return nil, err
+		}
+	}
+	return batches, nil
+}
+
+// firstInScope reports whether region is the first of the regions listed
+// in summary (an encoded rootSummary) that lies in one of scopes (any
+// region when scopes is empty): a batch in several regions of a report's
+// scopes has an entry in each, and only this one is decoded. It reads the
+// encoding without decoding it (no allocation); one that does not parse
+// is decoded, to say so.
+func firstInScope(summary, region []byte, scopes [][]byte) bool {
+	r := rbuf{b: summary, n: len(summary)}
+	skip := func() []byte {
+		n := r.uint()
+		if n > uint64(len(r.b)) {
+			r.bad, r.b = true, nil
+			return nil
+		}
+		s := r.b[:n]
+		r.b = r.b[n:]
+		return s
+	}
+	r.uint() // version
+	for range 6 {
+		skip() // root, trace code, declaration, product, category, importer
+	}
+	r.int() // declared at
+	skip()  // region declared in
+	for c := r.count(); c > 0 && !r.bad; c-- {
+		rg := skip()
+		r.int() // lots
+		if len(scopes) == 0 || slices.ContainsFunc(scopes, func(sc []byte) bool { return bytes.HasPrefix(rg, sc) }) {
+			return r.bad || bytes.Equal(rg, region)
+		}
+	}
+	return true
 }
 
 // row fills b with the batch s sums up (its regions aside).
@@ -130,34 +187,6 @@ func (s *rootSummary) row(b *ReportBatch) {
 		Processed:    s.Q.Transformed,
 		OpenFindings: s.OpenFindings, Positive: s.PositiveLots > 0, Regions: []string{}}
 }
-
-// summaries reads the root summaries under keys (rsum keys in ascending
-// order) and calls fn(i, s) with the summary of keys[i], in that order, as
-// one merged scan (kv.ScanPrefixes); s is valid only during the call. A
-// missing summary is NotFound.
-func (st *state) summaries(keys [][]byte, fn func(i int, s *rootSummary)) error {
-	var s rootSummary
-	found := 0
-	err := kv.ScanPrefixes(st.tx, tabSummary.all(), keys, summarySkip, st.alive, func(i int, _, v []byte) error {
-		if i != found {
-			return fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
-		}
-		if err := s.decode(v); err != nil {
-			return err
-		}
-		fn(i, &s)
-		found++
-		return nil
-	})
-	if err == nil && found < len(keys) {
-		err = fault.Wrap(fault.NotFound, "a batch summary is missing", errMissingSummary(keys[found]))
-	}
-	return err
-}
-
-// errMissingSummary is the cause, logged and never shown, of a missing
-// batch summary: its storage key.
-func errMissingSummary(k []byte) error { return fmt.Errorf("no rsum key %x", k) }
 
 // families reads the nodes of the families of roots (ascending), at most
 // MaxAnswerLots each, in key order: families are about 25 node copies
