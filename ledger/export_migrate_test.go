@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -35,6 +36,23 @@ func StripRootRegionValues(s Store) (int, error) {
 		return tx.Delete(rootRegionFilledKey)
 	})
 	return len(keys), err
+}
+
+// EmptyFirstRootRegionValue empties the value of the first root-region
+// entry and leaves the fill marker as it is: a tampered index, once the
+// ledger is filled in.
+func EmptyFirstRootRegionValue(s Store) error {
+	var first []byte
+	err := s.View(context.Background(), func(tx Tx) error {
+		return tx.Scan(idxRootRegion.within(""), nil, false, func(k, _ []byte) error {
+			first = bytes.Clone(k)
+			return fault.ErrStop
+		})
+	})
+	if err != nil || first == nil {
+		return fmt.Errorf("no root-region entry: %v", err)
+	}
+	return s.Update(context.Background(), func(tx Tx) error { return tx.Set(first, nil) })
 }
 
 // ReportBatchesBothWays returns the batches of a report of scopes (all

@@ -94,10 +94,21 @@ func fillRootRegion(ctx context.Context, store Store, log *slog.Logger) error {
 	return nil
 }
 
+// rootRegionUnfilled reports whether the one-time copy of the summaries
+// into the root-region index has not finished in the store tx reads.
+func rootRegionUnfilled(tx Tx) (bool, error) {
+	v, err := tx.Get(rootRegionFilledKey)
+	if fault.KindOf(err) == fault.NotFound {
+		return true, nil
+	}
+	return err == nil && !bytes.Equal(v, rootRegionDone), err
+}
+
 // unfilledRootRegion reports whether k, v is a root-region index entry as
 // ledgers before issue 17 stored it, without its batch's summary: Verify
-// accepts it (a stopped server's directory is checked read-only, before an
-// open could fill it in; the summary itself is checked under s/rsum/).
+// accepts it while the copy has not finished (rootRegionUnfilled: a
+// stopped server's directory is checked read-only, before an open could
+// fill it in; the summary itself is checked under s/rsum/), and not after.
 func unfilledRootRegion(k, v []byte) bool {
 	return len(v) == 0 && bytes.HasPrefix(k, idxRootRegion.within(""))
 }

@@ -120,4 +120,23 @@ func TestReportReadsTheIndexAsTheSummariesSay(t *testing.T) {
 	if err := ledger.CheckQueryViews(e.Store); err != nil {
 		t.Fatal(err)
 	}
+
+	// Once filled in, an entry without its summary is tampering.
+	e.Close()
+	store, err = badgerkv.Open(filepath.Join(e.Dir, "db"), badgerkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := ledger.EmptyFirstRootRegionValue(store); err != nil {
+		t.Fatal(err)
+	}
+	scratch, err = badgerkv.Open("", badgerkv.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scratch.Close()
+	if _, err := ledger.Verify(ctx, store, scratch, e.Key.Verifier, nil); fault.KindOf(err) != fault.Tampered {
+		t.Fatalf("verify of a filled index with an emptied entry: %v, want tampered", err)
+	}
 }
