@@ -88,6 +88,11 @@ func fillRootRegion(ctx context.Context, store Store, log *slog.Logger) error {
 		}
 		cursor = next
 	}
+	// Synced before the ledger writes: a copy lost to a power cut while
+	// its marker said done would leave a report reading an empty entry.
+	if err := store.Sync(); err != nil {
+		return err
+	}
 	if total > 0 {
 		log.Info("copied the batch summaries into the root-region index", "summaries", total, "took", time.Since(started).Round(time.Millisecond))
 	}
