@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/binary"
 	"slices"
 	"time"
@@ -9,7 +10,8 @@ import (
 )
 
 // The binary encodings of a lotNode (s/node/, s/fam/) and a rootSummary
-// (s/rsum/): varints and length-prefixed strings, behind a version byte.
+// (s/rsum/, and the root-region index's values): varints and
+// length-prefixed strings, behind a version byte.
 
 type wbuf struct{ b []byte }
 
@@ -378,6 +380,40 @@ func (s *rootSummary) decode(data []byte) error {
 		return fault.Errorf(fault.Tampered, "stored batch summary does not decode")
 	}
 	return nil
+}
+
+// firstInScope reports whether region is the first of the regions listed
+// in summary (an encoded rootSummary) that lies in one of scopes (any
+// region when scopes is empty): a batch in several regions of a report's
+// scopes has an entry in each, and only this one is decoded. It reads the
+// encoding without decoding it (no allocation); one that does not parse
+// is decoded, to say so.
+func firstInScope(summary, region []byte, scopes [][]byte) bool {
+	r := rbuf{b: summary, n: len(summary)}
+	skip := func() []byte {
+		n := r.uint()
+		if n > uint64(len(r.b)) {
+			r.bad, r.b = true, nil
+			return nil
+		}
+		s := r.b[:n]
+		r.b = r.b[n:]
+		return s
+	}
+	r.uint() // version
+	for range 6 {
+		skip() // root, trace code, declaration, product, category, importer
+	}
+	r.int() // declared at
+	skip()  // region declared in
+	for c := r.count(); c > 0 && !r.bad; c-- {
+		rg := skip()
+		r.int() // lots
+		if len(scopes) == 0 || slices.ContainsFunc(scopes, func(sc []byte) bool { return bytes.HasPrefix(rg, sc) }) {
+			return r.bad || bytes.Equal(rg, region)
+		}
+	}
+	return true
 }
 
 const nodeVersion, summaryVersion = 1, 1

@@ -145,40 +145,6 @@ func (st *state) reportBatches(scopes []string, from, to int64) ([]*ReportBatch,
 	return batches, nil
 }
 
-// firstInScope reports whether region is the first of the regions listed
-// in summary (an encoded rootSummary) that lies in one of scopes (any
-// region when scopes is empty): a batch in several regions of a report's
-// scopes has an entry in each, and only this one is decoded. It reads the
-// encoding without decoding it (no allocation); one that does not parse
-// is decoded, to say so.
-func firstInScope(summary, region []byte, scopes [][]byte) bool {
-	r := rbuf{b: summary, n: len(summary)}
-	skip := func() []byte {
-		n := r.uint()
-		if n > uint64(len(r.b)) {
-			r.bad, r.b = true, nil
-			return nil
-		}
-		s := r.b[:n]
-		r.b = r.b[n:]
-		return s
-	}
-	r.uint() // version
-	for range 6 {
-		skip() // root, trace code, declaration, product, category, importer
-	}
-	r.int() // declared at
-	skip()  // region declared in
-	for c := r.count(); c > 0 && !r.bad; c-- {
-		rg := skip()
-		r.int() // lots
-		if len(scopes) == 0 || slices.ContainsFunc(scopes, func(sc []byte) bool { return bytes.HasPrefix(rg, sc) }) {
-			return r.bad || bytes.Equal(rg, region)
-		}
-	}
-	return true
-}
-
 // row fills b with the batch s sums up (its regions aside).
 func (s *rootSummary) row(b *ReportBatch) {
 	*b = ReportBatch{Root: s.Root, TraceCode: s.TraceCode, Declaration: s.Declaration, Product: s.Product, Category: s.Category,
